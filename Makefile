@@ -1,0 +1,41 @@
+# Stockpulse — the two commands are `make demo` and `make test`; see README.md.
+# Every target installs what it needs that is missing (scripts/ensure-deps.sh) and skips what is there.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# The target dir lives outside the clone so CI's fresh clones reuse the warm build cache.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/stockpulse/target
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+CARGO ?= cargo
+DEMO_ARGS ?= --size medium
+
+.PHONY: help deps demo test test-rust bench fmt lint doc
+
+help: ## list the targets
+	@awk -F ':.*## ' '/^[a-z-]+:.*## / { printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+deps: ## install missing system packages and check the Rust toolchain
+	@scripts/ensure-deps.sh base
+
+demo: deps ## build, then pull a simulated Finale account through the client (DEMO_ARGS=...)
+	$(CARGO) build --release -p stockpulse-cli --bin stockpulse
+	$(CARGO_TARGET_DIR)/release/stockpulse demo $(DEMO_ARGS)
+
+test: deps lint test-rust ## lint, then every test suite
+
+test-rust:
+	$(CARGO) test --workspace --lib --bins --tests --no-fail-fast
+	$(CARGO) test --workspace --doc
+
+bench: deps ## benchmarks (release); figures are ratios measured in one run
+	$(CARGO) bench -p stockpulse-tests --bench decode
+
+fmt: deps ## format the code
+	$(CARGO) fmt --all
+
+lint: deps ## rustfmt check, clippy -D warnings, rustdoc -D warnings
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs what the build needs and is missing; skips what is already there.
+# Usage: scripts/ensure-deps.sh [base]        (more groups arrive with the app: desktop, e2e)
+# Safe to run repeatedly: every step checks before it acts, so a warm machine spends ~1 s here.
+set -euo pipefail
+
+log() { printf '\033[1;34m[deps]\033[0m %s\n' "$*" >&2; }
+
+apt_missing() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then printf '%s\n' "${missing[@]}"; fi
+}
+
+ensure_apt() {
+  mapfile -t missing < <(apt_missing "$@")
+  if [ "${#missing[@]}" -eq 0 ]; then return 0; fi
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+ensure_rust() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  if ! command -v cargo >/dev/null 2>&1; then
+    log "no Rust toolchain found. Debian 12's rustc (1.63) is too old for this workspace (edition 2024)."
+    log "Install rustup (https://rustup.rs), then re-run; rust-toolchain.toml pins the exact version."
+    exit 1
+  fi
+  # rustup installs the pinned toolchain (and its rustfmt/clippy) on first use; make that explicit
+  # so the first build does not look hung.
+  if command -v rustup >/dev/null 2>&1; then
+    rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
+  fi
+}
+
+groups=("${@:-base}")
+for g in "${groups[@]}"; do
+  case "$g" in
+    base)
+      # build-essential: cc/ld for -sys crates; pkg-config + libssl-dev: native-tls for HTTPS to
+      # Finale and TLS to Postgres; ca-certificates: the roots those connections verify against.
+      ensure_apt build-essential pkg-config libssl-dev ca-certificates git
+      ensure_rust
+      ;;
+    *) log "unknown dependency group: $g"; exit 2 ;;
+  esac
+done
