@@ -1,1 +1,12 @@
+//! Contract tests: the Finale client against the Finale simulator, over real loopback HTTP.
+//!
+//! The two sides are independent readings of `finale-api.md`; these tests are where they
+//! have to agree. Each module covers one part of the contract, and every test starts its own
+//! simulator (see `stockpulse_tests::Setup`).
 
+mod auth;
+mod budget;
+mod collections;
+mod faults;
+mod order_lines;
+mod windows;
