@@ -1,1 +1,25 @@
-//! placeholder
+//! # finale-sim — a faithful simulator of the Finale Inventory API
+//!
+//! The simulator is the *other side* of the contract in `finale-api.md`: it shares no types with
+//! the `finale` client crate, so the two independent readings of the document catch each
+//! other's mistakes in the end-to-end tests.
+//!
+//! Layout:
+//! - [`config`]: [`SimConfig`], sizes, rate-limit budgets and [`Quirks`] (uncertain API facts as
+//!   switches).
+//! - [`clock`]: [`SimClock`], the scaled virtual clock shared (by formula) with the client.
+//! - [`model`]: the dataset — plain records with pub fields in URL-indexed [`Table`]s behind one
+//!   `Arc<RwLock<Dataset>>`; REST and GraphQL render from it.
+//! - [`generate`]: the seeded generator (same `(seed, size, anchor)` → same bytes).
+//!
+//! Lifecycle: `Simulator::start(cfg)` generates the dataset, binds, and serves in a tokio task;
+//! the returned handle exposes the truth, stats, fault injection, live mode and shutdown.
+
+pub mod clock;
+pub mod config;
+pub mod generate;
+pub mod model;
+
+pub use clock::SimClock;
+pub use config::{ErrorBodyShape, Quirks, RateLimitConfig, SimConfig, Size};
+pub use model::*;

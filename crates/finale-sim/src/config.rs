@@ -1,0 +1,237 @@
+//! Simulator configuration.
+//!
+//! A [`SimConfig`] fully determines a simulator run: the account it answers for, the
+//! credentials it accepts, the generated dataset (`seed`, `size`, `anchor`), the clock, the
+//! rate-limit budgets, the entity cap, the bind address and the [`Quirks`]. Quirks are the
+//! uncertain facts of `finale-api.md` §15 turned into switches, so that a test can run the
+//! client against each plausible reading of the real API.
+//!
+//! Determinism: the dataset depends only on `(seed, size, anchor)`; two simulators with the same
+//! triple serve byte-identical bodies.
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::str::FromStr;
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+
+use crate::clock::SimClock;
+
+/// How much data the generator produces. See the crate docs for the numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Size {
+    /// 2 locations, 10 suppliers, 30 customers, 200 products, ~2,000 order lines.
+    Small,
+    /// 3 locations, 60 suppliers, 800 customers, 5,000 products, ~100,000 order lines.
+    Medium,
+    /// 5 locations, 300 suppliers, 5,000 customers, 50,000 products, ~1,000,000 order lines.
+    Large,
+}
+
+/// Error returned by `Size::from_str`.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown size {0:?} (expected small, medium or large)")]
+pub struct ParseSizeError(String);
+
+impl FromStr for Size {
+    type Err = ParseSizeError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "small" => Ok(Size::Small),
+            "medium" => Ok(Size::Medium),
+            "large" => Ok(Size::Large),
+            _ => Err(ParseSizeError(s.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Size::Small => "small",
+            Size::Medium => "medium",
+            Size::Large => "large",
+        })
+    }
+}
+
+/// Rate-limit budgets, enforced in fixed windows of virtual time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RateLimitConfig {
+    /// `false` disables enforcement; the `X-RateLimit-*` headers are still sent.
+    pub enabled: bool,
+    /// GET requests per (virtual) minute window.
+    pub get_per_minute: u32,
+    /// POST requests per minute window (GraphQL and legacy login are POSTs).
+    pub post_per_minute: u32,
+    /// Collection reads per hour window (a collection GET consumes this and the GET bucket).
+    pub collection_per_hour: u32,
+    /// Whether a GraphQL POST also consumes the collection bucket.
+    pub graphql_counts_as_collection: bool,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            get_per_minute: 120,
+            post_per_minute: 120,
+            collection_per_hour: 300,
+            graphql_counts_as_collection: false,
+        }
+    }
+}
+
+/// Shape of error bodies (finale-api.md §4: never seen verbatim, clients look in several places).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ErrorBodyShape {
+    /// `{"errorMessage": "..."}` (default).
+    #[default]
+    ErrorMessage,
+    /// The message as a `text/plain` body.
+    PlainText,
+    /// `{"message": "..."}`.
+    MessageKey,
+    /// `{"errors": ["..."]}`.
+    ErrorsList,
+}
+
+/// Switches for every uncertain fact of finale-api.md §15.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Quirks {
+    /// `true` (default): the order collection carries `orderItemList` (arrays of arrays);
+    /// `false`: headers only, lines via `GET {orderUrl}`.
+    pub order_items_in_collection: bool,
+    /// Account time zone in which offset-less timestamps are written and naive filter bounds
+    /// are read. Default UTC.
+    pub timezone: chrono_tz::Tz,
+    /// `false` (default): a null `lastUpdatedDate` upper bound means "now"; `true`: 400.
+    pub reject_open_upper_bound: bool,
+    /// Shape of error bodies.
+    pub error_body: ErrorBodyShape,
+    /// Whether responses carry `X-RateLimit-*` headers (default `true`).
+    pub rate_limit_headers: bool,
+    /// Live-mode writes stamp `lastUpdatedDate` with `now + clock_skew` (default zero).
+    pub clock_skew: Duration,
+}
+
+impl Default for Quirks {
+    fn default() -> Self {
+        Self {
+            order_items_in_collection: true,
+            timezone: chrono_tz::UTC,
+            reject_open_upper_bound: false,
+            error_body: ErrorBodyShape::ErrorMessage,
+            rate_limit_headers: true,
+            clock_skew: Duration::zero(),
+        }
+    }
+}
+
+/// Everything a simulator run needs. Build with [`SimConfig::new`] and adjust fields.
+#[derive(Clone)]
+pub struct SimConfig {
+    /// Account path component (default `acme`).
+    pub account: String,
+    /// API key accepted as the Basic-auth user (default `sim-key`).
+    pub api_key: String,
+    /// API secret accepted as the Basic-auth password (default `sim-secret`). Never printed.
+    pub api_secret: String,
+    /// Enables legacy `POST /{acct}/api/auth` with this `(username, password)`.
+    pub legacy_user: Option<(String, String)>,
+    /// Seed of the data generator.
+    pub seed: u64,
+    /// Size of the generated dataset.
+    pub size: Size,
+    /// Virtual instant at which the generated two-year history ends.
+    pub anchor: DateTime<Utc>,
+    /// The clock used for rate limits, open filter bounds and live-mode stamps.
+    pub clock: SimClock,
+    /// Rate-limit budgets.
+    pub limits: RateLimitConfig,
+    /// Entity cap applied to `lastUpdatedDate`-filtered reads before other filters.
+    pub cap: usize,
+    /// Where to listen (default `127.0.0.1:0`, an ephemeral port).
+    pub bind: SocketAddr,
+    /// Switches for uncertain API behaviour.
+    pub quirks: Quirks,
+}
+
+impl SimConfig {
+    /// All defaults, with `anchor` = now truncated to the hour.
+    pub fn new(size: Size, seed: u64) -> Self {
+        let now = Utc::now();
+        let anchor = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
+        Self {
+            account: "acme".to_owned(),
+            api_key: "sim-key".to_owned(),
+            api_secret: "sim-secret".to_owned(),
+            legacy_user: None,
+            seed,
+            size,
+            anchor,
+            clock: SimClock::system(),
+            limits: RateLimitConfig::default(),
+            cap: 120_000,
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            quirks: Quirks::default(),
+        }
+    }
+}
+
+impl fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimConfig")
+            .field("account", &self.account)
+            .field("api_key", &self.api_key)
+            .field("api_secret", &"<redacted>")
+            .field(
+                "legacy_user",
+                &self.legacy_user.as_ref().map(|(u, _)| (u, "<redacted>")),
+            )
+            .field("seed", &self.seed)
+            .field("size", &self.size)
+            .field("anchor", &self.anchor)
+            .field("clock", &self.clock)
+            .field("limits", &self.limits)
+            .field("cap", &self.cap)
+            .field("bind", &self.bind)
+            .field("quirks", &self.quirks)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_parses_case_insensitively_and_rejects_garbage() {
+        assert_eq!("Small".parse::<Size>().unwrap(), Size::Small);
+        assert_eq!(" large ".parse::<Size>().unwrap(), Size::Large);
+        assert!("huge".parse::<Size>().is_err());
+        assert!("".parse::<Size>().is_err());
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let mut cfg = SimConfig::new(Size::Small, 1);
+        cfg.api_secret = "hunter2-secret".into();
+        cfg.legacy_user = Some(("bob".into(), "pa55word".into()));
+        let s = format!("{cfg:?}");
+        assert!(!s.contains("hunter2-secret"));
+        assert!(!s.contains("pa55word"));
+        assert!(s.contains("bob"));
+    }
+
+    #[test]
+    fn defaults_match_the_brief() {
+        let cfg = SimConfig::new(Size::Small, 7);
+        assert_eq!(cfg.account, "acme");
+        assert_eq!(cfg.cap, 120_000);
+        assert_eq!(cfg.limits.get_per_minute, 120);
+        assert_eq!(cfg.limits.collection_per_hour, 300);
+        assert!(cfg.quirks.order_items_in_collection);
+        assert_eq!(cfg.anchor.timestamp() % 3600, 0);
+    }
+}
