@@ -17,8 +17,12 @@
 
 pub mod clock;
 pub mod config;
+pub mod faults;
+pub mod filter;
 pub mod generate;
 pub mod model;
+pub mod ratelimit;
+pub mod render;
 
 pub use clock::SimClock;
 pub use config::{ErrorBodyShape, Quirks, RateLimitConfig, SimConfig, Size};

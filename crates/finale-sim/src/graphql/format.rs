@@ -55,6 +55,8 @@ pub(crate) enum Scalar {
     Lot(Option<String>),
     /// A boolean.
     Bool(bool),
+    /// Parallel-array values (summary metrics): each element formatted on its own.
+    List(Vec<Scalar>),
 }
 
 impl Scalar {
@@ -77,7 +79,9 @@ impl Scalar {
     /// A sort key: values of different kinds order Null < numbers < dates < text.
     pub(crate) fn sort_key(&self) -> SortKey {
         match self {
-            Scalar::Null | Scalar::Days(None) | Scalar::Lot(None) => SortKey::Null,
+            Scalar::Null | Scalar::Days(None) | Scalar::Lot(None) | Scalar::List(_) => {
+                SortKey::Null
+            }
             Scalar::Int(i) => SortKey::Num(*i as f64),
             Scalar::Qty(x) | Scalar::Money(x) => SortKey::Num(*x),
             Scalar::Days(Some(d)) => SortKey::Num(*d as f64),
@@ -158,6 +162,9 @@ pub(crate) fn render(value: &Scalar, fmt: Formatter, ctx: &GqlContext) -> J {
     if fmt == Formatter::None {
         return render_raw(value, ctx);
     }
+    if let Scalar::List(items) = value {
+        return J::Array(items.iter().map(|i| render(i, fmt, ctx)).collect());
+    }
     let s = match value {
         Scalar::Null | Scalar::Days(None) | Scalar::Lot(None) => EMPTY.to_owned(),
         Scalar::Text(s) if s.is_empty() => EMPTY.to_owned(),
@@ -172,6 +179,7 @@ pub(crate) fn render(value: &Scalar, fmt: Formatter, ctx: &GqlContext) -> J {
         Scalar::Days(Some(d)) => format!("{d} d"),
         Scalar::Lot(Some(l)) => format!("Lot: {l}"),
         Scalar::Bool(b) => if *b { "Yes" } else { "No" }.to_owned(),
+        Scalar::List(_) => String::new(), // handled above
     };
     if fmt == Formatter::Html { J::String(html_escape(&s)) } else { J::String(s) }
 }
@@ -203,6 +211,7 @@ fn render_raw(value: &Scalar, ctx: &GqlContext) -> J {
         }
         Scalar::Enum { id, .. } => J::String(id.clone()),
         Scalar::Bool(b) => J::Bool(*b),
+        Scalar::List(items) => J::Array(items.iter().map(|i| render_raw(i, ctx)).collect()),
     }
 }
 
