@@ -65,9 +65,9 @@ pub(crate) fn string_filter(args: &Args, name: &str) -> Result<Option<String>, G
         Some(J::String(s)) if s.is_empty() => Ok(None),
         Some(J::String(s)) => Ok(Some(s.clone())),
         Some(J::Number(n)) => Ok(Some(n.to_string())),
-        Some(other) => {
-            Err(GqlError::new(format!("Argument \"{name}\" expects a string, got {other}")))
-        }
+        Some(other) => Err(GqlError::new(format!(
+            "Argument \"{name}\" expects a string, got {other}"
+        ))),
     }
 }
 
@@ -196,7 +196,11 @@ fn parse_bound(s: &str, tz: Tz) -> Option<Bound> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(Bound::Instant(t.with_timezone(&Utc)));
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(s, f) {
             return Some(Bound::Instant(local_instant(naive, tz)));
         }
@@ -293,7 +297,12 @@ impl Paging {
         if let Some(l) = self.last {
             start = start.max(end.saturating_sub(l));
         }
-        Window { start, end, has_next: end < len, has_previous: start > 0 }
+        Window {
+            start,
+            end,
+            has_next: end < len,
+            has_previous: start > 0,
+        }
     }
 }
 
@@ -309,9 +318,9 @@ fn count(args: &Args, name: &str) -> Result<Option<usize>, GqlError> {
                 "Argument \"{name}\" must be a non-negative integer, got {n}"
             ))),
         },
-        Some(other) => {
-            Err(GqlError::new(format!("Argument \"{name}\" must be an integer, got {other}")))
-        }
+        Some(other) => Err(GqlError::new(format!(
+            "Argument \"{name}\" must be an integer, got {other}"
+        ))),
     }
 }
 
@@ -319,9 +328,9 @@ fn cursor_arg(args: &Args, name: &str) -> Result<Option<usize>, GqlError> {
     match args.get(name) {
         None | Some(J::Null) => Ok(None),
         Some(J::String(s)) => cursor::decode(s).map(Some),
-        Some(other) => {
-            Err(GqlError::new(format!("Argument \"{name}\" must be a cursor string, got {other}")))
-        }
+        Some(other) => Err(GqlError::new(format!(
+            "Argument \"{name}\" must be a cursor string, got {other}"
+        ))),
     }
 }
 
@@ -352,7 +361,9 @@ pub(crate) fn sort(args: &Args) -> Result<Vec<SortSpec>, GqlError> {
             )));
         };
         if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "field" | "mode")) {
-            return Err(GqlError::new(format!("Argument \"sort\" has unknown field \"{k}\"")));
+            return Err(GqlError::new(format!(
+                "Argument \"sort\" has unknown field \"{k}\""
+            )));
         }
         let Some(field) = obj.get("field").and_then(J::as_str) else {
             return Err(GqlError::new("Argument \"sort\" needs a \"field\" string"));
@@ -367,7 +378,10 @@ pub(crate) fn sort(args: &Args) -> Result<Vec<SortSpec>, GqlError> {
                 )));
             }
         };
-        out.push(SortSpec { field: field.to_owned(), desc });
+        out.push(SortSpec {
+            field: field.to_owned(),
+            desc,
+        });
     }
     Ok(out)
 }
@@ -387,8 +401,10 @@ mod tests {
 
     #[test]
     fn list_filters() {
-        let a = args(json!({"type": ["SALES_ORDER", "PURCHASE_ORDER"], "status": [], "role": null,
-                            "product": "/acme/api/product/1", "bad": [{"x": 1}]}));
+        let a = args(
+            json!({"type": ["SALES_ORDER", "PURCHASE_ORDER"], "status": [], "role": null,
+                            "product": "/acme/api/product/1", "bad": [{"x": 1}]}),
+        );
         assert_eq!(
             list_filter(&a, "type").unwrap(),
             Some(vec!["SALES_ORDER".into(), "PURCHASE_ORDER".into()])
@@ -396,7 +412,10 @@ mod tests {
         assert_eq!(list_filter(&a, "status").unwrap(), None);
         assert_eq!(list_filter(&a, "role").unwrap(), None);
         assert_eq!(list_filter(&a, "missing").unwrap(), None);
-        assert_eq!(list_filter(&a, "product").unwrap(), Some(vec!["/acme/api/product/1".into()]));
+        assert_eq!(
+            list_filter(&a, "product").unwrap(),
+            Some(vec!["/acme/api/product/1".into()])
+        );
         assert!(list_filter(&a, "bad").is_err());
     }
 
@@ -408,8 +427,14 @@ mod tests {
         let r2 = date_range(&a, "d2", DateKeys::Both, NY).unwrap().unwrap();
         assert_eq!(r1, r2);
         // New York is UTC-5 in early March.
-        assert_eq!(r1.start, Some(Utc.with_ymd_and_hms(2025, 3, 1, 5, 0, 0).unwrap()));
-        assert_eq!(r1.end, Some(Utc.with_ymd_and_hms(2025, 3, 3, 5, 0, 0).unwrap()));
+        assert_eq!(
+            r1.start,
+            Some(Utc.with_ymd_and_hms(2025, 3, 1, 5, 0, 0).unwrap())
+        );
+        assert_eq!(
+            r1.end,
+            Some(Utc.with_ymd_and_hms(2025, 3, 3, 5, 0, 0).unwrap())
+        );
         assert!(r1.contains(Utc.with_ymd_and_hms(2025, 3, 3, 4, 59, 59).unwrap()));
         assert!(!r1.contains(Utc.with_ymd_and_hms(2025, 3, 3, 5, 0, 0).unwrap()));
         assert!(!r1.contains(Utc.with_ymd_and_hms(2025, 3, 1, 4, 59, 59).unwrap()));
@@ -424,8 +449,16 @@ mod tests {
         assert!(err.message.contains("\"start\"") && err.message.contains("{begin, end}"));
         let err = date_range(&a, "e", DateKeys::StartEndOnly, NY).unwrap_err();
         assert!(err.message.contains("\"begin\"") && err.message.contains("{start, end}"));
-        assert!(date_range(&a, "d", DateKeys::StartEndOnly, NY).unwrap().is_some());
-        assert!(date_range(&a, "e", DateKeys::BeginEndOnly, NY).unwrap().is_some());
+        assert!(
+            date_range(&a, "d", DateKeys::StartEndOnly, NY)
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            date_range(&a, "e", DateKeys::BeginEndOnly, NY)
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]
@@ -445,7 +478,10 @@ mod tests {
             assert!(date_range(&a, bad, DateKeys::Both, NY).is_err(), "{bad}");
         }
         let excl = date_range(&a, "excl", DateKeys::Both, NY).unwrap().unwrap();
-        assert_eq!(excl.start, Some(Utc.with_ymd_and_hms(2025, 2, 1, 5, 0, 0).unwrap()));
+        assert_eq!(
+            excl.start,
+            Some(Utc.with_ymd_and_hms(2025, 2, 1, 5, 0, 0).unwrap())
+        );
         let inst = date_range(&a, "inst", DateKeys::Both, NY).unwrap().unwrap();
         assert!(inst.contains(Utc.with_ymd_and_hms(2025, 1, 31, 15, 0, 0).unwrap()));
         assert!(!inst.contains(Utc.with_ymd_and_hms(2025, 1, 31, 15, 0, 1).unwrap()));
@@ -455,13 +491,22 @@ mod tests {
     fn paging_windows() {
         let p = |v: J| Paging::parse(&args(v)).unwrap();
         let w = p(json!({})).window(250);
-        assert_eq!((w.start, w.end, w.has_next, w.has_previous), (0, 100, true, false));
+        assert_eq!(
+            (w.start, w.end, w.has_next, w.has_previous),
+            (0, 100, true, false)
+        );
         let w = p(json!({"first": 7, "after": cursor::encode(6)})).window(10);
-        assert_eq!((w.start, w.end, w.has_next, w.has_previous), (7, 10, false, true));
+        assert_eq!(
+            (w.start, w.end, w.has_next, w.has_previous),
+            (7, 10, false, true)
+        );
         let w = p(json!({"first": 5, "after": cursor::encode(99)})).window(10);
         assert_eq!((w.start, w.end), (10, 10));
         let w = p(json!({"last": 3, "before": cursor::encode(5)})).window(10);
-        assert_eq!((w.start, w.end, w.has_next, w.has_previous), (2, 5, true, true));
+        assert_eq!(
+            (w.start, w.end, w.has_next, w.has_previous),
+            (2, 5, true, true)
+        );
         let w = p(json!({"first": 0})).window(10);
         assert_eq!((w.start, w.end, w.has_next), (0, 0, true));
         let w = p(json!({"first": 1000})).window(5);
@@ -487,17 +532,30 @@ mod tests {
 
     #[test]
     fn sort_specs() {
-        let s = sort(&args(json!({"sort": [{"field": "orderDate", "mode": "desc"},
-                                             {"field": "orderId"}]})))
+        let s = sort(&args(
+            json!({"sort": [{"field": "orderDate", "mode": "desc"},
+                                             {"field": "orderId"}]}),
+        ))
         .unwrap();
         assert_eq!(
             s,
             vec![
-                SortSpec { field: "orderDate".into(), desc: true },
-                SortSpec { field: "orderId".into(), desc: false }
+                SortSpec {
+                    field: "orderDate".into(),
+                    desc: true
+                },
+                SortSpec {
+                    field: "orderId".into(),
+                    desc: false
+                }
             ]
         );
-        assert_eq!(sort(&args(json!({"sort": {"field": "x", "mode": "ASC"}}))).unwrap().len(), 1);
+        assert_eq!(
+            sort(&args(json!({"sort": {"field": "x", "mode": "ASC"}})))
+                .unwrap()
+                .len(),
+            1
+        );
         assert!(sort(&args(json!({"sort": [{"field": "x", "mode": "up"}]}))).is_err());
         assert!(sort(&args(json!({"sort": [{"mode": "asc"}]}))).is_err());
         assert!(sort(&args(json!({"sort": ["orderDate"]}))).is_err());

@@ -26,13 +26,20 @@ pub(crate) fn decode(cursor: &str) -> Result<usize, GqlError> {
     let trimmed = cursor.trim_end_matches('=');
     let bytes = STANDARD_NO_PAD.decode(trimmed).map_err(|_| bad())?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    let idx = value.as_object().and_then(|o| o.get("idx")).and_then(serde_json::Value::as_u64);
+    let idx = value
+        .as_object()
+        .and_then(|o| o.get("idx"))
+        .and_then(serde_json::Value::as_u64);
     idx.and_then(|i| usize::try_from(i).ok()).ok_or_else(bad)
 }
 
 /// Keeps error messages short when a client sends a huge cursor.
 fn truncate(s: &str) -> String {
-    if s.chars().count() > 64 { format!("{}…", s.chars().take(64).collect::<String>()) } else { s.to_owned() }
+    if s.chars().count() > 64 {
+        format!("{}…", s.chars().take(64).collect::<String>())
+    } else {
+        s.to_owned()
+    }
 }
 
 #[cfg(test)]

@@ -73,7 +73,11 @@ impl Request {
             Some(J::String(s)) => Some(s),
             Some(_) => return Err(GqlRequestError::BadOperationName),
         };
-        Ok(Request { query, variables, operation_name })
+        Ok(Request {
+            query,
+            variables,
+            operation_name,
+        })
     }
 }
 
@@ -110,7 +114,9 @@ pub(crate) trait ConnSource<'a> {
     /// Number of rows.
     fn len(&self) -> usize;
     /// The node of row `idx` (`idx < len()`).
-    fn node(&self, idx: usize) -> Child<'a, '_>;
+    fn node<'s>(&'s self, idx: usize) -> Child<'a, 's>
+    where
+        'a: 's;
 }
 
 /// A [`ConnSource`] over a vector of cheap handles and a node constructor.
@@ -133,7 +139,10 @@ where
     fn len(&self) -> usize {
         self.items.len()
     }
-    fn node(&self, idx: usize) -> Child<'a, '_> {
+    fn node<'s>(&'s self, idx: usize) -> Child<'a, 's>
+    where
+        'a: 's,
+    {
         (self.make)(&self.items[idx])
     }
 }
@@ -187,7 +196,12 @@ where
         Some(keyed.into_iter().map(|(_, i)| i).collect::<Vec<_>>())
     };
     let window = paging.window(len);
-    Ok(Box::new(ConnectionNode { source, order, window, total: len }))
+    Ok(Box::new(ConnectionNode {
+        source,
+        order,
+        window,
+        total: len,
+    }))
 }
 
 struct ConnectionNode<'a, 's> {
@@ -212,7 +226,10 @@ impl<'a> Node<'a> for ConnectionNode<'a, '_> {
         Ok((self.window.start..self.window.end)
             .map(|pos| {
                 let row = self.order.as_ref().map_or(pos, |o| o[pos]);
-                Box::new(EdgeNode { node: self.source.node(row), pos }) as Child<'a, '_>
+                Box::new(EdgeNode {
+                    node: self.source.node(row),
+                    pos,
+                }) as Child<'a, '_>
             })
             .collect())
     }
@@ -328,9 +345,11 @@ fn run_inner<'a>(req: &Request, root: &dyn Node<'a>, ctx: &GqlContext) -> Result
     let op = pick_operation(&operations, req.operation_name.as_deref())?;
     let (var_defs, directives, selection) = match op {
         OperationDefinition::SelectionSet(s) => (&[][..], &[][..], s),
-        OperationDefinition::Query(q) => {
-            (&q.variable_definitions[..], &q.directives[..], &q.selection_set)
-        }
+        OperationDefinition::Query(q) => (
+            &q.variable_definitions[..],
+            &q.directives[..],
+            &q.selection_set,
+        ),
         OperationDefinition::Mutation(m) => {
             return Err(GqlError::new("Schema is not configured for mutations").at(m.position));
         }
@@ -339,7 +358,9 @@ fn run_inner<'a>(req: &Request, root: &dyn Node<'a>, ctx: &GqlContext) -> Result
         }
     };
     if let Some(d) = directives.first() {
-        return Err(GqlError::new(format!("Unknown directive \"@{}\" on query", d.name)).at(d.position));
+        return Err(
+            GqlError::new(format!("Unknown directive \"@{}\" on query", d.name)).at(d.position),
+        );
     }
     let mut vars = BTreeMap::new();
     for def in var_defs {
@@ -366,11 +387,23 @@ fn run_inner<'a>(req: &Request, root: &dyn Node<'a>, ctx: &GqlContext) -> Result
         }
     }
     let schema = Schema::get();
-    let query_type =
-        schema.ty(QUERY).ok_or_else(|| GqlError::new("Internal error: no Query type"))?;
-    let mut validator = Validator { schema, fragments: &fragments, vars: &vars, stack: Vec::new() };
+    let query_type = schema
+        .ty(QUERY)
+        .ok_or_else(|| GqlError::new("Internal error: no Query type"))?;
+    let mut validator = Validator {
+        schema,
+        fragments: &fragments,
+        vars: &vars,
+        stack: Vec::new(),
+    };
     validator.set(selection, query_type)?;
-    let mut exec = Exec { schema, fragments: &fragments, vars: &vars, ctx, budget: MAX_FIELDS };
+    let mut exec = Exec {
+        schema,
+        fragments: &fragments,
+        vars: &vars,
+        ctx,
+        budget: MAX_FIELDS,
+    };
     exec.set(root, query_type, &[selection])
 }
 
@@ -450,18 +483,22 @@ fn const_value(v: &Value<'_, String>) -> Result<J, GqlError> {
 /// Evaluates an argument value, substituting variables; enum literals become strings.
 fn value(v: &Value<'_, String>, vars: &BTreeMap<String, J>) -> Result<J, GqlError> {
     Ok(match v {
-        Value::Variable(name) => vars.get(name).cloned().ok_or_else(|| {
-            GqlError::new(format!("Variable \"${name}\" is not defined"))
-        })?,
+        Value::Variable(name) => vars
+            .get(name)
+            .cloned()
+            .ok_or_else(|| GqlError::new(format!("Variable \"${name}\" is not defined")))?,
         Value::Int(n) => n.as_i64().map_or(J::Null, J::from),
         Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
         Value::String(s) => J::String(s.clone()),
         Value::Boolean(b) => J::Bool(*b),
         Value::Null => J::Null,
         Value::Enum(e) => J::String(e.clone()),
-        Value::List(items) => {
-            J::Array(items.iter().map(|i| value(i, vars)).collect::<Result<_, _>>()?)
-        }
+        Value::List(items) => J::Array(
+            items
+                .iter()
+                .map(|i| value(i, vars))
+                .collect::<Result<_, _>>()?,
+        ),
         Value::Object(fields) => J::Object(
             fields
                 .iter()
@@ -488,7 +525,8 @@ impl Validator<'_, '_> {
             match sel {
                 Selection::Field(f) => self.field(f, ty).map_err(|e| e.at(f.position))?,
                 Selection::FragmentSpread(s) => {
-                    self.directives(&s.directives).map_err(|e| e.at(s.position))?;
+                    self.directives(&s.directives)
+                        .map_err(|e| e.at(s.position))?;
                     let Some(frag) = self.fragments.get(s.fragment_name.as_str()) else {
                         return Err(GqlError::new(format!(
                             "Unknown fragment \"{}\"",
@@ -517,7 +555,8 @@ impl Validator<'_, '_> {
                     self.stack.pop();
                 }
                 Selection::InlineFragment(i) => {
-                    self.directives(&i.directives).map_err(|e| e.at(i.position))?;
+                    self.directives(&i.directives)
+                        .map_err(|e| e.at(i.position))?;
                     if let Some(graphql_parser::query::TypeCondition::On(cond)) = &i.type_condition
                         && cond != &ty.name
                     {
@@ -674,7 +713,10 @@ where
             return Ok(J::String(ty.name.clone()));
         }
         let def: &FieldDef = ty.field(&f.name).ok_or_else(|| {
-            GqlError::new(format!("Cannot query field \"{}\" on type \"{}\"", f.name, ty.name))
+            GqlError::new(format!(
+                "Cannot query field \"{}\" on type \"{}\"",
+                f.name, ty.name
+            ))
         })?;
         let mut args = Args::new();
         for (name, v) in &f.arguments {
@@ -707,16 +749,14 @@ where
     }
 
     fn target(&self, t: &str) -> Result<&'v TypeDef, GqlError> {
-        self.schema.ty(t).ok_or_else(|| GqlError::new(format!("Internal error: no type {t}")))
+        self.schema
+            .ty(t)
+            .ok_or_else(|| GqlError::new(format!("Internal error: no type {t}")))
     }
 
     /// Collects the fields of `set` (expanding fragments, honouring `@skip`/`@include`) into
     /// `out`, merging fields that share a response key.
-    fn collect(
-        &self,
-        set: &'v Sel<'q>,
-        out: &mut Vec<Collected<'v, 'q>>,
-    ) -> Result<(), GqlError> {
+    fn collect(&self, set: &'v Sel<'q>, out: &mut Vec<Collected<'v, 'q>>) -> Result<(), GqlError> {
         for sel in &set.items {
             match sel {
                 Selection::Field(f) => {
@@ -736,7 +776,10 @@ where
                             }
                             c.fields.push(f);
                         }
-                        None => out.push(Collected { key, fields: vec![f] }),
+                        None => out.push(Collected {
+                            key,
+                            fields: vec![f],
+                        }),
                     }
                 }
                 Selection::FragmentSpread(s) => {

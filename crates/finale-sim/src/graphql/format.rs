@@ -63,7 +63,11 @@ impl Scalar {
     /// Text, or [`Scalar::Null`] when empty.
     pub(crate) fn text(s: impl Into<String>) -> Self {
         let s = s.into();
-        if s.is_empty() { Scalar::Null } else { Scalar::Text(s) }
+        if s.is_empty() {
+            Scalar::Null
+        } else {
+            Scalar::Text(s)
+        }
     }
 
     /// Optional text, [`Scalar::Null`] when absent or empty.
@@ -73,7 +77,10 @@ impl Scalar {
 
     /// An enum value with its label.
     pub(crate) fn enumerated(id: impl Into<String>, label: impl Into<String>) -> Self {
-        Scalar::Enum { id: id.into(), label: label.into() }
+        Scalar::Enum {
+            id: id.into(),
+            label: label.into(),
+        }
     }
 
     /// A sort key: values of different kinds order Null < numbers < dates < text.
@@ -87,7 +94,8 @@ impl Scalar {
             Scalar::Days(Some(d)) => SortKey::Num(*d as f64),
             Scalar::Bool(b) => SortKey::Num(f64::from(u8::from(*b))),
             Scalar::Date(d) => SortKey::Time(
-                d.and_hms_opt(0, 0, 0).map_or(i64::MIN, |t| t.and_utc().timestamp_micros()),
+                d.and_hms_opt(0, 0, 0)
+                    .map_or(i64::MIN, |t| t.and_utc().timestamp_micros()),
             ),
             Scalar::DateTime(t) => SortKey::Time(t.timestamp_micros()),
             Scalar::Text(s) | Scalar::Lot(Some(s)) => SortKey::Text(s.clone()),
@@ -147,9 +155,9 @@ impl Formatter {
                      \"abbreviated\", \"blank-zero\""
                 ))),
             },
-            Some(other) => {
-                Err(GqlError::new(format!("Argument \"formatter\" must be a string, got {other}")))
-            }
+            Some(other) => Err(GqlError::new(format!(
+                "Argument \"formatter\" must be a string, got {other}"
+            ))),
         }
     }
 }
@@ -181,7 +189,11 @@ pub(crate) fn render(value: &Scalar, fmt: Formatter, ctx: &GqlContext) -> J {
         Scalar::Bool(b) => if *b { "Yes" } else { "No" }.to_owned(),
         Scalar::List(_) => String::new(), // handled above
     };
-    if fmt == Formatter::Html { J::String(html_escape(&s)) } else { J::String(s) }
+    if fmt == Formatter::Html {
+        J::String(html_escape(&s))
+    } else {
+        J::String(s)
+    }
 }
 
 /// The `formatter: "none"` form.
@@ -206,9 +218,11 @@ fn render_raw(value: &Scalar, ctx: &GqlContext) -> J {
         Scalar::Qty(x) | Scalar::Money(x) => num(*x),
         Scalar::Days(Some(d)) => num(*d as f64),
         Scalar::Date(d) => J::String(d.format("%Y-%m-%d").to_string()),
-        Scalar::DateTime(t) => {
-            J::String(t.with_timezone(&ctx.timezone).format("%Y-%m-%dT%H:%M:%S").to_string())
-        }
+        Scalar::DateTime(t) => J::String(
+            t.with_timezone(&ctx.timezone)
+                .format("%Y-%m-%dT%H:%M:%S")
+                .to_string(),
+        ),
         Scalar::Enum { id, .. } => J::String(id.clone()),
         Scalar::Bool(b) => J::Bool(*b),
         Scalar::List(items) => J::Array(items.iter().map(|i| render_raw(i, ctx)).collect()),
@@ -217,7 +231,11 @@ fn render_raw(value: &Scalar, ctx: &GqlContext) -> J {
 
 /// A number without separators, shortest round-trip form (`1234.5`, `12`).
 fn plain_number(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 9.0e15 { format!("{}", x as i64) } else { format!("{x}") }
+    if x.fract() == 0.0 && x.abs() < 9.0e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
 }
 
 /// Display form of a number: thousands separators, between `min_dec` and `max_dec` decimals
@@ -278,7 +296,11 @@ fn trim_decimals(s: &str, min_dec: usize) -> String {
     while frac.len() < min_dec {
         frac.push('0');
     }
-    if frac.is_empty() { int_part.to_owned() } else { format!("{int_part}.{frac}") }
+    if frac.is_empty() {
+        int_part.to_owned()
+    } else {
+        format!("{int_part}.{frac}")
+    }
 }
 
 /// `M/D/YYYY`.
@@ -362,7 +384,10 @@ mod tests {
             (Scalar::Date(d(2025, 12, 31)), "12/31/2025"),
             (Scalar::DateTime(t), "3/1/2025 5:02 pm"),
             (Scalar::DateTime(midnight), "7/4/2025 12:05 am"),
-            (Scalar::enumerated("ORDER_COMPLETED", "Completed"), "Completed"),
+            (
+                Scalar::enumerated("ORDER_COMPLETED", "Completed"),
+                "Completed",
+            ),
             (Scalar::Days(Some(153)), "153 d"),
             (Scalar::Days(Some(365)), "365 d"),
             (Scalar::Days(Some(366)), "> 365 d"),
@@ -371,7 +396,11 @@ mod tests {
             (Scalar::Lot(None), "--"),
         ];
         for (value, want) in cases {
-            assert_eq!(render(&value, Formatter::Display, &c), json!(want), "{value:?}");
+            assert_eq!(
+                render(&value, Formatter::Display, &c),
+                json!(want),
+                "{value:?}"
+            );
         }
     }
 
@@ -387,16 +416,28 @@ mod tests {
             (Scalar::Text(String::new()), J::Null),
             (Scalar::Date(d(2026, 9, 9)), json!("2026-09-09")),
             (Scalar::DateTime(t), json!("2025-03-01T17:02:11")),
-            (Scalar::enumerated("ORDER_COMPLETED", "Completed"), json!("ORDER_COMPLETED")),
+            (
+                Scalar::enumerated("ORDER_COMPLETED", "Completed"),
+                json!("ORDER_COMPLETED"),
+            ),
             (Scalar::Days(Some(400)), json!(400)),
             (Scalar::Lot(Some("A-17".into())), json!("A-17")),
         ];
         for (value, want) in cases {
             assert_eq!(render(&value, Formatter::None, &c), want, "{value:?}");
         }
-        let strings = GqlContext { none_formatter_numbers: NoneFormat::Strings, ..ctx() };
-        assert_eq!(render(&Scalar::Qty(1234.5), Formatter::None, &strings), json!("1234.5"));
-        assert_eq!(render(&Scalar::Int(7), Formatter::None, &strings), json!("7"));
+        let strings = GqlContext {
+            none_formatter_numbers: NoneFormat::Strings,
+            ..ctx()
+        };
+        assert_eq!(
+            render(&Scalar::Qty(1234.5), Formatter::None, &strings),
+            json!("1234.5")
+        );
+        assert_eq!(
+            render(&Scalar::Int(7), Formatter::None, &strings),
+            json!("7")
+        );
         assert_eq!(render(&Scalar::Null, Formatter::None, &strings), J::Null);
     }
 
@@ -404,10 +445,22 @@ mod tests {
     fn other_formatters() {
         let c = ctx();
         assert_eq!(render(&Scalar::Int(0), Formatter::BlankZero, &c), json!(""));
-        assert_eq!(render(&Scalar::Int(5), Formatter::BlankZero, &c), json!("5"));
-        assert_eq!(render(&Scalar::Int(12_345), Formatter::Abbreviated, &c), json!("12.3k"));
-        assert_eq!(render(&Scalar::Money(2_000_000.0), Formatter::Abbreviated, &c), json!("2M"));
-        assert_eq!(render(&Scalar::Int(999), Formatter::Abbreviated, &c), json!("999"));
+        assert_eq!(
+            render(&Scalar::Int(5), Formatter::BlankZero, &c),
+            json!("5")
+        );
+        assert_eq!(
+            render(&Scalar::Int(12_345), Formatter::Abbreviated, &c),
+            json!("12.3k")
+        );
+        assert_eq!(
+            render(&Scalar::Money(2_000_000.0), Formatter::Abbreviated, &c),
+            json!("2M")
+        );
+        assert_eq!(
+            render(&Scalar::Int(999), Formatter::Abbreviated, &c),
+            json!("999")
+        );
         assert_eq!(
             render(&Scalar::text("<b>A & B</b>"), Formatter::Html, &c),
             json!("&lt;b&gt;A &amp; B&lt;/b&gt;")
@@ -417,9 +470,18 @@ mod tests {
     #[test]
     fn formatter_argument_parsing() {
         assert_eq!(Formatter::parse(None).unwrap(), Formatter::Display);
-        assert_eq!(Formatter::parse(Some(&J::Null)).unwrap(), Formatter::Display);
-        assert_eq!(Formatter::parse(Some(&json!("none"))).unwrap(), Formatter::None);
-        assert_eq!(Formatter::parse(Some(&json!("blank-zero"))).unwrap(), Formatter::BlankZero);
+        assert_eq!(
+            Formatter::parse(Some(&J::Null)).unwrap(),
+            Formatter::Display
+        );
+        assert_eq!(
+            Formatter::parse(Some(&json!("none"))).unwrap(),
+            Formatter::None
+        );
+        assert_eq!(
+            Formatter::parse(Some(&json!("blank-zero"))).unwrap(),
+            Formatter::BlankZero
+        );
         let err = Formatter::parse(Some(&json!("raw"))).unwrap_err();
         assert!(err.message.contains("raw"), "{}", err.message);
         assert!(Formatter::parse(Some(&json!(1))).is_err());

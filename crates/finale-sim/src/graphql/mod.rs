@@ -112,7 +112,10 @@ pub(crate) struct GqlError {
 
 impl GqlError {
     pub(crate) fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), location: None }
+        Self {
+            message: message.into(),
+            location: None,
+        }
     }
 
     /// Attaches a location unless one is already known.
@@ -127,7 +130,10 @@ impl GqlError {
         let mut obj = serde_json::Map::new();
         obj.insert("message".into(), self.message.clone().into());
         if let Some((line, column)) = self.location {
-            obj.insert("locations".into(), serde_json::json!([{"line": line, "column": column}]));
+            obj.insert(
+                "locations".into(),
+                serde_json::json!([{"line": line, "column": column}]),
+            );
         }
         serde_json::Value::Object(obj)
     }
@@ -143,10 +149,9 @@ pub fn execute(
     body: &[u8],
 ) -> Result<serde_json::Value, GqlRequestError> {
     let request = exec::Request::decode(body)?;
-    let result = exec::run(&request, |root_field, args, rc| {
-        views::root(dataset, root_field, args, rc)
-    }, ctx);
-    Ok(match result {
+    let cache = views::Cache::default();
+    let root = views::Root::new(views::View::new(dataset, ctx, &cache));
+    Ok(match exec::run(&request, &root, ctx) {
         Ok(data) => serde_json::json!({ "data": data }),
         Err(errors) => serde_json::json!({
             "data": null,

@@ -98,15 +98,30 @@ impl Schema {
 }
 
 fn scalars(names: &[&str]) -> Vec<FieldDef> {
-    names.iter().map(|n| FieldDef { name: (*n).into(), ty: Ty::Scalar, args: vec![] }).collect()
+    names
+        .iter()
+        .map(|n| FieldDef {
+            name: (*n).into(),
+            ty: Ty::Scalar,
+            args: vec![],
+        })
+        .collect()
 }
 
 fn object(name: &str, ty: &str) -> FieldDef {
-    FieldDef { name: name.into(), ty: Ty::Object(ty.into()), args: vec![] }
+    FieldDef {
+        name: name.into(),
+        ty: Ty::Object(ty.into()),
+        args: vec![],
+    }
 }
 
 fn list(name: &str, ty: &str) -> FieldDef {
-    FieldDef { name: name.into(), ty: Ty::List(ty.into()), args: vec![] }
+    FieldDef {
+        name: name.into(),
+        ty: Ty::List(ty.into()),
+        args: vec![],
+    }
 }
 
 /// A connection field over nodes of type `node` with extra (filter) arguments.
@@ -116,13 +131,21 @@ fn connection_field(name: &str, node: &str, filters: &[&str], sortable: bool) ->
         args.push("sort".into());
     }
     args.extend(filters.iter().map(|s| (*s).to_owned()));
-    FieldDef { name: name.into(), ty: Ty::Object(format!("{node}ViewConnection")), args }
+    FieldDef {
+        name: name.into(),
+        ty: Ty::Object(format!("{node}ViewConnection")),
+        args,
+    }
 }
 
 /// The wrapper types of a connection over `node`.
 fn connection_types(node: &str) -> Vec<TypeDef> {
     let conn = format!("{node}ViewConnection");
-    let raw = |n: &str| FieldDef { name: n.into(), ty: Ty::Raw, args: vec![] };
+    let raw = |n: &str| FieldDef {
+        name: n.into(),
+        ty: Ty::Raw,
+        args: vec![],
+    };
     vec![
         TypeDef {
             name: conn.clone(),
@@ -140,12 +163,19 @@ fn connection_types(node: &str) -> Vec<TypeDef> {
             name: format!("{conn}Summary"),
             fields: vec![object("metrics", &format!("{conn}SummaryMetric"))],
         },
-        TypeDef { name: format!("{conn}SummaryMetric"), fields: scalars(&["count"]) },
+        TypeDef {
+            name: format!("{conn}SummaryMetric"),
+            fields: scalars(&["count"]),
+        },
     ]
 }
 
 fn build() -> Schema {
-    let raw = |n: &str| FieldDef { name: n.into(), ty: Ty::Raw, args: vec![] };
+    let raw = |n: &str| FieldDef {
+        name: n.into(),
+        ty: Ty::Raw,
+        args: vec![],
+    };
     let mut types = vec![
         TypeDef {
             name: QUERY.into(),
@@ -156,9 +186,19 @@ fn build() -> Schema {
                     &["type", "status", "orderDate", "product"],
                     true,
                 ),
-                connection_field("productViewConnection", "product", &["status", "productId"], true),
+                connection_field(
+                    "productViewConnection",
+                    "product",
+                    &["status", "productId"],
+                    true,
+                ),
                 connection_field("partyViewConnection", "party", &["role", "status"], true),
-                connection_field("facilityViewConnection", "facility", &["type", "status"], true),
+                connection_field(
+                    "facilityViewConnection",
+                    "facility",
+                    &["type", "status"],
+                    true,
+                ),
                 connection_field(
                     "stockHistoryViewConnection",
                     "stockHistory",
@@ -219,7 +259,13 @@ fn build() -> Schema {
         },
         TypeDef {
             name: "shipment".into(),
-            fields: scalars(&["shipmentId", "shipmentUrl", "status", "shipDate", "receiveDate"]),
+            fields: scalars(&[
+                "shipmentId",
+                "shipmentUrl",
+                "status",
+                "shipDate",
+                "receiveDate",
+            ]),
         },
         TypeDef {
             name: "product".into(),
@@ -263,7 +309,14 @@ fn build() -> Schema {
         },
         TypeDef {
             name: "facility".into(),
-            fields: scalars(&["facilityUrl", "facilityId", "name", "parentName", "type", "status"]),
+            fields: scalars(&[
+                "facilityUrl",
+                "facilityId",
+                "name",
+                "parentName",
+                "type",
+                "status",
+            ]),
         },
         TypeDef {
             name: "stockHistory".into(),
@@ -282,10 +335,19 @@ fn build() -> Schema {
             },
         },
     ];
-    for node in ["order", "orderItem", "product", "party", "facility", "stockHistory"] {
+    for node in [
+        "order",
+        "orderItem",
+        "product",
+        "party",
+        "facility",
+        "stockHistory",
+    ] {
         types.extend(connection_types(node));
     }
-    Schema { types: types.into_iter().map(|t| (t.name.clone(), t)).collect() }
+    Schema {
+        types: types.into_iter().map(|t| (t.name.clone(), t)).collect(),
+    }
 }
 
 #[cfg(test)]
@@ -298,7 +360,11 @@ mod tests {
         for name in s.type_names() {
             for f in &s.ty(name).unwrap().fields {
                 if let Ty::Object(t) | Ty::List(t) = &f.ty {
-                    assert!(s.ty(t).is_some(), "{name}.{} refers to missing type {t}", f.name);
+                    assert!(
+                        s.ty(t).is_some(),
+                        "{name}.{} refers to missing type {t}",
+                        f.name
+                    );
                 }
             }
         }
@@ -312,6 +378,12 @@ mod tests {
         assert!(!order.field("orderId").unwrap().accepts("first"));
         assert!(order.field("itemList").unwrap().accepts("first"));
         assert!(!order.field("itemList").unwrap().accepts("formatter"));
-        assert!(!s.ty("PageInfo").unwrap().field("endCursor").unwrap().accepts("formatter"));
+        assert!(
+            !s.ty("PageInfo")
+                .unwrap()
+                .field("endCursor")
+                .unwrap()
+                .accepts("formatter")
+        );
     }
 }
