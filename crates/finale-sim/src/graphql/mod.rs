@@ -159,3 +159,6 @@ pub fn execute(
         }),
     })
 }
+
+#[cfg(test)]
+mod tests;
