@@ -8,5 +8,6 @@ mod auth;
 mod budget;
 mod collections;
 mod faults;
+mod live;
 mod order_lines;
 mod windows;
