@@ -284,14 +284,33 @@ impl Paging {
     }
 
     /// The page of a list of `len` items.
+    #[cfg(test)]
     pub(crate) fn window(&self, len: usize) -> Window {
-        let mut start = self.after.map_or(0, |a| a.saturating_add(1)).min(len);
+        self.window_with(|n| n.min(len))
+    }
+
+    /// The page of a list whose size is only revealed on demand: `available(n)` returns
+    /// `min(n, len)`. Forward paging (`first`/`after` only) asks for just one row past the
+    /// page, so lazily filtered sources never scan further than needed.
+    pub(crate) fn window_with(&self, mut available: impl FnMut(usize) -> usize) -> Window {
+        let from = self.after.map_or(0, |a| a.saturating_add(1));
+        if self.before.is_none() && self.last.is_none() {
+            let first = self.first.unwrap_or(DEFAULT_FIRST);
+            let stop = from.saturating_add(first);
+            let n = available(stop.saturating_add(1));
+            let start = from.min(n);
+            let end = stop.min(n).max(start);
+            return Window {
+                start,
+                end,
+                has_next: n > end,
+                has_previous: start > 0,
+            };
+        }
+        let len = available(usize::MAX);
+        let mut start = from.min(len);
         let mut end = self.before.map_or(len, |b| b.min(len)).max(start);
-        let first = match (self.first, self.last) {
-            (None, None) => Some(DEFAULT_FIRST),
-            (f, _) => f,
-        };
-        if let Some(f) = first {
+        if let Some(f) = self.first {
             end = end.min(start.saturating_add(f));
         }
         if let Some(l) = self.last {

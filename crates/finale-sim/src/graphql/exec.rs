@@ -110,13 +110,20 @@ fn unresolvable(field: &str) -> GqlError {
 }
 
 /// The filtered rows behind a connection, in natural order.
+///
+/// Sources may filter lazily: [`available`](ConnSource::available) only has to look far enough
+/// to answer, so the first pages of a large, unsorted connection cost only what they show.
 pub(crate) trait ConnSource<'a> {
-    /// Number of rows.
-    fn len(&self) -> usize;
-    /// The node of row `idx` (`idx < len()`).
+    /// `min(n, total number of rows)`.
+    fn available(&self, n: usize) -> usize;
+    /// The node of row `idx` (`idx < available(idx + 1)`, already established by the caller).
     fn node<'s>(&'s self, idx: usize) -> Child<'a, 's>
     where
         'a: 's;
+    /// Total number of rows (forces a full scan for lazy sources).
+    fn len(&self) -> usize {
+        self.available(usize::MAX)
+    }
 }
 
 /// A [`ConnSource`] over a vector of cheap handles and a node constructor.
@@ -136,14 +143,59 @@ impl<'a, T, F> ConnSource<'a> for VecSource<T, F>
 where
     F: Fn(&T) -> Box<dyn Node<'a> + 'a>,
 {
-    fn len(&self) -> usize {
-        self.items.len()
+    fn available(&self, n: usize) -> usize {
+        n.min(self.items.len())
     }
     fn node<'s>(&'s self, idx: usize) -> Child<'a, 's>
     where
         'a: 's,
     {
         (self.make)(&self.items[idx])
+    }
+}
+
+/// A [`ConnSource`] that filters a table lazily: it walks `base` (row indexes in natural
+/// order) only as far as the page needs, letting `expand` turn each base row into zero or
+/// more connection rows (zero when filtered out, several for ledger rows of one shipment).
+pub(crate) struct LazySource<'b, T, E, F> {
+    base: &'b [usize],
+    expand: E,
+    make: F,
+    state: std::cell::RefCell<(Vec<T>, usize)>,
+}
+
+impl<'b, T, E, F> LazySource<'b, T, E, F> {
+    /// A source over `base`; `expand(row, out)` pushes the row's connection rows into `out`.
+    pub(crate) fn new(base: &'b [usize], expand: E, make: F) -> Self {
+        Self {
+            base,
+            expand,
+            make,
+            state: std::cell::RefCell::new((Vec::new(), 0)),
+        }
+    }
+}
+
+impl<'a, T, E, F> ConnSource<'a> for LazySource<'_, T, E, F>
+where
+    E: Fn(usize, &mut Vec<T>),
+    F: Fn(&T) -> Box<dyn Node<'a> + 'a>,
+{
+    fn available(&self, n: usize) -> usize {
+        let mut state = self.state.borrow_mut();
+        let (matched, next) = &mut *state;
+        while matched.len() < n && *next < self.base.len() {
+            (self.expand)(self.base[*next], matched);
+            *next += 1;
+        }
+        n.min(matched.len())
+    }
+    fn node<'s>(&'s self, idx: usize) -> Child<'a, 's>
+    where
+        'a: 's,
+    {
+        let state = self.state.borrow();
+        (self.make)(&state.0[idx])
     }
 }
 
@@ -159,10 +211,10 @@ where
 {
     let paging = Paging::parse(args)?;
     let specs = args::sort(args)?;
-    let len = source.len();
     let order = if specs.is_empty() {
         None
     } else {
+        let len = source.len();
         let tdef = Schema::get()
             .ty(node_type)
             .ok_or_else(|| GqlError::new(format!("Internal error: no type {node_type}")))?;
@@ -195,12 +247,11 @@ where
         });
         Some(keyed.into_iter().map(|(_, i)| i).collect::<Vec<_>>())
     };
-    let window = paging.window(len);
+    let window = paging.window_with(|n| source.available(n));
     Ok(Box::new(ConnectionNode {
         source,
         order,
         window,
-        total: len,
     }))
 }
 
@@ -208,14 +259,13 @@ struct ConnectionNode<'a, 's> {
     source: Box<dyn ConnSource<'a> + 's>,
     order: Option<Vec<usize>>,
     window: Window,
-    total: usize,
 }
 
 impl<'a> Node<'a> for ConnectionNode<'a, '_> {
     fn object(&self, field: &str, _: &Args) -> Result<Option<Child<'a, '_>>, GqlError> {
         match field {
             "pageInfo" => Ok(Some(Box::new(PageInfoNode(self.window)))),
-            "summary" => Ok(Some(Box::new(SummaryNode(self.total)))),
+            "summary" => Ok(Some(Box::new(SummaryNode(self.source.len())))),
             _ => Err(unresolvable(field)),
         }
     }

@@ -750,3 +750,62 @@ fn hostile_documents_fail_cleanly() {
     assert!(fails(run("{ x: orderViewConnection(first: 1) { edges { cursor } } x: productViewConnection { edges { cursor } } }"))
         .contains("conflict"));
 }
+
+/// Manual performance probe on the `large` dataset (no timing assertion; run with
+/// `cargo test -p finale-sim --lib graphql::tests::large_page_probe -- --ignored --nocapture`).
+#[test]
+#[ignore = "generates the large dataset; a manual probe"]
+fn large_page_probe() {
+    let t0 = std::time::Instant::now();
+    let ds = generate(
+        "acme",
+        1,
+        Size::Large,
+        Utc.with_ymd_and_hms(2025, 6, 30, 12, 0, 0).unwrap(),
+    );
+    println!("generated {} orders in {:?}", ds.orders.len(), t0.elapsed());
+    let q = r#"query($a: String) { orderViewConnection(first: 500, after: $a, type: ["SALES_ORDER"]) {
+        pageInfo { endCursor } edges { node { orderId orderUrl type status orderDate subtotal
+        customer { name } origin { name } shipmentList { shipmentId }
+        itemList(first: 200) { edges { node { itemIndex quantity product { productId } } } } } } } }"#;
+    for after in [J::Null, json!(cursor::encode(100_000))] {
+        let body = json!({"query": q, "variables": {"a": after}}).to_string();
+        let t = std::time::Instant::now();
+        let resp = execute(&ds, &ctx(), body.as_bytes()).unwrap();
+        println!("order page: {:?}", t.elapsed());
+        assert_eq!(edges(&ok(resp)["orderViewConnection"]).len(), 500);
+    }
+    for q in [
+        r#"{ orderViewConnection(first: 1, type: ["SALES_ORDER"]) { edges { cursor } } }"#,
+        r#"{ orderViewConnection(first: 1) { edges { cursor } } }"#,
+        r#"{ orderViewConnection(first: 500) { edges { node { orderId } } } }"#,
+        r#"{ orderViewConnection(first: 500) { edges { node { itemList(first: 200) { edges { node { quantity } } } } } } }"#,
+    ] {
+        let body = json!({"query": q}).to_string();
+        let t = std::time::Instant::now();
+        ok(execute(&ds, &ctx(), body.as_bytes()).unwrap());
+        println!("{q}: {:?}", t.elapsed());
+    }
+    println!("inventory rows: {}", ds.inventory_items.len());
+    for q in [
+        r#"{ productViewConnection(first: 500) { edges { node { productId stockOnHand } } } }"#,
+        r#"{ productViewConnection(first: 500) { edges { node { productId salesLast30Days } } } }"#,
+    ] {
+        let body = json!({"query": q}).to_string();
+        let t = std::time::Instant::now();
+        ok(execute(&ds, &ctx(), body.as_bytes()).unwrap());
+        println!("{q}: {:?}", t.elapsed());
+    }
+    let q = r#"{ productViewConnection(first: 500) { edges { node { productId stockOnHand
+        stockAvailable salesLast30Days stockoutDays supplier1 { name } } } } }"#;
+    let body = json!({"query": q}).to_string();
+    let t = std::time::Instant::now();
+    ok(execute(&ds, &ctx(), body.as_bytes()).unwrap());
+    println!("product page with stock and sales: {:?}", t.elapsed());
+    let q = r#"{ stockHistoryViewConnection(first: 500, recordDate: {begin: "2025-06-01"}) {
+        edges { node { quantity recordDate product { productId } } } } }"#;
+    let body = json!({"query": q}).to_string();
+    let t = std::time::Instant::now();
+    ok(execute(&ds, &ctx(), body.as_bytes()).unwrap());
+    println!("stock history page: {:?}", t.elapsed());
+}

@@ -35,7 +35,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::args::{self, Args, DateRange};
-use super::exec::{Child, Node, VecSource, connection};
+use super::exec::{Child, LazySource, Node, VecSource, connection};
 use super::format::Scalar;
 use super::{GqlContext, GqlError};
 use crate::model::{
@@ -95,7 +95,14 @@ impl<'a> View<'a> {
             let now = self.ctx.now;
             let (from90, from30) = (now - Duration::days(90), now - Duration::days(30));
             let mut m: HashMap<&'a str, Sales> = HashMap::new();
-            for o in self.ds.orders.rows() {
+            // An order's last change is never before its order date, so orders changed
+            // since `from90` are a superset of those placed since then.
+            let rows = self.ds.orders.rows();
+            let candidates = self
+                .ds
+                .orders
+                .updated_between(from90, DateTime::<Utc>::MAX_UTC);
+            for o in candidates.iter().map(|&i| &rows[i]) {
                 if o.order_date <= from90 || o.order_date > now || !o.is_sales() {
                     continue;
                 }
@@ -175,112 +182,109 @@ impl<'a> Node<'a> for Root<'a> {
                 let products = args::list_filter(a, "product")?;
                 let dates = date_filter(a, "orderDate", v.ctx)?;
                 let rows = ds.orders.rows();
-                let idx: Vec<usize> = ds
-                    .orders
-                    .natural_order()
-                    .iter()
-                    .copied()
-                    .filter(|&i| {
-                        let o = &rows[i];
-                        matches(&types, &o.order_type_id)
-                            && matches(&statuses, &o.status_id)
-                            && dates.is_none_or(|r| {
-                                r.contains_day(o.order_date.date_naive(), v.ctx.timezone)
-                            })
-                            && products.as_ref().is_none_or(|ps| {
-                                o.order_item_list
-                                    .iter()
-                                    .any(|l| ps.iter().any(|p| *p == *l.product_url))
-                            })
-                    })
-                    .collect();
+                let keep = move |i: usize, out: &mut Vec<usize>| {
+                    let o = &rows[i];
+                    let hit = matches(&types, &o.order_type_id)
+                        && matches(&statuses, &o.status_id)
+                        && dates.is_none_or(|r| {
+                            r.contains_day(o.order_date.date_naive(), v.ctx.timezone)
+                        })
+                        && products.as_ref().is_none_or(|ps| {
+                            o.order_item_list
+                                .iter()
+                                .any(|l| ps.iter().any(|p| *p == *l.product_url))
+                        });
+                    if hit {
+                        out.push(i);
+                    }
+                };
                 let make = move |&i: &usize| -> Box<dyn Node<'a> + 'a> {
                     Box::new(OrderNode { v, o: &rows[i] })
                 };
-                connection(Box::new(VecSource::new(idx, make)), a, "order")?
+                let base = ds.orders.natural_order();
+                connection(Box::new(LazySource::new(base, keep, make)), a, "order")?
             }
             "productViewConnection" => {
                 let statuses = args::list_filter(a, "status")?;
                 let product_id = args::string_filter(a, "productId")?;
                 let rows = ds.products.rows();
-                let idx: Vec<usize> = ds
-                    .products
-                    .natural_order()
-                    .iter()
-                    .copied()
-                    .filter(|&i| {
-                        let p = &rows[i];
-                        matches(&statuses, &p.status_id)
-                            && product_id.as_deref().is_none_or(|id| *p.product_id == *id)
-                    })
-                    .collect();
+                let pred = move |i: usize| -> bool {
+                    let p = &rows[i];
+                    matches(&statuses, &p.status_id)
+                        && product_id.as_deref().is_none_or(|id| *p.product_id == *id)
+                };
+                let keep = move |i: usize, out: &mut Vec<usize>| {
+                    if pred(i) {
+                        out.push(i);
+                    }
+                };
                 let make = move |&i: &usize| -> Box<dyn Node<'a> + 'a> {
                     Box::new(ProductNode { v, p: &rows[i] })
                 };
-                connection(Box::new(VecSource::new(idx, make)), a, "product")?
+                let base = ds.products.natural_order();
+                connection(Box::new(LazySource::new(base, keep, make)), a, "product")?
             }
             "partyViewConnection" => {
                 let roles = args::list_filter(a, "role")?;
                 let statuses = args::list_filter(a, "status")?;
                 let rows = ds.party_groups.rows();
-                let idx: Vec<usize> = ds
-                    .party_groups
-                    .natural_order()
-                    .iter()
-                    .copied()
-                    .filter(|&i| {
-                        let p = &rows[i];
-                        matches(&statuses, &p.status_id)
-                            && roles
-                                .as_ref()
-                                .is_none_or(|rs| p.role_type_id_list.iter().any(|r| rs.contains(r)))
-                    })
-                    .collect();
+                let pred = move |i: usize| -> bool {
+                    let p = &rows[i];
+                    matches(&statuses, &p.status_id)
+                        && roles
+                            .as_ref()
+                            .is_none_or(|rs| p.role_type_id_list.iter().any(|r| rs.contains(r)))
+                };
+                let keep = move |i: usize, out: &mut Vec<usize>| {
+                    if pred(i) {
+                        out.push(i);
+                    }
+                };
                 let make = move |&i: &usize| -> Box<dyn Node<'a> + 'a> {
                     Box::new(PartyNode { v, p: &rows[i] })
                 };
-                connection(Box::new(VecSource::new(idx, make)), a, "party")?
+                let base = ds.party_groups.natural_order();
+                connection(Box::new(LazySource::new(base, keep, make)), a, "party")?
             }
             "facilityViewConnection" => {
                 let types = args::list_filter(a, "type")?;
                 let statuses = args::list_filter(a, "status")?;
                 let rows = ds.facilities.rows();
-                let idx: Vec<usize> = ds
-                    .facilities
-                    .natural_order()
-                    .iter()
-                    .copied()
-                    .filter(|&i| {
-                        let f = &rows[i];
-                        matches(&types, facility_kind(f.kind).0) && matches(&statuses, &f.status_id)
-                    })
-                    .collect();
+                let pred = move |i: usize| -> bool {
+                    let f = &rows[i];
+                    matches(&types, facility_kind(f.kind).0) && matches(&statuses, &f.status_id)
+                };
+                let keep = move |i: usize, out: &mut Vec<usize>| {
+                    if pred(i) {
+                        out.push(i);
+                    }
+                };
                 let make = move |&i: &usize| -> Box<dyn Node<'a> + 'a> {
                     Box::new(FacilityNode { v, f: &rows[i] })
                 };
-                connection(Box::new(VecSource::new(idx, make)), a, "facility")?
+                let base = ds.facilities.natural_order();
+                connection(Box::new(LazySource::new(base, keep, make)), a, "facility")?
             }
             "stockHistoryViewConnection" => {
                 let kinds = args::list_filter(a, "transactionType")?;
                 let dates = date_filter(a, "recordDate", v.ctx)?;
                 let rows = ds.shipments.rows();
-                let mut idx: Vec<(u32, u32)> = Vec::new();
-                for &si in ds.shipments.natural_order() {
+                let keep = move |si: usize, out: &mut Vec<(u32, u32)>| {
                     let s = &rows[si];
                     let (id, label) = transaction_type(&s.shipment_type_id);
                     if kinds
                         .as_ref()
                         .is_some_and(|k| !k.iter().any(|x| x == id || x == label))
                     {
-                        continue;
+                        return;
                     }
                     if dates.is_some_and(|r| !r.contains(record_date(s))) {
-                        continue;
+                        return;
                     }
                     for li in 0..s.shipment_item_list.len() {
-                        idx.push((si as u32, li as u32));
+                        out.push((si as u32, li as u32));
                     }
-                }
+                };
                 let make = move |&(si, li): &(u32, u32)| -> Box<dyn Node<'a> + 'a> {
                     let s = &rows[si as usize];
                     Box::new(StockHistoryNode {
@@ -289,7 +293,12 @@ impl<'a> Node<'a> for Root<'a> {
                         item: &s.shipment_item_list[li as usize],
                     })
                 };
-                connection(Box::new(VecSource::new(idx, make)), a, "stockHistory")?
+                let base = ds.shipments.natural_order();
+                connection(
+                    Box::new(LazySource::new(base, keep, make)),
+                    a,
+                    "stockHistory",
+                )?
             }
             _ => {
                 return Err(GqlError::new(format!(
