@@ -15,11 +15,11 @@
 //! 1. **Decode** the HTTP body (`{"query", "variables", "operationName"}`); a body that is not
 //!    JSON or has no `query` is a [`GqlRequestError`] (the server answers 400).
 //! 2. **Parse** the document with `graphql-parser` and pick the operation.
-//! 3. **Validate** the whole selection against the static [`schema`](self::schema): an unknown
+//! 3. **Validate** the whole selection against the static `schema`: an unknown
 //!    field or argument anywhere — even under a list that turns out empty — fails the whole
 //!    query, as Finale does (a removed field broke whole queries for real clients).
 //! 4. **Execute**: root resolvers filter the dataset once, sort, slice the requested page, and
-//!    only the page's nodes are resolved and formatted ([`format`]).
+//!    only the page's nodes are resolved and formatted (`format`).
 //!
 //! Any error at stages 2–4 yields HTTP 200 with `{"data": null, "errors": [{"message", …}]}`:
 //! the simulator never returns partial data, which is the strictest reading of "a single
@@ -27,12 +27,12 @@
 //!
 //! # Layout
 //!
-//! * [`format`] — display strings vs raw values;
-//! * [`cursor`] — `{"idx":n}` cursors;
-//! * [`args`] — filters, date ranges, paging and sort arguments;
-//! * [`exec`] — document parsing, validation and the generic executor over [`exec::Node`];
-//! * [`schema`] — the static type and field table;
-//! * [`views`] — the nodes bound to the simulator's dataset.
+//! * `format` — display strings vs raw values;
+//! * `cursor` — `{"idx":n}` cursors;
+//! * `args` — filters, date ranges, paging and sort arguments;
+//! * `exec` — document parsing, validation and the generic executor over `exec::Node`;
+//! * `schema` — the static type and field table;
+//! * `views` — the nodes bound to the simulator's dataset.
 
 mod args;
 mod cursor;
