@@ -1,0 +1,1098 @@
+//! Streaming decoder for Finale's column-major collection payloads.
+//!
+//! # The wire model
+//!
+//! A `GET` on a collection URL returns ONE JSON object whose keys are field names and whose
+//! values are parallel arrays: index `i` across all arrays is record `i`
+//! (finale-api.md §6.1). Real payloads are ragged: optional columns (notably `actionUrl*`)
+//! may be missing or shorter than the others, a column may be `null`, an empty collection may
+//! be `{}`. Nested lists (`supplierList`, `orderItemList`, ...) are arrays of arrays of
+//! objects. A single record (`GET {recordUrl}`) is the same field set as a plain object.
+//!
+//! # How it decodes
+//!
+//! No intermediate `serde_json::Value` is built. A [`DeserializeSeed`] map visitor resolves
+//! each key ONCE to a column id of the target record's *row builder* (see [`Columns`]), then
+//! walks that column with `next_element_seed`, writing each cell straight into `rows[i]`.
+//! Unknown columns are skipped with [`IgnoredAny`]. The row count is the length of the
+//! LONGEST column; cells a shorter column does not reach stay `None`.
+//!
+//! Cells are decoded leniently by a [`Cell`] kind:
+//! * scalar kinds accept what Finale plausibly sends (a number or a numeric string for a
+//!   quantity, a number or a string for an id, `null` for nothing); a wrong type becomes a
+//!   [`RecordError`] with the raw text and leaves the field `None` — it never fails the page;
+//! * nested-list kinds borrow the cell as a [`RawValue`] (a cheap scan, no allocation) and
+//!   then parse each element typed, so one bad nested object is a per-record error that
+//!   carries its own raw text.
+//!
+//! Once the page is read, each row is turned into its record; a row whose required field
+//! (the record URL) is missing or invalid goes to [`Decoded::errors`] instead of
+//! [`Decoded::records`], and the rest of the page survives. Only a body that is not a JSON
+//! object at all (truncated, HTML, an array, ...) is a [`DecodeError`] for the whole page,
+//! which the executor treats as retryable.
+//!
+//! # Timestamps
+//!
+//! REST timestamps are `YYYY-MM-DDTHH:MM:SS[.fff]` without an offset; they are read as local
+//! time in [`DecodeContext::timezone`] (UTC unless configured). A `Z` or numeric offset is
+//! honoured; a date alone means local midnight. In a DST fold the earlier instant wins; a
+//! wall time inside a DST gap (which never happened) maps to the earliest valid instant after
+//! it, i.e. the end of the gap. `txStamp` values are epoch seconds.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
+use serde_json::value::RawValue;
+
+use crate::collection::Collection;
+
+/// What the decoder needs to know about the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeContext {
+    /// Time zone for timestamps that carry no offset (Finale's usual format).
+    pub timezone: Tz,
+}
+
+impl Default for DecodeContext {
+    fn default() -> Self {
+        Self { timezone: Tz::UTC }
+    }
+}
+
+/// The outcome of decoding one page: the good records and the per-record problems.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded<T> {
+    /// Records that decoded (possibly with some optional fields left `None`, see `errors`).
+    pub records: Vec<T>,
+    /// Every cell or record that could not be decoded, in page order.
+    pub errors: Vec<RecordError>,
+}
+
+impl<T> Default for Decoded<T> {
+    fn default() -> Self {
+        Self {
+            records: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// One bad cell or record. A record with a bad optional cell is still delivered (with that
+/// field `None`); a record whose required field is bad is not delivered at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[error("record {index}{}: field `{field}`: {reason} (raw: {raw})", key.as_ref().map(|k| format!(" ({k})")).unwrap_or_default())]
+pub struct RecordError {
+    /// Row index within the page (0 for a single-record read).
+    pub index: usize,
+    /// Finale's field name (e.g. `quantityOnHand`, `supplierList[2]`).
+    pub field: String,
+    /// The raw JSON text of the offending value (truncated to a few hundred bytes).
+    pub raw: String,
+    /// Why it was rejected.
+    pub reason: String,
+    /// The record's key (its URL) if that much could be read.
+    pub key: Option<String>,
+}
+
+/// A page that could not be decoded at all.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The body ended early (connection dropped mid-body, or empty body).
+    #[error("response body is truncated: {source}")]
+    Truncated {
+        /// The JSON parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The body is not JSON (an HTML error page, garbage).
+    #[error("response body is not valid JSON: {source}")]
+    Syntax {
+        /// The JSON parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Valid JSON, but not an object of columns (an array, a string, a column that is not
+    /// an array, ...).
+    #[error("response body is not a Finale {expected} object: {source}")]
+    Shape {
+        /// What was expected ("column-major collection" or "record").
+        expected: &'static str,
+        /// The JSON parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl DecodeError {
+    fn from_json(source: serde_json::Error, expected: &'static str) -> Self {
+        match source.classify() {
+            serde_json::error::Category::Eof => DecodeError::Truncated { source },
+            serde_json::error::Category::Syntax | serde_json::error::Category::Io => {
+                DecodeError::Syntax { source }
+            }
+            serde_json::error::Category::Data => DecodeError::Shape { expected, source },
+        }
+    }
+}
+
+/// A record type that can be read from a Finale collection.
+pub trait FinaleRecord:
+    Sized + Send + 'static + serde::Serialize + Clone + std::fmt::Debug
+{
+    /// The collection the record lives in.
+    const COLLECTION: Collection;
+    /// The row builder the decoder fills cell by cell (generated by `record_columns!`).
+    #[doc(hidden)]
+    type Row: Columns;
+    /// The stable key: the record URL (for inventory items a composite key string).
+    fn key(&self) -> &str;
+    /// Finale's `lastUpdatedDate`, if the record has one.
+    fn last_updated(&self) -> Option<DateTime<Utc>>;
+    /// Turn a filled row into a record, or name the required field that is missing/invalid.
+    #[doc(hidden)]
+    fn from_row(row: Self::Row) -> Result<Self, Missing>;
+}
+
+/// A required field that is missing or invalid in a row.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    /// Finale's field name.
+    pub field: &'static str,
+    /// Why (e.g. "missing", "not a record URL").
+    pub reason: &'static str,
+    /// The value that was found, if any.
+    pub raw: Option<String>,
+}
+
+/// A row builder: one `Option` per known column, filled cell by cell.
+#[doc(hidden)]
+pub trait Columns: Default + Send {
+    /// The column id a key resolves to.
+    type Col: Copy;
+    /// Resolve a JSON key to a column (None = unknown, skipped).
+    fn column(name: &str) -> Option<Self::Col>;
+    /// Finale's name of a column (for error reports).
+    fn column_name(col: Self::Col) -> &'static str;
+    /// Decode one cell of `col` into this row.
+    fn decode_cell<'de, D: de::Deserializer<'de>>(
+        &mut self,
+        col: Self::Col,
+        d: D,
+        ctx: &DecodeContext,
+        errs: &mut Vec<CellError>,
+    ) -> Result<(), D::Error>;
+    /// The record key if it has been read (for error reports).
+    fn key_hint(&self) -> Option<String>;
+}
+
+/// A problem with one cell (or one element of a nested list cell).
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellError {
+    /// Suffix appended to the column name, e.g. `[3]` for a nested element.
+    pub suffix: String,
+    /// Raw JSON text.
+    pub raw: String,
+    /// Why it was rejected.
+    pub reason: String,
+}
+
+const RAW_LIMIT: usize = 400;
+
+fn clip(mut s: String) -> String {
+    if s.len() > RAW_LIMIT {
+        let mut cut = RAW_LIMIT;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
+fn cell_err(raw: impl Into<String>, reason: impl Into<String>) -> CellError {
+    CellError {
+        suffix: String::new(),
+        raw: clip(raw.into()),
+        reason: reason.into(),
+    }
+}
+
+/// Decode a column-major collection page into typed records.
+///
+/// Fails only when the body is not a JSON object of columns; bad cells and bad records are
+/// reported in [`Decoded::errors`].
+pub fn decode_collection<T: FinaleRecord>(
+    body: &[u8],
+    ctx: &DecodeContext,
+) -> Result<Decoded<T>, DecodeError> {
+    let mut rows: Vec<T::Row> = Vec::new();
+    let mut errs: Vec<(usize, &'static str, CellError)> = Vec::new();
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let seed = PageSeed::<T::Row> {
+        rows: &mut rows,
+        errs: &mut errs,
+        ctx,
+    };
+    seed.deserialize(&mut de)
+        .map_err(|e| DecodeError::from_json(e, "column-major collection"))?;
+    de.end()
+        .map_err(|e| DecodeError::from_json(e, "column-major collection"))?;
+    Ok(finish_rows::<T>(rows, errs))
+}
+
+/// Decode a single record (`GET {recordUrl}`: a plain object with the same field names).
+/// The result holds at most one record; a record with a missing key lands in `errors`.
+pub fn decode_record<T: FinaleRecord>(
+    body: &[u8],
+    ctx: &DecodeContext,
+) -> Result<Decoded<T>, DecodeError> {
+    let mut row = T::Row::default();
+    let mut errs: Vec<(usize, &'static str, CellError)> = Vec::new();
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let seed = RecordSeed::<T::Row> {
+        row: &mut row,
+        errs: &mut errs,
+        ctx,
+    };
+    seed.deserialize(&mut de)
+        .map_err(|e| DecodeError::from_json(e, "record"))?;
+    de.end().map_err(|e| DecodeError::from_json(e, "record"))?;
+    Ok(finish_rows::<T>(vec![row], errs))
+}
+
+fn finish_rows<T: FinaleRecord>(
+    rows: Vec<T::Row>,
+    mut errs: Vec<(usize, &'static str, CellError)>,
+) -> Decoded<T> {
+    // Cell errors were collected column by column; report them in row order.
+    errs.sort_by_key(|(i, _, _)| *i);
+    let mut cell_errs = errs.into_iter().peekable();
+    let mut out = Decoded {
+        records: Vec::with_capacity(rows.len()),
+        errors: Vec::new(),
+    };
+    for (index, row) in rows.into_iter().enumerate() {
+        let key = row.key_hint();
+        while let Some((_, field, e)) = cell_errs.next_if(|(i, _, _)| *i == index) {
+            out.errors.push(RecordError {
+                index,
+                field: format!("{field}{}", e.suffix),
+                raw: e.raw,
+                reason: e.reason,
+                key: key.clone(),
+            });
+        }
+        match T::from_row(row) {
+            Ok(rec) => out.records.push(rec),
+            Err(m) => out.errors.push(RecordError {
+                index,
+                field: m.field.to_owned(),
+                raw: m.raw.unwrap_or_else(|| "null".to_owned()),
+                reason: format!("required field {}; record skipped", m.reason),
+                key,
+            }),
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Seeds and visitors
+// ---------------------------------------------------------------------------------------
+
+type ErrSink<'a> = &'a mut Vec<(usize, &'static str, CellError)>;
+
+struct PageSeed<'a, R: Columns> {
+    rows: &'a mut Vec<R>,
+    errs: ErrSink<'a>,
+    ctx: &'a DecodeContext,
+}
+
+impl<'de, R: Columns> DeserializeSeed<'de> for PageSeed<'_, R> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, R: Columns> Visitor<'de> for PageSeed<'_, R> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object of parallel column arrays")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut cell_errs = Vec::new();
+        while let Some(col) = map.next_key_seed(KeySeed::<R>(PhantomData))? {
+            match col {
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                Some(col) => {
+                    map.next_value_seed(ColumnSeed {
+                        rows: &mut *self.rows,
+                        col,
+                        errs: &mut *self.errs,
+                        cell_errs: &mut cell_errs,
+                        ctx: self.ctx,
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+struct RecordSeed<'a, R: Columns> {
+    row: &'a mut R,
+    errs: ErrSink<'a>,
+    ctx: &'a DecodeContext,
+}
+
+impl<'de, R: Columns> DeserializeSeed<'de> for RecordSeed<'_, R> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, R: Columns> Visitor<'de> for RecordSeed<'_, R> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a record object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut cell_errs = Vec::new();
+        while let Some(col) = map.next_key_seed(KeySeed::<R>(PhantomData))? {
+            match col {
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                Some(col) => {
+                    map.next_value_seed(CellSeed {
+                        row: &mut *self.row,
+                        col,
+                        errs: &mut cell_errs,
+                        ctx: self.ctx,
+                    })?;
+                    for e in cell_errs.drain(..) {
+                        self.errs.push((0, R::column_name(col), e));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Resolves a key to a column without allocating (keys are almost always borrowed).
+struct KeySeed<R>(PhantomData<R>);
+
+impl<'de, R: Columns> DeserializeSeed<'de> for KeySeed<R> {
+    type Value = Option<R::Col>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, R: Columns> Visitor<'de> for KeySeed<R> {
+    type Value = Option<R::Col>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(R::column(v))
+    }
+}
+
+struct ColumnSeed<'a, R: Columns> {
+    rows: &'a mut Vec<R>,
+    col: R::Col,
+    errs: ErrSink<'a>,
+    cell_errs: &'a mut Vec<CellError>,
+    ctx: &'a DecodeContext,
+}
+
+impl<'de, R: Columns> DeserializeSeed<'de> for ColumnSeed<'_, R> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, R: Columns> Visitor<'de> for ColumnSeed<'_, R> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "an array for column `{}`", R::column_name(self.col))
+    }
+    /// A `null` column is the same as an absent one.
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let before = self.rows.len();
+        let mut i = 0usize;
+        loop {
+            if self.rows.len() <= i {
+                self.rows.push(R::default());
+            }
+            let seed = CellSeed {
+                row: &mut self.rows[i],
+                col: self.col,
+                errs: &mut *self.cell_errs,
+                ctx: self.ctx,
+            };
+            if seq.next_element_seed(seed)?.is_none() {
+                break;
+            }
+            for e in self.cell_errs.drain(..) {
+                self.errs.push((i, R::column_name(self.col), e));
+            }
+            i += 1;
+        }
+        // The speculative row pushed for the end-of-array probe is not a record.
+        self.rows.truncate(before.max(i));
+        Ok(())
+    }
+}
+
+struct CellSeed<'a, R: Columns> {
+    row: &'a mut R,
+    col: R::Col,
+    errs: &'a mut Vec<CellError>,
+    ctx: &'a DecodeContext,
+}
+
+impl<'de, R: Columns> DeserializeSeed<'de> for CellSeed<'_, R> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.row.decode_cell(self.col, d, self.ctx, self.errs)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Cell kinds
+// ---------------------------------------------------------------------------------------
+
+/// How one cell is decoded: what it accepts and what it yields.
+#[doc(hidden)]
+pub trait Cell {
+    /// The decoded value.
+    type Out;
+    /// Decode a cell; `Ok(None)` for null/absent or a rejected value (reported in `errs`).
+    fn decode<'de, D: de::Deserializer<'de>>(
+        d: D,
+        ctx: &DecodeContext,
+        errs: &mut Vec<CellError>,
+    ) -> Result<Option<Self::Out>, D::Error>;
+}
+
+/// Any JSON scalar, borrowed where possible; compound values keep their raw text.
+enum Scalar<'de> {
+    Null,
+    Str(std::borrow::Cow<'de, str>),
+    U(u64),
+    I(i64),
+    F(f64),
+    Bool(bool),
+    Compound(String),
+}
+
+impl Scalar<'_> {
+    fn raw(&self) -> String {
+        match self {
+            Scalar::Null => "null".to_owned(),
+            Scalar::Str(s) => serde_json::to_string(s.as_ref()).unwrap_or_default(),
+            Scalar::U(v) => v.to_string(),
+            Scalar::I(v) => v.to_string(),
+            Scalar::F(v) => v.to_string(),
+            Scalar::Bool(v) => v.to_string(),
+            Scalar::Compound(s) => s.clone(),
+        }
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Bool(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::U(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::I(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Scalar::F(v))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(std::borrow::Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(std::borrow::Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(std::borrow::Cow::Owned(v)))
+    }
+    // Compound values in a scalar cell are an error, but a rare one: keep their text.
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let v = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(Scalar::Compound(v.to_string()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        let v = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        Ok(Scalar::Compound(v.to_string()))
+    }
+}
+
+fn scalar<'de, D: de::Deserializer<'de>>(d: D) -> Result<Scalar<'de>, D::Error> {
+    d.deserialize_any(ScalarVisitor)
+}
+
+/// A string cell; numbers are accepted and kept as their decimal text (numeric ids).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Text;
+
+impl Cell for Text {
+    type Out = String;
+    fn decode<'de, D: de::Deserializer<'de>>(
+        d: D,
+        _ctx: &DecodeContext,
+        errs: &mut Vec<CellError>,
+    ) -> Result<Option<String>, D::Error> {
+        let s = scalar(d)?;
+        Ok(match s {
+            Scalar::Null => None,
+            Scalar::Str(v) => Some(v.into_owned()),
+            Scalar::U(v) => Some(v.to_string()),
+            Scalar::I(v) => Some(v.to_string()),
+            Scalar::F(v) if v.is_finite() => Some(v.to_string()),
+            other => {
+                errs.push(cell_err(other.raw(), "expected a string"));
+                None
+            }
+        })
+    }
+}
+
+/// A number cell (quantity, money); numeric strings such as `"12.5"` are accepted, an
+/// empty string is `None`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Num;
+
+/// Parse a plain numeric string (no thousands separators: REST sends raw numbers).
+fn parse_num(s: &str) -> Option<f64> {
+    let t = s.trim();
+    let v: f64 = t.parse().ok()?;
+    v.is_finite().then_some(v)
+}
+
+impl Cell for Num {
+    type Out = f64;
+    fn decode<'de, D: de::Deserializer<'de>>(
+        d: D,
+        _ctx: &DecodeContext,
+        errs: &mut Vec<CellError>,
+    ) -> Result<Option<f64>, D::Error> {
+        let s = scalar(d)?;
+        Ok(match s {
+            Scalar::Null => None,
+            Scalar::U(v) => Some(v as f64),
+            Scalar::I(v) => Some(v as f64),
+            Scalar::F(v) => Some(v),
+            Scalar::Str(ref v) if v.trim().is_empty() => None,
+            Scalar::Str(ref v) => match parse_num(v) {
+                Some(n) => Some(n),
+                None => {
+                    errs.push(cell_err(s.raw(), "expected a number"));
+                    None
+                }
+            },
+            other => {
+                errs.push(cell_err(other.raw(), "expected a number"));
+                None
+            }
+        })
+    }
+}
+
+/// A timestamp cell: see the module docs for the accepted forms; an integer is epoch seconds.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Stamp;
+
+impl Cell for Stamp {
+    type Out = DateTime<Utc>;
+    fn decode<'de, D: de::Deserializer<'de>>(
+        d: D,
+        ctx: &DecodeContext,
+        errs: &mut Vec<CellError>,
+    ) -> Result<Option<DateTime<Utc>>, D::Error> {
+        let s = scalar(d)?;
+        let res = match &s {
+            Scalar::Null => return Ok(None),
+            Scalar::Str(v) if v.trim().is_empty() => return Ok(None),
+            Scalar::Str(v) => parse_timestamp(v, ctx.timezone),
+            Scalar::U(v) => i64::try_from(*v)
+                .ok()
+                .and_then(|v| DateTime::from_timestamp(v, 0))
+                .ok_or("epoch seconds out of range"),
+            Scalar::I(v) => DateTime::from_timestamp(*v, 0).ok_or("epoch seconds out of range"),
+            _ => Err("expected a timestamp string"),
+        };
+        Ok(match res {
+            Ok(t) => Some(t),
+            Err(reason) => {
+                errs.push(cell_err(s.raw(), reason));
+                None
+            }
+        })
+    }
+}
+
+/// A boolean cell; `"true"`/`"false"` strings and 0/1 are accepted.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Flag;
+
+impl Cell for Flag {
+    type Out = bool;
+    fn decode<'de, D: de::Deserializer<'de>>(
+        d: D,
+        _ctx: &DecodeContext,
+        errs: &mut Vec<CellError>,
+    ) -> Result<Option<bool>, D::Error> {
+        let s = scalar(d)?;
+        Ok(match &s {
+            Scalar::Null => None,
+            Scalar::Bool(b) => Some(*b),
+            Scalar::U(0) | Scalar::I(0) => Some(false),
+            Scalar::U(1) | Scalar::I(1) => Some(true),
+            Scalar::Str(v) if v.eq_ignore_ascii_case("true") => Some(true),
+            Scalar::Str(v) if v.eq_ignore_ascii_case("false") => Some(false),
+            _ => {
+                errs.push(cell_err(s.raw(), "expected a boolean"));
+                None
+            }
+        })
+    }
+}
+
+/// A nested list cell of `W` elements, each parsed on its own: a bad element is dropped
+/// and reported with its raw text; the good ones are kept.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct List<W>(PhantomData<W>);
+
+/// Like [`List`], but any bad element makes the whole cell `None` (used where a partial
+/// list would be silently wrong, e.g. order lines: `None` makes the client re-fetch them).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct StrictList<W>(PhantomData<W>);
+
+fn decode_list<'de, D: de::Deserializer<'de>, W: DeserializeOwned>(
+    d: D,
+    errs: &mut Vec<CellError>,
+) -> Result<Option<(Vec<W>, usize)>, D::Error> {
+    let raw: Option<&'de RawValue> = Option::deserialize(d)?;
+    let Some(raw) = raw else { return Ok(None) };
+    let elems: Vec<&RawValue> = match serde_json::from_str(raw.get()) {
+        Ok(v) => v,
+        Err(e) => {
+            errs.push(cell_err(raw.get(), format!("expected a list: {e}")));
+            return Ok(None);
+        }
+    };
+    let mut out = Vec::with_capacity(elems.len());
+    let mut bad = 0;
+    for (j, el) in elems.into_iter().enumerate() {
+        match serde_json::from_str::<W>(el.get()) {
+            Ok(w) => out.push(w),
+            Err(e) => {
+                bad += 1;
+                let mut ce = cell_err(el.get(), e.to_string());
+                ce.suffix = format!("[{j}]");
+                errs.push(ce);
+            }
+        }
+    }
+    Ok(Some((out, bad)))
+}
+
+impl<W: DeserializeOwned> Cell for List<W> {
+    type Out = Vec<W>;
+    fn decode<'de, D: de::Deserializer<'de>>(
+        d: D,
+        _ctx: &DecodeContext,
+        errs: &mut Vec<CellError>,
+    ) -> Result<Option<Vec<W>>, D::Error> {
+        Ok(decode_list(d, errs)?.map(|(v, _)| v))
+    }
+}
+
+impl<W: DeserializeOwned> Cell for StrictList<W> {
+    type Out = Vec<W>;
+    fn decode<'de, D: de::Deserializer<'de>>(
+        d: D,
+        _ctx: &DecodeContext,
+        errs: &mut Vec<CellError>,
+    ) -> Result<Option<Vec<W>>, D::Error> {
+        Ok(decode_list(d, errs)?.and_then(|(v, bad)| (bad == 0).then_some(v)))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Lenient field helpers for nested wire structs (`#[serde(deserialize_with = ...)]`)
+// ---------------------------------------------------------------------------------------
+
+/// Optional string that also accepts numbers (ids such as `partyId` may be numeric).
+pub(crate) fn lenient_str<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match scalar(d)? {
+        Scalar::Null => Ok(None),
+        Scalar::Str(v) => Ok(Some(v.into_owned())),
+        Scalar::U(v) => Ok(Some(v.to_string())),
+        Scalar::I(v) => Ok(Some(v.to_string())),
+        Scalar::F(v) if v.is_finite() => Ok(Some(v.to_string())),
+        other => Err(de::Error::custom(format!(
+            "expected a string, found {}",
+            clip(other.raw())
+        ))),
+    }
+}
+
+/// Optional number that also accepts numeric strings; `""` is `None`.
+pub(crate) fn lenient_f64<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    match scalar(d)? {
+        Scalar::Null => Ok(None),
+        Scalar::U(v) => Ok(Some(v as f64)),
+        Scalar::I(v) => Ok(Some(v as f64)),
+        Scalar::F(v) => Ok(Some(v)),
+        Scalar::Str(v) if v.trim().is_empty() => Ok(None),
+        Scalar::Str(v) => parse_num(&v)
+            .map(Some)
+            .ok_or_else(|| de::Error::custom(format!("expected a number, found {v:?}"))),
+        other => Err(de::Error::custom(format!(
+            "expected a number, found {}",
+            clip(other.raw())
+        ))),
+    }
+}
+
+/// Optional epoch-seconds timestamp (`txStamp`); numeric strings accepted.
+pub(crate) fn lenient_epoch<'de, D: de::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let secs = match scalar(d)? {
+        Scalar::Null => return Ok(None),
+        Scalar::U(v) => i64::try_from(v).ok(),
+        Scalar::I(v) => Some(v),
+        Scalar::F(v) if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 => Some(v as i64),
+        Scalar::Str(v) => v.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    secs.and_then(|s| DateTime::from_timestamp(s, 0))
+        .map(Some)
+        .ok_or_else(|| de::Error::custom("expected epoch seconds"))
+}
+
+/// List of strings (`roleTypeIdList`, `shipmentUrlList`); numbers are kept as text.
+pub(crate) fn lenient_str_list<'de, D: de::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    struct S(#[serde(deserialize_with = "lenient_str")] Option<String>);
+    let v: Option<Vec<S>> = Option::deserialize(d)?;
+    Ok(v.unwrap_or_default()
+        .into_iter()
+        .filter_map(|s| s.0)
+        .collect())
+}
+
+/// A list-of-strings cell (e.g. `roleTypeIdList`).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct TextList;
+
+impl Cell for TextList {
+    type Out = Vec<String>;
+    fn decode<'de, D: de::Deserializer<'de>>(
+        d: D,
+        _ctx: &DecodeContext,
+        errs: &mut Vec<CellError>,
+    ) -> Result<Option<Vec<String>>, D::Error> {
+        let raw: Option<&'de RawValue> = Option::deserialize(d)?;
+        let Some(raw) = raw else { return Ok(None) };
+        let mut de = serde_json::Deserializer::from_str(raw.get());
+        match lenient_str_list(&mut de) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) => {
+                errs.push(cell_err(
+                    raw.get(),
+                    format!("expected a list of strings: {e}"),
+                ));
+                Ok(None)
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Timestamps
+// ---------------------------------------------------------------------------------------
+
+fn digits(b: &[u8]) -> Option<u32> {
+    let mut v = 0u32;
+    if b.is_empty() {
+        return None;
+    }
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(c - b'0');
+    }
+    Some(v)
+}
+
+/// Parse a Finale timestamp. Offset-less values are local time in `tz`; see the module docs.
+pub fn parse_timestamp(s: &str, tz: Tz) -> Result<DateTime<Utc>, &'static str> {
+    const BAD: &str = "not a timestamp (expected YYYY-MM-DD[THH:MM[:SS[.fff]]][Z|±HH:MM])";
+    let b = s.trim().as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err(BAD);
+    }
+    let date = NaiveDate::from_ymd_opt(
+        digits(&b[0..4]).ok_or(BAD)? as i32,
+        digits(&b[5..7]).ok_or(BAD)?,
+        digits(&b[8..10]).ok_or(BAD)?,
+    )
+    .ok_or("invalid calendar date")?;
+    let mut rest = &b[10..];
+    let mut time = NaiveTime::MIN;
+    if let Some((&sep, tail)) = rest.split_first()
+        && (sep == b'T' || sep == b't' || sep == b' ')
+    {
+        if tail.len() < 5 || tail[2] != b':' {
+            return Err(BAD);
+        }
+        let h = digits(&tail[0..2]).ok_or(BAD)?;
+        let m = digits(&tail[3..5]).ok_or(BAD)?;
+        let mut sec = 0;
+        let mut nanos = 0;
+        rest = &tail[5..];
+        if rest.first() == Some(&b':') {
+            if rest.len() < 3 {
+                return Err(BAD);
+            }
+            sec = digits(&rest[1..3]).ok_or(BAD)?;
+            rest = &rest[3..];
+            if rest.first() == Some(&b'.') {
+                let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+                if n == 0 {
+                    return Err(BAD);
+                }
+                let frac = &rest[1..1 + n];
+                let mut v = 0u32;
+                for i in 0..9 {
+                    v = v * 10 + frac.get(i).map_or(0, |c| u32::from(c - b'0'));
+                }
+                nanos = v;
+                rest = &rest[1 + n..];
+            }
+        }
+        time = NaiveTime::from_hms_nano_opt(h, m, sec, nanos).ok_or("invalid time of day")?;
+    }
+    let naive = NaiveDateTime::new(date, time);
+    match rest {
+        [] => local_to_utc(naive, tz).ok_or("local time cannot be resolved in the time zone"),
+        [b'Z' | b'z'] => Ok(naive.and_utc()),
+        [sign @ (b'+' | b'-'), off @ ..] => {
+            let (oh, om) = match off {
+                [h1, h2] => (digits(&[*h1, *h2]), Some(0)),
+                [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => {
+                    (digits(&[*h1, *h2]), digits(&[*m1, *m2]))
+                }
+                _ => return Err(BAD),
+            };
+            let (oh, om) = (oh.ok_or(BAD)?, om.ok_or(BAD)?);
+            if oh > 23 || om > 59 {
+                return Err("offset out of range");
+            }
+            let secs = i64::from(oh * 3600 + om * 60);
+            let secs = if *sign == b'-' { -secs } else { secs };
+            Ok((naive - Duration::seconds(secs)).and_utc())
+        }
+        _ => Err(BAD),
+    }
+}
+
+/// Resolve a wall-clock time in `tz`: earliest instant in a fold; in a gap, the first valid
+/// instant after it (the end of the gap).
+fn local_to_utc(naive: NaiveDateTime, tz: Tz) -> Option<DateTime<Utc>> {
+    if tz == Tz::UTC {
+        return Some(naive.and_utc());
+    }
+    if let Some(t) = tz.from_local_datetime(&naive).earliest() {
+        return Some(t.with_timezone(&Utc));
+    }
+    // In a gap: step forward minute by minute (gaps are at most a few hours) to the first
+    // existing wall time, then back off to the exact transition instant.
+    let mut probe = naive;
+    for _ in 0..(24 * 60) {
+        probe += Duration::minutes(1);
+        if let Some(t) = tz.from_local_datetime(&probe).earliest() {
+            let mut utc = t.with_timezone(&Utc);
+            // The transition may lie between minute probes; walk back second by second.
+            for _ in 0..60 {
+                let prev = utc - Duration::seconds(1);
+                let local = prev.with_timezone(&tz).naive_local();
+                if local >= naive {
+                    utc = prev;
+                } else {
+                    break;
+                }
+            }
+            return Some(utc);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, s)
+            .single()
+            .expect("valid")
+    }
+
+    #[test]
+    fn timestamp_forms() {
+        let ny: Tz = "America/New_York".parse().expect("tz");
+        assert_eq!(
+            parse_timestamp("2019-07-25T19:13:45", Tz::UTC),
+            Ok(utc(2019, 7, 25, 19, 13, 45))
+        );
+        assert_eq!(
+            parse_timestamp("2019-07-25T19:13:45", ny),
+            Ok(utc(2019, 7, 25, 23, 13, 45))
+        );
+        assert_eq!(
+            parse_timestamp("2018-04-30T19:00:00.250", Tz::UTC),
+            Ok(utc(2018, 4, 30, 19, 0, 0) + Duration::milliseconds(250))
+        );
+        assert_eq!(
+            parse_timestamp("2015-11-19T20:09:57Z", ny),
+            Ok(utc(2015, 11, 19, 20, 9, 57))
+        );
+        assert_eq!(
+            parse_timestamp("2015-11-19T20:09:57+02:00", Tz::UTC),
+            Ok(utc(2015, 11, 19, 18, 9, 57))
+        );
+        assert_eq!(
+            parse_timestamp("2015-11-19T20:09:57-0530", Tz::UTC),
+            Ok(utc(2015, 11, 20, 1, 39, 57))
+        );
+        assert_eq!(
+            parse_timestamp("2022-01-01", ny),
+            Ok(utc(2022, 1, 1, 5, 0, 0))
+        );
+        assert_eq!(
+            parse_timestamp("2022-01-01 10:30", Tz::UTC),
+            Ok(utc(2022, 1, 1, 10, 30, 0))
+        );
+    }
+
+    #[test]
+    fn timestamp_dst_fold_and_gap() {
+        let ny: Tz = "America/New_York".parse().expect("tz");
+        // Fold: 2024-11-03 01:30 happens twice (EDT then EST); the earlier is EDT (UTC-4).
+        assert_eq!(
+            parse_timestamp("2024-11-03T01:30:00", ny),
+            Ok(utc(2024, 11, 3, 5, 30, 0))
+        );
+        // Gap: 2024-03-10 02:30 never happened; the gap ends at 03:00 EDT = 07:00Z.
+        assert_eq!(
+            parse_timestamp("2024-03-10T02:30:00", ny),
+            Ok(utc(2024, 3, 10, 7, 0, 0))
+        );
+    }
+
+    #[test]
+    fn timestamp_garbage() {
+        for bad in [
+            "",
+            "yesterday",
+            "2025-13-01",
+            "2025-02-30T00:00:00",
+            "2025-01-01T25:00:00",
+            "2025-01-01T10",
+            "2025-01-01T10:00:00.",
+            "2025-01-01T10:00:00+5",
+            "2025-01-01T10:00:00+99:00",
+            "2025-01-01T10:00:00 junk",
+            "2025/01/01",
+            "٢٠٢٥-01-01",
+            "3/1/2025",
+        ] {
+            assert!(parse_timestamp(bad, Tz::UTC).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn decode_error_classes() {
+        use crate::model::Facility;
+        let ctx = DecodeContext::default();
+        type Check = fn(&DecodeError) -> bool;
+        let cases: [(&[u8], Check); 6] = [
+            (b"", |e| matches!(e, DecodeError::Truncated { .. })),
+            (b"{\"facilityUrl\": [\"/a/api/facility/1\"", |e| {
+                matches!(e, DecodeError::Truncated { .. })
+            }),
+            (b"<html>502 Bad Gateway</html>", |e| {
+                matches!(e, DecodeError::Syntax { .. })
+            }),
+            (b"[{\"facilityUrl\":\"/a\"}]", |e| {
+                matches!(e, DecodeError::Shape { .. })
+            }),
+            (b"{\"facilityUrl\": \"/a/api/facility/1\"}", |e| {
+                matches!(e, DecodeError::Shape { .. })
+            }),
+            (b"{} trailing", |e| matches!(e, DecodeError::Syntax { .. })),
+        ];
+        for (body, check) in cases {
+            let err = decode_collection::<Facility>(body, &ctx)
+                .expect_err(&String::from_utf8_lossy(body));
+            assert!(
+                check(&err),
+                "{:?} gave {err:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+}
