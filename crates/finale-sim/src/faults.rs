@@ -46,7 +46,12 @@ pub struct FaultPlan {
 impl FaultPlan {
     /// A plan for the next `count` requests of any path.
     pub fn new(fault: Fault, count: usize) -> Self {
-        Self { fault, count, path_contains: None, reset_after: None }
+        Self {
+            fault,
+            count,
+            path_contains: None,
+            reset_after: None,
+        }
     }
 
     /// Restricts the plan to paths containing `s`.
@@ -101,10 +106,19 @@ mod tests {
         q.push(FaultPlan::new(Fault::Status(503), 2).on_path("/order"));
         q.push(FaultPlan::new(Fault::Drop, 1));
         q.push(FaultPlan::new(Fault::Truncate, 0));
-        assert_eq!(q.take("/acme/api/product/", true).unwrap().fault, Fault::Drop);
+        assert_eq!(
+            q.take("/acme/api/product/", true).unwrap().fault,
+            Fault::Drop
+        );
         assert!(q.take("/acme/api/product/", true).is_none());
-        assert_eq!(q.take("/acme/api/order/", true).unwrap().fault, Fault::Status(503));
-        assert_eq!(q.take("/acme/api/order/x", false).unwrap().fault, Fault::Status(503));
+        assert_eq!(
+            q.take("/acme/api/order/", true).unwrap().fault,
+            Fault::Status(503)
+        );
+        assert_eq!(
+            q.take("/acme/api/order/x", false).unwrap().fault,
+            Fault::Status(503)
+        );
         assert!(q.take("/acme/api/order/", true).is_none());
     }
 

@@ -11,6 +11,13 @@
 //! - [`model`]: the dataset — plain records with pub fields in URL-indexed [`Table`]s behind one
 //!   `Arc<RwLock<Dataset>>`; REST and GraphQL render from it.
 //! - [`generate`]: the seeded generator (same `(seed, size, anchor)` → same bytes).
+//! - [`render`]: column-major collections and single records, in the account time zone.
+//! - [`filter`]: `filter` (base64 JSON ranges) and `limit`, the 30-day rule and the entity cap.
+//! - [`ratelimit`]: fixed windows in virtual time, `X-RateLimit-*` headers and 429s.
+//! - [`faults`]: scripted misbehaviour ([`Fault`], [`FaultPlan`]).
+//! - [`live`]: deterministic live changes ([`LiveReport`]).
+//! - [`server`]: the HTTP surface ([`Simulator`], [`SimHandle`], [`SimStats`]).
+//! - [`graphql`]: `POST /{acct}/api/graphql`.
 //!
 //! Lifecycle: `Simulator::start(cfg)` generates the dataset, binds, and serves in a tokio task;
 //! the returned handle exposes the truth, stats, fault injection, live mode and shutdown.
@@ -20,10 +27,16 @@ pub mod config;
 pub mod faults;
 pub mod filter;
 pub mod generate;
+pub mod graphql;
+pub mod live;
 pub mod model;
 pub mod ratelimit;
 pub mod render;
+pub mod server;
 
 pub use clock::SimClock;
 pub use config::{ErrorBodyShape, Quirks, RateLimitConfig, SimConfig, Size};
+pub use faults::{Fault, FaultPlan};
+pub use live::LiveReport;
 pub use model::*;
+pub use server::{RequestLogEntry, SimError, SimHandle, SimStats, Simulator};

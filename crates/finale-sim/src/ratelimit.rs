@@ -79,7 +79,10 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter with empty windows.
     pub fn new(cfg: RateLimitConfig) -> Self {
-        Self { cfg, state: [(i64::MIN, 0); 3] }
+        Self {
+            cfg,
+            state: [(i64::MIN, 0); 3],
+        }
     }
 
     fn limit(&self, b: Bucket) -> u32 {
@@ -173,7 +176,10 @@ mod tests {
 
     #[test]
     fn collection_reads_consume_both_buckets_and_report_the_tighter() {
-        let cfg = RateLimitConfig { collection_per_hour: 3, ..Default::default() };
+        let cfg = RateLimitConfig {
+            collection_per_hour: 3,
+            ..Default::default()
+        };
         let mut rl = RateLimiter::new(cfg);
         let t = 1_700_000_000;
         let v = rl.check(at(t), &[Bucket::Get, Bucket::Collection]);
@@ -192,7 +198,11 @@ mod tests {
 
     #[test]
     fn disabled_limits_admit_everything_but_still_count() {
-        let cfg = RateLimitConfig { enabled: false, get_per_minute: 2, ..Default::default() };
+        let cfg = RateLimitConfig {
+            enabled: false,
+            get_per_minute: 2,
+            ..Default::default()
+        };
         let mut rl = RateLimiter::new(cfg);
         for _ in 0..5 {
             assert!(rl.check(at(0), &[Bucket::Get]).allowed);

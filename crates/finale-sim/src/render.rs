@@ -725,7 +725,10 @@ mod tests {
         let body: Value =
             serde_json::from_slice(&column_major(&completed, &headers_only, &[])).unwrap();
         assert!(body.get("orderItemList").is_none());
-        let one_cx = Cx { collection: false, ..headers_only };
+        let one_cx = Cx {
+            collection: false,
+            ..headers_only
+        };
         let one: Value = serde_json::from_slice(&single(completed[0], &one_cx)).unwrap();
         assert!(
             one["orderItemList"].is_array(),
