@@ -8,10 +8,12 @@ pub mod scheduler;
 
 pub mod collection;
 pub mod decode;
+pub mod filter;
 pub mod model;
 
 pub use collection::Collection;
 pub use decode::{
     DecodeContext, DecodeError, Decoded, FinaleRecord, RecordError, decode_collection, decode_record,
 };
+pub use filter::{Filter, Window, plan_windows};
 pub use model::*;
