@@ -42,6 +42,11 @@
 //! ([`BudgetConfig::enabled`] = false, for benchmarks) the sliding window is not enforced, but
 //! the server view and pauses still are ("headers and 429 are still honoured").
 //!
+//! Residual risk: the log records *send* instants, the server counts *arrival* instants, so a
+//! request delayed across a server window boundary can land one extra unit in the next server
+//! window. The header re-sync (a `remaining = 0` response stops us until the reset) bounds
+//! this to the requests already in flight.
+//!
 //! # Header convention
 //!
 //! Every response describes the *most constraining* bucket the request consumed. We map the
@@ -774,6 +779,61 @@ impl Scheduler {
                 _ = sleep => {}
             }
         }
+    }
+
+    /// Like [`Scheduler::acquire`] but gives up at the virtual instant `deadline` and returns
+    /// `None` (the waiter leaves the queue). For callers that must not sleep through an hour-long
+    /// collection pause: fail the job and reschedule instead (finale-api.md §11).
+    pub async fn acquire_until(
+        &self,
+        kind: RequestKind,
+        prio: Priority,
+        deadline: DateTime<Utc>,
+    ) -> Option<Permit> {
+        let give_up = self.inner.clock.sleep_until(deadline);
+        tokio::select! {
+            biased;
+            p = self.acquire(kind, prio) => Some(p),
+            _ = give_up => None,
+        }
+    }
+
+    /// Grant at once if the queue order and the buckets allow it; otherwise `Err` with the
+    /// earliest instant at which a grant might be possible (never waits, never queues).
+    pub fn try_acquire(&self, kind: RequestKind, prio: Priority) -> Result<Permit, DateTime<Utc>> {
+        let (result, others) = {
+            let mut st = self.inner.lock();
+            let now = self.inner.clock.now();
+            let seq = st.next_seq;
+            st.next_seq += 1;
+            let key = (Reverse(prio), seq);
+            st.queue.insert(
+                key,
+                Waiter {
+                    needs: kind.buckets(),
+                    granted: None,
+                    notify: Arc::new(Notify::new()),
+                },
+            );
+            let State { buckets, queue, .. } = &mut *st;
+            let (newly, wake) = dispatch(buckets, queue.values_mut(), now);
+            let mine = queue.remove(&key).and_then(|w| w.granted);
+            let result = match mine {
+                Some(at) => Ok(Permit {
+                    kind,
+                    priority: prio,
+                    granted_at: at,
+                    waited: Duration::zero(),
+                }),
+                // `wake` is always set when someone (us included) is blocked.
+                None => Err(wake.unwrap_or(now)),
+            };
+            (result, newly)
+        };
+        for n in others {
+            n.notify_one();
+        }
+        result
     }
 
     /// After a response: re-sync from its headers (see the header convention in the module
@@ -1515,6 +1575,50 @@ mod tests {
                 times[i + limit]
             );
         }
+    }
+
+    #[tokio::test]
+    async fn try_acquire_and_acquire_until_do_not_wait_past_their_limits() {
+        let cfg = BudgetConfig {
+            collection_per_hour: 1,
+            ..Default::default()
+        };
+        let (clock, sched) = manual(cfg);
+        let p = sched
+            .try_acquire(RequestKind::GET_COLLECTION, Priority::Smart)
+            .unwrap();
+        assert_eq!(p.granted_at(), t0());
+        assert_eq!(
+            sched
+                .try_acquire(RequestKind::GET_COLLECTION, Priority::Critical)
+                .unwrap_err(),
+            t0() + s(3600)
+        );
+        assert_eq!(sched.waiting(), 0, "try_acquire must not stay queued");
+        // A single-record GET is not held up by the collection bucket.
+        assert!(
+            sched
+                .try_acquire(RequestKind::GET_RECORD, Priority::Backfill)
+                .is_ok()
+        );
+
+        let task = tokio::spawn({
+            let sched = sched.clone();
+            async move {
+                sched
+                    .acquire_until(
+                        RequestKind::GET_COLLECTION,
+                        Priority::Critical,
+                        t0() + s(60),
+                    )
+                    .await
+            }
+        });
+        wait_for_waiters(&sched, 1).await;
+        clock.advance(StdDuration::from_secs(60));
+        assert!(task.await.unwrap().is_none());
+        assert_eq!(sched.waiting(), 0);
+        assert_eq!(sched.report().buckets[Bucket::Collection.index()].used, 1);
     }
 
     #[test]
