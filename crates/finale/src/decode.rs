@@ -234,6 +234,15 @@ pub fn decode_collection<T: FinaleRecord>(
     body: &[u8],
     ctx: &DecodeContext,
 ) -> Result<Decoded<T>, DecodeError> {
+    decode_page(body, ctx).map(|(d, _)| d)
+}
+
+/// [`decode_collection`] plus the page's row count (good records + skipped rows), which is
+/// what the cap/limit split decision needs.
+pub(crate) fn decode_page<T: FinaleRecord>(
+    body: &[u8],
+    ctx: &DecodeContext,
+) -> Result<(Decoded<T>, usize), DecodeError> {
     let mut rows: Vec<T::Row> = Vec::new();
     let mut errs: Vec<(usize, &'static str, CellError)> = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(body);
@@ -246,7 +255,8 @@ pub fn decode_collection<T: FinaleRecord>(
         .map_err(|e| DecodeError::from_json(e, "column-major collection"))?;
     de.end()
         .map_err(|e| DecodeError::from_json(e, "column-major collection"))?;
-    Ok(finish_rows::<T>(rows, errs))
+    let n = rows.len();
+    Ok((finish_rows::<T>(rows, errs), n))
 }
 
 /// Decode a single record (`GET {recordUrl}`: a plain object with the same field names).

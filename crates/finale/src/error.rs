@@ -112,7 +112,7 @@ pub enum Error {
         url: String,
         /// What was wrong.
         #[source]
-        source: RecordError,
+        source: Box<RecordError>,
     },
     /// The GraphQL response carried `errors` (the whole query failed) or was malformed.
     #[error("GraphQL query failed: {source}")]

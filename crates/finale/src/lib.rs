@@ -7,6 +7,7 @@ pub mod retry;
 pub mod graphql;
 pub mod scheduler;
 
+pub mod client;
 pub mod collection;
 pub mod config;
 pub mod decode;
@@ -15,6 +16,7 @@ pub mod filter;
 pub mod model;
 
 pub use clock::{Clock, ScaledClock, SystemClock};
+pub use client::{FinaleClient, LineFetchReport, WindowBatch, WindowProgress};
 pub use collection::Collection;
 pub use config::{ConfigError, Credentials, FinaleConfig, Secret};
 pub use decode::{

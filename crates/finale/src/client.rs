@@ -1,0 +1,955 @@
+//! The Finale client: the HTTP executor and the read operations built on it.
+//!
+//! # One request, start to finish
+//!
+//! 1. **Budget**: `scheduler.acquire(kind, priority)` waits until every bucket the request
+//!    consumes has room (a collection read consumes GET *and* collection units; a record
+//!    read only GET; GraphQL and the legacy login are POSTs). The permit is dropped before
+//!    any back-off sleep: nobody sleeps while holding capacity.
+//! 2. **Send** with `Accept: application/json` and either HTTP Basic (API key) or the
+//!    `JSESSIONID` cookie (legacy session: logged in lazily, once, shared by all requests;
+//!    re-login once on a 401). The whole exchange, body included, is bounded by
+//!    `request_timeout` (real time, not virtual: it guards the socket, not the budget).
+//! 3. **Account**: the body is read fully; `X-RateLimit-*` headers and the status go to
+//!    `scheduler.observe`, latency and bytes to `scheduler.record`.
+//! 4. **Classify** (see [`crate::error`]): 2xx → parse (a page that does not decode, or a
+//!    2xx body that reports `success:false`/`errorMessage`/`errors`, is an error);
+//!    401/403 → [`Error::Auth`] at once; 404 → [`Error::NotFound`]; other 4xx →
+//!    [`Error::BadRequest`] with the server's message; 429 → the scheduler has paused the
+//!    bucket until its reset and the request simply queues again; 5xx, network errors,
+//!    timeouts and truncated bodies → back off (D's [`RetryPolicy`], slept on the
+//!    [`Clock`](crate::Clock)) and retry up to `retry.max_attempts` tries in all, then
+//!    [`Error::Exhausted`] with the last cause as `source`.
+//!
+//! # Read operations
+//!
+//! * [`FinaleClient::fetch_all`]: one unfiltered collection read.
+//! * [`FinaleClient::fetch_window`]: one `lastUpdatedDate` window; if the page is full
+//!   (`>= cap` rows, or exactly `limit`), the window is halved and both halves re-read,
+//!   recursively; results are deduped by key.
+//! * [`FinaleClient::fetch_changed`]: [`plan_windows`] then each window in order.
+//! * [`FinaleClient::fetch_one`]: a record URL taken from a payload (never built from ids),
+//!   resolved against the configured host only (a payload cannot send credentials elsewhere).
+//! * [`FinaleClient::complete_order_lines`]: orders whose collection rows had no
+//!   `orderItemList` get their lines through GraphQL pages or per-order GETs, whichever the
+//!   budgets finish sooner ([`choose_line_source`]).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue, SET_COOKIE};
+use tracing::{debug, warn};
+use url::Url;
+
+use crate::collection::Collection;
+use crate::config::{Credentials, FinaleConfig};
+use crate::decode::{
+    DecodeContext, Decoded, FinaleRecord, RecordError, decode_page, decode_record,
+};
+use crate::error::{Error, error_in_success_body, extract_message};
+use crate::filter::{Window, dedupe_newest, needs_split, plan_windows};
+use crate::graphql::{
+    GraphqlError, LineSource, OrderLinesQuery, choose_line_source, parse_order_lines_page,
+};
+use crate::model::{Order, OrderLine};
+use crate::scheduler::{
+    Bucket, BudgetReport, Method, Priority, RateLimitHeaders, RequestKind, Scheduler,
+};
+
+/// Lines requested per order in a GraphQL page; orders with more are completed by a GET.
+const GRAPHQL_ITEMS_PER_ORDER: u32 = 100;
+/// Per-order GETs in flight at once when completing lines (the scheduler still paces them).
+const LINE_GET_CONCURRENCY: usize = 4;
+/// Consecutive 429s tolerated for one request before giving up (each waits for its reset).
+const MAX_THROTTLES: u32 = 20;
+
+/// The records of one window, after splitting and dedupe.
+#[derive(Debug, Clone)]
+pub struct WindowBatch<T> {
+    /// The window requested.
+    pub window: Window,
+    /// Records, deduped by key (newest `last_updated` kept).
+    pub records: Vec<T>,
+    /// Per-record problems (indices are relative to the page they came from).
+    pub errors: Vec<RecordError>,
+    /// HTTP reads made (1 unless the window was split).
+    pub requests: u32,
+    /// How many times a full window was halved.
+    pub splits: u32,
+}
+
+/// Progress of [`FinaleClient::fetch_changed`], reported after each window.
+#[derive(Debug, Clone)]
+pub struct WindowProgress {
+    /// The collection being read.
+    pub collection: Collection,
+    /// Windows completed so far (1-based after the first).
+    pub done: usize,
+    /// Windows planned.
+    pub total: usize,
+    /// The window just completed.
+    pub window: Window,
+    /// Records collected so far (before the final cross-window dedupe).
+    pub records_so_far: usize,
+}
+
+/// What [`FinaleClient::complete_order_lines`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineFetchReport {
+    /// Orders that had no lines and now have them.
+    pub orders_completed: usize,
+    /// Of those, completed from GraphQL pages.
+    pub via_graphql: usize,
+    /// Of those, completed by a `GET {orderUrl}`.
+    pub via_get: usize,
+    /// HTTP requests made (GraphQL pages + GETs).
+    pub requests: u32,
+}
+
+/// A Finale API client. Cheap to clone (shared inside); build ONE per process so that one
+/// scheduler owns the account's budgets.
+#[derive(Clone)]
+pub struct FinaleClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    cfg: FinaleConfig,
+    api_root: Url,
+    http: reqwest::Client,
+    scheduler: Scheduler,
+    ctx: DecodeContext,
+    /// Legacy session cookie value (`JSESSIONID`), once logged in.
+    session: tokio::sync::Mutex<Option<String>>,
+}
+
+impl fmt::Debug for FinaleClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FinaleClient")
+            .field("api_root", &self.inner.api_root.as_str())
+            .field("scheduler", &self.inner.scheduler)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one attempt produced, before classification.
+enum Attempt<R> {
+    Done(R),
+    Retry(Error),
+    Throttled,
+    Relogin,
+}
+
+impl FinaleClient {
+    /// Build a client (validates the configuration; no request is made).
+    pub fn new(cfg: FinaleConfig) -> Result<Self, Error> {
+        cfg.validate()?;
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(cfg.request_timeout)
+            .gzip(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(Error::Build)?;
+        let scheduler = Scheduler::new(cfg.budgets.clone(), Arc::clone(&cfg.clock));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                api_root: cfg.api_root(),
+                ctx: DecodeContext {
+                    timezone: cfg.timezone,
+                },
+                cfg,
+                http,
+                scheduler,
+                session: tokio::sync::Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The configuration the client was built with.
+    pub fn config(&self) -> &FinaleConfig {
+        &self.inner.cfg
+    }
+
+    /// Budget use, latency percentiles, bytes and statuses so far.
+    pub fn budget_report(&self) -> BudgetReport {
+        self.inner.scheduler.report()
+    }
+
+    /// The collection URL `{api_root}{path}/`.
+    fn collection_url(&self, c: Collection) -> Url {
+        let mut u = self.inner.api_root.clone();
+        if let Ok(mut segs) = u.path_segments_mut() {
+            segs.pop_if_empty().push(c.path()).push("");
+        }
+        u
+    }
+
+    /// One unfiltered collection read.
+    pub async fn fetch_all<T: FinaleRecord>(&self, prio: Priority) -> Result<Decoded<T>, Error> {
+        let url = self.collection_url(T::COLLECTION);
+        let (decoded, _) = self.read_page::<T>(url, prio).await?;
+        Ok(decoded)
+    }
+
+    /// GET a collection page and decode it (inside the retry loop, so a truncated page is
+    /// re-read).
+    async fn read_page<T: FinaleRecord>(
+        &self,
+        url: Url,
+        prio: Priority,
+    ) -> Result<(Decoded<T>, usize), Error> {
+        let ctx = self.inner.ctx;
+        self.execute(
+            Method::Get,
+            url,
+            None,
+            RequestKind::GET_COLLECTION,
+            prio,
+            |u, body| match decode_page::<T>(body, &ctx) {
+                Ok((d, rows)) if rows > 0 => Ok((d, rows)),
+                Ok((d, rows)) => match error_in_success_body(body) {
+                    Some(message) => Err(Error::ErrorBody {
+                        url: u.to_owned(),
+                        message,
+                    }),
+                    None => Ok((d, rows)),
+                },
+                Err(source) => match error_in_success_body(body) {
+                    Some(message) => Err(Error::ErrorBody {
+                        url: u.to_owned(),
+                        message,
+                    }),
+                    None => Err(Error::Decode {
+                        url: u.to_owned(),
+                        source,
+                    }),
+                },
+            },
+        )
+        .await
+    }
+
+    /// One `lastUpdatedDate` window (both bounds sent; at most `max_window` wide). A full
+    /// page (`>= cap` rows, or exactly `limit`) is halved and both halves re-read,
+    /// recursively; records are deduped by key.
+    pub async fn fetch_window<T: FinaleRecord>(
+        &self,
+        window: Window,
+        prio: Priority,
+    ) -> Result<WindowBatch<T>, Error> {
+        let cfg = &self.inner.cfg;
+        if window.duration() > cfg.max_window {
+            return Err(Error::WindowTooWide {
+                window,
+                max_days: cfg.max_window.num_days(),
+            });
+        }
+        if !T::COLLECTION.supports_filter() {
+            // `inventoryitem` ignores filters: the "window" is the whole account.
+            let (d, _) = self
+                .read_page::<T>(self.collection_url(T::COLLECTION), prio)
+                .await?;
+            return Ok(WindowBatch {
+                window,
+                records: d.records,
+                errors: d.errors,
+                requests: 1,
+                splits: 0,
+            });
+        }
+        let mut stack = vec![window];
+        let mut records = Vec::new();
+        let mut errors = Vec::new();
+        let (mut requests, mut splits) = (0u32, 0u32);
+        while let Some(w) = stack.pop() {
+            let mut url = self.collection_url(T::COLLECTION);
+            {
+                let mut q = url.query_pairs_mut();
+                q.append_pair("filter", &w.filter().encode());
+                if let Some(limit) = cfg.limit {
+                    q.append_pair("limit", &limit.to_string());
+                }
+            }
+            let (page, rows) = self.read_page::<T>(url, prio).await?;
+            requests += 1;
+            if needs_split(rows, cfg.cap, cfg.limit) {
+                match w.halves() {
+                    Some((a, b)) => {
+                        debug!(window = %w, rows, "window full; splitting");
+                        splits += 1;
+                        stack.push(b);
+                        stack.push(a);
+                        continue;
+                    }
+                    None => {
+                        return Err(Error::WindowTooDense {
+                            window: w,
+                            count: rows,
+                            cap: cfg.cap,
+                            limit: cfg.limit,
+                        });
+                    }
+                }
+            }
+            records.extend(page.records);
+            errors.extend(page.errors);
+        }
+        Ok(WindowBatch {
+            window,
+            records: dedupe_newest(records),
+            errors,
+            requests,
+            splits,
+        })
+    }
+
+    /// Everything changed in `[since, until]`: [`plan_windows`] with `max_window`, then each
+    /// window in order; records are deduped across windows (inclusive bounds share the
+    /// boundary instants). `on_window` is called after each window.
+    pub async fn fetch_changed<T: FinaleRecord>(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        prio: Priority,
+        mut on_window: impl FnMut(&WindowProgress) + Send,
+    ) -> Result<Decoded<T>, Error> {
+        let plan = plan_windows(since, until, self.inner.cfg.max_window);
+        let total = plan.len();
+        let mut records = Vec::new();
+        let mut errors = Vec::new();
+        for (i, w) in plan.into_iter().enumerate() {
+            let batch = self.fetch_window::<T>(w, prio).await?;
+            records.extend(batch.records);
+            errors.extend(batch.errors);
+            on_window(&WindowProgress {
+                collection: T::COLLECTION,
+                done: i + 1,
+                total,
+                window: w,
+                records_so_far: records.len(),
+            });
+        }
+        Ok(Decoded {
+            records: dedupe_newest(records),
+            errors,
+        })
+    }
+
+    /// Resolve a record URL found in a payload against the configured host. Only paths and
+    /// same-origin absolute URLs are accepted, so a payload cannot redirect credentials.
+    fn record_url(&self, record_url: &str) -> Result<Url, Error> {
+        let bad = |reason: &str| Error::InvalidUrl {
+            url: record_url.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let t = record_url.trim();
+        if !(t.starts_with('/') || t.starts_with("http://") || t.starts_with("https://"))
+            || t.starts_with("//")
+        {
+            return Err(bad("not a Finale record path"));
+        }
+        let url = self
+            .inner
+            .cfg
+            .base_url
+            .join(t)
+            .map_err(|e| bad(&e.to_string()))?;
+        if url.origin() != self.inner.cfg.base_url.origin() {
+            return Err(bad("points to another host than the configured base URL"));
+        }
+        Ok(url)
+    }
+
+    /// GET one record by the URL found in a payload (e.g. `/acme/api/order/SO-1`).
+    pub async fn fetch_one<T: FinaleRecord>(
+        &self,
+        record_url: &str,
+        prio: Priority,
+    ) -> Result<T, Error> {
+        let url = self.record_url(record_url)?;
+        let ctx = self.inner.ctx;
+        self.execute(
+            Method::Get,
+            url,
+            None,
+            RequestKind::GET_RECORD,
+            prio,
+            |u, body| {
+                let decoded = match decode_record::<T>(body, &ctx) {
+                    Ok(d) => d,
+                    Err(source) => {
+                        return Err(match error_in_success_body(body) {
+                            Some(message) => Error::ErrorBody {
+                                url: u.to_owned(),
+                                message,
+                            },
+                            None => Error::Decode {
+                                url: u.to_owned(),
+                                source,
+                            },
+                        });
+                    }
+                };
+                let Decoded { records, errors } = decoded;
+                match records.into_iter().next() {
+                    Some(r) => {
+                        for e in &errors {
+                            warn!(url = u, error = %e, "field of a single record ignored");
+                        }
+                        Ok(r)
+                    }
+                    None => Err(match error_in_success_body(body) {
+                        Some(message) => Error::ErrorBody {
+                            url: u.to_owned(),
+                            message,
+                        },
+                        None => Error::Record {
+                            url: u.to_owned(),
+                            source: Box::new(errors.into_iter().last().unwrap_or(RecordError {
+                                index: 0,
+                                field: String::new(),
+                                raw: String::new(),
+                                reason: "no record in the response".into(),
+                                key: None,
+                            })),
+                        },
+                    }),
+                }
+            },
+        )
+        .await
+    }
+
+    /// Raw GraphQL POST to `{api_root}graphql`; a non-empty `errors` array is
+    /// [`Error::Graphql`].
+    pub async fn graphql(
+        &self,
+        request: &serde_json::Value,
+        prio: Priority,
+    ) -> Result<serde_json::Value, Error> {
+        let body = self.graphql_raw(request, prio).await?;
+        let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| Error::Graphql {
+            source: GraphqlError::Malformed(format!("not JSON: {e}")),
+        })?;
+        if let Some(errs) = v.get("errors").and_then(|e| e.as_array())
+            && !errs.is_empty()
+        {
+            let messages = errs
+                .iter()
+                .map(|e| {
+                    e.get("message")
+                        .and_then(|m| m.as_str())
+                        .map_or_else(|| e.to_string(), str::to_owned)
+                })
+                .collect();
+            return Err(Error::Graphql {
+                source: GraphqlError::Errors(messages),
+            });
+        }
+        Ok(v)
+    }
+
+    async fn graphql_raw(
+        &self,
+        request: &serde_json::Value,
+        prio: Priority,
+    ) -> Result<Bytes, Error> {
+        let mut url = self.inner.api_root.clone();
+        if let Ok(mut segs) = url.path_segments_mut() {
+            segs.pop_if_empty().push("graphql");
+        }
+        let kind = self.inner.scheduler.graphql_kind();
+        self.execute(Method::Post, url, Some(request), kind, prio, |u, body| {
+            // A body cut off mid-stream is retryable like any truncated page.
+            match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                Ok(_) => Ok(Bytes::copy_from_slice(body)),
+                Err(e) if e.is_eof() => Err(Error::Decode {
+                    url: u.to_owned(),
+                    source: crate::decode::DecodeError::Truncated { source: e },
+                }),
+                Err(_) => Ok(Bytes::copy_from_slice(body)),
+            }
+        })
+        .await
+    }
+
+    /// Fill in `lines` for orders whose collection rows had none (`lines == None`), through
+    /// GraphQL `orderViewConnection` pages or per-order GETs, chosen by budget. Orders that
+    /// already have lines cost nothing.
+    pub async fn complete_order_lines(
+        &self,
+        orders: &mut [Order],
+        prio: Priority,
+    ) -> Result<LineFetchReport, Error> {
+        let mut report = LineFetchReport::default();
+        let missing: Vec<usize> = (0..orders.len())
+            .filter(|&i| orders[i].lines.is_none())
+            .collect();
+        if missing.is_empty() {
+            return Ok(report);
+        }
+        let cfg = &self.inner.cfg;
+        let sched = &self.inner.scheduler;
+        let source = choose_line_source(
+            missing.len(),
+            cfg.graphql_page_size,
+            &cfg.budgets,
+            sched.available(Bucket::Get),
+            sched.available(Bucket::Post),
+        );
+        let mut remaining: Vec<usize> = missing;
+        if source == LineSource::Graphql {
+            remaining = self
+                .lines_via_graphql(orders, remaining, prio, &mut report)
+                .await?;
+        }
+        self.lines_via_get(orders, remaining, prio, &mut report)
+            .await?;
+        Ok(report)
+    }
+
+    /// GraphQL pass: page through the order-date range of the missing orders; returns the
+    /// indices still missing (no order date, not returned, or lines truncated).
+    async fn lines_via_graphql(
+        &self,
+        orders: &mut [Order],
+        missing: Vec<usize>,
+        prio: Priority,
+        report: &mut LineFetchReport,
+    ) -> Result<Vec<usize>, Error> {
+        let cfg = &self.inner.cfg;
+        let tz = cfg.timezone;
+        let (dated, mut left): (Vec<usize>, Vec<usize>) = missing
+            .into_iter()
+            .partition(|&i| orders[i].order_date.is_some());
+        let dates: Vec<chrono::NaiveDate> = dated
+            .iter()
+            .filter_map(|&i| orders[i].order_date)
+            .map(|d| d.with_timezone(&tz).date_naive())
+            .collect();
+        let (Some(from), Some(to)) = (dates.iter().min(), dates.iter().max()) else {
+            left.extend(dated);
+            return Ok(left);
+        };
+        let mut types: Vec<String> = dated
+            .iter()
+            .map(|&i| orders[i].order_type.clone())
+            .collect();
+        types.sort();
+        types.dedup();
+        let mut want: HashMap<String, usize> =
+            dated.iter().map(|&i| (orders[i].url.clone(), i)).collect();
+        let mut query = OrderLinesQuery {
+            order_types: types,
+            // A day of slack on each side absorbs any date/time-zone rounding upstream.
+            date_from: from.pred_opt().unwrap_or(*from),
+            date_to: to.succ_opt().unwrap_or(*to),
+            date_keys: cfg.graphql_date_keys,
+            first: cfg.graphql_page_size.max(1),
+            after: None,
+            items_first: GRAPHQL_ITEMS_PER_ORDER,
+        };
+        let mut seen_cursors = HashSet::new();
+        while !want.is_empty() {
+            let body = self.graphql_raw(&query.to_request(), prio).await?;
+            report.requests += 1;
+            let page = parse_order_lines_page(&body).map_err(|source| Error::Graphql { source })?;
+            for o in page.orders {
+                if o.lines_truncated {
+                    continue;
+                }
+                if let Some(i) = want.remove(&o.order_url) {
+                    let mut lines = o.lines;
+                    if lines.iter().all(|l| l.item_index.is_some()) {
+                        lines.sort_by_key(|l| l.item_index);
+                    }
+                    orders[i].lines = Some(
+                        lines
+                            .into_iter()
+                            .map(|l| OrderLine {
+                                order_item_url: None,
+                                product_id: l.product_id,
+                                product_url: l.product_url,
+                                quantity: l.quantity,
+                                unit_price: l.unit_price,
+                                unit_list_price: None,
+                                packing: None,
+                                description: None,
+                            })
+                            .collect(),
+                    );
+                    report.orders_completed += 1;
+                    report.via_graphql += 1;
+                }
+            }
+            match (page.has_next_page, page.end_cursor) {
+                (true, Some(c)) if seen_cursors.insert(c.clone()) => query = query.next_page(c),
+                _ => break,
+            }
+        }
+        left.extend(want.into_values());
+        left.sort_unstable();
+        Ok(left)
+    }
+
+    /// Per-order GET pass.
+    async fn lines_via_get(
+        &self,
+        orders: &mut [Order],
+        missing: Vec<usize>,
+        prio: Priority,
+        report: &mut LineFetchReport,
+    ) -> Result<(), Error> {
+        let urls: Vec<(usize, String)> = missing
+            .into_iter()
+            .map(|i| (i, orders[i].url.clone()))
+            .collect();
+        let mut results = futures::stream::iter(urls)
+            .map(|(i, url)| async move { (i, self.fetch_one::<Order>(&url, prio).await) })
+            .buffer_unordered(LINE_GET_CONCURRENCY);
+        let mut first_err = None;
+        while let Some((i, res)) = results.next().await {
+            report.requests += 1;
+            match res {
+                Ok(detail) => {
+                    if let Some(lines) = detail.lines {
+                        orders[i].lines = Some(lines);
+                        report.orders_completed += 1;
+                        report.via_get += 1;
+                    }
+                }
+                Err(e) => {
+                    if first_err.is_none() {
+                        first_err = Some(e);
+                    }
+                }
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // The executor
+    // -----------------------------------------------------------------------------------
+
+    /// Run one logical request through budget, auth, retries and classification; `parse`
+    /// turns a 2xx body into the result (its retryable errors are retried too).
+    async fn execute<R>(
+        &self,
+        method: Method,
+        url: Url,
+        json: Option<&serde_json::Value>,
+        kind: RequestKind,
+        prio: Priority,
+        parse: impl Fn(&str, &[u8]) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let cfg = &self.inner.cfg;
+        let shown = display_url(&url);
+        let mut failures = 0u32;
+        let mut throttles = 0u32;
+        let mut relogged = false;
+        loop {
+            let attempt = self
+                .attempt(method, &url, &shown, json, kind, prio, &parse)
+                .await;
+            let err = match attempt {
+                Ok(Attempt::Done(r)) => return Ok(r),
+                Ok(Attempt::Throttled) => {
+                    throttles += 1;
+                    if throttles > MAX_THROTTLES {
+                        return Err(Error::RateLimited { url: shown });
+                    }
+                    // The scheduler paused the bucket until its reset; queue again.
+                    continue;
+                }
+                Ok(Attempt::Relogin) if !relogged => {
+                    relogged = true;
+                    continue;
+                }
+                Ok(Attempt::Relogin) => {
+                    return Err(self.auth_error(401, "session rejected after re-login".into()));
+                }
+                Ok(Attempt::Retry(e)) => e,
+                Err(e) => return Err(e),
+            };
+            failures += 1;
+            if !cfg.retry.should_retry(failures) {
+                return Err(if failures <= 1 {
+                    err
+                } else {
+                    Error::Exhausted {
+                        url: shown,
+                        attempts: failures,
+                        source: Box::new(err),
+                    }
+                });
+            }
+            let delay = cfg.retry.delay(failures - 1, &mut rand::rng());
+            debug!(url = %shown, attempt = failures, ?delay, error = %err, "retrying");
+            cfg.clock.sleep(delay).await;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn attempt<R>(
+        &self,
+        method: Method,
+        url: &Url,
+        shown: &str,
+        json: Option<&serde_json::Value>,
+        kind: RequestKind,
+        prio: Priority,
+        parse: &impl Fn(&str, &[u8]) -> Result<R, Error>,
+    ) -> Result<Attempt<R>, Error> {
+        let session = match &self.inner.cfg.credentials {
+            Credentials::Session { .. } => Some(self.session_cookie(prio).await?),
+            Credentials::ApiKey { .. } => None,
+        };
+        let permit = self.inner.scheduler.acquire(kind, prio).await;
+        let mut req = match method {
+            Method::Get => self.inner.http.get(url.clone()),
+            Method::Post => self.inner.http.post(url.clone()),
+        };
+        req = match (&self.inner.cfg.credentials, &session) {
+            (Credentials::ApiKey { key, secret }, _) => req.basic_auth(key, Some(secret.expose())),
+            (Credentials::Session { .. }, Some(cookie)) => {
+                req.header(COOKIE, format!("JSESSIONID={cookie}"))
+            }
+            (Credentials::Session { .. }, None) => req,
+        };
+        if let Some(body) = json {
+            req = req
+                .header(CONTENT_TYPE, "application/json")
+                .body(serde_json::to_vec(body).unwrap_or_default());
+        }
+        let started = Instant::now();
+        let sent = match req.send().await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let headers = resp.headers().clone();
+                resp.bytes().await.map(|b| (status, headers, b))
+            }
+            Err(e) => Err(e),
+        };
+        let elapsed = started.elapsed();
+        drop(permit);
+        let (status, headers, body) = match sent {
+            Ok(x) => x,
+            Err(e) => {
+                debug!(method = ?method, path = %shown, ms = elapsed.as_millis() as u64, error = %e, "request failed");
+                let err = if e.is_timeout() {
+                    Error::Timeout {
+                        url: shown.to_owned(),
+                        timeout: self.inner.cfg.request_timeout,
+                    }
+                } else {
+                    Error::Network {
+                        url: shown.to_owned(),
+                        source: e.without_url(),
+                    }
+                };
+                return Ok(Attempt::Retry(err));
+            }
+        };
+        let rl = RateLimitHeaders::from_headers(&headers);
+        self.inner.scheduler.observe(kind, &rl, status);
+        self.inner
+            .scheduler
+            .record(kind, elapsed, body.len() as u64, status);
+        debug!(method = ?method, path = %shown, status, ms = elapsed.as_millis() as u64, bytes = body.len(), "finale request");
+        match status {
+            200..=299 => match parse(shown, &body) {
+                Ok(r) => Ok(Attempt::Done(r)),
+                Err(e) if e.is_retryable() => Ok(Attempt::Retry(e)),
+                Err(e) => Err(e),
+            },
+            401 | 403 => {
+                if let (Credentials::Session { .. }, Some(used)) =
+                    (&self.inner.cfg.credentials, session)
+                {
+                    let mut s = self.inner.session.lock().await;
+                    if s.as_deref() == Some(used.as_str()) {
+                        *s = None;
+                    }
+                    return Ok(Attempt::Relogin);
+                }
+                Err(self.auth_error(status, extract_message(&body)))
+            }
+            404 => Err(Error::NotFound {
+                url: shown.to_owned(),
+                message: extract_message(&body),
+            }),
+            429 => Ok(Attempt::Throttled),
+            500..=599 => Ok(Attempt::Retry(Error::Server {
+                url: shown.to_owned(),
+                status,
+                message: extract_message(&body),
+            })),
+            _ => Err(Error::BadRequest {
+                url: shown.to_owned(),
+                status,
+                message: extract_message(&body),
+            }),
+        }
+    }
+
+    fn auth_error(&self, status: u16, message: String) -> Error {
+        Error::Auth {
+            account: self.inner.cfg.account.clone(),
+            base_url: self.inner.cfg.base_url.to_string(),
+            status,
+            message,
+        }
+    }
+
+    /// The legacy session cookie, logging in first if there is none (one login at a time).
+    async fn session_cookie(&self, prio: Priority) -> Result<String, Error> {
+        let mut guard = self.inner.session.lock().await;
+        if let Some(c) = guard.as_ref() {
+            return Ok(c.clone());
+        }
+        let Credentials::Session { username, password } = &self.inner.cfg.credentials else {
+            return Err(self.auth_error(0, "no session credentials".into()));
+        };
+        let mut url = self.inner.api_root.clone();
+        if let Ok(mut segs) = url.path_segments_mut() {
+            segs.pop_if_empty().push("auth");
+        }
+        let shown = display_url(&url);
+        let body = serde_json::json!({ "username": username, "password": password.expose() });
+        let mut failures = 0u32;
+        loop {
+            let permit = self.inner.scheduler.acquire(RequestKind::POST, prio).await;
+            let started = Instant::now();
+            let sent = self
+                .inner
+                .http
+                .post(url.clone())
+                .header(CONTENT_TYPE, "application/json")
+                .body(serde_json::to_vec(&body).unwrap_or_default())
+                .send()
+                .await;
+            let res = match sent {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    resp.bytes().await.map(|b| (status, headers, b))
+                }
+                Err(e) => Err(e),
+            };
+            drop(permit);
+            let err = match res {
+                Ok((status, headers, bytes)) => {
+                    self.inner.scheduler.observe(
+                        RequestKind::POST,
+                        &RateLimitHeaders::from_headers(&headers),
+                        status,
+                    );
+                    self.inner.scheduler.record(
+                        RequestKind::POST,
+                        started.elapsed(),
+                        bytes.len() as u64,
+                        status,
+                    );
+                    debug!(path = %shown, status, "legacy login");
+                    match status {
+                        200..=299 => {
+                            let cookie = headers
+                                .get_all(SET_COOKIE)
+                                .iter()
+                                .filter_map(|v| v.to_str().ok())
+                                .find_map(session_from_set_cookie);
+                            return match cookie {
+                                Some(c) => {
+                                    *guard = Some(c.clone());
+                                    Ok(c)
+                                }
+                                None => Err(self.auth_error(
+                                    status,
+                                    "login answered without a JSESSIONID cookie".into(),
+                                )),
+                            };
+                        }
+                        429 => continue,
+                        500..=599 => Error::Server {
+                            url: shown.clone(),
+                            status,
+                            message: extract_message(&bytes),
+                        },
+                        _ => {
+                            let msg = extract_message(&bytes);
+                            let msg = if msg.is_empty() {
+                                "login failed".to_owned()
+                            } else {
+                                msg
+                            };
+                            return Err(self.auth_error(status, msg));
+                        }
+                    }
+                }
+                Err(e) if e.is_timeout() => Error::Timeout {
+                    url: shown.clone(),
+                    timeout: self.inner.cfg.request_timeout,
+                },
+                Err(e) => Error::Network {
+                    url: shown.clone(),
+                    source: e.without_url(),
+                },
+            };
+            failures += 1;
+            if !self.inner.cfg.retry.should_retry(failures) {
+                return Err(Error::Exhausted {
+                    url: shown,
+                    attempts: failures,
+                    source: Box::new(err),
+                });
+            }
+            let delay = self.inner.cfg.retry.delay(failures - 1, &mut rand::rng());
+            self.inner.cfg.clock.sleep(delay).await;
+        }
+    }
+}
+
+/// `JSESSIONID=value; Path=/...` → `value`.
+fn session_from_set_cookie(h: &str) -> Option<String> {
+    let first = h.split(';').next()?.trim();
+    let (name, value) = first.split_once('=')?;
+    (name.trim().eq_ignore_ascii_case("JSESSIONID") && !value.trim().is_empty())
+        .then(|| value.trim().to_owned())
+}
+
+/// The URL as shown in logs and errors: path and query only (no credentials are ever in
+/// URLs, but the host is in the config anyway).
+fn display_url(u: &Url) -> String {
+    match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_cookie_parsing() {
+        assert_eq!(
+            session_from_set_cookie("JSESSIONID=abc123; Path=/; HttpOnly").as_deref(),
+            Some("abc123")
+        );
+        assert_eq!(session_from_set_cookie("other=1; Path=/"), None);
+        assert_eq!(session_from_set_cookie("JSESSIONID=; Path=/"), None);
+        assert_eq!(session_from_set_cookie("garbage"), None);
+    }
+}
