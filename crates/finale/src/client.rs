@@ -941,6 +941,462 @@ fn display_url(u: &Url) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+    use std::time::Duration as StdDuration;
+
+    use axum::body::Body;
+    use axum::extract::{Request, State};
+    use axum::response::Response;
+    use base64::Engine as _;
+
+    use crate::config::Secret;
+    use crate::filter::Filter;
+    use crate::model::Facility;
+
+    /// What the fake server saw.
+    #[derive(Debug, Clone)]
+    struct Seen {
+        method: String,
+        path: String,
+        query: Option<String>,
+        headers: http::HeaderMap,
+        body: String,
+    }
+
+    type Responder =
+        dyn Fn(usize, &Seen) -> (u16, Vec<(&'static str, String)>, String) + Send + Sync;
+
+    #[derive(Clone)]
+    struct Fake {
+        log: Arc<Mutex<Vec<Seen>>>,
+        respond: Arc<Responder>,
+    }
+
+    async fn handle(State(f): State<Fake>, req: Request) -> Response {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20)
+            .await
+            .unwrap_or_default();
+        let seen = Seen {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+            query: parts.uri.query().map(str::to_owned),
+            headers: parts.headers.clone(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        let n = {
+            let mut log = f.log.lock().expect("log");
+            log.push(seen.clone());
+            log.len() - 1
+        };
+        let (status, headers, body) = (f.respond)(n, &seen);
+        let mut resp = Response::builder().status(status);
+        for (k, v) in headers {
+            resp = resp.header(k, v);
+        }
+        resp.body(Body::from(body)).expect("response")
+    }
+
+    async fn serve(
+        respond: impl Fn(usize, &Seen) -> (u16, Vec<(&'static str, String)>, String)
+        + Send
+        + Sync
+        + 'static,
+    ) -> (String, Arc<Mutex<Vec<Seen>>>) {
+        let fake = Fake {
+            log: Arc::default(),
+            respond: Arc::new(respond),
+        };
+        let log = Arc::clone(&fake.log);
+        let app = axum::Router::new().fallback(handle).with_state(fake);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (format!("http://{addr}"), log)
+    }
+
+    const SECRET: &str = "very-secret-value-42";
+
+    fn config(base: &str) -> FinaleConfig {
+        let mut c = FinaleConfig::new(
+            "acme",
+            Credentials::ApiKey {
+                key: "key-1".into(),
+                secret: Secret::from(SECRET),
+            },
+        );
+        c.base_url = base.parse().expect("url");
+        c.retry.base = StdDuration::from_millis(1);
+        c.retry.max = StdDuration::from_millis(5);
+        c.retry.max_attempts = 3;
+        c.request_timeout = StdDuration::from_secs(5);
+        c
+    }
+
+    fn facilities(n: usize, updated: &str) -> String {
+        let urls: Vec<String> = (0..n)
+            .map(|i| format!("\"/acme/api/facility/{i}\""))
+            .collect();
+        let ids: Vec<String> = (0..n).map(|i| format!("\"{i}\"")).collect();
+        let upd: Vec<String> = (0..n).map(|_| format!("\"{updated}\"")).collect();
+        format!(
+            "{{\"facilityUrl\":[{}],\"facilityId\":[{}],\"lastUpdatedDate\":[{}]}}",
+            urls.join(","),
+            ids.join(","),
+            upd.join(",")
+        )
+    }
+
+    fn ok(body: String) -> (u16, Vec<(&'static str, String)>, String) {
+        (200, vec![("content-type", "application/json".into())], body)
+    }
+
+    #[tokio::test]
+    async fn sends_accept_and_basic_auth_and_decodes() {
+        let (base, log) = serve(|_, _| ok(facilities(3, "2025-01-01T00:00:00"))).await;
+        let client = FinaleClient::new(config(&base)).expect("client");
+        let got = client
+            .fetch_all::<Facility>(Priority::Smart)
+            .await
+            .expect("reads");
+        assert_eq!(got.records.len(), 3);
+        let log = log.lock().expect("log");
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].method, "GET");
+        assert_eq!(log[0].path, "/acme/api/facility/");
+        assert_eq!(log[0].query, None, "no filter on a plain collection read");
+        assert_eq!(log[0].headers["accept"], "application/json");
+        let want = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("key-1:{SECRET}"))
+        );
+        assert_eq!(log[0].headers["authorization"], want.as_str());
+        assert_eq!(client.budget_report().requests, 1);
+    }
+
+    #[tokio::test]
+    async fn unauthorized_fails_at_once_without_the_secret() {
+        let (base, log) = serve(|_, _| (401, vec![], r#"{"errorMessage":"bad key"}"#.into())).await;
+        let client = FinaleClient::new(config(&base)).expect("client");
+        let err = client
+            .fetch_all::<Facility>(Priority::Critical)
+            .await
+            .expect_err("401");
+        assert!(matches!(err, Error::Auth { status: 401, .. }), "{err:?}");
+        assert!(err.is_permanent());
+        assert_eq!(log.lock().expect("log").len(), 1, "not retried");
+        let shown = format!("{err} {err:?} {client:?} {:?}", client.config());
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(shown.contains("acme") && shown.contains(&base), "{shown}");
+        assert!(shown.contains("bad key"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn a_200_with_an_error_body_is_an_error() {
+        let (base, log) =
+            serve(|_, _| ok(r#"{"success":false,"errorMessage":"Account suspended"}"#.into()))
+                .await;
+        let client = FinaleClient::new(config(&base)).expect("client");
+        let err = client
+            .fetch_all::<Facility>(Priority::Smart)
+            .await
+            .expect_err("error body");
+        assert!(matches!(err, Error::ErrorBody { .. }), "{err:?}");
+        assert!(err.to_string().contains("Account suspended"));
+        assert_eq!(log.lock().expect("log").len(), 1);
+        // An honest empty collection is not an error.
+        let (base, _) = serve(|_, _| ok("{}".into())).await;
+        let client = FinaleClient::new(config(&base)).expect("client");
+        let got = client
+            .fetch_all::<Facility>(Priority::Smart)
+            .await
+            .expect("empty");
+        assert!(got.records.is_empty());
+    }
+
+    #[tokio::test]
+    async fn server_errors_and_truncated_bodies_are_retried_then_exhausted() {
+        let (base, log) = serve(|n, _| match n {
+            0 => (503, vec![], "busy".into()),
+            1 => ok("{\"facilityUrl\": [\"/acme/api/fac".into()),
+            _ => ok(facilities(1, "2025-01-01T00:00:00")),
+        })
+        .await;
+        let client = FinaleClient::new(config(&base)).expect("client");
+        let got = client
+            .fetch_all::<Facility>(Priority::Smart)
+            .await
+            .expect("third try");
+        assert_eq!(got.records.len(), 1);
+        assert_eq!(log.lock().expect("log").len(), 3);
+
+        let (base, log) = serve(|_, _| (500, vec![], "<html>oops</html>".into())).await;
+        let client = FinaleClient::new(config(&base)).expect("client");
+        let err = client
+            .fetch_all::<Facility>(Priority::Smart)
+            .await
+            .expect_err("500s");
+        assert!(
+            matches!(err, Error::Exhausted { attempts: 3, .. }),
+            "{err:?}"
+        );
+        let cause = std::error::Error::source(&err)
+            .expect("cause kept")
+            .to_string();
+        assert!(cause.contains("500") && cause.contains("oops"), "{cause}");
+        assert_eq!(
+            log.lock().expect("log").len(),
+            3,
+            "max_attempts = 3 tries in all"
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_requests_carry_the_server_message_and_are_not_retried() {
+        let (base, log) = serve(|_, _| {
+            (
+                400,
+                vec![],
+                r#"{"errorMessage":"lastUpdatedDate range exceeds 30 days"}"#.into(),
+            )
+        })
+        .await;
+        let client = FinaleClient::new(config(&base)).expect("client");
+        let w = Window::new(
+            "2025-01-01T00:00:00Z".parse().expect("t"),
+            "2025-01-20T00:00:00Z".parse().expect("t"),
+        )
+        .expect("window");
+        let err = client
+            .fetch_window::<Facility>(w, Priority::Smart)
+            .await
+            .expect_err("400");
+        assert!(
+            matches!(err, Error::BadRequest { status: 400, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("30 days"));
+        assert_eq!(log.lock().expect("log").len(), 1);
+        // Too wide for the configured maximum: refused before sending.
+        let wide = Window::new(w.start, w.start + chrono::Duration::days(31)).expect("window");
+        let err = client
+            .fetch_window::<Facility>(wide, Priority::Smart)
+            .await
+            .expect_err("wide");
+        assert!(matches!(err, Error::WindowTooWide { .. }), "{err:?}");
+        assert_eq!(log.lock().expect("log").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn not_found_names_the_url() {
+        let (base, _) = serve(|_, _| (404, vec![], "no such thing".into())).await;
+        let client = FinaleClient::new(config(&base)).expect("client");
+        let err = client
+            .fetch_one::<Facility>("/acme/api/facility/NOPE", Priority::Smart)
+            .await
+            .expect_err("404");
+        assert!(
+            matches!(err, Error::NotFound { .. }) && err.is_permanent(),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("/acme/api/facility/NOPE"));
+    }
+
+    #[tokio::test]
+    async fn record_urls_never_leave_the_configured_host() {
+        let (base, log) = serve(|_, _| ok("{}".into())).await;
+        let client = FinaleClient::new(config(&base)).expect("client");
+        for evil in [
+            "https://evil.example/acme/api/facility/1",
+            "//evil.example/acme/api/facility/1",
+            "facility/1",
+            "javascript:alert(1)",
+        ] {
+            let err = client
+                .fetch_one::<Facility>(evil, Priority::Smart)
+                .await
+                .expect_err(evil);
+            assert!(matches!(err, Error::InvalidUrl { .. }), "{evil}: {err:?}");
+        }
+        assert!(log.lock().expect("log").is_empty(), "nothing was sent");
+    }
+
+    #[tokio::test]
+    async fn windows_send_both_bounds_and_full_pages_are_split_and_deduped() {
+        // cap = 4: the server returns 4 rows for any window wider than 8 days, else 2 rows
+        // with one key shared by every response (boundary duplicates).
+        let (base, log) = serve(|_, seen| {
+            let q = seen.query.clone().unwrap_or_default();
+            let enc = q
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("filter="))
+                .unwrap_or_default();
+            let enc = percent_encoding::percent_decode_str(enc).decode_utf8_lossy();
+            let f = Filter::decode(&enc).expect("valid filter");
+            let (lo, hi) = f.get("lastUpdatedDate").expect("date range");
+            let lo: DateTime<Utc> = lo.as_str().expect("lo").parse().expect("lo");
+            let hi: DateTime<Utc> = hi.as_str().expect("hi").parse().expect("hi");
+            let n = if hi - lo > chrono::Duration::days(8) {
+                4
+            } else {
+                2
+            };
+            let tag = lo.timestamp();
+            let urls: Vec<String> = (0..n)
+                .map(|i| {
+                    if i == 0 {
+                        "\"/acme/api/facility/shared\"".to_owned()
+                    } else {
+                        format!("\"/acme/api/facility/{tag}-{i}\"")
+                    }
+                })
+                .collect();
+            let ids: Vec<String> = (0..n).map(|i| format!("\"{i}\"")).collect();
+            ok(format!(
+                "{{\"facilityUrl\":[{}],\"facilityId\":[{}],\"lastUpdatedDate\":[\"{}\"]}}",
+                urls.join(","),
+                ids.join(","),
+                hi.format("%Y-%m-%dT%H:%M:%S")
+            ))
+        })
+        .await;
+        let mut cfg = config(&base);
+        cfg.cap = 4;
+        let client = FinaleClient::new(cfg).expect("client");
+        let w = Window::new(
+            "2025-01-01T00:00:00Z".parse().expect("t"),
+            "2025-01-21T00:00:00Z".parse().expect("t"),
+        )
+        .expect("window");
+        let batch = client
+            .fetch_window::<Facility>(w, Priority::Smart)
+            .await
+            .expect("reads");
+        // 20 days -> 10 + 10 -> 5,5,5,5 (<= 8 days: 2 rows each).
+        assert_eq!(batch.splits, 3);
+        assert_eq!(batch.requests, 7);
+        assert_eq!(batch.records.len(), 5, "4 distinct + the shared key once");
+        let shared: Vec<&Facility> = batch
+            .records
+            .iter()
+            .filter(|f| f.url.ends_with("/shared"))
+            .collect();
+        assert_eq!(shared.len(), 1);
+        assert_eq!(
+            shared[0].last_updated,
+            Some("2025-01-21T00:00:00Z".parse().expect("t")),
+            "newest copy kept"
+        );
+        for s in log.lock().expect("log").iter() {
+            let q = s.query.as_deref().unwrap_or_default();
+            assert!(q.starts_with("filter="), "{q}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_window_that_cannot_be_split_is_reported() {
+        let (base, _) = serve(|_, _| ok(facilities(3, "2025-01-01T00:00:00"))).await;
+        let mut cfg = config(&base);
+        cfg.cap = 3;
+        let client = FinaleClient::new(cfg).expect("client");
+        let t: DateTime<Utc> = "2025-01-01T00:00:00Z".parse().expect("t");
+        let w = Window::new(t, t + chrono::Duration::seconds(4)).expect("window");
+        let err = client
+            .fetch_window::<Facility>(w, Priority::Smart)
+            .await
+            .expect_err("dense");
+        assert!(
+            matches!(err, Error::WindowTooDense { count: 3, .. }),
+            "{err:?}"
+        );
+        assert!(err.is_permanent());
+    }
+
+    #[tokio::test]
+    async fn legacy_session_logs_in_once_and_relogs_on_401() {
+        let (base, log) = serve(|n, seen| {
+            if seen.path.ends_with("/api/auth") {
+                let ok_login = seen.body.contains("\"password\":\"pw\"");
+                return if ok_login {
+                    (
+                        200,
+                        vec![("set-cookie", format!("JSESSIONID=s{n}; Path=/; HttpOnly"))],
+                        "{\"name\":\"clerk\"}".into(),
+                    )
+                } else {
+                    (401, vec![], "{\"errorMessage\":\"bad login\"}".into())
+                };
+            }
+            let cookie = seen
+                .headers
+                .get("cookie")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            // The first session expires after its first use.
+            if cookie == "JSESSIONID=s0" && n > 1 {
+                return (401, vec![], String::new());
+            }
+            if cookie.starts_with("JSESSIONID=s") {
+                ok(facilities(1, "2025-01-01T00:00:00"))
+            } else {
+                (401, vec![], String::new())
+            }
+        })
+        .await;
+        let mut cfg = config(&base);
+        cfg.credentials = Credentials::Session {
+            username: "clerk".into(),
+            password: Secret::from("pw"),
+        };
+        let client = FinaleClient::new(cfg.clone()).expect("client");
+        client
+            .fetch_all::<Facility>(Priority::Smart)
+            .await
+            .expect("first");
+        client
+            .fetch_all::<Facility>(Priority::Smart)
+            .await
+            .expect("after re-login");
+        let paths: Vec<String> = log
+            .lock()
+            .expect("log")
+            .iter()
+            .map(|s| s.path.clone())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "/acme/api/auth",
+                "/acme/api/facility/",
+                "/acme/api/facility/",
+                "/acme/api/auth",
+                "/acme/api/facility/"
+            ]
+        );
+        assert!(
+            log.lock()
+                .expect("log")
+                .iter()
+                .all(|s| s.headers.get("authorization").is_none())
+        );
+
+        cfg.credentials = Credentials::Session {
+            username: "clerk".into(),
+            password: Secret::from("wrong-pw"),
+        };
+        let err = FinaleClient::new(cfg)
+            .expect("client")
+            .fetch_all::<Facility>(Priority::Smart)
+            .await
+            .expect_err("bad login");
+        assert!(matches!(err, Error::Auth { .. }), "{err:?}");
+        assert!(!format!("{err:?}").contains("wrong-pw"));
+    }
 
     #[test]
     fn set_cookie_parsing() {
