@@ -17,7 +17,7 @@
 //!    401/403 → [`Error::Auth`] at once; 404 → [`Error::NotFound`]; other 4xx →
 //!    [`Error::BadRequest`] with the server's message; 429 → the scheduler has paused the
 //!    bucket until its reset and the request simply queues again; 5xx, network errors,
-//!    timeouts and truncated bodies → back off (D's [`RetryPolicy`], slept on the
+//!    timeouts and truncated bodies → back off ([`RetryPolicy`](crate::RetryPolicy), slept on the
 //!    [`Clock`](crate::Clock)) and retry up to `retry.max_attempts` tries in all, then
 //!    [`Error::Exhausted`] with the last cause as `source`.
 //!

@@ -6,7 +6,7 @@
 //! (`/{account}/api/order/SO-1`) returns one plain object and costs only a GET unit.
 //!
 //! [`Collection`] names the collections the sync needs. Its [`FromStr`] is lenient so that
-//! a CLI or a config file may say `products`, `stock` or `inventory_item`; [`Display`]
+//! a CLI or a config file may say `products`, `stock` or `inventory_item`; [`Display`](std::fmt::Display)
 //! and [`Collection::path`] always give Finale's own path segment.
 
 use std::fmt;

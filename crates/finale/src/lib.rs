@@ -1,4 +1,44 @@
-//! Placeholder crate root; helper B replaces this doc with the crate's model (see the module list).
+//! Typed client for the Finale Inventory REST and GraphQL APIs.
+//!
+//! # The model
+//!
+//! * **Account and URLs.** Everything lives under `{base_url}/{account}/api/`
+//!   ([`FinaleConfig::api_root`]). Records are identified by their **record URL**
+//!   (`/acme/api/product/100245`), which is also how they reference each other; the client
+//!   only ever follows URLs found in payloads and never builds one from an id (a product's
+//!   internal id is not its SKU).
+//! * **Collections** ([`Collection`]): a `GET` on a collection URL returns every record in
+//!   **column-major** form — one object of parallel arrays, index `i` across the arrays being
+//!   record `i`. [`decode_collection`] reads that straight into typed records ([`model`])
+//!   without an intermediate JSON tree; ragged columns, nulls, unknown fields and bad cells
+//!   are tolerated, and a bad record is isolated in [`Decoded::errors`] instead of failing
+//!   the page ([`decode`]).
+//! * **Windows** ([`filter`]): incremental reads narrow a collection with a base64 `filter`
+//!   of inclusive `lastUpdatedDate` ranges, at most 30 days wide, both bounds always sent.
+//!   [`plan_windows`] covers a period with contiguous windows; a window whose page hits
+//!   Finale's silent 120,000-row cap (or the requested `limit`) is halved and re-read, and
+//!   records are deduped by key. `inventoryitem` has no filter: every read is a snapshot.
+//! * **Budgets** ([`scheduler`]): Finale allows about 120 GET/min, 120 POST/min and 300
+//!   collection reads/hour. ONE [`scheduler::Scheduler`] per client (build one client per
+//!   process) grants every request by [`Priority`], re-syncs from `X-RateLimit-*` headers and
+//!   pauses a bucket until its reset after a 429.
+//! * **Retries** ([`retry`], [`error`]): 5xx, network errors, timeouts and truncated bodies
+//!   are retried with jittered exponential back-off, slept on the injected [`Clock`];
+//!   401/403, 404 and 400 fail at once with a classified [`Error`].
+//! * **Order lines** ([`graphql`]): order collections may omit `orderItemList`;
+//!   [`FinaleClient::complete_order_lines`] fetches the missing lines through GraphQL pages
+//!   or per-order GETs, whichever the budgets finish sooner.
+//! * **Time** ([`clock`]): logic never calls `now()` directly; tests share a
+//!   [`ScaledClock`] with the simulator to compress hours of rate limits into seconds.
+//!   Offset-less timestamps are read in the account's time zone ([`FinaleConfig::timezone`]).
+//!
+//! # Layout
+//!
+//! [`client`] (executor and read operations) sits on [`decode`] + [`model`] (wire format),
+//! [`filter`] (windows), [`config`] and [`error`], and on the budget/time/retry/GraphQL
+//! modules [`scheduler`], [`clock`], [`retry`], [`display`] and [`graphql`].
+
+#![deny(missing_docs)]
 
 // Owned by helper D: budgets, priorities, the clock, retries, display-string parsing.
 pub mod clock;
