@@ -65,6 +65,10 @@ use crate::scheduler::{
 const GRAPHQL_ITEMS_PER_ORDER: u32 = 100;
 /// Per-order GETs in flight at once when completing lines (the scheduler still paces them).
 const LINE_GET_CONCURRENCY: usize = 4;
+/// At or below this many orders, lines always come from per-order GETs: a GraphQL page
+/// covers an order-date *range* and so also returns orders we do not need (often more than
+/// one page of them), while a handful of GETs is exact and costs about the same.
+const SMALL_LINE_BATCH: usize = 3;
 /// Consecutive 429s tolerated for one request before giving up (each waits for its reset).
 const MAX_THROTTLES: u32 = 20;
 
@@ -498,13 +502,17 @@ impl FinaleClient {
         }
         let cfg = &self.inner.cfg;
         let sched = &self.inner.scheduler;
-        let source = choose_line_source(
-            missing.len(),
-            cfg.graphql_page_size,
-            &cfg.budgets,
-            sched.available(Bucket::Get),
-            sched.available(Bucket::Post),
-        );
+        let source = if missing.len() <= SMALL_LINE_BATCH {
+            LineSource::PerOrderGets
+        } else {
+            choose_line_source(
+                missing.len(),
+                cfg.graphql_page_size,
+                &cfg.budgets,
+                sched.available(Bucket::Get),
+                sched.available(Bucket::Post),
+            )
+        };
         let mut remaining: Vec<usize> = missing;
         if source == LineSource::Graphql {
             remaining = self
@@ -1396,6 +1404,153 @@ mod tests {
             .expect_err("bad login");
         assert!(matches!(err, Error::Auth { .. }), "{err:?}");
         assert!(!format!("{err:?}").contains("wrong-pw"));
+    }
+
+    fn header_order(id: &str, date: Option<&str>) -> Order {
+        Order {
+            url: format!("/acme/api/order/{id}"),
+            order_id: id.into(),
+            order_type: "SALES_ORDER".into(),
+            status: Some("ORDER_LOCKED".into()),
+            order_date: date.map(|d| d.parse().expect("date")),
+            due_date: None,
+            created: None,
+            last_updated: None,
+            origin_facility_url: None,
+            destination_facility_url: None,
+            roles: vec![],
+            lines: None,
+            status_history: vec![],
+            shipment_urls: vec![],
+            invoice_urls: vec![],
+            reference_number: None,
+            total: None,
+            user_fields: vec![],
+        }
+    }
+
+    fn gql_order(id: &str, truncated: bool) -> String {
+        format!(
+            r#"{{"node":{{"orderUrl":"/acme/api/order/{id}","itemList":{{"pageInfo":{{"hasNextPage":{truncated}}},"edges":[
+              {{"node":{{"itemIndex":2,"product":{{"productId":"B","productUrl":"/acme/api/product/2"}},"quantity":"1,000","unitPrice":2}}}},
+              {{"node":{{"itemIndex":1,"product":{{"productId":"A","productUrl":"/acme/api/product/1"}},"quantity":3,"unitPrice":"1.50"}}}}]}}}}}}"#
+        )
+    }
+
+    #[tokio::test]
+    async fn order_lines_come_from_graphql_pages_then_gets_for_the_rest() {
+        let (base, log) = serve(|_, seen| {
+            if seen.path.ends_with("/graphql") {
+                assert_eq!(seen.method, "POST");
+                assert_eq!(seen.headers["content-type"], "application/json");
+                let req: serde_json::Value = serde_json::from_str(&seen.body).expect("json");
+                let after = req["variables"]["after"].as_str().map(str::to_owned);
+                // Page 1: SO-1, an order we do not need, SO-2 (truncated lines).
+                // Page 2: SO-3, SO-4.
+                return match after.as_deref() {
+                    None => ok(format!(
+                        r#"{{"data":{{"orderViewConnection":{{"pageInfo":{{"hasNextPage":true,"endCursor":"c1"}},"edges":[{},{},{}]}}}}}}"#,
+                        gql_order("SO-1", false),
+                        gql_order("OTHER", false),
+                        gql_order("SO-2", true)
+                    )),
+                    Some("c1") => ok(format!(
+                        r#"{{"data":{{"orderViewConnection":{{"pageInfo":{{"hasNextPage":false,"endCursor":null}},"edges":[{},{}]}}}}}}"#,
+                        gql_order("SO-3", false),
+                        gql_order("SO-4", false)
+                    )),
+                    Some(other) => panic!("unexpected cursor {other}"),
+                };
+            }
+            let id = seen.path.rsplit('/').next().unwrap_or_default().to_owned();
+            ok(format!(
+                r#"{{"orderUrl":"/acme/api/order/{id}","orderId":"{id}","orderTypeId":"SALES_ORDER",
+                    "orderItemList":[{{"productUrl":"/acme/api/product/9","quantity":7}}]}}"#
+            ))
+        })
+        .await;
+        let client = FinaleClient::new(config(&base)).expect("client");
+        let mut orders = vec![
+            header_order("SO-1", Some("2025-03-01T10:00:00Z")),
+            header_order("SO-2", Some("2025-03-02T10:00:00Z")),
+            header_order("SO-3", Some("2025-03-03T10:00:00Z")),
+            header_order("SO-4", Some("2025-03-04T10:00:00Z")),
+            header_order("SO-5", None),
+        ];
+        orders.push({
+            let mut done = header_order("SO-6", Some("2025-03-04T10:00:00Z"));
+            done.lines = Some(vec![]);
+            done
+        });
+        let report = client
+            .complete_order_lines(&mut orders, Priority::Smart)
+            .await
+            .expect("completes");
+        assert_eq!(
+            report,
+            LineFetchReport {
+                orders_completed: 5,
+                via_graphql: 3,
+                via_get: 2,
+                requests: 4
+            }
+        );
+        let so1 = orders[0].lines.as_ref().expect("lines");
+        assert_eq!(so1.len(), 2);
+        assert_eq!(
+            so1[0].product_id.as_deref(),
+            Some("A"),
+            "sorted by itemIndex"
+        );
+        assert_eq!(so1[0].quantity, Some(3.0));
+        assert_eq!(so1[0].unit_price, Some(1.5));
+        assert_eq!(so1[1].quantity, Some(1000.0), "display strings parsed");
+        for i in [1, 4] {
+            let l = orders[i].lines.as_ref().expect("lines via GET");
+            assert_eq!(l[0].product_url.as_deref(), Some("/acme/api/product/9"));
+        }
+        assert_eq!(orders[5].lines, Some(vec![]), "untouched");
+        let gets: Vec<String> = log
+            .lock()
+            .expect("log")
+            .iter()
+            .filter(|s| s.method == "GET")
+            .map(|s| s.path.clone())
+            .collect();
+        assert_eq!(gets.len(), 2);
+        assert!(gets.contains(&"/acme/api/order/SO-2".to_owned()));
+        assert!(gets.contains(&"/acme/api/order/SO-5".to_owned()));
+        // A couple of orders: exact GETs, no GraphQL.
+        let mut two = vec![
+            header_order("SO-7", Some("2025-03-01T10:00:00Z")),
+            header_order("SO-8", Some("2025-03-01T10:00:00Z")),
+        ];
+        let r = client
+            .complete_order_lines(&mut two, Priority::Smart)
+            .await
+            .expect("ok");
+        assert_eq!((r.via_get, r.via_graphql), (2, 0));
+    }
+
+    #[tokio::test]
+    async fn graphql_errors_fail_the_query() {
+        let (base, _) = serve(|_, _| {
+            ok(
+                r#"{"data":null,"errors":[{"message":"Unknown field orderIncrementQuantity"}]}"#
+                    .into(),
+            )
+        })
+        .await;
+        let client = FinaleClient::new(config(&base)).expect("client");
+        let err = client
+            .graphql(&serde_json::json!({"query": "{ x }"}), Priority::Smart)
+            .await
+            .expect_err("errors");
+        assert!(
+            matches!(err, Error::Graphql { .. }) && err.is_permanent(),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("orderIncrementQuantity"), "{err}");
     }
 
     #[test]

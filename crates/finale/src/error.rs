@@ -115,7 +115,7 @@ pub enum Error {
         source: Box<RecordError>,
     },
     /// The GraphQL response carried `errors` (the whole query failed) or was malformed.
-    #[error("GraphQL query failed: {source}")]
+    #[error("{source}")]
     Graphql {
         /// The parsed problem.
         #[source]
