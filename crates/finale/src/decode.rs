@@ -169,6 +169,8 @@ pub struct Missing {
     pub reason: &'static str,
     /// The value that was found, if any.
     pub raw: Option<String>,
+    /// The record key, if it had been read before the problem was found.
+    pub key: Option<String>,
 }
 
 /// A row builder: one `Option` per known column, filled cell by cell.
@@ -291,7 +293,11 @@ fn finish_rows<T: FinaleRecord>(
         errors: Vec::new(),
     };
     for (index, row) in rows.into_iter().enumerate() {
-        let key = row.key_hint();
+        // The key is cloned only for rows that have something to report.
+        let key = match cell_errs.peek() {
+            Some((i, _, _)) if *i == index => row.key_hint(),
+            _ => None,
+        };
         while let Some((_, field, e)) = cell_errs.next_if(|(i, _, _)| *i == index) {
             out.errors.push(RecordError {
                 index,
@@ -308,7 +314,7 @@ fn finish_rows<T: FinaleRecord>(
                 field: m.field.to_owned(),
                 raw: m.raw.unwrap_or_else(|| "null".to_owned()),
                 reason: format!("required field {}; record skipped", m.reason),
-                key,
+                key: m.key.or(key),
             }),
         }
     }

@@ -93,6 +93,7 @@ fn req_url(v: Option<String>, field: &'static str) -> Result<String, Missing> {
             field,
             reason: "is missing",
             raw: None,
+            key: None,
         }),
         Some(s) => {
             let t = s.trim();
@@ -106,6 +107,7 @@ fn req_url(v: Option<String>, field: &'static str) -> Result<String, Missing> {
                     field,
                     reason: "is not a record URL",
                     raw: Some(serde_json::to_string(&s).unwrap_or_default()),
+                    key: None,
                 })
             }
         }
@@ -120,12 +122,22 @@ fn req_str(v: Option<String>, field: &'static str) -> Result<String, Missing> {
             field,
             reason: "is blank",
             raw: Some(serde_json::to_string(&s).unwrap_or_default()),
+            key: None,
         }),
         None => Err(Missing {
             field,
             reason: "is missing",
             raw: None,
+            key: None,
         }),
+    }
+}
+
+/// Attach the record key to a problem found after the key was read (cloned only on failure).
+fn keyed(key: &str) -> impl FnOnce(Missing) -> Missing + '_ {
+    move |m| Missing {
+        key: Some(key.to_owned()),
+        ..m
     }
 }
 
@@ -642,9 +654,11 @@ impl FinaleRecord for Product {
         self.last_updated
     }
     fn from_row(r: ProductRow) -> Result<Self, Missing> {
+        let url = req_url(r.url, "productUrl")?;
+        let product_id = req_str(r.product_id, "productId").map_err(keyed(&url))?;
         Ok(Self {
-            url: req_url(r.url, "productUrl")?,
-            product_id: req_str(r.product_id, "productId")?,
+            url,
+            product_id,
             name: r.name,
             status: r.status,
             product_type: r.product_type,
@@ -726,9 +740,11 @@ impl FinaleRecord for Facility {
         self.last_updated
     }
     fn from_row(r: FacilityRow) -> Result<Self, Missing> {
+        let url = req_url(r.url, "facilityUrl")?;
+        let facility_id = req_str(r.facility_id, "facilityId").map_err(keyed(&url))?;
         Ok(Self {
-            url: req_url(r.url, "facilityUrl")?,
-            facility_id: req_str(r.facility_id, "facilityId")?,
+            url,
+            facility_id,
             name: r.name,
             parent_url: r.parent_url,
             status: r.status,
@@ -816,7 +832,7 @@ impl FinaleRecord for InventoryItem {
     }
     fn from_row(r: InventoryItemRow) -> Result<Self, Missing> {
         let product_url = req_url(r.product_url, "productUrl")?;
-        let facility_url = req_url(r.facility_url, "facilityUrl")?;
+        let facility_url = req_url(r.facility_url, "facilityUrl").map_err(keyed(&product_url))?;
         let key = InventoryItem::composite_key(
             &product_url,
             &facility_url,
@@ -928,10 +944,13 @@ impl FinaleRecord for Order {
         self.last_updated
     }
     fn from_row(r: OrderRow) -> Result<Self, Missing> {
+        let url = req_url(r.url, "orderUrl")?;
+        let order_id = req_str(r.order_id, "orderId").map_err(keyed(&url))?;
+        let order_type = req_str(r.order_type, "orderTypeId").map_err(keyed(&url))?;
         Ok(Self {
-            url: req_url(r.url, "orderUrl")?,
-            order_id: req_str(r.order_id, "orderId")?,
-            order_type: req_str(r.order_type, "orderTypeId")?,
+            url,
+            order_id,
+            order_type,
             status: r.status,
             order_date: r.order_date,
             due_date: r.due_date,
@@ -1008,9 +1027,11 @@ impl FinaleRecord for PartyGroup {
         self.last_updated
     }
     fn from_row(r: PartyGroupRow) -> Result<Self, Missing> {
+        let url = req_url(r.url, "partyUrl")?;
+        let party_id = req_str(r.party_id, "partyId").map_err(keyed(&url))?;
         Ok(Self {
-            url: req_url(r.url, "partyUrl")?,
-            party_id: req_str(r.party_id, "partyId")?,
+            url,
+            party_id,
             name: r.name,
             roles: r.roles.unwrap_or_default(),
             status: r.status,
@@ -1088,9 +1109,11 @@ impl FinaleRecord for Shipment {
         self.last_updated
     }
     fn from_row(r: ShipmentRow) -> Result<Self, Missing> {
+        let url = req_url(r.url, "shipmentUrl")?;
+        let shipment_id = req_str(r.shipment_id, "shipmentId").map_err(keyed(&url))?;
         Ok(Self {
-            url: req_url(r.url, "shipmentUrl")?,
-            shipment_id: req_str(r.shipment_id, "shipmentId")?,
+            url,
+            shipment_id,
             shipment_id_user: r.shipment_id_user,
             shipment_type: r.shipment_type,
             status: r.status,
