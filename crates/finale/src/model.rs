@@ -797,12 +797,21 @@ impl InventoryItem {
         packing: Option<&str>,
         order_url: Option<&str>,
     ) -> String {
-        format!(
-            "{product_url}|{facility_url}|{}|{}|{}",
+        let parts = [
+            product_url,
+            facility_url,
             lot_id.unwrap_or(""),
             packing.unwrap_or(""),
-            order_url.unwrap_or("")
-        )
+            order_url.unwrap_or(""),
+        ];
+        let mut key = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                key.push('|');
+            }
+            key.push_str(p);
+        }
+        key
     }
 }
 
