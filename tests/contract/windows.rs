@@ -23,7 +23,7 @@ fn assert_orders_match(got: &[Order], truth: &finale_sim::Dataset, since: chrono
         let o = by_url.get(t.order_url.as_str()).unwrap_or_else(|| panic!("missing {}", t.order_url));
         assert_eq!(o.order_id, t.order_id);
         assert_eq!(o.order_type, t.order_type_id);
-        assert_eq!(o.status, t.status_id);
+        assert_eq!(o.status.as_deref(), Some(t.status_id.as_str()));
         assert_eq!(o.last_updated, Some(t.last_updated_date));
         if let Some(lines) = &o.lines {
             assert_eq!(lines.len(), t.order_item_list.len(), "{}", t.order_url);

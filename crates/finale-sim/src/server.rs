@@ -638,6 +638,20 @@ fn record(inner: &Inner, entry: RequestLogEntry, consumed: &[Bucket], bytes: usi
     st.log.push(entry);
 }
 
+/// Logs a request whose handler was dropped (the client gave up) before it answered.
+struct AbandonGuard<'a> {
+    inner: &'a Inner,
+    entry: Option<RequestLogEntry>,
+}
+
+impl Drop for AbandonGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(entry) = self.entry.take() {
+            record(self.inner, entry, &[], 0);
+        }
+    }
+}
+
 fn into_response(out: Out) -> Response {
     let mut resp = Response::new(Body::from(out.body));
     *resp.status_mut() = out.status;
@@ -684,7 +698,13 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     let mut truncate = false;
     if let Some(plan) = plan {
         match plan.fault {
-            Fault::Slow(d) => tokio::time::sleep(d).await,
+            Fault::Slow(d) => {
+                // A client that times out drops this future mid-sleep; the guard still logs
+                // the request (status 0, like Drop) so tests can count what arrived.
+                let mut guard = AbandonGuard { inner: &inner, entry: Some(entry) };
+                tokio::time::sleep(d).await;
+                entry = guard.entry.take().expect("entry is only taken here");
+            }
             Fault::MalformedRecords(n) => corrupt = n,
             Fault::Truncate => truncate = true,
             Fault::Drop => {
