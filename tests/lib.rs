@@ -4,7 +4,7 @@
 //! Every test gets its own simulator on an ephemeral loopback port with a fixed data anchor
 //! (so generated data is identical run to run) and a client configured exactly as a user
 //! would configure it for a real account, except for the base URL and the shared
-//! [`ScaledClock`](finale::ScaledClock). A `scale` of 60 makes a minute of Finale budget pass
+//! [`finale::ScaledClock`]. A `scale` of 60 makes a minute of Finale budget pass
 //! in a second on both sides; 3600 does the same for an hour.
 
 use std::sync::Arc;
@@ -30,7 +30,7 @@ pub struct Pair {
     pub config: FinaleConfig,
 }
 
-/// Options for [`pair`]; start from `Setup::new(size)`.
+/// How to start a [`Pair`]; begin with `Setup::new(size)`, finish with [`Setup::start`].
 #[derive(Debug, Clone)]
 pub struct Setup {
     /// Simulator configuration (tweak quirks, limits, cap...).
@@ -63,13 +63,19 @@ impl Setup {
     pub async fn start(mut self, tweak: impl FnOnce(&mut FinaleConfig)) -> Pair {
         let real_anchor = SystemTime::now();
         self.sim.clock = SimClock::scaled(real_anchor, anchor(), self.scale);
-        let sim = Simulator::start(self.sim.clone()).await.expect("simulator starts");
+        let sim = Simulator::start(self.sim.clone())
+            .await
+            .expect("simulator starts");
         let mut config = client_config(&sim, &self.sim);
         config.clock = Arc::new(ScaledClock::new(real_anchor, anchor(), self.scale));
         config.timezone = self.sim.quirks.timezone;
         tweak(&mut config);
         let client = FinaleClient::new(config.clone()).expect("client builds");
-        Pair { sim, client, config }
+        Pair {
+            sim,
+            client,
+            config,
+        }
     }
 }
 
@@ -77,7 +83,10 @@ impl Setup {
 pub fn client_config(sim: &SimHandle, cfg: &SimConfig) -> FinaleConfig {
     let mut config = FinaleConfig::new(
         sim.account(),
-        Credentials::ApiKey { key: cfg.api_key.clone(), secret: Secret::from(cfg.api_secret.clone()) },
+        Credentials::ApiKey {
+            key: cfg.api_key.clone(),
+            secret: Secret::from(cfg.api_secret.clone()),
+        },
     );
     config.base_url = sim.base_url().parse().expect("simulator URL parses");
     config

@@ -50,7 +50,11 @@ fn time_rounds(rounds: usize, mut f: impl FnMut() -> usize) -> (Duration, usize)
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick") || !args.iter().any(|a| a == "--bench");
-    let (size, rounds) = if quick { (Size::Small, 3) } else { (Size::Large, 5) };
+    let (size, rounds) = if quick {
+        (Size::Small, 3)
+    } else {
+        (Size::Large, 5)
+    };
 
     let anchor: DateTime<Utc> = "2026-11-01T00:00:00Z".parse().unwrap();
     let mut cfg = SimConfig::new(size, 42);
@@ -58,7 +62,10 @@ async fn main() {
     cfg.limits.enabled = false;
     let t = Instant::now();
     let sim = Simulator::start(cfg.clone()).await.unwrap();
-    println!("simulator: {size:?} account generated and listening in {:.2?}", t.elapsed());
+    println!(
+        "simulator: {size:?} account generated and listening in {:.2?}",
+        t.elapsed()
+    );
 
     let http = reqwest::Client::new();
     let root = format!("{}/{}/api", sim.base_url(), sim.account());
@@ -73,17 +80,30 @@ async fn main() {
     };
 
     // Bodies: inventoryitem (whole table) and order windows over two years.
-    let stock = vec![Body { bytes: get(format!("{root}/inventoryitem/")).await }];
+    let stock = vec![Body {
+        bytes: get(format!("{root}/inventoryitem/")).await,
+    }];
     let mut orders = Vec::new();
     for url in order_urls(&root, anchor) {
-        orders.push(Body { bytes: get(url).await });
+        orders.push(Body {
+            bytes: get(url).await,
+        });
     }
 
-    let ctx = DecodeContext { timezone: chrono_tz::UTC };
+    let ctx = DecodeContext {
+        timezone: chrono_tz::UTC,
+    };
     println!();
     println!(
         "{:<14} {:>10} {:>11} {:>12} {:>12} {:>13} {:>13} {:>7}",
-        "collection", "MB", "records", "typed MB/s", "Value MB/s", "typed rec/s", "Value rec/s", "ratio"
+        "collection",
+        "MB",
+        "records",
+        "typed MB/s",
+        "Value MB/s",
+        "typed rec/s",
+        "Value rec/s",
+        "ratio"
     );
     for (name, bodies) in [("inventoryitem", &stock), ("order", &orders)] {
         let total: usize = bodies.iter().map(|b| b.bytes.len()).sum();
@@ -91,9 +111,15 @@ async fn main() {
             let mut n = 0;
             for b in bodies.iter() {
                 n += if name == "order" {
-                    decode_collection::<Order>(&b.bytes, &ctx).unwrap().records.len()
+                    decode_collection::<Order>(&b.bytes, &ctx)
+                        .unwrap()
+                        .records
+                        .len()
                 } else {
-                    decode_collection::<InventoryItem>(&b.bytes, &ctx).unwrap().records.len()
+                    decode_collection::<InventoryItem>(&b.bytes, &ctx)
+                        .unwrap()
+                        .records
+                        .len()
                 };
             }
             n
@@ -121,7 +147,10 @@ async fn main() {
 
     // Serving rate of the simulator for the same bodies.
     println!();
-    println!("{:<14} {:>10} {:>10} {:>12} {:>12}", "served", "requests", "MB", "MB/s", "req/s");
+    println!(
+        "{:<14} {:>10} {:>10} {:>12} {:>12}",
+        "served", "requests", "MB", "MB/s", "req/s"
+    );
     for (name, urls) in [
         ("inventoryitem", vec![format!("{root}/inventoryitem/")]),
         ("order windows", order_urls(&root, anchor)),
@@ -150,17 +179,24 @@ async fn main() {
 }
 
 fn order_urls(root: &str, anchor: DateTime<Utc>) -> Vec<String> {
-    plan_windows(anchor - chrono::Duration::days(731), anchor, chrono::Duration::days(30))
-        .into_iter()
-        .map(|w| {
-            let filter = format!(
-                r#"{{"lastUpdatedDate":["{}","{}"]}}"#,
-                w.start.format("%Y-%m-%dT%H:%M:%SZ"),
-                w.end.format("%Y-%m-%dT%H:%M:%SZ")
-            );
-            format!("{root}/order/?filter={}", urlencode(&base64_std(filter.as_bytes())))
-        })
-        .collect()
+    plan_windows(
+        anchor - chrono::Duration::days(731),
+        anchor,
+        chrono::Duration::days(30),
+    )
+    .into_iter()
+    .map(|w| {
+        let filter = format!(
+            r#"{{"lastUpdatedDate":["{}","{}"]}}"#,
+            w.start.format("%Y-%m-%dT%H:%M:%SZ"),
+            w.end.format("%Y-%m-%dT%H:%M:%SZ")
+        );
+        format!(
+            "{root}/order/?filter={}",
+            urlencode(&base64_std(filter.as_bytes()))
+        )
+    })
+    .collect()
 }
 
 fn base64_std(input: &[u8]) -> String {
@@ -169,5 +205,7 @@ fn base64_std(input: &[u8]) -> String {
 }
 
 fn urlencode(s: &str) -> String {
-    s.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")
+    s.replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D")
 }

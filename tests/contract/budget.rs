@@ -26,7 +26,10 @@ async fn concurrent_collection_reads_never_exceed_the_hourly_budget() {
         let prio = [Priority::Backfill, Priority::Smart, Priority::Critical][i % 3];
         tasks.push(tokio::spawn(async move {
             for _ in 0..25 {
-                client.fetch_all::<Facility>(prio).await.expect("read succeeds");
+                client
+                    .fetch_all::<Facility>(prio)
+                    .await
+                    .expect("read succeeds");
             }
         }));
     }
@@ -34,11 +37,24 @@ async fn concurrent_collection_reads_never_exceed_the_hourly_budget() {
         t.await.unwrap();
     }
     let stats = p.sim.stats();
-    assert_eq!(stats.by_status.get(&429), None, "the client provoked a 429: {:?}", stats.by_status);
-    let at: Vec<_> = stats.log.iter().filter(|e| e.collection).map(|e| e.at).collect();
+    assert_eq!(
+        stats.by_status.get(&429),
+        None,
+        "the client provoked a 429: {:?}",
+        stats.by_status
+    );
+    let at: Vec<_> = stats
+        .log
+        .iter()
+        .filter(|e| e.collection)
+        .map(|e| e.at)
+        .collect();
     assert_eq!(at.len(), 400);
     let windows = per_window(&at, 3600);
-    assert!(windows.len() >= 2, "400 reads need at least two hours of budget: {windows:?}");
+    assert!(
+        windows.len() >= 2,
+        "400 reads need at least two hours of budget: {windows:?}"
+    );
     assert!(windows.values().all(|&n| n <= 300), "{windows:?}");
 }
 
@@ -46,7 +62,12 @@ async fn concurrent_collection_reads_never_exceed_the_hourly_budget() {
 async fn concurrent_record_reads_never_exceed_the_minute_budget() {
     // Scale 20: a minute of budget in three real seconds; 300 single-record GETs need 3 minutes.
     let p = Setup::new(Size::Small).scale(20.0).start(|_| {}).await;
-    let facilities = p.client.fetch_all::<Facility>(Priority::Smart).await.unwrap().records;
+    let facilities = p
+        .client
+        .fetch_all::<Facility>(Priority::Smart)
+        .await
+        .unwrap()
+        .records;
     let urls: Vec<String> = facilities.iter().map(|f| f.url.clone()).collect();
     let mut tasks = Vec::new();
     for i in 0..20 {
@@ -55,7 +76,10 @@ async fn concurrent_record_reads_never_exceed_the_minute_budget() {
         tasks.push(tokio::spawn(async move {
             for j in 0..15 {
                 let url = &urls[(i + j) % urls.len()];
-                let f: Facility = client.fetch_one(url, Priority::Smart).await.expect("read succeeds");
+                let f: Facility = client
+                    .fetch_one(url, Priority::Smart)
+                    .await
+                    .expect("read succeeds");
                 assert_eq!(&f.url, url);
             }
         }));
@@ -65,7 +89,12 @@ async fn concurrent_record_reads_never_exceed_the_minute_budget() {
     }
     let stats = p.sim.stats();
     assert_eq!(stats.by_status.get(&429), None, "{:?}", stats.by_status);
-    let at: Vec<_> = stats.log.iter().filter(|e| e.method == "GET").map(|e| e.at).collect();
+    let at: Vec<_> = stats
+        .log
+        .iter()
+        .filter(|e| e.method == "GET")
+        .map(|e| e.at)
+        .collect();
     assert_eq!(at.len(), 301);
     let windows = per_window(&at, 60);
     assert!(windows.values().all(|&n| n <= 120), "{windows:?}");

@@ -16,13 +16,20 @@ fn close(a: Option<f64>, b: Option<f64>) -> bool {
 #[tokio::test]
 async fn facilities_match_the_truth() {
     let p = small().await;
-    let got = p.client.fetch_all::<Facility>(Priority::Smart).await.unwrap();
+    let got = p
+        .client
+        .fetch_all::<Facility>(Priority::Smart)
+        .await
+        .unwrap();
     assert!(got.errors.is_empty(), "{:?}", got.errors);
     let ds = p.sim.dataset();
     let truth = ds.read().unwrap();
     assert_eq!(got.records.len(), truth.facilities.len());
     for f in &got.records {
-        let t = truth.facilities.by_url(&f.url).unwrap_or_else(|| panic!("unknown facility {}", f.url));
+        let t = truth
+            .facilities
+            .by_url(&f.url)
+            .unwrap_or_else(|| panic!("unknown facility {}", f.url));
         assert_eq!(f.facility_id, t.facility_id);
         assert_eq!(f.name.as_deref(), Some(t.facility_name.as_str()));
         assert_eq!(f.parent_url, t.parent_facility_url);
@@ -34,7 +41,11 @@ async fn facilities_match_the_truth() {
 #[tokio::test]
 async fn party_groups_match_the_truth() {
     let p = small().await;
-    let got = p.client.fetch_all::<PartyGroup>(Priority::Smart).await.unwrap();
+    let got = p
+        .client
+        .fetch_all::<PartyGroup>(Priority::Smart)
+        .await
+        .unwrap();
     assert!(got.errors.is_empty(), "{:?}", got.errors);
     let ds = p.sim.dataset();
     let truth = ds.read().unwrap();
@@ -45,28 +56,57 @@ async fn party_groups_match_the_truth() {
         assert_eq!(g.name.as_deref(), Some(t.group_name.as_str()));
         assert_eq!(g.roles, t.role_type_id_list);
     }
-    assert!(got.records.iter().any(|g| g.party_id == "PRIMARY"), "the own company is a party group");
+    assert!(
+        got.records.iter().any(|g| g.party_id == "PRIMARY"),
+        "the own company is a party group"
+    );
 }
 
 #[tokio::test]
 async fn products_match_the_truth_including_urls_that_are_not_skus() {
     let p = small().await;
-    let got = p.client.fetch_all::<Product>(Priority::Smart).await.unwrap();
+    let got = p
+        .client
+        .fetch_all::<Product>(Priority::Smart)
+        .await
+        .unwrap();
     assert!(got.errors.is_empty(), "{:?}", got.errors);
     let ds = p.sim.dataset();
     let truth = ds.read().unwrap();
     assert_eq!(got.records.len(), truth.products.len());
     let mut url_differs = 0;
     for r in &got.records {
-        let t = truth.products.by_url(&r.url).unwrap_or_else(|| panic!("unknown product {}", r.url));
+        let t = truth
+            .products
+            .by_url(&r.url)
+            .unwrap_or_else(|| panic!("unknown product {}", r.url));
         assert_eq!(r.product_id, &*t.product_id);
-        assert_eq!(r.name.as_deref(), Some(t.internal_name.as_str()), "names survive unicode");
+        assert_eq!(
+            r.name.as_deref(),
+            Some(t.internal_name.as_str()),
+            "names survive unicode"
+        );
         assert_eq!(r.status.as_deref(), Some(t.status_id.as_str()));
-        assert!(close(r.cost, t.cost), "{}: cost {:?} vs {:?}", r.url, r.cost, t.cost);
+        assert!(
+            close(r.cost, t.cost),
+            "{}: cost {:?} vs {:?}",
+            r.url,
+            r.cost,
+            t.cost
+        );
         assert_eq!(r.suppliers.len(), t.supplier_list.len());
-        let main = r.main_supplier().expect("every product has a main supplier");
-        let t_main = t.supplier_list.iter().find(|s| s.supplier_pref_order_id.contains("MAIN")).unwrap();
-        assert_eq!(main.supplier_party_url.as_deref(), Some(t_main.supplier_party_url.as_str()));
+        let main = r
+            .main_supplier()
+            .expect("every product has a main supplier");
+        let t_main = t
+            .supplier_list
+            .iter()
+            .find(|s| s.supplier_pref_order_id.contains("MAIN"))
+            .unwrap();
+        assert_eq!(
+            main.supplier_party_url.as_deref(),
+            Some(t_main.supplier_party_url.as_str())
+        );
         assert!(close(main.price, Some(t_main.price)));
         assert_eq!(r.reorder_guidelines.len(), t.reorder_guideline_list.len());
         for (g, tg) in r.reorder_guidelines.iter().zip(&t.reorder_guideline_list) {
@@ -78,13 +118,20 @@ async fn products_match_the_truth_including_urls_that_are_not_skus() {
             url_differs += 1;
         }
     }
-    assert!(url_differs > 0, "some product URLs must differ from their SKU");
+    assert!(
+        url_differs > 0,
+        "some product URLs must differ from their SKU"
+    );
 }
 
 #[tokio::test]
 async fn stock_rows_match_the_truth_and_sum_per_product() {
     let p = small().await;
-    let got = p.client.fetch_all::<InventoryItem>(Priority::Smart).await.unwrap();
+    let got = p
+        .client
+        .fetch_all::<InventoryItem>(Priority::Smart)
+        .await
+        .unwrap();
     assert!(got.errors.is_empty(), "{:?}", got.errors);
     let ds = p.sim.dataset();
     let truth = ds.read().unwrap();
@@ -102,20 +149,31 @@ async fn stock_rows_match_the_truth_and_sum_per_product() {
         e.0 += r.quantity_on_hand;
         e.1 += r.quantity_on_order;
         e.2 += r.quantity_reserved;
-        let nonzero = [r.quantity_on_hand, r.quantity_on_order, r.quantity_reserved].iter().filter(|q| **q != 0.0).count();
+        let nonzero = [r.quantity_on_hand, r.quantity_on_order, r.quantity_reserved]
+            .iter()
+            .filter(|q| **q != 0.0)
+            .count();
         assert!(nonzero <= 1, "exactly one quantity column per row: {r:?}");
     }
     assert_eq!(have.len(), want.len());
     for (k, w) in &want {
         let h = have[k];
-        assert!((h.0 - w.0).abs() < 1e-6 && (h.1 - w.1).abs() < 1e-6 && (h.2 - w.2).abs() < 1e-6, "{k}: {h:?} vs {w:?}");
+        assert!(
+            (h.0 - w.0).abs() < 1e-6 && (h.1 - w.1).abs() < 1e-6 && (h.2 - w.2).abs() < 1e-6,
+            "{k}: {h:?} vs {w:?}"
+        );
     }
 }
 
 #[tokio::test]
 async fn single_record_reads_follow_urls_from_payloads() {
     let p = small().await;
-    let products = p.client.fetch_all::<Product>(Priority::Smart).await.unwrap().records;
+    let products = p
+        .client
+        .fetch_all::<Product>(Priority::Smart)
+        .await
+        .unwrap()
+        .records;
     // The awkward ones: URL id differs from the SKU, or the SKU needed percent-encoding.
     let awkward: Vec<&Product> = products
         .iter()
@@ -129,7 +187,10 @@ async fn single_record_reads_follow_urls_from_payloads() {
     }
     let err = p
         .client
-        .fetch_one::<Product>(&format!("/{}/api/product/NO-SUCH-SKU", p.sim.account()), Priority::Smart)
+        .fetch_one::<Product>(
+            &format!("/{}/api/product/NO-SUCH-SKU", p.sim.account()),
+            Priority::Smart,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, finale::Error::NotFound { .. }), "{err:?}");

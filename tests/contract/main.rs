@@ -4,6 +4,9 @@
 //! have to agree. Each module covers one part of the contract, and every test starts its own
 //! simulator (see `stockpulse_tests::Setup`).
 
+// Test code: a panic is the failure report, so helper functions may unwrap too.
+#![allow(clippy::unwrap_used)]
+
 mod auth;
 mod budget;
 mod collections;

@@ -9,7 +9,12 @@ use finale_sim::Size;
 use stockpulse_tests::{Setup, anchor, small};
 
 /// Checks that `got` holds exactly the truth orders updated within [since, until], lines included.
-fn assert_orders_match(got: &[Order], truth: &finale_sim::Dataset, since: chrono::DateTime<chrono::Utc>, until: chrono::DateTime<chrono::Utc>) {
+fn assert_orders_match(
+    got: &[Order],
+    truth: &finale_sim::Dataset,
+    since: chrono::DateTime<chrono::Utc>,
+    until: chrono::DateTime<chrono::Utc>,
+) {
     let want: Vec<&finale_sim::Order> = truth
         .orders
         .rows()
@@ -20,7 +25,9 @@ fn assert_orders_match(got: &[Order], truth: &finale_sim::Dataset, since: chrono
     assert_eq!(by_url.len(), got.len(), "duplicates in the result");
     assert_eq!(got.len(), want.len(), "orders in [{since}, {until}]");
     for t in want {
-        let o = by_url.get(t.order_url.as_str()).unwrap_or_else(|| panic!("missing {}", t.order_url));
+        let o = by_url
+            .get(t.order_url.as_str())
+            .unwrap_or_else(|| panic!("missing {}", t.order_url));
         assert_eq!(o.order_id, t.order_id);
         assert_eq!(o.order_type, t.order_type_id);
         assert_eq!(o.status.as_deref(), Some(t.status_id.as_str()));
@@ -42,7 +49,9 @@ async fn two_years_of_orders_arrive_exactly_once() {
     let mut progress = Vec::new();
     let got = p
         .client
-        .fetch_changed::<Order>(since, anchor(), Priority::Backfill, |w| progress.push((w.done, w.total)))
+        .fetch_changed::<Order>(since, anchor(), Priority::Backfill, |w| {
+            progress.push((w.done, w.total))
+        })
         .await
         .unwrap();
     assert!(got.errors.is_empty(), "{:?}", got.errors);
@@ -50,19 +59,35 @@ async fn two_years_of_orders_arrive_exactly_once() {
     assert_eq!(progress.last(), Some(&(25, 25)));
     let ds = p.sim.dataset();
     assert_orders_match(&got.records, &ds.read().unwrap(), since, anchor());
-    assert!(got.records.iter().all(|o| o.lines.is_some()), "this simulator carries orderItemList");
+    assert!(
+        got.records.iter().all(|o| o.lines.is_some()),
+        "this simulator carries orderItemList"
+    );
 }
 
 #[tokio::test]
 async fn a_sub_range_returns_exactly_its_changes() {
     let p = small().await;
     let (since, until) = (anchor() - Duration::days(45), anchor() - Duration::days(10));
-    let got = p.client.fetch_changed::<Order>(since, until, Priority::Smart, |_| {}).await.unwrap();
+    let got = p
+        .client
+        .fetch_changed::<Order>(since, until, Priority::Smart, |_| {})
+        .await
+        .unwrap();
     let ds = p.sim.dataset();
     assert_orders_match(&got.records, &ds.read().unwrap(), since, until);
-    let ships = p.client.fetch_changed::<Shipment>(since, until, Priority::Smart, |_| {}).await.unwrap();
+    let ships = p
+        .client
+        .fetch_changed::<Shipment>(since, until, Priority::Smart, |_| {})
+        .await
+        .unwrap();
     let truth = ds.read().unwrap();
-    let want = truth.shipments.rows().iter().filter(|s| s.last_updated_date >= since && s.last_updated_date <= until).count();
+    let want = truth
+        .shipments
+        .rows()
+        .iter()
+        .filter(|s| s.last_updated_date >= since && s.last_updated_date <= until)
+        .count();
     assert_eq!(ships.records.len(), want);
 }
 
@@ -75,12 +100,24 @@ async fn windows_at_the_cap_are_split_until_complete() {
         .start(|c| c.cap = 40)
         .await;
     let since = anchor() - Duration::days(200);
-    let got = p.client.fetch_changed::<Order>(since, anchor(), Priority::Backfill, |_| {}).await.unwrap();
+    let got = p
+        .client
+        .fetch_changed::<Order>(since, anchor(), Priority::Backfill, |_| {})
+        .await
+        .unwrap();
     let ds = p.sim.dataset();
     assert_orders_match(&got.records, &ds.read().unwrap(), since, anchor());
     let w = Window::new(anchor() - Duration::days(30), anchor()).unwrap();
-    let batch = p.client.fetch_window::<Order>(w, Priority::Smart).await.unwrap();
-    assert!(batch.splits > 0 && batch.requests > 1, "a capped window is split: {} splits", batch.splits);
+    let batch = p
+        .client
+        .fetch_window::<Order>(w, Priority::Smart)
+        .await
+        .unwrap();
+    assert!(
+        batch.splits > 0 && batch.requests > 1,
+        "a capped window is split: {} splits",
+        batch.splits
+    );
 }
 
 #[tokio::test]
@@ -90,7 +127,10 @@ async fn windows_that_fill_the_limit_are_split_too() {
     config.limit = Some(25);
     let client = finale::FinaleClient::new(config).unwrap();
     let since = anchor() - Duration::days(90);
-    let got = client.fetch_changed::<Order>(since, anchor(), Priority::Smart, |_| {}).await.unwrap();
+    let got = client
+        .fetch_changed::<Order>(since, anchor(), Priority::Smart, |_| {})
+        .await
+        .unwrap();
     let ds = p.sim.dataset();
     assert_orders_match(&got.records, &ds.read().unwrap(), since, anchor());
 }
@@ -102,17 +142,30 @@ async fn a_window_over_thirty_days_is_refused_by_finale_with_its_message() {
     config.max_window = Duration::days(45);
     let client = finale::FinaleClient::new(config).unwrap();
     let w = Window::new(anchor() - Duration::days(45), anchor()).unwrap();
-    let err = client.fetch_window::<Order>(w, Priority::Smart).await.unwrap_err();
+    let err = client
+        .fetch_window::<Order>(w, Priority::Smart)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::BadRequest { .. }), "{err:?}");
-    assert!(err.to_string().to_lowercase().contains("30"), "the server's reason reaches the user: {err}");
+    assert!(
+        err.to_string().to_lowercase().contains("30"),
+        "the server's reason reaches the user: {err}"
+    );
     assert_eq!(p.sim.stats().requests, 1, "a 400 is not retried");
 }
 
 #[tokio::test]
 async fn open_upper_bounds_are_never_sent() {
-    let p = Setup::new(Size::Small).sim(|c| c.quirks.reject_open_upper_bound = true).start(|_| {}).await;
+    let p = Setup::new(Size::Small)
+        .sim(|c| c.quirks.reject_open_upper_bound = true)
+        .start(|_| {})
+        .await;
     let since = anchor() - Duration::days(20);
-    let got = p.client.fetch_changed::<Order>(since, anchor(), Priority::Smart, |_| {}).await.unwrap();
+    let got = p
+        .client
+        .fetch_changed::<Order>(since, anchor(), Priority::Smart, |_| {})
+        .await
+        .unwrap();
     let ds = p.sim.dataset();
     assert_orders_match(&got.records, &ds.read().unwrap(), since, anchor());
 }
@@ -120,10 +173,17 @@ async fn open_upper_bounds_are_never_sent() {
 #[tokio::test]
 async fn offset_less_timestamps_are_read_in_the_account_time_zone() {
     let chicago: chrono_tz::Tz = "America/Chicago".parse().unwrap();
-    let p = Setup::new(Size::Small).sim(|c| c.quirks.timezone = chicago).start(|_| {}).await;
+    let p = Setup::new(Size::Small)
+        .sim(|c| c.quirks.timezone = chicago)
+        .start(|_| {})
+        .await;
     assert_eq!(p.config.timezone, chicago);
     let since = anchor() - Duration::days(60);
-    let got = p.client.fetch_changed::<Order>(since, anchor(), Priority::Smart, |_| {}).await.unwrap();
+    let got = p
+        .client
+        .fetch_changed::<Order>(since, anchor(), Priority::Smart, |_| {})
+        .await
+        .unwrap();
     let ds = p.sim.dataset();
     assert_orders_match(&got.records, &ds.read().unwrap(), since, anchor());
 
@@ -132,10 +192,16 @@ async fn offset_less_timestamps_are_read_in_the_account_time_zone() {
     utc.timezone = chrono_tz::UTC;
     let client = finale::FinaleClient::new(utc).unwrap();
     let w = Window::new(anchor() - Duration::days(20), anchor() - Duration::days(10)).unwrap();
-    let skewed = client.fetch_window::<Order>(w, Priority::Smart).await.unwrap();
+    let skewed = client
+        .fetch_window::<Order>(w, Priority::Smart)
+        .await
+        .unwrap();
     let truth = ds.read().unwrap();
     let o = skewed.records.first().expect("some orders in the window");
     let t = truth.orders.by_url(&o.url).unwrap();
     let off = o.last_updated.unwrap() - t.last_updated_date;
-    assert!(off == Duration::hours(-5) || off == Duration::hours(-6), "offset {off}");
+    assert!(
+        off == Duration::hours(-5) || off == Duration::hours(-6),
+        "offset {off}"
+    );
 }

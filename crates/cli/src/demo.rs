@@ -40,14 +40,21 @@ pub struct DemoArgs {
 #[allow(clippy::print_stdout)] // the demo's product is its printed report
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
-        anyhow::bail!("--time-scale must be a positive number, got {}", args.time_scale);
+        anyhow::bail!(
+            "--time-scale must be a positive number, got {}",
+            args.time_scale
+        );
     }
     let real_anchor = SystemTime::now();
     let virtual_anchor = Utc::now();
     let client_clock: std::sync::Arc<dyn Clock> = if args.time_scale == 1.0 {
         std::sync::Arc::new(SystemClock)
     } else {
-        std::sync::Arc::new(ScaledClock::new(real_anchor, virtual_anchor, args.time_scale))
+        std::sync::Arc::new(ScaledClock::new(
+            real_anchor,
+            virtual_anchor,
+            args.time_scale,
+        ))
     };
 
     let mut sim_cfg = SimConfig::new(args.size, args.seed);
@@ -56,10 +63,20 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     sim_cfg.quirks.order_items_in_collection = !args.headers_only;
     sim_cfg.limits.enabled = !args.no_budgets;
 
-    println!("Stockpulse demo: a simulated Finale account ({:?}, seed {}).", args.size, args.seed);
+    println!(
+        "Stockpulse demo: a simulated Finale account ({:?}, seed {}).",
+        args.size, args.seed
+    );
     let t = Instant::now();
-    let sim = Simulator::start(sim_cfg.clone()).await.context("starting the Finale simulator")?;
-    println!("  simulator ready at {}/{} in {:.2?}", sim.base_url(), sim.account(), t.elapsed());
+    let sim = Simulator::start(sim_cfg.clone())
+        .await
+        .context("starting the Finale simulator")?;
+    println!(
+        "  simulator ready at {}/{} in {:.2?}",
+        sim.base_url(),
+        sim.account(),
+        t.elapsed()
+    );
 
     let mut config = FinaleConfig::new(
         sim.account(),
@@ -127,7 +144,9 @@ fn print_summary(summary: &PullSummary, client: &FinaleClient) {
             b.used,
             b.limit,
             b.window_secs,
-            b.paused_until.map(|t| format!(", paused until {t}")).unwrap_or_default()
+            b.paused_until
+                .map(|t| format!(", paused until {t}"))
+                .unwrap_or_default()
         );
     }
     println!(
@@ -150,5 +169,9 @@ fn human_bytes(n: u64) -> String {
         v /= 1000.0;
         unit += 1;
     }
-    if unit == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
 }

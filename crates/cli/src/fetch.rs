@@ -33,17 +33,29 @@ pub struct FetchArgs {
 pub async fn run(args: FetchArgs) -> anyhow::Result<()> {
     let config = FinaleConfig::from_env().context("reading the Finale configuration")?;
     let now = config.clock.now();
-    let since = args.since.as_deref().map(|s| timearg::parse(s, now)).transpose().map_err(anyhow::Error::msg)?;
-    let until = args.until.as_deref().map(|s| timearg::parse(s, now)).transpose().map_err(anyhow::Error::msg)?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| timearg::parse(s, now))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|s| timearg::parse(s, now))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     if since.is_some() && args.collection == Collection::InventoryItem {
-        bail!("Finale cannot filter inventoryitem by date: every read is the whole stock table; drop --since");
+        bail!(
+            "Finale cannot filter inventoryitem by date: every read is the whole stock table; drop --since"
+        );
     }
     let client = FinaleClient::new(config).context("building the Finale client")?;
     let range = since.map(|s| (s, until.unwrap_or(now)));
-    if let Some((s, u)) = range {
-        if s > u {
-            bail!("--since ({s}) is after --until ({u})");
-        }
+    if let Some((s, u)) = range
+        && s > u
+    {
+        bail!("--since ({s}) is after --until ({u})");
     }
     match args.collection {
         Collection::Product => emit::<Product>(&client, range).await?,
@@ -76,7 +88,10 @@ async fn pull<T: FinaleRecord>(
             .fetch_changed::<T>(since, until, Priority::Smart, |_| {})
             .await
             .with_context(|| format!("fetching {what} changed between {since} and {until}"))?,
-        None => client.fetch_all::<T>(Priority::Smart).await.with_context(|| format!("fetching {what}"))?,
+        None => client
+            .fetch_all::<T>(Priority::Smart)
+            .await
+            .with_context(|| format!("fetching {what}"))?,
     })
 }
 
@@ -105,7 +120,9 @@ fn write_all<T: FinaleRecord>(decoded: &Decoded<T>) -> anyhow::Result<()> {
         }
     }
     match out.flush() {
-        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(err).context("writing to stdout")?,
+        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
+            Err(err).context("writing to stdout")?
+        }
         _ => {}
     }
     for e in &decoded.errors {
@@ -115,10 +132,17 @@ fn write_all<T: FinaleRecord>(decoded: &Decoded<T>) -> anyhow::Result<()> {
             e.field,
             e.raw,
             e.reason,
-            e.key.as_deref().map(|k| format!(" [{k}]")).unwrap_or_default()
+            e.key
+                .as_deref()
+                .map(|k| format!(" [{k}]"))
+                .unwrap_or_default()
         );
     }
-    eprintln!("{} records, {} rejected", decoded.records.len(), decoded.errors.len());
+    eprintln!(
+        "{} records, {} rejected",
+        decoded.records.len(),
+        decoded.errors.len()
+    );
     Ok(())
 }
 

@@ -21,7 +21,11 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
-#[command(name = "stockpulse", version, about = "Stockpulse: Finale Inventory, instantly and offline")]
+#[command(
+    name = "stockpulse",
+    version,
+    about = "Stockpulse: Finale Inventory, instantly and offline"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,13 +51,18 @@ enum FinaleCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => return report(anyhow::Error::new(err).context("starting the async runtime")),
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Finale { command: FinaleCommand::Fetch(args) } => fetch::run(args).await,
+            Command::Finale {
+                command: FinaleCommand::Fetch(args),
+            } => fetch::run(args).await,
             Command::Demo(args) => demo::run(args).await,
         }
     });
@@ -66,7 +75,10 @@ fn main() -> ExitCode {
 /// Logs go to stderr so that stdout stays clean for JSON lines; `RUST_LOG` tunes them.
 fn init_logging() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 #[allow(clippy::print_stderr)] // the edge of the program: this is where errors are shown

@@ -70,7 +70,10 @@ pub async fn pull_account(
         .await
         .context("completing order lines")?;
     let after = client.budget_report();
-    let order_lines: usize = orders.iter().map(|o| o.lines.as_ref().map_or(0, Vec::len)).sum();
+    let order_lines: usize = orders
+        .iter()
+        .map(|o| o.lines.as_ref().map_or(0, Vec::len))
+        .sum();
     if lines.orders_completed > 0 {
         collections.push(CollectionSummary {
             collection: Collection::Order,
@@ -83,7 +86,12 @@ pub async fn pull_account(
     }
     bar.inc(1);
 
-    Ok(PullSummary { collections, order_lines, lines, elapsed: started.elapsed() })
+    Ok(PullSummary {
+        collections,
+        order_lines,
+        lines,
+        elapsed: started.elapsed(),
+    })
 }
 
 async fn whole<T: FinaleRecord>(
@@ -94,7 +102,10 @@ async fn whole<T: FinaleRecord>(
     bar.set_message(what.to_string());
     let before = client.budget_report();
     let t = Instant::now();
-    let decoded = client.fetch_all::<T>(Priority::Backfill).await.with_context(|| format!("fetching {what}"))?;
+    let decoded = client
+        .fetch_all::<T>(Priority::Backfill)
+        .await
+        .with_context(|| format!("fetching {what}"))?;
     let after = client.budget_report();
     bar.inc(1);
     let summary = CollectionSummary {

@@ -16,7 +16,10 @@ pub fn parse(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
         return Ok(naive.and_utc());
     }
     if let Ok(date) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return Ok(date.and_hms_opt(0, 0, 0).map(|d| d.and_utc()).unwrap_or(now));
+        return Ok(date
+            .and_hms_opt(0, 0, 0)
+            .map(|d| d.and_utc())
+            .unwrap_or(now));
     }
     Err(format!(
         "cannot read {text:?} as a time: use 2025-03-01, 2025-03-01T12:00:00Z, or a span like 36h, 7d, 2w"
@@ -45,9 +48,18 @@ mod tests {
 
     #[test]
     fn reads_spans_dates_and_instants() {
-        assert_eq!(parse("36h", now()).unwrap(), "2026-11-22T00:00:00Z".parse::<DateTime<Utc>>().unwrap());
-        assert_eq!(parse("2w", now()).unwrap(), "2026-11-09T12:00:00Z".parse::<DateTime<Utc>>().unwrap());
-        assert_eq!(parse("2025-03-01", now()).unwrap(), "2025-03-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(
+            parse("36h", now()).unwrap(),
+            "2026-11-22T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        assert_eq!(
+            parse("2w", now()).unwrap(),
+            "2026-11-09T12:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        assert_eq!(
+            parse("2025-03-01", now()).unwrap(),
+            "2025-03-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
         assert_eq!(
             parse("2025-03-01T05:00:00+02:00", now()).unwrap(),
             "2025-03-01T03:00:00Z".parse::<DateTime<Utc>>().unwrap()
@@ -60,7 +72,15 @@ mod tests {
 
     #[test]
     fn rejects_garbage_with_a_helpful_message() {
-        for bad in ["", "yesterday", "7y", "12", "2025-13-01", "-3d", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "yesterday",
+            "7y",
+            "12",
+            "2025-13-01",
+            "-3d",
+            "99999999999999999999d",
+        ] {
             let err = parse(bad, now()).unwrap_err();
             assert!(err.contains("36h"), "{bad}: {err}");
         }

@@ -701,7 +701,10 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
             Fault::Slow(d) => {
                 // A client that times out drops this future mid-sleep; the guard still logs
                 // the request (status 0, like Drop) so tests can count what arrived.
-                let mut guard = AbandonGuard { inner: &inner, entry: Some(entry) };
+                let mut guard = AbandonGuard {
+                    inner: &inner,
+                    entry: Some(entry),
+                };
                 tokio::time::sleep(d).await;
                 entry = guard.entry.take().expect("entry is only taken here");
             }
