@@ -13,4 +13,5 @@ mod collections;
 mod faults;
 mod live;
 mod order_lines;
+mod quirks;
 mod windows;

@@ -64,7 +64,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     sim_cfg.limits.enabled = !args.no_budgets;
 
     println!(
-        "Stockpulse demo: a simulated Finale account ({:?}, seed {}).",
+        "Stockpulse demo: a simulated Finale account ({} data set, seed {}).",
         args.size, args.seed
     );
     let t = Instant::now();
@@ -103,6 +103,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
 
     print_summary(&summary, &client);
+    check_against_truth(&summary, &sim)?;
     let stats = sim.stats();
     println!(
         "  simulator served {} requests, {} bytes; statuses {:?}",
@@ -174,4 +175,56 @@ fn human_bytes(n: u64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[unit])
     }
+}
+
+/// The demo is also a smoke test: what came through the client must be exactly what the
+/// simulator holds, collection by collection.
+#[allow(clippy::print_stdout)]
+fn check_against_truth(summary: &PullSummary, sim: &finale_sim::SimHandle) -> anyhow::Result<()> {
+    use finale::Collection;
+    let dataset = sim.dataset();
+    let truth = dataset
+        .read()
+        .map_err(|_| anyhow::anyhow!("the simulator's dataset lock is poisoned"))?;
+    let lines: usize = truth
+        .orders
+        .rows()
+        .iter()
+        .map(|o| o.order_item_list.len())
+        .sum();
+    let expected = [
+        (Collection::Facility, truth.facilities.len()),
+        (Collection::PartyGroup, truth.party_groups.len()),
+        (Collection::Product, truth.products.len()),
+        (Collection::InventoryItem, truth.inventory_items.len()),
+        (Collection::Order, truth.orders.len()),
+        (Collection::Shipment, truth.shipments.len()),
+    ];
+    let mut wrong = Vec::new();
+    for (collection, want) in expected {
+        let got = summary
+            .collections
+            .iter()
+            .find(|c| c.collection == collection)
+            .map_or(0, |c| c.records);
+        if got != want {
+            wrong.push(format!(
+                "{collection}: pulled {got}, simulator holds {want}"
+            ));
+        }
+    }
+    if summary.order_lines != lines {
+        wrong.push(format!(
+            "order lines: pulled {}, simulator holds {lines}",
+            summary.order_lines
+        ));
+    }
+    if !wrong.is_empty() {
+        anyhow::bail!(
+            "the pull does not match the simulator: {}",
+            wrong.join("; ")
+        );
+    }
+    println!("  checked: every collection and all {lines} order lines match the simulator");
+    Ok(())
 }

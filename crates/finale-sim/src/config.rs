@@ -113,6 +113,10 @@ pub struct Quirks {
     pub rate_limit_headers: bool,
     /// Live-mode writes stamp `lastUpdatedDate` with `now + clock_skew` (default zero).
     pub clock_skew: Duration,
+    /// GraphQL date-range keys accepted: `{begin, end}`, `{start, end}` or both (default).
+    pub graphql_date_keys: crate::graphql::DateKeys,
+    /// What GraphQL `formatter: "none"` yields for numbers: JSON numbers (default) or strings.
+    pub graphql_none_format: crate::graphql::NoneFormat,
 }
 
 impl Default for Quirks {
@@ -124,6 +128,8 @@ impl Default for Quirks {
             error_body: ErrorBodyShape::ErrorMessage,
             rate_limit_headers: true,
             clock_skew: Duration::zero(),
+            graphql_date_keys: crate::graphql::DateKeys::default(),
+            graphql_none_format: crate::graphql::NoneFormat::default(),
         }
     }
 }

@@ -37,6 +37,7 @@ pub mod server;
 pub use clock::SimClock;
 pub use config::{ErrorBodyShape, Quirks, RateLimitConfig, SimConfig, Size};
 pub use faults::{Fault, FaultPlan};
+pub use graphql::{DateKeys, NoneFormat};
 pub use live::LiveReport;
 pub use model::*;
 pub use server::{RequestLogEntry, SimError, SimHandle, SimStats, Simulator};

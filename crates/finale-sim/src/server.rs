@@ -302,8 +302,8 @@ fn graphql_response(inner: &Inner, ds: &Dataset, body: &[u8], now: DateTime<Utc>
         account: inner.cfg.account.clone(),
         timezone: inner.cfg.quirks.timezone,
         now,
-        date_keys: Default::default(),
-        none_formatter_numbers: Default::default(),
+        date_keys: inner.cfg.quirks.graphql_date_keys,
+        none_formatter_numbers: inner.cfg.quirks.graphql_none_format,
     };
     match crate::graphql::execute(ds, &ctx, body) {
         Ok(v) => Out::json(StatusCode::OK, serde_json::to_vec(&v).unwrap_or_default()),

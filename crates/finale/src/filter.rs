@@ -312,14 +312,14 @@ pub fn dedupe_newest<T: FinaleRecord>(records: Vec<T>) -> Vec<T> {
     let mut index: HashMap<String, usize> = HashMap::with_capacity(records.len());
     let mut out: Vec<T> = Vec::with_capacity(records.len());
     for r in records {
-        match index.get(r.key()) {
+        match index.get(r.key().as_ref()) {
             Some(&i) => {
                 if r.last_updated() >= out[i].last_updated() {
                     out[i] = r;
                 }
             }
             None => {
-                index.insert(r.key().to_owned(), out.len());
+                index.insert(r.key().into_owned(), out.len());
                 out.push(r);
             }
         }

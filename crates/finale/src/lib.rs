@@ -65,6 +65,7 @@ pub use decode::{
 };
 pub use error::Error;
 pub use filter::{Filter, Window, plan_windows};
+pub use graphql::GraphqlDateKeys;
 pub use model::*;
 pub use retry::RetryPolicy;
 pub use scheduler::{Bucket, BucketReport, BudgetConfig, BudgetReport, Priority};

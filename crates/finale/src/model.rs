@@ -96,10 +96,17 @@ fn req_url(v: Option<String>, field: &'static str) -> Result<String, Missing> {
             key: None,
         }),
         Some(s) => {
+            // Byte-wise on purpose: this runs for every row of every page. Finale's URLs are
+            // percent-encoded ASCII; any whitespace (ASCII or not) inside one makes it invalid,
+            // and a non-ASCII space can only appear where the ASCII checks below already fail
+            // or inside a segment, which Finale never produces unencoded.
             let t = s.trim();
-            let ok = (t.starts_with('/') || t.starts_with("http://") || t.starts_with("https://"))
-                && t.len() > 1
-                && !t.chars().any(char::is_whitespace);
+            let b = t.as_bytes();
+            let ok =
+                (b.first() == Some(&b'/') || t.starts_with("http://") || t.starts_with("https://"))
+                    && b.len() > 1
+                    && !b.iter().any(u8::is_ascii_whitespace)
+                    && (t.is_ascii() || !t.chars().any(char::is_whitespace));
             if ok {
                 Ok(s)
             } else {
@@ -647,8 +654,8 @@ record_columns! {
 impl FinaleRecord for Product {
     const COLLECTION: Collection = Collection::Product;
     type Row = ProductRow;
-    fn key(&self) -> &str {
-        &self.url
+    fn key(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed(&self.url)
     }
     fn last_updated(&self) -> Option<DateTime<Utc>> {
         self.last_updated
@@ -733,8 +740,8 @@ record_columns! {
 impl FinaleRecord for Facility {
     const COLLECTION: Collection = Collection::Facility;
     type Row = FacilityRow;
-    fn key(&self) -> &str {
-        &self.url
+    fn key(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed(&self.url)
     }
     fn last_updated(&self) -> Option<DateTime<Utc>> {
         self.last_updated
@@ -766,8 +773,6 @@ impl FinaleRecord for Facility {
 /// reserved (a committed SO). Totals require summing rows.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InventoryItem {
-    /// Composite key `productUrl|facilityUrl|lotId|packing|orderUrl` (empty parts for nulls).
-    pub key: String,
     /// `productUrl`.
     pub product_url: String,
     /// `productId` (SKU).
@@ -833,8 +838,14 @@ record_columns! {
 impl FinaleRecord for InventoryItem {
     const COLLECTION: Collection = Collection::InventoryItem;
     type Row = InventoryItemRow;
-    fn key(&self) -> &str {
-        &self.key
+    fn key(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Owned(InventoryItem::composite_key(
+            &self.product_url,
+            &self.facility_url,
+            self.lot_id.as_deref(),
+            self.packing.as_deref(),
+            self.order_url.as_deref(),
+        ))
     }
     fn last_updated(&self) -> Option<DateTime<Utc>> {
         None
@@ -842,15 +853,7 @@ impl FinaleRecord for InventoryItem {
     fn from_row(r: InventoryItemRow) -> Result<Self, Missing> {
         let product_url = req_url(r.product_url, "productUrl")?;
         let facility_url = req_url(r.facility_url, "facilityUrl").map_err(keyed(&product_url))?;
-        let key = InventoryItem::composite_key(
-            &product_url,
-            &facility_url,
-            r.lot_id.as_deref(),
-            r.packing.as_deref(),
-            r.order_url.as_deref(),
-        );
         Ok(Self {
-            key,
             product_url,
             product_id: r.product_id,
             facility_url,
@@ -946,8 +949,8 @@ record_columns! {
 impl FinaleRecord for Order {
     const COLLECTION: Collection = Collection::Order;
     type Row = OrderRow;
-    fn key(&self) -> &str {
-        &self.url
+    fn key(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed(&self.url)
     }
     fn last_updated(&self) -> Option<DateTime<Utc>> {
         self.last_updated
@@ -1029,8 +1032,8 @@ record_columns! {
 impl FinaleRecord for PartyGroup {
     const COLLECTION: Collection = Collection::PartyGroup;
     type Row = PartyGroupRow;
-    fn key(&self) -> &str {
-        &self.url
+    fn key(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed(&self.url)
     }
     fn last_updated(&self) -> Option<DateTime<Utc>> {
         self.last_updated
@@ -1111,8 +1114,8 @@ record_columns! {
 impl FinaleRecord for Shipment {
     const COLLECTION: Collection = Collection::Shipment;
     type Row = ShipmentRow;
-    fn key(&self) -> &str {
-        &self.url
+    fn key(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed(&self.url)
     }
     fn last_updated(&self) -> Option<DateTime<Utc>> {
         self.last_updated

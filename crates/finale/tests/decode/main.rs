@@ -114,7 +114,7 @@ fn inventoryitem_doc_example() {
     let on_hand: f64 = r.iter().map(|i| i.quantity_on_hand).sum();
     assert_eq!(on_hand, 45.0);
     // Keys are unique per stock row and stable.
-    let keys: std::collections::HashSet<&str> = r.iter().map(|i| i.key()).collect();
+    let keys: std::collections::HashSet<String> = r.iter().map(|i| i.key().into_owned()).collect();
     assert_eq!(keys.len(), 4);
     assert_eq!(
         r[1].key(),

@@ -1,0 +1,181 @@
+//! Every fact that finale-api.md marks uncertain (§15) is a switch on the simulator; the client
+//! must work against each plausible reading, or fail with a message that says what is wrong.
+//! (Order lines in collections, time zones and open upper bounds are covered in
+//! `order_lines` and `windows`.)
+
+use chrono::Duration;
+use finale::{Error, Facility, GraphqlDateKeys, Order, Priority, Window};
+use finale_sim::{DateKeys, ErrorBodyShape, NoneFormat, Size};
+use stockpulse_tests::{Setup, anchor};
+
+/// Fetches 90 days of header-only orders and completes their lines (GraphQL for that many).
+async fn complete_lines(p: &stockpulse_tests::Pair) -> Result<Vec<Order>, Error> {
+    let since = anchor() - Duration::days(90);
+    let mut orders = p
+        .client
+        .fetch_changed::<Order>(since, anchor(), Priority::Smart, |_| {})
+        .await?
+        .records;
+    let report = p
+        .client
+        .complete_order_lines(&mut orders, Priority::Smart)
+        .await?;
+    assert!(report.via_graphql > 0, "{report:?}");
+    Ok(orders)
+}
+
+fn assert_lines_match(orders: &[Order], p: &stockpulse_tests::Pair) {
+    let ds = p.sim.dataset();
+    let truth = ds.read().unwrap();
+    for o in orders {
+        let t = truth.orders.by_url(&o.url).unwrap();
+        let lines = o.lines.as_ref().unwrap();
+        assert_eq!(lines.len(), t.order_item_list.len());
+        for (l, tl) in lines.iter().zip(&t.order_item_list) {
+            assert_eq!(l.quantity, Some(tl.quantity));
+            assert!((l.unit_price.unwrap() - tl.unit_price).abs() < 1e-6);
+        }
+    }
+}
+
+async fn graphql_pair(
+    keys: DateKeys,
+    none: NoneFormat,
+    client_keys: GraphqlDateKeys,
+) -> stockpulse_tests::Pair {
+    Setup::new(Size::Small)
+        .scale(10.0)
+        .sim(|c| {
+            c.quirks.order_items_in_collection = false;
+            c.quirks.graphql_date_keys = keys;
+            c.quirks.graphql_none_format = none;
+        })
+        .start(|c| c.graphql_date_keys = client_keys)
+        .await
+}
+
+#[tokio::test]
+async fn graphql_date_ranges_work_with_either_key_form() {
+    for (server, client) in [
+        (DateKeys::BeginEndOnly, GraphqlDateKeys::BeginEnd),
+        (DateKeys::StartEndOnly, GraphqlDateKeys::StartEnd),
+    ] {
+        let p = graphql_pair(server, NoneFormat::Numbers, client).await;
+        let orders = complete_lines(&p).await.unwrap();
+        assert_lines_match(&orders, &p);
+    }
+}
+
+#[tokio::test]
+async fn a_date_key_form_the_server_rejects_is_a_clear_graphql_error() {
+    let p = graphql_pair(
+        DateKeys::StartEndOnly,
+        NoneFormat::Numbers,
+        GraphqlDateKeys::BeginEnd,
+    )
+    .await;
+    let err = complete_lines(&p).await.unwrap_err();
+    assert!(matches!(err, Error::Graphql { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("start"),
+        "the server's reason reaches the user: {err}"
+    );
+}
+
+#[tokio::test]
+async fn formatter_none_may_yield_numbers_or_strings() {
+    for none in [NoneFormat::Numbers, NoneFormat::Strings] {
+        let p = graphql_pair(DateKeys::Both, none, GraphqlDateKeys::BeginEnd).await;
+        let orders = complete_lines(&p).await.unwrap();
+        assert_lines_match(&orders, &p);
+    }
+}
+
+#[tokio::test]
+async fn graphql_may_count_as_a_collection_read_on_both_sides() {
+    let p = Setup::new(Size::Small)
+        .scale(10.0)
+        .sim(|c| {
+            c.quirks.order_items_in_collection = false;
+            c.limits.graphql_counts_as_collection = true;
+        })
+        .start(|c| c.budgets.graphql_counts_as_collection = true)
+        .await;
+    let orders = complete_lines(&p).await.unwrap();
+    assert_lines_match(&orders, &p);
+    let stats = p.sim.stats();
+    assert_eq!(stats.by_status.get(&429), None);
+    let collection_reads = stats.by_bucket.get("collection").copied().unwrap_or(0);
+    let rest_reads = stats.log.iter().filter(|e| e.collection).count() as u64;
+    assert!(
+        collection_reads > rest_reads,
+        "GraphQL posts were charged to the collection budget"
+    );
+    let client_side = p.client.budget_report();
+    let used = client_side
+        .buckets
+        .iter()
+        .find(|b| b.bucket == finale::Bucket::Collection)
+        .unwrap()
+        .used;
+    assert_eq!(
+        used, collection_reads,
+        "client and server agree on what was spent"
+    );
+}
+
+#[tokio::test]
+async fn every_error_body_shape_yields_the_servers_message() {
+    for shape in [
+        ErrorBodyShape::ErrorMessage,
+        ErrorBodyShape::PlainText,
+        ErrorBodyShape::MessageKey,
+        ErrorBodyShape::ErrorsList,
+    ] {
+        let p = Setup::new(Size::Small)
+            .sim(|c| c.quirks.error_body = shape)
+            .start(|c| c.max_window = Duration::days(40))
+            .await;
+        let w = Window::new(anchor() - Duration::days(40), anchor()).unwrap();
+        let err = p
+            .client
+            .fetch_window::<Order>(w, Priority::Smart)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::BadRequest { .. }),
+            "{shape:?}: {err:?}"
+        );
+        assert!(
+            err.to_string().contains("30"),
+            "{shape:?}: the reason is lost: {err}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_rate_limit_headers_the_client_still_never_provokes_a_429() {
+    let p = Setup::new(Size::Small)
+        .scale(20.0)
+        .sim(|c| c.quirks.rate_limit_headers = false)
+        .start(|_| {})
+        .await;
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let client = p.client.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..14 {
+                client
+                    .fetch_all::<Facility>(Priority::Smart)
+                    .await
+                    .expect("read succeeds");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let stats = p.sim.stats();
+    assert_eq!(stats.requests, 140);
+    assert_eq!(stats.by_status.get(&429), None, "{:?}", stats.by_status);
+}
