@@ -511,6 +511,7 @@ impl FinaleClient {
                 &cfg.budgets,
                 sched.available(Bucket::Get),
                 sched.available(Bucket::Post),
+                sched.available(Bucket::Collection),
             )
         };
         let mut remaining: Vec<usize> = missing;

@@ -395,16 +395,16 @@ fn wait_secs(cost: u64, available: u32, limit: u32, window: chrono::Duration) ->
 /// bucket can grant now (`available`) and its refill rate; on a tie, the one with fewer
 /// requests; on a further tie, per-order GETs (exact and authoritative).
 ///
-/// The collection bucket's current availability is not an input: when GraphQL counts as a
-/// collection read, its collection units are costed as if none were free (they are the
-/// scarcest budget, shared with every collection poll). With budgets disabled only the
-/// request counts matter.
+/// When GraphQL counts as a collection read, its collection units are costed against
+/// `collection_available` and the hourly refill (the scarcest budget, shared with every
+/// collection poll). With budgets disabled only the request counts matter.
 pub fn choose_line_source(
     missing: usize,
     page_size: u32,
     budgets: &BudgetConfig,
     get_available: u32,
     post_available: u32,
+    collection_available: u32,
 ) -> LineSource {
     if missing == 0 {
         return LineSource::PerOrderGets;
@@ -427,7 +427,7 @@ pub fn choose_line_source(
         if budgets.graphql_counts_as_collection {
             gql_wait = gql_wait.max(wait_secs(
                 post_cost,
-                0,
+                collection_available,
                 budgets.collection_per_hour,
                 budgets.hour,
             ));
@@ -655,47 +655,55 @@ mod tests {
         let cfg = BudgetConfig::default();
         // Plenty of both: GraphQL needs far fewer requests.
         assert_eq!(
-            choose_line_source(300, 100, &cfg, 120, 120),
+            choose_line_source(300, 100, &cfg, 120, 120, 300),
             LineSource::Graphql
         );
         // Nothing missing: nothing to do.
         assert_eq!(
-            choose_line_source(0, 100, &cfg, 0, 0),
+            choose_line_source(0, 100, &cfg, 0, 0, 300),
             LineSource::PerOrderGets
         );
         // One order, one request either way: per-order GET.
         assert_eq!(
-            choose_line_source(1, 100, &cfg, 120, 120),
+            choose_line_source(1, 100, &cfg, 120, 120, 300),
             LineSource::PerOrderGets
         );
         // POST budget paused/exhausted, GET budget free: GETs finish now.
         assert_eq!(
-            choose_line_source(20, 100, &cfg, 120, 0),
+            choose_line_source(20, 100, &cfg, 120, 0, 300),
             LineSource::PerOrderGets
         );
         // GET exhausted, POST free: GraphQL.
         assert_eq!(
-            choose_line_source(20, 100, &cfg, 0, 120),
+            choose_line_source(20, 100, &cfg, 0, 120, 300),
             LineSource::Graphql
         );
         // Both exhausted: 1 POST (0.5 s refill) beats 20 GETs (10 s).
-        assert_eq!(choose_line_source(20, 100, &cfg, 0, 0), LineSource::Graphql);
+        assert_eq!(
+            choose_line_source(20, 100, &cfg, 0, 0, 300),
+            LineSource::Graphql
+        );
         // A zero page size is treated as 1, not a division by zero.
         assert_eq!(
-            choose_line_source(5, 0, &cfg, 120, 120),
+            choose_line_source(5, 0, &cfg, 120, 120, 300),
             LineSource::PerOrderGets
         );
-        // GraphQL as a collection read: its collection units are scarce (12 s each).
+        // GraphQL as a collection read with the collection budget spent: each unit is 12 s away.
         let coll = BudgetConfig {
             graphql_counts_as_collection: true,
             ..Default::default()
         };
         assert_eq!(
-            choose_line_source(10, 100, &coll, 120, 120),
+            choose_line_source(10, 100, &coll, 120, 120, 0),
             LineSource::PerOrderGets
         );
         assert_eq!(
-            choose_line_source(5000, 500, &coll, 0, 120),
+            choose_line_source(5000, 500, &coll, 0, 120, 0),
+            LineSource::Graphql
+        );
+        // ...but with collection budget to spare, one GraphQL page beats ten GETs.
+        assert_eq!(
+            choose_line_source(10, 100, &coll, 120, 120, 300),
             LineSource::Graphql
         );
         // Disabled budgets: fewer requests wins.
@@ -703,12 +711,18 @@ mod tests {
             enabled: false,
             ..Default::default()
         };
-        assert_eq!(choose_line_source(50, 100, &off, 0, 0), LineSource::Graphql);
+        assert_eq!(
+            choose_line_source(50, 100, &off, 0, 0, 300),
+            LineSource::Graphql
+        );
         // Zero GET limit cannot finish; GraphQL can.
         let no_get = BudgetConfig {
             get_per_minute: 0,
             ..Default::default()
         };
-        assert_eq!(choose_line_source(3, 1, &no_get, 0, 0), LineSource::Graphql);
+        assert_eq!(
+            choose_line_source(3, 1, &no_get, 0, 0, 300),
+            LineSource::Graphql
+        );
     }
 }
