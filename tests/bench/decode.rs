@@ -63,13 +63,29 @@ async fn main() {
     let t = Instant::now();
     let sim = Simulator::start(cfg.clone()).await.unwrap();
     println!(
-        "simulator: {size:?} account generated and listening in {:.2?}",
+        "simulator: {size} account generated and listening in {:.2?}",
         t.elapsed()
     );
+    {
+        let ds = sim.dataset();
+        let d = ds.read().unwrap();
+        let lines: usize = d.orders.rows().iter().map(|o| o.order_item_list.len()).sum();
+        println!(
+            "  {} products, {} stock rows, {} orders with {} lines, {} shipments",
+            d.products.len(),
+            d.inventory_items.len(),
+            d.orders.len(),
+            lines,
+            d.shipments.len()
+        );
+    }
 
-    let http = reqwest::Client::new();
+    // Bodies are fetched uncompressed (what the decoder sees either way); serving is
+    // measured both ways below.
+    let identity = reqwest::Client::builder().no_gzip().build().unwrap();
+    let gzip = reqwest::Client::new();
     let root = format!("{}/{}/api", sim.base_url(), sim.account());
-    let get = |url: String| {
+    let fetch = |http: &reqwest::Client, url: String| {
         let http = http.clone();
         let (k, s) = (cfg.api_key.clone(), cfg.api_secret.clone());
         async move {
@@ -78,6 +94,7 @@ async fn main() {
             resp.bytes().await.unwrap()
         }
     };
+    let get = |url: String| fetch(&identity, url);
 
     // Bodies: inventoryitem (whole table) and order windows over two years.
     let stock = vec![Body {
@@ -151,9 +168,11 @@ async fn main() {
         "{:<14} {:>10} {:>10} {:>12} {:>12}",
         "served", "requests", "MB", "MB/s", "req/s"
     );
-    for (name, urls) in [
-        ("inventoryitem", vec![format!("{root}/inventoryitem/")]),
-        ("order windows", order_urls(&root, anchor)),
+    for (name, http, urls) in [
+        ("inventoryitem", &identity, vec![format!("{root}/inventoryitem/")]),
+        ("  gzip", &gzip, vec![format!("{root}/inventoryitem/")]),
+        ("order windows", &identity, order_urls(&root, anchor)),
+        ("  gzip", &gzip, order_urls(&root, anchor)),
     ] {
         let mut times = Vec::new();
         let mut total = 0usize;
@@ -161,7 +180,7 @@ async fn main() {
             let t = Instant::now();
             total = 0;
             for u in &urls {
-                total += get(u.clone()).await.len();
+                total += fetch(http, u.clone()).await.len();
             }
             times.push(t.elapsed());
         }

@@ -63,26 +63,17 @@ pub async fn pull_account(
     collections.push(windowed::<Shipment>(client, since, until, bar).await?.0);
 
     bar.set_message("order lines");
-    let before = client.budget_report();
-    let t = Instant::now();
+    let meter = Meter::start(client);
     let lines = client
         .complete_order_lines(&mut orders, Priority::Backfill)
         .await
         .context("completing order lines")?;
-    let after = client.budget_report();
     let order_lines: usize = orders
         .iter()
         .map(|o| o.lines.as_ref().map_or(0, Vec::len))
         .sum();
     if lines.orders_completed > 0 {
-        collections.push(CollectionSummary {
-            collection: Collection::Order,
-            records: order_lines,
-            rejected: 0,
-            requests: after.requests - before.requests,
-            bytes: after.bytes - before.bytes,
-            elapsed: t.elapsed(),
-        });
+        collections.push(meter.finish(client, Collection::Order, order_lines, 0));
     }
     bar.inc(1);
 
@@ -94,28 +85,55 @@ pub async fn pull_account(
     })
 }
 
+/// What a step cost: the difference between the client's budget report before and after.
+struct Meter {
+    requests: u64,
+    bytes: u64,
+    started: Instant,
+}
+
+impl Meter {
+    fn start(client: &FinaleClient) -> Self {
+        let r = client.budget_report();
+        Self {
+            requests: r.requests,
+            bytes: r.bytes,
+            started: Instant::now(),
+        }
+    }
+
+    fn finish(
+        self,
+        client: &FinaleClient,
+        collection: Collection,
+        records: usize,
+        rejected: usize,
+    ) -> CollectionSummary {
+        let r = client.budget_report();
+        CollectionSummary {
+            collection,
+            records,
+            rejected,
+            requests: r.requests - self.requests,
+            bytes: r.bytes - self.bytes,
+            elapsed: self.started.elapsed(),
+        }
+    }
+}
+
 async fn whole<T: FinaleRecord>(
     client: &FinaleClient,
     bar: &ProgressBar,
 ) -> anyhow::Result<(CollectionSummary, Vec<T>)> {
     let what = T::COLLECTION;
     bar.set_message(what.to_string());
-    let before = client.budget_report();
-    let t = Instant::now();
+    let meter = Meter::start(client);
     let decoded = client
         .fetch_all::<T>(Priority::Backfill)
         .await
         .with_context(|| format!("fetching {what}"))?;
-    let after = client.budget_report();
     bar.inc(1);
-    let summary = CollectionSummary {
-        collection: what,
-        records: decoded.records.len(),
-        rejected: decoded.errors.len(),
-        requests: after.requests - before.requests,
-        bytes: after.bytes - before.bytes,
-        elapsed: t.elapsed(),
-    };
+    let summary = meter.finish(client, what, decoded.records.len(), decoded.errors.len());
     Ok((summary, decoded.records))
 }
 
@@ -127,8 +145,7 @@ async fn windowed<T: FinaleRecord>(
 ) -> anyhow::Result<(CollectionSummary, Vec<T>)> {
     let what = T::COLLECTION;
     bar.set_message(what.to_string());
-    let before = client.budget_report();
-    let t = Instant::now();
+    let meter = Meter::start(client);
     let decoded = client
         .fetch_changed::<T>(since, until, Priority::Backfill, |p| {
             bar.set_message(format!(
@@ -139,14 +156,6 @@ async fn windowed<T: FinaleRecord>(
         })
         .await
         .with_context(|| format!("fetching {what} from {since} to {until}"))?;
-    let after = client.budget_report();
-    let summary = CollectionSummary {
-        collection: what,
-        records: decoded.records.len(),
-        rejected: decoded.errors.len(),
-        requests: after.requests - before.requests,
-        bytes: after.bytes - before.bytes,
-        elapsed: t.elapsed(),
-    };
+    let summary = meter.finish(client, what, decoded.records.len(), decoded.errors.len());
     Ok((summary, decoded.records))
 }
