@@ -13,9 +13,18 @@
 //!
 //! No intermediate `serde_json::Value` is built. A [`DeserializeSeed`] map visitor resolves
 //! each key ONCE to a column id of the target record's *row builder* (see [`Columns`]), then
-//! walks that column with `next_element_seed`, writing each cell straight into `rows[i]`.
-//! Unknown columns are skipped with [`IgnoredAny`]. The row count is the length of the
-//! LONGEST column; cells a shorter column does not reach stay `None`.
+//! walks that column with `next_element_seed` in a loop specialised for the column's cell
+//! kind, appending each cell to that column's own contiguous buffer in the row builder's
+//! *table* (`Vec<Option<_>>` per column, index = row). Once one column has been read, the
+//! others are sized for the same length up front. Unknown columns are skipped with
+//! [`IgnoredAny`]. A column that appears twice overwrites the earlier cells with its
+//! non-`null` ones. The row count is the length of the LONGEST column; cells a shorter column
+//! does not reach stay `None`.
+//!
+//! Writing column by column into one buffer per column keeps every write sequential; the
+//! table is then turned into rows in a single pass that reads all column buffers in step
+//! (one transposition), instead of striding across a vector of wide row builders once per
+//! column.
 //!
 //! Cells are decoded leniently by a [`Cell`] kind:
 //! * scalar kinds accept what Finale plausibly sends (a number or a numeric string for a
@@ -25,9 +34,9 @@
 //!   then parse each element typed, so one bad nested object is a per-record error that
 //!   carries its own raw text.
 //!
-//! Once the page is read, each row is turned into its record; a row whose required field
-//! (the record URL) is missing or invalid goes to [`Decoded::errors`] instead of
-//! [`Decoded::records`], and the rest of the page survives. Only a body that is not a JSON
+//! Once the page is read, the table is walked row by row and each row is turned into its
+//! record; a row whose required field (the record URL) is missing or invalid goes to
+//! [`Decoded::errors`] instead of [`Decoded::records`], and the rest of the page survives. Only a body that is not a JSON
 //! object at all (truncated, HTML, an array, ...) is a [`DecodeError`] for the whole page,
 //! which the executor treats as retryable.
 //!
@@ -174,25 +183,60 @@ pub struct Missing {
     pub key: Option<String>,
 }
 
-/// A row builder: one `Option` per known column, filled cell by cell.
+/// A row builder: one `Option` per known column. The decoder does not fill rows directly: it
+/// fills the row type's column [`Table`](Columns::Table) (one contiguous buffer per column)
+/// and then reads the rows out of it in one sequential pass.
 #[doc(hidden)]
-pub trait Columns: Default + Send {
+pub trait Columns: Sized + Send {
     /// The column id a key resolves to.
     type Col: Copy;
+    /// The column buffers: one `Vec<Option<_>>` per known column, index = row.
+    type Table: Default + Send;
     /// Resolve a JSON key to a column (None = unknown, skipped).
     fn column(name: &str) -> Option<Self::Col>;
     /// Finale's name of a column (for error reports).
     fn column_name(col: Self::Col) -> &'static str;
-    /// Decode one cell of `col` into this row.
+    /// Decode cell `i` of `col` into the table. Cells of a column arrive in order
+    /// (`i` = 0, 1, 2, ...); a cell of a column that already holds a value at `i` (a repeated
+    /// key, or a single record's object) replaces it only if it is not `None`.
     fn decode_cell<'de, D: de::Deserializer<'de>>(
-        &mut self,
+        table: &mut Self::Table,
         col: Self::Col,
+        i: usize,
         d: D,
         ctx: &DecodeContext,
         errs: &mut Vec<CellError>,
     ) -> Result<(), D::Error>;
+    /// Read a whole column array into the table, cell `i` of the array into row `i`
+    /// (see [`read_column`]); cell errors go to `errs` with their row index.
+    fn read_column<'de, A: SeqAccess<'de>>(
+        table: &mut Self::Table,
+        col: Self::Col,
+        seq: A,
+        ctx: &DecodeContext,
+        errs: &mut Vec<(usize, &'static str, CellError)>,
+    ) -> Result<(), A::Error>;
+    /// The length of the longest column.
+    fn len(table: &Self::Table) -> usize;
+    /// The first `n` rows, in order; cells a shorter column does not reach are `None`.
+    fn rows(table: Self::Table, n: usize) -> impl Iterator<Item = Self>;
     /// The record key if it has been read (for error reports).
     fn key_hint(&self) -> Option<String>;
+}
+
+/// Store cell `i` of a column buffer (see [`Columns::decode_cell`]).
+#[doc(hidden)]
+#[inline(always)]
+pub fn put_cell<T>(column: &mut Vec<Option<T>>, i: usize, v: Option<T>) {
+    if let Some(slot) = column.get_mut(i) {
+        if v.is_some() {
+            *slot = v;
+        }
+    } else {
+        // Cells arrive in order, so `i == column.len()` here.
+        column.resize_with(i, || None);
+        column.push(v);
+    }
 }
 
 /// A problem with one cell (or one element of a nested list cell).
@@ -246,11 +290,11 @@ pub(crate) fn decode_page<T: FinaleRecord>(
     body: &[u8],
     ctx: &DecodeContext,
 ) -> Result<(Decoded<T>, usize), DecodeError> {
-    let mut rows: Vec<T::Row> = Vec::new();
+    let mut table = <T::Row as Columns>::Table::default();
     let mut errs: Vec<(usize, &'static str, CellError)> = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(body);
     let seed = PageSeed::<T::Row> {
-        rows: &mut rows,
+        table: &mut table,
         errs: &mut errs,
         ctx,
     };
@@ -258,8 +302,8 @@ pub(crate) fn decode_page<T: FinaleRecord>(
         .map_err(|e| DecodeError::from_json(e, "column-major collection"))?;
     de.end()
         .map_err(|e| DecodeError::from_json(e, "column-major collection"))?;
-    let n = rows.len();
-    Ok((finish_rows::<T>(rows, errs), n))
+    let n = T::Row::len(&table);
+    Ok((finish_rows::<T>(table, n, errs), n))
 }
 
 /// Decode a single record (`GET {recordUrl}`: a plain object with the same field names).
@@ -268,32 +312,34 @@ pub fn decode_record<T: FinaleRecord>(
     body: &[u8],
     ctx: &DecodeContext,
 ) -> Result<Decoded<T>, DecodeError> {
-    let mut row = T::Row::default();
+    let mut table = <T::Row as Columns>::Table::default();
     let mut errs: Vec<(usize, &'static str, CellError)> = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(body);
     let seed = RecordSeed::<T::Row> {
-        row: &mut row,
+        table: &mut table,
         errs: &mut errs,
         ctx,
     };
     seed.deserialize(&mut de)
         .map_err(|e| DecodeError::from_json(e, "record"))?;
     de.end().map_err(|e| DecodeError::from_json(e, "record"))?;
-    Ok(finish_rows::<T>(vec![row], errs))
+    // Always exactly one row, even for `{}` (which reports the missing key).
+    Ok(finish_rows::<T>(table, 1, errs))
 }
 
 fn finish_rows<T: FinaleRecord>(
-    rows: Vec<T::Row>,
+    table: <T::Row as Columns>::Table,
+    n: usize,
     mut errs: Vec<(usize, &'static str, CellError)>,
 ) -> Decoded<T> {
     // Cell errors were collected column by column; report them in row order.
     errs.sort_by_key(|(i, _, _)| *i);
     let mut cell_errs = errs.into_iter().peekable();
     let mut out = Decoded {
-        records: Vec::with_capacity(rows.len()),
+        records: Vec::with_capacity(n),
         errors: Vec::new(),
     };
-    for (index, row) in rows.into_iter().enumerate() {
+    for (index, row) in T::Row::rows(table, n).enumerate() {
         // The key is cloned only for rows that have something to report.
         let key = match cell_errs.peek() {
             Some((i, _, _)) if *i == index => row.key_hint(),
@@ -329,7 +375,7 @@ fn finish_rows<T: FinaleRecord>(
 type ErrSink<'a> = &'a mut Vec<(usize, &'static str, CellError)>;
 
 struct PageSeed<'a, R: Columns> {
-    rows: &'a mut Vec<R>,
+    table: &'a mut R::Table,
     errs: ErrSink<'a>,
     ctx: &'a DecodeContext,
 }
@@ -347,18 +393,16 @@ impl<'de, R: Columns> Visitor<'de> for PageSeed<'_, R> {
         f.write_str("an object of parallel column arrays")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut cell_errs = Vec::new();
         while let Some(col) = map.next_key_seed(KeySeed::<R>(PhantomData))? {
             match col {
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
                 Some(col) => {
-                    map.next_value_seed(ColumnSeed {
-                        rows: &mut *self.rows,
+                    map.next_value_seed(ColumnSeed::<R> {
+                        table: &mut *self.table,
                         col,
                         errs: &mut *self.errs,
-                        cell_errs: &mut cell_errs,
                         ctx: self.ctx,
                     })?;
                 }
@@ -369,7 +413,7 @@ impl<'de, R: Columns> Visitor<'de> for PageSeed<'_, R> {
 }
 
 struct RecordSeed<'a, R: Columns> {
-    row: &'a mut R,
+    table: &'a mut R::Table,
     errs: ErrSink<'a>,
     ctx: &'a DecodeContext,
 }
@@ -394,9 +438,10 @@ impl<'de, R: Columns> Visitor<'de> for RecordSeed<'_, R> {
                     map.next_value::<IgnoredAny>()?;
                 }
                 Some(col) => {
-                    map.next_value_seed(CellSeed {
-                        row: &mut *self.row,
+                    map.next_value_seed(CellSeed::<R> {
+                        table: &mut *self.table,
                         col,
+                        i: 0,
                         errs: &mut cell_errs,
                         ctx: self.ctx,
                     })?;
@@ -431,10 +476,9 @@ impl<'de, R: Columns> Visitor<'de> for KeySeed<R> {
 }
 
 struct ColumnSeed<'a, R: Columns> {
-    rows: &'a mut Vec<R>,
+    table: &'a mut R::Table,
     col: R::Col,
     errs: ErrSink<'a>,
-    cell_errs: &'a mut Vec<CellError>,
     ctx: &'a DecodeContext,
 }
 
@@ -454,38 +498,61 @@ impl<'de, R: Columns> Visitor<'de> for ColumnSeed<'_, R> {
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
         Ok(())
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let before = self.rows.len();
-        let mut i = 0usize;
-        loop {
-            if self.rows.len() <= i {
-                self.rows.push(R::default());
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        R::read_column(self.table, self.col, seq, self.ctx, self.errs)
+    }
+}
+
+/// Read one column array into its buffer (monomorphised per cell kind, so the per-cell loop
+/// has no column dispatch). `rows` is the length of the longest column read so far: columns
+/// are parallel, so the buffer is sized for that many cells up front.
+#[doc(hidden)]
+pub fn read_column<'de, C: Cell, A: SeqAccess<'de>>(
+    column: &mut Vec<Option<C::Out>>,
+    rows: usize,
+    name: &'static str,
+    mut seq: A,
+    ctx: &DecodeContext,
+    errs: &mut Vec<(usize, &'static str, CellError)>,
+) -> Result<(), A::Error> {
+    column.reserve(rows.saturating_sub(column.len()));
+    let mut cell_errs = Vec::new();
+    let mut i = 0usize;
+    while let Some(v) = seq.next_element_seed(CellKindSeed::<C> {
+        errs: &mut cell_errs,
+        ctx,
+        kind: PhantomData,
+    })? {
+        put_cell(column, i, v);
+        if !cell_errs.is_empty() {
+            for e in cell_errs.drain(..) {
+                errs.push((i, name, e));
             }
-            let seed = CellSeed {
-                row: &mut self.rows[i],
-                col: self.col,
-                errs: &mut *self.cell_errs,
-                ctx: self.ctx,
-            };
-            if seq.next_element_seed(seed)?.is_none() {
-                break;
-            }
-            if !self.cell_errs.is_empty() {
-                for e in self.cell_errs.drain(..) {
-                    self.errs.push((i, R::column_name(self.col), e));
-                }
-            }
-            i += 1;
         }
-        // The speculative row pushed for the end-of-array probe is not a record.
-        self.rows.truncate(before.max(i));
-        Ok(())
+        i += 1;
+    }
+    Ok(())
+}
+
+/// One cell of a known kind.
+struct CellKindSeed<'a, C> {
+    errs: &'a mut Vec<CellError>,
+    ctx: &'a DecodeContext,
+    kind: PhantomData<C>,
+}
+
+impl<'de, C: Cell> DeserializeSeed<'de> for CellKindSeed<'_, C> {
+    type Value = Option<C::Out>;
+    #[inline]
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        C::decode(d, self.ctx, self.errs)
     }
 }
 
 struct CellSeed<'a, R: Columns> {
-    row: &'a mut R,
+    table: &'a mut R::Table,
     col: R::Col,
+    i: usize,
     errs: &'a mut Vec<CellError>,
     ctx: &'a DecodeContext,
 }
@@ -493,7 +560,7 @@ struct CellSeed<'a, R: Columns> {
 impl<'de, R: Columns> DeserializeSeed<'de> for CellSeed<'_, R> {
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        self.row.decode_cell(self.col, d, self.ctx, self.errs)
+        R::decode_cell(self.table, self.col, self.i, d, self.ctx, self.errs)
     }
 }
 

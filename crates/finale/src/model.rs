@@ -38,7 +38,7 @@ use crate::decode::{
 /// [`Columns`]: crate::decode::Columns
 macro_rules! record_columns {
     (
-        $row:ident, $col:ident, key = $key:ident;
+        $row:ident, $table:ident, $col:ident, key = $key:ident;
         { $( $field:ident : $kind:ty = $json:literal $(| $alias:literal)* ),* $(,)? }
     ) => {
         #[doc(hidden)]
@@ -48,12 +48,19 @@ macro_rules! record_columns {
         }
 
         #[doc(hidden)]
+        #[derive(Default, Debug)]
+        pub struct $table {
+            $( $field: Vec<Option<<$kind as $crate::decode::Cell>::Out>>, )*
+        }
+
+        #[doc(hidden)]
         #[allow(non_camel_case_types)]
         #[derive(Clone, Copy, Debug)]
         pub enum $col { $( $field, )* }
 
         impl $crate::decode::Columns for $row {
             type Col = $col;
+            type Table = $table;
             fn column(name: &str) -> Option<$col> {
                 match name {
                     $( $json $(| $alias)* => Some($col::$field), )*
@@ -64,20 +71,44 @@ macro_rules! record_columns {
                 match col { $( $col::$field => $json, )* }
             }
             fn decode_cell<'de, D: serde::Deserializer<'de>>(
-                &mut self,
+                table: &mut $table,
                 col: $col,
+                i: usize,
                 d: D,
                 ctx: &$crate::decode::DecodeContext,
                 errs: &mut Vec<$crate::decode::CellError>,
             ) -> Result<(), D::Error> {
                 match col {
-                    $( $col::$field => {
-                        if let Some(v) = <$kind as $crate::decode::Cell>::decode(d, ctx, errs)? {
-                            self.$field = Some(v);
-                        }
-                    } )*
+                    $( $col::$field => $crate::decode::put_cell(
+                        &mut table.$field,
+                        i,
+                        <$kind as $crate::decode::Cell>::decode(d, ctx, errs)?,
+                    ), )*
                 }
                 Ok(())
+            }
+            fn read_column<'de, A: serde::de::SeqAccess<'de>>(
+                table: &mut $table,
+                col: $col,
+                seq: A,
+                ctx: &$crate::decode::DecodeContext,
+                errs: &mut Vec<(usize, &'static str, $crate::decode::CellError)>,
+            ) -> Result<(), A::Error> {
+                let rows = Self::len(table);
+                match col {
+                    $( $col::$field => $crate::decode::read_column::<$kind, A>(
+                        &mut table.$field, rows, $json, seq, ctx, errs,
+                    ), )*
+                }
+            }
+            fn len(table: &$table) -> usize {
+                0 $( .max(table.$field.len()) )*
+            }
+            fn rows(table: $table, n: usize) -> impl Iterator<Item = Self> {
+                $( let mut $field = table.$field.into_iter(); )*
+                (0..n).map(move |_| Self {
+                    $( $field: $field.next().flatten(), )*
+                })
             }
             fn key_hint(&self) -> Option<String> {
                 self.$key.clone()
@@ -629,7 +660,7 @@ impl Product {
 }
 
 record_columns! {
-    ProductRow, ProductCol, key = url;
+    ProductRow, ProductTable, ProductCol, key = url;
     {
         url: Text = "productUrl",
         product_id: Text = "productId",
@@ -722,7 +753,7 @@ impl Facility {
 }
 
 record_columns! {
-    FacilityRow, FacilityCol, key = url;
+    FacilityRow, FacilityTable, FacilityCol, key = url;
     {
         url: Text = "facilityUrl",
         facility_id: Text = "facilityId",
@@ -821,7 +852,7 @@ impl InventoryItem {
 }
 
 record_columns! {
-    InventoryItemRow, InventoryItemCol, key = product_url;
+    InventoryItemRow, InventoryItemTable, InventoryItemCol, key = product_url;
     {
         product_url: Text = "productUrl",
         product_id: Text = "productId",
@@ -923,7 +954,7 @@ impl Order {
 }
 
 record_columns! {
-    OrderRow, OrderCol, key = url;
+    OrderRow, OrderTable, OrderCol, key = url;
     {
         url: Text = "orderUrl",
         order_id: Text = "orderId",
@@ -1016,7 +1047,7 @@ impl PartyGroup {
 }
 
 record_columns! {
-    PartyGroupRow, PartyGroupCol, key = url;
+    PartyGroupRow, PartyGroupTable, PartyGroupCol, key = url;
     {
         url: Text = "partyUrl" | "partyGroupUrl",
         party_id: Text = "partyId",
@@ -1092,7 +1123,7 @@ pub struct Shipment {
 }
 
 record_columns! {
-    ShipmentRow, ShipmentCol, key = url;
+    ShipmentRow, ShipmentTable, ShipmentCol, key = url;
     {
         url: Text = "shipmentUrl",
         shipment_id: Text = "shipmentId",
