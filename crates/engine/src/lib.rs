@@ -1,0 +1,67 @@
+//! Stockpulse's sync engine: for now, its **shared store** layer (Postgres).
+//!
+//! The engine copies a Finale Inventory account into a store and keeps it current with the
+//! seed's three strategies (`full`, `smart`, `critical`, see `ARCHITECTURE.md`). This crate
+//! has no Tauri dependency; the `stockpulse` CLI and the desktop shell both drive it.
+//! What exists today is the schema and the plumbing every later part stands on:
+//!
+//! - [`pg::connect()`]: a URL → a connected `tokio_postgres::Client`, with TLS chosen the way
+//!   libpq's `sslmode` does (Supabase needs `sslmode=require`), and errors that never
+//!   contain the password.
+//! - [`pg::migrate()`]: applies the append-only SQL in `migrations/postgres/` (embedded at
+//!   build time) and refuses a database whose schema is newer than this binary.
+//! - [`pg::items_needing_sync`]: the seed's `get_items_needing_sync(strategy, limit)`, which
+//!   ranks the work of a run.
+//! - `testing` (feature `testing`): one fresh throwaway database per test.
+//!
+//! # The store model
+//!
+//! Vocabulary used in the schema (`migrations/postgres/V20261123230000__initial_schema.sql`
+//! explains every table in its comments):
+//!
+//! - **Record URL.** Finale identifies every record by a URL path
+//!   (`/acme/api/product/10023`); it is the primary key of every mirrored table (`url`), and
+//!   references between tables are URLs too. A SKU is *not* a key: product URL ≠ SKU.
+//! - **Content hash.** Every table that mirrors Finale data has `content_hash bytea` (exactly
+//!   32 bytes: SHA-256 or BLAKE3 of the record's canonical content). The engine upserts with
+//!   `ON CONFLICT (url) DO UPDATE ... WHERE t.content_hash IS DISTINCT FROM
+//!   EXCLUDED.content_hash`, so an unchanged record costs no write and raises no event.
+//! - **Owned children.** Lists embedded in a Finale record (a product's suppliers and reorder
+//!   guidelines, an order's lines) live in child tables keyed `(parent_url, seq)` with a
+//!   cascading foreign key. The parent's hash covers them; when it changes, the engine
+//!   rewrites the children in the same transaction.
+//! - **No foreign keys between collections.** Stock, orders, product–supplier links and the
+//!   seed's `inventory_items` reference products, facilities and parties by URL without a
+//!   foreign key, because collections are loaded independently, in windows, in any order, and
+//!   Finale may reference a record a window has not reached yet. Reconciliation reports
+//!   dangling references instead.
+//! - **Timestamps.** `finale_last_updated` is Finale's `lastUpdatedDate` (the cursor value);
+//!   `first_seen_at`/`updated_at` are this store's own bookkeeping, written by the engine
+//!   from its injected clock (no triggers). The seed's `inventory_items` keeps the seed's
+//!   names: `finale_last_sync` (last confirmed against Finale, moves even when nothing
+//!   changed, because `smart`/`critical` rank by it) and `last_updated` (content changed).
+//! - **Numbers** are `double precision`, CHECKed finite (no NaN, no ±Infinity) and
+//!   non-negative where a negative value is garbage. On-hand stock may be negative (Finale
+//!   allows overselling); `stock.available` is generated as `on_hand - reserved`.
+//! - **Runs and recovery.** `sync_runs` holds one row per run (the seed's `SyncMetrics`);
+//!   `sync_errors` quarantines bad records with their raw payload; `sync_state` holds cursors;
+//!   `backfill_jobs` is the full load's persisted, idempotent, resumable plan of
+//!   (collection, window) jobs.
+//!
+//! # Connections and poolers
+//!
+//! Supabase's transaction-mode pooler (port 6543) supports neither named prepared statements
+//! nor session state. Everything here that may run through it uses
+//! `Client::query_typed` (the unnamed statement, one round trip) or the simple-query
+//! protocol. [`pg::migrate()`] is the exception: it takes a session advisory lock and refinery
+//! prepares statements, so run it over a direct or session-mode connection.
+#![deny(missing_docs)]
+
+pub mod pg;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use pg::{
+    AppliedMigration, MigrationReport, StoreError, Strategy, SyncCandidate, connect,
+    items_needing_sync, migrate,
+};

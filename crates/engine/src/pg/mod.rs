@@ -1,0 +1,25 @@
+//! The shared store on Postgres: connecting, migrating, and ranking work.
+//!
+//! Lifecycle of a process that uses the store:
+//!
+//! 1. [`connect()`] turns a database URL into a `tokio_postgres::Client`. The URL's `sslmode`
+//!    decides TLS ([`connect::plan_connection`] is the pure part, unit-tested without a
+//!    server); the connection future is spawned on the current Tokio runtime.
+//! 2. [`migrate()`] brings the schema up to the newest migration embedded in this binary, or
+//!    refuses a database that is already *newer* (another workstation runs a newer
+//!    Stockpulse): writing into a schema we do not know could corrupt it.
+//! 3. The engine reads and writes the tables; [`items_needing_sync`] ranks products with the
+//!    seed's `get_items_needing_sync`.
+//!
+//! Every failure is a [`StoreError`]; none of its messages, sources or `Debug` output
+//! contains the password of the URL.
+
+pub mod connect;
+mod error;
+pub mod migrate;
+mod ranking;
+
+pub use connect::connect;
+pub use error::StoreError;
+pub use migrate::{AppliedMigration, MigrationReport, migrate};
+pub use ranking::{Strategy, SyncCandidate, items_needing_sync};

@@ -1,0 +1,13 @@
+//! Integration tests of the Postgres store against a real server (`TEST_DATABASE_URL`, default
+//! the local one), one fresh database per test via `engine::testing`.
+//!
+//! Modules mirror `src/pg`: `migrate` (schema lifecycle), `schema` (tables, views, the seed's
+//! indexes), `constraints` (garbage is rejected), `ranking` (the seed's
+//! `get_items_needing_sync`, one test per branch), `connect` (TLS and secrets).
+
+mod connect;
+mod constraints;
+mod migrate;
+mod ranking;
+mod schema;
+mod support;
