@@ -25,8 +25,11 @@ demo: deps ## build, then pull a simulated Finale account through the client (DE
 
 test: deps lint test-rust ## lint, then every test suite
 
+# Suites that need PostgreSQL get TEST_DATABASE_URL: the given one, the machine's server, or a
+# private throwaway cluster that scripts/ensure-postgres.sh starts.
 test-rust:
-	$(CARGO) test --workspace --lib --bins --tests --no-fail-fast
+	export TEST_DATABASE_URL="$$(scripts/ensure-postgres.sh)"; \
+	$(CARGO) test --workspace --lib --bins --tests --no-fail-fast && \
 	$(CARGO) test --workspace --doc
 
 bench: deps ## benchmarks (release); figures are ratios measured in one run
