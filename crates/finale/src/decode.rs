@@ -655,19 +655,103 @@ fn scalar<'de, D: de::Deserializer<'de>>(d: D) -> Result<Scalar<'de>, D::Error> 
     d.deserialize_any(ScalarVisitor)
 }
 
+/// The outcome of a [`FastCell`] visitor: the usual cases are decided inside the visitor, so
+/// the value goes straight from the parser into the cell; anything else comes back as a
+/// [`Scalar`] for the kind's general (lenient, error-reporting) rules.
+enum Fast<'de, T> {
+    Val(Option<T>),
+    Slow(Scalar<'de>),
+}
+
+/// A scalar cell kind with fast paths; every default defers to the general rules.
+trait FastCell {
+    type Out;
+    fn from_u64<'de>(v: u64) -> Fast<'de, Self::Out> {
+        Fast::Slow(Scalar::U(v))
+    }
+    fn from_i64<'de>(v: i64) -> Fast<'de, Self::Out> {
+        Fast::Slow(Scalar::I(v))
+    }
+    fn from_f64<'de>(v: f64) -> Fast<'de, Self::Out> {
+        Fast::Slow(Scalar::F(v))
+    }
+    fn from_str(v: std::borrow::Cow<'_, str>) -> Fast<'_, Self::Out> {
+        Fast::Slow(Scalar::Str(v))
+    }
+}
+
+struct FastVisitor<K>(PhantomData<K>);
+
+impl<'de, K: FastCell> Visitor<'de> for FastVisitor<K> {
+    type Value = Fast<'de, K::Out>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Fast::Val(None))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Fast::Val(None))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Fast::Slow(Scalar::Bool(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(K::from_u64(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(K::from_i64(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(K::from_f64(v))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(K::from_str(std::borrow::Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(K::from_str(std::borrow::Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(K::from_str(std::borrow::Cow::Owned(v)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        ScalarVisitor.visit_map(map).map(Fast::Slow)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        ScalarVisitor.visit_seq(seq).map(Fast::Slow)
+    }
+}
+
 /// A string cell; numbers are accepted and kept as their decimal text (numeric ids).
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Text;
 
+impl FastCell for Text {
+    type Out = String;
+    fn from_u64<'de>(v: u64) -> Fast<'de, String> {
+        Fast::Val(Some(v.to_string()))
+    }
+    fn from_i64<'de>(v: i64) -> Fast<'de, String> {
+        Fast::Val(Some(v.to_string()))
+    }
+    fn from_str(v: std::borrow::Cow<'_, str>) -> Fast<'_, String> {
+        Fast::Val(Some(v.into_owned()))
+    }
+}
+
 impl Cell for Text {
     type Out = String;
+    #[inline]
     fn decode<'de, D: de::Deserializer<'de>>(
         d: D,
         _ctx: &DecodeContext,
         errs: &mut Vec<CellError>,
     ) -> Result<Option<String>, D::Error> {
-        let s = scalar(d)?;
+        let s = match d.deserialize_any(FastVisitor::<Text>(PhantomData))? {
+            Fast::Val(v) => return Ok(v),
+            Fast::Slow(s) => s,
+        };
         Ok(match s {
             Scalar::Null => None,
             Scalar::Str(v) => Some(v.into_owned()),
@@ -695,14 +779,31 @@ fn parse_num(s: &str) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
+impl FastCell for Num {
+    type Out = f64;
+    fn from_u64<'de>(v: u64) -> Fast<'de, f64> {
+        Fast::Val(Some(v as f64))
+    }
+    fn from_i64<'de>(v: i64) -> Fast<'de, f64> {
+        Fast::Val(Some(v as f64))
+    }
+    fn from_f64<'de>(v: f64) -> Fast<'de, f64> {
+        Fast::Val(Some(v))
+    }
+}
+
 impl Cell for Num {
     type Out = f64;
+    #[inline]
     fn decode<'de, D: de::Deserializer<'de>>(
         d: D,
         _ctx: &DecodeContext,
         errs: &mut Vec<CellError>,
     ) -> Result<Option<f64>, D::Error> {
-        let s = scalar(d)?;
+        let s = match d.deserialize_any(FastVisitor::<Num>(PhantomData))? {
+            Fast::Val(v) => return Ok(v),
+            Fast::Slow(s) => s,
+        };
         Ok(match s {
             Scalar::Null => None,
             Scalar::U(v) => Some(v as f64),

@@ -29,8 +29,8 @@ use serde::Deserialize;
 
 use crate::collection::Collection;
 use crate::decode::{
-    FinaleRecord, Flag, List, Missing, Num, Stamp, StrictList, Text, TextList, lenient_epoch,
-    lenient_f64, lenient_str,
+    Cell, CellError, DecodeContext, FinaleRecord, Flag, List, Missing, Num, Stamp, StrictList,
+    Text, TextList, lenient_epoch, lenient_f64, lenient_str,
 };
 
 /// Declares a row builder (one `Option` per column) and its [`Columns`] impl.
@@ -111,14 +111,72 @@ macro_rules! record_columns {
                 })
             }
             fn key_hint(&self) -> Option<String> {
-                self.$key.clone()
+                self.$key.as_ref().map(|k| AsRef::<str>::as_ref(k).to_owned())
             }
         }
     };
 }
 
-/// A required record URL: present, non-blank, and a path (`/...`) or absolute http(s) URL.
-fn req_url(v: Option<String>, field: &'static str) -> Result<String, Missing> {
+/// A required record URL cell: read like [`Text`], and checked with [`is_record_url`] at
+/// cell decode, while its bytes are still in cache (rows are finished after the whole page
+/// has been read, when they no longer are).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct RecordUrl;
+
+/// The text of a [`RecordUrl`] cell and whether it is a valid record URL.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct CheckedUrl {
+    text: String,
+    valid: bool,
+}
+
+impl AsRef<str> for CheckedUrl {
+    fn as_ref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl Cell for RecordUrl {
+    type Out = CheckedUrl;
+    #[inline]
+    fn decode<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        ctx: &DecodeContext,
+        errs: &mut Vec<CellError>,
+    ) -> Result<Option<CheckedUrl>, D::Error> {
+        Ok(Text::decode(d, ctx, errs)?.map(|text| CheckedUrl {
+            valid: is_record_url(&text),
+            text,
+        }))
+    }
+}
+
+/// A record URL is non-blank and a path (`/...`) or an absolute http(s) URL, without
+/// whitespace inside.
+fn is_record_url(s: &str) -> bool {
+    // Byte-wise on purpose: this runs for every row of every page. Finale's URLs are
+    // percent-encoded ASCII; any whitespace (ASCII or not) inside one makes it invalid,
+    // and a non-ASCII space can only appear where the ASCII checks below already fail
+    // or inside a segment, which Finale never produces unencoded.
+    let b = s.as_bytes();
+    if b.iter().all(|c| (b'!'..=b'~').contains(c)) {
+        // The usual case: visible ASCII only, so nothing to trim and no whitespace.
+        return (b.first() == Some(&b'/') || s.starts_with("http://") || s.starts_with("https://"))
+            && b.len() > 1;
+    }
+    let t = s.trim();
+    let b = t.as_bytes();
+    (b.first() == Some(&b'/') || t.starts_with("http://") || t.starts_with("https://"))
+        && b.len() > 1
+        && !b.iter().any(u8::is_ascii_whitespace)
+        && (t.is_ascii() || !t.chars().any(char::is_whitespace))
+}
+
+/// A required record URL: present, non-blank, and a path (`/...`) or absolute http(s) URL
+/// (already checked at cell decode, see [`RecordUrl`]).
+fn req_url(v: Option<CheckedUrl>, field: &'static str) -> Result<String, Missing> {
     match v {
         None => Err(Missing {
             field,
@@ -126,29 +184,13 @@ fn req_url(v: Option<String>, field: &'static str) -> Result<String, Missing> {
             raw: None,
             key: None,
         }),
-        Some(s) => {
-            // Byte-wise on purpose: this runs for every row of every page. Finale's URLs are
-            // percent-encoded ASCII; any whitespace (ASCII or not) inside one makes it invalid,
-            // and a non-ASCII space can only appear where the ASCII checks below already fail
-            // or inside a segment, which Finale never produces unencoded.
-            let t = s.trim();
-            let b = t.as_bytes();
-            let ok =
-                (b.first() == Some(&b'/') || t.starts_with("http://") || t.starts_with("https://"))
-                    && b.len() > 1
-                    && !b.iter().any(u8::is_ascii_whitespace)
-                    && (t.is_ascii() || !t.chars().any(char::is_whitespace));
-            if ok {
-                Ok(s)
-            } else {
-                Err(Missing {
-                    field,
-                    reason: "is not a record URL",
-                    raw: Some(serde_json::to_string(&s).unwrap_or_default()),
-                    key: None,
-                })
-            }
-        }
+        Some(CheckedUrl { text, valid: true }) => Ok(text),
+        Some(CheckedUrl { text, .. }) => Err(Missing {
+            field,
+            reason: "is not a record URL",
+            raw: Some(serde_json::to_string(&text).unwrap_or_default()),
+            key: None,
+        }),
     }
 }
 
@@ -662,7 +704,7 @@ impl Product {
 record_columns! {
     ProductRow, ProductTable, ProductCol, key = url;
     {
-        url: Text = "productUrl",
+        url: RecordUrl = "productUrl",
         product_id: Text = "productId",
         name: Text = "internalName",
         status: Text = "statusId",
@@ -755,7 +797,7 @@ impl Facility {
 record_columns! {
     FacilityRow, FacilityTable, FacilityCol, key = url;
     {
-        url: Text = "facilityUrl",
+        url: RecordUrl = "facilityUrl",
         facility_id: Text = "facilityId",
         name: Text = "facilityName",
         parent_url: Text = "parentFacilityUrl",
@@ -854,9 +896,9 @@ impl InventoryItem {
 record_columns! {
     InventoryItemRow, InventoryItemTable, InventoryItemCol, key = product_url;
     {
-        product_url: Text = "productUrl",
+        product_url: RecordUrl = "productUrl",
         product_id: Text = "productId",
-        facility_url: Text = "facilityUrl",
+        facility_url: RecordUrl = "facilityUrl",
         lot_id: Text = "lotId",
         packing: Text = "normalizedPackingString",
         order_url: Text = "orderUrl",
@@ -956,7 +998,7 @@ impl Order {
 record_columns! {
     OrderRow, OrderTable, OrderCol, key = url;
     {
-        url: Text = "orderUrl",
+        url: RecordUrl = "orderUrl",
         order_id: Text = "orderId",
         order_type: Text = "orderTypeId",
         status: Text = "statusId",
@@ -1049,7 +1091,7 @@ impl PartyGroup {
 record_columns! {
     PartyGroupRow, PartyGroupTable, PartyGroupCol, key = url;
     {
-        url: Text = "partyUrl" | "partyGroupUrl",
+        url: RecordUrl = "partyUrl" | "partyGroupUrl",
         party_id: Text = "partyId",
         name: Text = "groupName" | "name",
         roles: TextList = "roleTypeIdList",
@@ -1125,7 +1167,7 @@ pub struct Shipment {
 record_columns! {
     ShipmentRow, ShipmentTable, ShipmentCol, key = url;
     {
-        url: Text = "shipmentUrl",
+        url: RecordUrl = "shipmentUrl",
         shipment_id: Text = "shipmentId",
         shipment_id_user: Text = "shipmentIdUser",
         shipment_type: Text = "shipmentTypeId",
