@@ -69,7 +69,12 @@ async fn main() {
     {
         let ds = sim.dataset();
         let d = ds.read().unwrap();
-        let lines: usize = d.orders.rows().iter().map(|o| o.order_item_list.len()).sum();
+        let lines: usize = d
+            .orders
+            .rows()
+            .iter()
+            .map(|o| o.order_item_list.len())
+            .sum();
         println!(
             "  {} products, {} stock rows, {} orders with {} lines, {} shipments",
             d.products.len(),
@@ -169,7 +174,11 @@ async fn main() {
         "served", "requests", "MB", "MB/s", "req/s"
     );
     for (name, http, urls) in [
-        ("inventoryitem", &identity, vec![format!("{root}/inventoryitem/")]),
+        (
+            "inventoryitem",
+            &identity,
+            vec![format!("{root}/inventoryitem/")],
+        ),
         ("  gzip", &gzip, vec![format!("{root}/inventoryitem/")]),
         ("order windows", &identity, order_urls(&root, anchor)),
         ("  gzip", &gzip, order_urls(&root, anchor)),

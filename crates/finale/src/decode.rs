@@ -33,6 +33,10 @@
 //! * nested-list kinds borrow the cell as a [`RawValue`] (a cheap scan, no allocation) and
 //!   then parse each element typed, so one bad nested object is a per-record error that
 //!   carries its own raw text.
+//! * shared-string kinds ([`SharedText`]) keep per-column state while a column is read and
+//!   see the column's previous cell, so a repeated value (a product's URL over its stock rows,
+//!   one of a few dozen facility URLs) is a refcount increment on one `Arc<str>` instead of
+//!   an allocation and a copy.
 //!
 //! Once the page is read, the table is walked row by row and each row is turned into its
 //! record; a row whose required field (the record URL) is missing or invalid goes to
@@ -48,8 +52,10 @@
 //! wall time inside a DST gap (which never happened) maps to the earliest valid instant after
 //! it, i.e. the end of the gap. `txStamp` values are epoch seconds.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -517,11 +523,13 @@ pub fn read_column<'de, C: Cell, A: SeqAccess<'de>>(
 ) -> Result<(), A::Error> {
     column.reserve(rows.saturating_sub(column.len()));
     let mut cell_errs = Vec::new();
+    let mut state = C::State::default();
     let mut i = 0usize;
     while let Some(v) = seq.next_element_seed(CellKindSeed::<C> {
+        state: &mut state,
+        prev: i.checked_sub(1).and_then(|p| column.get(p)?.as_ref()),
         errs: &mut cell_errs,
         ctx,
-        kind: PhantomData,
     })? {
         put_cell(column, i, v);
         if !cell_errs.is_empty() {
@@ -535,17 +543,18 @@ pub fn read_column<'de, C: Cell, A: SeqAccess<'de>>(
 }
 
 /// One cell of a known kind.
-struct CellKindSeed<'a, C> {
+struct CellKindSeed<'a, C: Cell> {
+    state: &'a mut C::State,
+    prev: Option<&'a C::Out>,
     errs: &'a mut Vec<CellError>,
     ctx: &'a DecodeContext,
-    kind: PhantomData<C>,
 }
 
 impl<'de, C: Cell> DeserializeSeed<'de> for CellKindSeed<'_, C> {
     type Value = Option<C::Out>;
     #[inline]
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        C::decode(d, self.ctx, self.errs)
+        C::decode_in(self.state, self.prev, d, self.ctx, self.errs)
     }
 }
 
@@ -573,12 +582,27 @@ impl<'de, R: Columns> DeserializeSeed<'de> for CellSeed<'_, R> {
 pub trait Cell {
     /// The decoded value.
     type Out;
+    /// What the kind remembers from one cell to the next while a column is read (e.g. the
+    /// strings it can share, see [`SharedText`]); `()` for most kinds.
+    type State: Default;
     /// Decode a cell; `Ok(None)` for null/absent or a rejected value (reported in `errs`).
     fn decode<'de, D: de::Deserializer<'de>>(
         d: D,
         ctx: &DecodeContext,
         errs: &mut Vec<CellError>,
     ) -> Result<Option<Self::Out>, D::Error>;
+    /// Decode the next cell of a column, with the column's state and its previous cell (if
+    /// any); the result must equal [`Cell::decode`]'s.
+    #[inline]
+    fn decode_in<'de, D: de::Deserializer<'de>>(
+        _state: &mut Self::State,
+        _prev: Option<&Self::Out>,
+        d: D,
+        ctx: &DecodeContext,
+        errs: &mut Vec<CellError>,
+    ) -> Result<Option<Self::Out>, D::Error> {
+        Self::decode(d, ctx, errs)
+    }
 }
 
 /// Any JSON scalar, borrowed where possible; compound values keep their raw text.
@@ -742,6 +766,7 @@ impl FastCell for Text {
 
 impl Cell for Text {
     type Out = String;
+    type State = ();
     #[inline]
     fn decode<'de, D: de::Deserializer<'de>>(
         d: D,
@@ -752,16 +777,154 @@ impl Cell for Text {
             Fast::Val(v) => return Ok(v),
             Fast::Slow(s) => s,
         };
-        Ok(match s {
-            Scalar::Null => None,
-            Scalar::Str(v) => Some(v.into_owned()),
-            Scalar::U(v) => Some(v.to_string()),
-            Scalar::I(v) => Some(v.to_string()),
-            Scalar::F(v) if v.is_finite() => Some(v.to_string()),
-            other => {
-                errs.push(cell_err(other.raw(), "expected a string"));
-                None
+        Ok(text_of(s, errs).map(Cow::into_owned))
+    }
+}
+
+/// The [`Text`] rules for a scalar: a string as is, a finite number as its decimal text,
+/// `null` as `None`; anything else is reported.
+fn text_of<'de>(s: Scalar<'de>, errs: &mut Vec<CellError>) -> Option<Cow<'de, str>> {
+    match s {
+        Scalar::Null => None,
+        Scalar::Str(v) => Some(v),
+        Scalar::U(v) => Some(Cow::Owned(v.to_string())),
+        Scalar::I(v) => Some(Cow::Owned(v.to_string())),
+        Scalar::F(v) if v.is_finite() => Some(Cow::Owned(v.to_string())),
+        other => {
+            errs.push(cell_err(other.raw(), "expected a string"));
+            None
+        }
+    }
+}
+
+/// A [`Text`] cell kept as a shared `Arc<str>`: a cell equal to the previous one of its
+/// column reuses that string (a refcount increment instead of an allocation and a copy);
+/// with `INTERN`, so does a cell equal to any earlier one of the column (for columns with few
+/// distinct values in any order, such as facility URLs). Sharing is per column of one page.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct SharedText<const INTERN: bool>;
+
+/// The slots of an interning column's table (a power of two); at most three quarters are
+/// filled, so a column of unique values never builds a large table: past that, new values
+/// are still shared with the previous cell, just not interned.
+const INTERN_SLOTS: usize = 256;
+
+/// The distinct strings a [`SharedText`] column with `INTERN` has handed out: an
+/// open-addressing table, built on first use (never for a column without `INTERN`).
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct StrCache<const INTERN: bool> {
+    seen: Vec<Option<Arc<str>>>,
+    filled: usize,
+}
+
+/// String equality that looks at the last byte first: values of one column mostly share a
+/// prefix (`/acme/api/product/...`) and differ at the end.
+#[inline(always)]
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.last() == b.last() && a == b
+}
+
+impl<const INTERN: bool> StrCache<INTERN> {
+    /// `s` as a shared string: `prev` (the column's previous cell) if equal, else an equal
+    /// string handed out before (with `INTERN`), else a new one.
+    #[inline]
+    pub(crate) fn share(&mut self, prev: Option<&Arc<str>>, s: &str) -> Arc<str> {
+        match prev {
+            Some(p) if same(p, s) => Arc::clone(p),
+            _ if INTERN => self.intern(s),
+            _ => Arc::from(s),
+        }
+    }
+
+    fn intern(&mut self, s: &str) -> Arc<str> {
+        if self.seen.is_empty() {
+            self.seen.resize(INTERN_SLOTS, None);
+        }
+        // Values of one column usually differ in their last bytes (ids at the end of URLs).
+        let b = s.as_bytes();
+        let mut tail = [0u8; 8];
+        let k = b.len().min(8);
+        tail[..k].copy_from_slice(&b[b.len() - k..]);
+        let h = (u64::from_le_bytes(tail) ^ b.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut i = (h >> 56) as usize;
+        loop {
+            match &self.seen[i % INTERN_SLOTS] {
+                Some(v) if same(v, s) => return Arc::clone(v),
+                Some(_) => i += 1,
+                None => break,
             }
+        }
+        let v: Arc<str> = Arc::from(s);
+        if self.filled < INTERN_SLOTS / 4 * 3 {
+            self.seen[i % INTERN_SLOTS] = Some(Arc::clone(&v));
+            self.filled += 1;
+        }
+        v
+    }
+}
+
+/// Decides the usual cells of a [`SharedText`] column inside the visitor (see [`Fast`]), so
+/// a borrowed string is compared with the shared ones without being copied first.
+struct ShareVisitor<'a, const INTERN: bool>(&'a mut StrCache<INTERN>, Option<&'a Arc<str>>);
+
+impl<'de, const INTERN: bool> Visitor<'de> for ShareVisitor<'_, INTERN> {
+    type Value = Fast<'de, Arc<str>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Fast::Val(None))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Fast::Val(None))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Fast::Slow(Scalar::Bool(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Fast::Slow(Scalar::U(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Fast::Slow(Scalar::I(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Fast::Slow(Scalar::F(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Fast::Val(Some(self.0.share(self.1, v))))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        ScalarVisitor.visit_map(map).map(Fast::Slow)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        ScalarVisitor.visit_seq(seq).map(Fast::Slow)
+    }
+}
+
+impl<const INTERN: bool> Cell for SharedText<INTERN> {
+    type Out = Arc<str>;
+    type State = StrCache<INTERN>;
+    fn decode<'de, D: de::Deserializer<'de>>(
+        d: D,
+        ctx: &DecodeContext,
+        errs: &mut Vec<CellError>,
+    ) -> Result<Option<Arc<str>>, D::Error> {
+        Self::decode_in(&mut StrCache::default(), None, d, ctx, errs)
+    }
+    #[inline]
+    fn decode_in<'de, D: de::Deserializer<'de>>(
+        state: &mut StrCache<INTERN>,
+        prev: Option<&Arc<str>>,
+        d: D,
+        _ctx: &DecodeContext,
+        errs: &mut Vec<CellError>,
+    ) -> Result<Option<Arc<str>>, D::Error> {
+        Ok(match d.deserialize_any(ShareVisitor(&mut *state, prev))? {
+            Fast::Val(v) => v,
+            Fast::Slow(s) => text_of(s, errs).map(|t| state.share(prev, &t)),
         })
     }
 }
@@ -794,6 +957,7 @@ impl FastCell for Num {
 
 impl Cell for Num {
     type Out = f64;
+    type State = ();
     #[inline]
     fn decode<'de, D: de::Deserializer<'de>>(
         d: D,
@@ -832,6 +996,7 @@ pub struct Stamp;
 
 impl Cell for Stamp {
     type Out = DateTime<Utc>;
+    type State = ();
     fn decode<'de, D: de::Deserializer<'de>>(
         d: D,
         ctx: &DecodeContext,
@@ -866,6 +1031,7 @@ pub struct Flag;
 
 impl Cell for Flag {
     type Out = bool;
+    type State = ();
     fn decode<'de, D: de::Deserializer<'de>>(
         d: D,
         _ctx: &DecodeContext,
@@ -930,6 +1096,7 @@ fn decode_list<'de, D: de::Deserializer<'de>, W: DeserializeOwned>(
 
 impl<W: DeserializeOwned> Cell for List<W> {
     type Out = Vec<W>;
+    type State = ();
     fn decode<'de, D: de::Deserializer<'de>>(
         d: D,
         _ctx: &DecodeContext,
@@ -941,6 +1108,7 @@ impl<W: DeserializeOwned> Cell for List<W> {
 
 impl<W: DeserializeOwned> Cell for StrictList<W> {
     type Out = Vec<W>;
+    type State = ();
     fn decode<'de, D: de::Deserializer<'de>>(
         d: D,
         _ctx: &DecodeContext,
@@ -1024,6 +1192,7 @@ pub struct TextList;
 
 impl Cell for TextList {
     type Out = Vec<String>;
+    type State = ();
     fn decode<'de, D: de::Deserializer<'de>>(
         d: D,
         _ctx: &DecodeContext,

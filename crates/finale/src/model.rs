@@ -14,8 +14,9 @@
 //!
 //! Record fields are snake_case Rust names (the serde representation is ours, not
 //! Finale's); quantities are `f64` (0 when absent), money is `Option<f64>`, timestamps are
-//! `Option<DateTime<Utc>>` and URLs are plain `String`s. Only the record URL (and the
-//! record's own id) is required: a row without it is reported and skipped.
+//! `Option<DateTime<Utc>>` and URLs are plain `String`s, except in stock rows (see
+//! [`InventoryItem`]). Only the record URL (and the record's own id) is required: a row
+//! without it is reported and skipped.
 //!
 //! # Column tables
 //!
@@ -24,13 +25,15 @@
 //! to one of these columns once per page; nested lists use small private *wire* structs
 //! (camelCase, lenient) that are converted into the public element types.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::collection::Collection;
 use crate::decode::{
-    Cell, CellError, DecodeContext, FinaleRecord, Flag, List, Missing, Num, Stamp, StrictList,
-    Text, TextList, lenient_epoch, lenient_f64, lenient_str,
+    Cell, CellError, DecodeContext, FinaleRecord, Flag, List, Missing, Num, SharedText, Stamp,
+    StrCache, StrictList, Text, TextList, lenient_epoch, lenient_f64, lenient_str,
 };
 
 /// Declares a row builder (one `Option` per column) and its [`Columns`] impl.
@@ -124,22 +127,23 @@ macro_rules! record_columns {
 #[derive(Debug)]
 pub struct RecordUrl;
 
-/// The text of a [`RecordUrl`] cell and whether it is a valid record URL.
+/// The text of a [`RecordUrl`] (or [`SharedUrl`]) cell and whether it is a valid record URL.
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct CheckedUrl {
-    text: String,
+pub struct CheckedUrl<S = String> {
+    text: S,
     valid: bool,
 }
 
-impl AsRef<str> for CheckedUrl {
+impl<S: AsRef<str>> AsRef<str> for CheckedUrl<S> {
     fn as_ref(&self) -> &str {
-        &self.text
+        self.text.as_ref()
     }
 }
 
 impl Cell for RecordUrl {
     type Out = CheckedUrl;
+    type State = ();
     #[inline]
     fn decode<'de, D: serde::Deserializer<'de>>(
         d: D,
@@ -150,6 +154,45 @@ impl Cell for RecordUrl {
             valid: is_record_url(&text),
             text,
         }))
+    }
+}
+
+/// A required record URL cell kept as a shared `Arc<str>` (see [`SharedText`]), checked
+/// like [`RecordUrl`]: for columns whose values repeat, e.g. the product and facility URLs
+/// of stock rows.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct SharedUrl<const INTERN: bool>;
+
+impl<const INTERN: bool> Cell for SharedUrl<INTERN> {
+    type Out = CheckedUrl<Arc<str>>;
+    type State = StrCache<INTERN>;
+    fn decode<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        ctx: &DecodeContext,
+        errs: &mut Vec<CellError>,
+    ) -> Result<Option<Self::Out>, D::Error> {
+        Self::decode_in(&mut StrCache::default(), None, d, ctx, errs)
+    }
+    #[inline]
+    fn decode_in<'de, D: serde::Deserializer<'de>>(
+        state: &mut StrCache<INTERN>,
+        prev: Option<&Self::Out>,
+        d: D,
+        ctx: &DecodeContext,
+        errs: &mut Vec<CellError>,
+    ) -> Result<Option<Self::Out>, D::Error> {
+        let prev_text = prev.map(|p| &p.text);
+        Ok(
+            SharedText::decode_in(state, prev_text, d, ctx, errs)?.map(|text| CheckedUrl {
+                // A repeat of the previous cell was checked with it.
+                valid: match prev {
+                    Some(p) if Arc::ptr_eq(&p.text, &text) => p.valid,
+                    _ => is_record_url(&text),
+                },
+                text,
+            }),
+        )
     }
 }
 
@@ -180,7 +223,7 @@ fn is_record_url(s: &str) -> bool {
 
 /// A required record URL: present, non-blank, and a path (`/...`) or absolute http(s) URL
 /// (already checked at cell decode, see [`RecordUrl`]).
-fn req_url(v: Option<CheckedUrl>, field: &'static str) -> Result<String, Missing> {
+fn req_url<S: AsRef<str>>(v: Option<CheckedUrl<S>>, field: &'static str) -> Result<S, Missing> {
     match v {
         None => Err(Missing {
             field,
@@ -192,7 +235,7 @@ fn req_url(v: Option<CheckedUrl>, field: &'static str) -> Result<String, Missing
         Some(CheckedUrl { text, .. }) => Err(Missing {
             field,
             reason: "is not a record URL",
-            raw: Some(serde_json::to_string(&text).unwrap_or_default()),
+            raw: Some(serde_json::to_string(text.as_ref()).unwrap_or_default()),
             key: None,
         }),
     }
@@ -850,14 +893,20 @@ impl FinaleRecord for Facility {
 /// One stock row. Unique per (product, facility, lot, packing, order); exactly one of the
 /// three quantities is normally non-zero: on hand (no order), on order (a committed PO) or
 /// reserved (a committed SO). Totals require summing rows.
+///
+/// Stock snapshots are hugely repetitive: a product's URL and SKU repeat over its
+/// consecutive rows, and a page holds only a few dozen distinct facility URLs. These fields
+/// are therefore shared `Arc<str>`s: within one decoded page, equal values point to one
+/// string, which saves both memory and an allocation per row (a repeat costs a refcount
+/// increment). They serialize as plain strings.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InventoryItem {
     /// `productUrl`.
-    pub product_url: String,
+    pub product_url: Arc<str>,
     /// `productId` (SKU).
-    pub product_id: Option<String>,
+    pub product_id: Option<Arc<str>>,
     /// `facilityUrl`: the sublocation.
-    pub facility_url: String,
+    pub facility_url: Arc<str>,
     /// `lotId`.
     pub lot_id: Option<String>,
     /// `normalizedPackingString`; `None` = eaches.
@@ -902,9 +951,9 @@ impl InventoryItem {
 record_columns! {
     InventoryItemRow, InventoryItemTable, InventoryItemCol, key = product_url;
     {
-        product_url: RecordUrl = "productUrl",
-        product_id: Text = "productId",
-        facility_url: RecordUrl = "facilityUrl",
+        product_url: SharedUrl<false> = "productUrl",
+        product_id: SharedText<false> = "productId",
+        facility_url: SharedUrl<true> = "facilityUrl",
         lot_id: Text = "lotId",
         packing: Text = "normalizedPackingString",
         order_url: Text = "orderUrl",

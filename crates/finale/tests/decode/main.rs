@@ -527,7 +527,7 @@ fn a_large_generated_page_round_trips() {
         .expect("decodes");
     assert!(d.errors.is_empty());
     assert_eq!(d.records.len(), n);
-    assert_eq!(d.records[4999].product_url, "/acme/api/product/4999");
+    assert_eq!(&*d.records[4999].product_url, "/acme/api/product/4999");
     assert_eq!(d.records[3].lot_id, None);
     assert_eq!(d.records[4].lot_id.as_deref(), Some("L4"));
     let sum: f64 = d.records.iter().map(|r| r.quantity_on_hand).sum();
