@@ -123,7 +123,7 @@ fn print_summary(summary: &PullSummary, client: &FinaleClient) {
     for c in &summary.collections {
         println!(
             "  {:<14} {:>10} {:>9} {:>9} {:>12} {:>8.2?}",
-            c.collection.to_string(),
+            c.label,
             c.records,
             c.rejected,
             c.requests,
@@ -137,10 +137,10 @@ fn print_summary(summary: &PullSummary, client: &FinaleClient) {
     );
     let r = client.budget_report();
     println!();
-    println!("  budgets (Finale's limits; used = requests granted in this run):");
+    println!("  budgets (requests this run, against Finale's limits):");
     for b in &r.buckets {
         println!(
-            "    {:<11} used {:>5} of {:>4} per {:>4} s{}",
+            "    {:<11} {:>5} requests (limit {:>4} per {:>4} s){}",
             format!("{:?}", b.bucket),
             b.used,
             b.limit,

@@ -21,6 +21,8 @@ use indicatif::ProgressBar;
 #[derive(Debug, Clone)]
 pub struct CollectionSummary {
     pub collection: Collection,
+    /// What to call the row: the collection, or "order lines" for the line completion step.
+    pub label: String,
     pub records: usize,
     pub rejected: usize,
     pub requests: u64,
@@ -73,7 +75,9 @@ pub async fn pull_account(
         .map(|o| o.lines.as_ref().map_or(0, Vec::len))
         .sum();
     if lines.orders_completed > 0 {
-        collections.push(meter.finish(client, Collection::Order, order_lines, 0));
+        let mut lines_row = meter.finish(client, Collection::Order, order_lines, 0);
+        lines_row.label = "order lines".to_string();
+        collections.push(lines_row);
     }
     bar.inc(1);
 
@@ -112,6 +116,7 @@ impl Meter {
         let r = client.budget_report();
         CollectionSummary {
             collection,
+            label: collection.to_string(),
             records,
             rejected,
             requests: r.requests - self.requests,
