@@ -630,53 +630,34 @@ impl Scalar<'_> {
     }
 }
 
-struct ScalarVisitor;
+/// Compound values in a scalar cell are an error, but a rare one: keep their text.
+fn compound_map<'de, A: MapAccess<'de>>(map: A) -> Result<Scalar<'de>, A::Error> {
+    let v = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+    Ok(Scalar::Compound(v.to_string()))
+}
 
-impl<'de> Visitor<'de> for ScalarVisitor {
-    type Value = Scalar<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Scalar::Null)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Scalar::Null)
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Scalar::Bool(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Scalar::U(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Scalar::I(v))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Scalar::F(v))
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(std::borrow::Cow::Borrowed(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(std::borrow::Cow::Owned(v.to_owned())))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(std::borrow::Cow::Owned(v)))
-    }
-    // Compound values in a scalar cell are an error, but a rare one: keep their text.
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let v = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
-        Ok(Scalar::Compound(v.to_string()))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        let v = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-        Ok(Scalar::Compound(v.to_string()))
-    }
+/// See [`compound_map`].
+fn compound_seq<'de, A: SeqAccess<'de>>(seq: A) -> Result<Scalar<'de>, A::Error> {
+    let v = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+    Ok(Scalar::Compound(v.to_string()))
+}
+
+/// Any JSON scalar, for the general rules: a [`FastCell`] whose fast paths never fire, so
+/// the one visitor below serves both the fast and the general path.
+struct AnyScalar;
+
+impl FastCell for AnyScalar {
+    type Out = std::convert::Infallible;
 }
 
 fn scalar<'de, D: de::Deserializer<'de>>(d: D) -> Result<Scalar<'de>, D::Error> {
-    d.deserialize_any(ScalarVisitor)
+    Ok(
+        match d.deserialize_any(FastVisitor::<AnyScalar>(PhantomData))? {
+            Fast::Slow(s) => s,
+            Fast::Val(None) => Scalar::Null,
+            Fast::Val(Some(never)) => match never {},
+        },
+    )
 }
 
 /// The outcome of a [`FastCell`] visitor: the usual cases are decided inside the visitor, so
@@ -739,10 +720,10 @@ impl<'de, K: FastCell> Visitor<'de> for FastVisitor<K> {
         Ok(K::from_str(std::borrow::Cow::Owned(v)))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        ScalarVisitor.visit_map(map).map(Fast::Slow)
+        compound_map(map).map(Fast::Slow)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        ScalarVisitor.visit_seq(seq).map(Fast::Slow)
+        compound_seq(seq).map(Fast::Slow)
     }
 }
 
@@ -897,10 +878,10 @@ impl<'de, const INTERN: bool> Visitor<'de> for ShareVisitor<'_, INTERN> {
         Ok(Fast::Val(Some(self.0.share(self.1, v))))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        ScalarVisitor.visit_map(map).map(Fast::Slow)
+        compound_map(map).map(Fast::Slow)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        ScalarVisitor.visit_seq(seq).map(Fast::Slow)
+        compound_seq(seq).map(Fast::Slow)
     }
 }
 
