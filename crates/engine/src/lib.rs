@@ -1,4 +1,5 @@
-//! Stockpulse's sync engine: for now, its **shared store** layer (Postgres).
+//! Stockpulse's sync engine: for now, its store layers (the shared Postgres store and the
+//! local SQLite store).
 //!
 //! The engine copies a Finale Inventory account into a store and keeps it current with the
 //! seed's three strategies (`full`, `smart`, `critical`, see `ARCHITECTURE.md`). This crate
@@ -13,6 +14,9 @@
 //! - [`pg::items_needing_sync`]: the seed's `get_items_needing_sync(strategy, limit)`, which
 //!   ranks the work of a run.
 //! - `testing` (feature `testing`): one fresh throwaway database per test.
+//! - [`sqlite`]: the **local store**, the same domain on SQLite (`migrations/sqlite/`):
+//!   [`sqlite::open()`], [`sqlite::migrate()`], [`sqlite::items_needing_sync`] (the seed's
+//!   ranking as one query, with the engine's clock passed in).
 //!
 //! # The store model
 //!
@@ -58,6 +62,7 @@
 #![deny(missing_docs)]
 
 pub mod pg;
+pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -8,7 +8,8 @@
 
 use tokio_postgres::error::SqlState;
 
-/// Everything that can go wrong between Stockpulse and its Postgres store.
+/// Everything that can go wrong between Stockpulse and its store (the shared Postgres one or
+/// the local SQLite one: both implement the same store, so they share one error type).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -105,6 +106,29 @@ pub enum StoreError {
         source: tokio_postgres::Error,
     },
 
+    /// The local SQLite store could not be opened or configured (missing directory, not a
+    /// database, WAL unavailable).
+    #[error("cannot open the local SQLite store at {path}: {what}")]
+    SqliteOpen {
+        /// The database file (a local path: not a secret).
+        path: std::path::PathBuf,
+        /// What failed.
+        what: &'static str,
+        /// The driver's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// A statement on the local SQLite store failed.
+    #[error("local store query failed: {what}")]
+    Sqlite {
+        /// What the statement was for.
+        what: &'static str,
+        /// The driver's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+
     /// A value read from the store did not have the expected shape.
     #[error("unexpected value in the store: {what}")]
     Corrupt {
@@ -119,6 +143,10 @@ impl StoreError {
     pub fn is_retryable(&self) -> bool {
         match self {
             StoreError::Connect { .. } => true,
+            StoreError::Sqlite { source, .. } => matches!(
+                source.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ),
             StoreError::Query { source, .. } => {
                 source.is_closed()
                     || matches!(
@@ -140,8 +168,15 @@ impl StoreError {
             StoreError::Query { source, .. } => {
                 source.code().is_some_and(|c| c.code().starts_with("23"))
             }
+            StoreError::Sqlite { source, .. } => {
+                source.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
+            }
             _ => false,
         }
+    }
+
+    pub(crate) fn sqlite(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+        move |source| StoreError::Sqlite { what, source }
     }
 
     pub(crate) fn query(what: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
