@@ -55,6 +55,33 @@ pub struct MigrationReport {
     pub known_version: i64,
 }
 
+impl MigrationReport {
+    /// Refuses a database whose schema is newer than this binary knows, before anything is
+    /// applied. Shared by both stores so that they refuse with the same error.
+    pub(crate) fn refuse_newer(previous: Option<i64>, known: i64) -> Result<(), StoreError> {
+        match previous.filter(|&v| v > known) {
+            Some(database) => Err(StoreError::SchemaTooNew { database, known }),
+            None => Ok(()),
+        }
+    }
+
+    /// The migrations a refinery run applied, oldest first, each logged once; `store` names
+    /// the store in the log ("shared" or "local").
+    pub(crate) fn applied(report: &refinery::Report, store: &'static str) -> Vec<AppliedMigration> {
+        report
+            .applied_migrations()
+            .iter()
+            .map(|m| {
+                tracing::info!(store, version = m.version(), name = %m.name(), "applied migration");
+                AppliedMigration {
+                    version: m.version(),
+                    name: m.name().to_owned(),
+                }
+            })
+            .collect()
+    }
+}
+
 /// The newest migration version embedded in this binary.
 pub fn known_version() -> i64 {
     embedded::migrations::runner()
@@ -111,26 +138,14 @@ pub async fn migrate(client: &mut Client) -> Result<MigrationReport, StoreError>
 async fn migrate_locked(client: &mut Client) -> Result<MigrationReport, StoreError> {
     let known = known_version();
     let previous = database_version(client).await?;
-    if let Some(database) = previous.filter(|&v| v > known) {
-        return Err(StoreError::SchemaTooNew { database, known });
-    }
+    MigrationReport::refuse_newer(previous, known)?;
     let report = embedded::migrations::runner()
         .set_abort_divergent(true)
         .set_abort_missing(true)
         .run_async(client)
         .await
         .map_err(|source| StoreError::Migration { source })?;
-    let applied: Vec<AppliedMigration> = report
-        .applied_migrations()
-        .iter()
-        .map(|m| AppliedMigration {
-            version: m.version(),
-            name: m.name().to_owned(),
-        })
-        .collect();
-    for m in &applied {
-        tracing::info!(version = m.version, name = %m.name, "applied migration");
-    }
+    let applied = MigrationReport::applied(&report, "shared");
     let current = database_version(client).await?.unwrap_or(0);
     Ok(MigrationReport {
         applied,

@@ -15,7 +15,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 use super::StoreError;
-use crate::pg::{AppliedMigration, MigrationReport};
+use crate::pg::MigrationReport;
 
 mod embedded {
     refinery::embed_migrations!("../../migrations/sqlite");
@@ -67,25 +67,13 @@ pub fn database_version(conn: &Connection) -> Result<Option<i64>, StoreError> {
 pub fn migrate(conn: &mut Connection) -> Result<MigrationReport, StoreError> {
     let known = known_version();
     let previous = database_version(conn)?;
-    if let Some(database) = previous.filter(|&v| v > known) {
-        return Err(StoreError::SchemaTooNew { database, known });
-    }
+    MigrationReport::refuse_newer(previous, known)?;
     let report = embedded::migrations::runner()
         .set_abort_divergent(true)
         .set_abort_missing(true)
         .run(conn)
         .map_err(|source| StoreError::Migration { source })?;
-    let applied: Vec<AppliedMigration> = report
-        .applied_migrations()
-        .iter()
-        .map(|m| AppliedMigration {
-            version: m.version(),
-            name: m.name().to_owned(),
-        })
-        .collect();
-    for m in &applied {
-        tracing::info!(version = m.version, name = %m.name, "applied local-store migration");
-    }
+    let applied = MigrationReport::applied(&report, "local");
     let current = database_version(conn)?.unwrap_or(0);
     Ok(MigrationReport {
         applied,
