@@ -6,7 +6,8 @@ use finale::{Order, Priority};
 use finale_sim::Size;
 use stockpulse_tests::{Setup, anchor};
 
-fn assert_lines_match(orders: &[Order], truth: &finale_sim::Dataset) {
+/// Every order has exactly the simulator's lines: product, quantity (exactly) and unit price.
+pub(crate) fn assert_lines_match(orders: &[Order], truth: &finale_sim::Dataset) {
     for o in orders {
         let t = truth.orders.by_url(&o.url).unwrap();
         let lines = o
@@ -21,7 +22,7 @@ fn assert_lines_match(orders: &[Order], truth: &finale_sim::Dataset) {
                 "{}",
                 o.url
             );
-            assert!((l.quantity.unwrap_or(f64::NAN) - tl.quantity).abs() < 1e-9);
+            assert_eq!(l.quantity, Some(tl.quantity), "{}", o.url);
             assert!((l.unit_price.unwrap_or(f64::NAN) - tl.unit_price).abs() < 1e-6);
         }
     }

@@ -25,17 +25,7 @@ async fn complete_lines(p: &stockpulse_tests::Pair) -> Result<Vec<Order>, Error>
 }
 
 fn assert_lines_match(orders: &[Order], p: &stockpulse_tests::Pair) {
-    let ds = p.sim.dataset();
-    let truth = ds.read().unwrap();
-    for o in orders {
-        let t = truth.orders.by_url(&o.url).unwrap();
-        let lines = o.lines.as_ref().unwrap();
-        assert_eq!(lines.len(), t.order_item_list.len());
-        for (l, tl) in lines.iter().zip(&t.order_item_list) {
-            assert_eq!(l.quantity, Some(tl.quantity));
-            assert!((l.unit_price.unwrap() - tl.unit_price).abs() < 1e-6);
-        }
-    }
+    super::order_lines::assert_lines_match(orders, &p.sim.dataset().read().unwrap());
 }
 
 async fn graphql_pair(
