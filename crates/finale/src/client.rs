@@ -65,10 +65,6 @@ use crate::scheduler::{
 const GRAPHQL_ITEMS_PER_ORDER: u32 = 100;
 /// Per-order GETs in flight at once when completing lines (the scheduler still paces them).
 const LINE_GET_CONCURRENCY: usize = 4;
-/// At or below this many orders, lines always come from per-order GETs: a GraphQL page
-/// covers an order-date *range* and so also returns orders we do not need (often more than
-/// one page of them), while a handful of GETs is exact and costs about the same.
-const SMALL_LINE_BATCH: usize = 3;
 /// Consecutive 429s tolerated for one request before giving up (each waits for its reset).
 const MAX_THROTTLES: u32 = 20;
 
@@ -502,18 +498,14 @@ impl FinaleClient {
         }
         let cfg = &self.inner.cfg;
         let sched = &self.inner.scheduler;
-        let source = if missing.len() <= SMALL_LINE_BATCH {
-            LineSource::PerOrderGets
-        } else {
-            choose_line_source(
-                missing.len(),
-                cfg.graphql_page_size,
-                &cfg.budgets,
-                sched.available(Bucket::Get),
-                sched.available(Bucket::Post),
-                sched.available(Bucket::Collection),
-            )
-        };
+        let source = choose_line_source(
+            missing.len(),
+            cfg.graphql_page_size,
+            &cfg.budgets,
+            sched.available(Bucket::Get),
+            sched.available(Bucket::Post),
+            sched.available(Bucket::Collection),
+        );
         let mut remaining: Vec<usize> = missing;
         if source == LineSource::Graphql {
             remaining = self

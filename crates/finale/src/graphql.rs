@@ -389,11 +389,18 @@ fn wait_secs(cost: u64, available: u32, limit: u32, window: chrono::Duration) ->
     deficit as f64 * window_secs / f64::from(limit)
 }
 
+/// Batches this small prefer exact per-order GETs (see [`choose_line_source`]).
+pub const SMALL_LINE_BATCH: usize = 3;
+
 /// Choose how to fetch lines for `missing` orders: per-order GETs cost `missing` GET units;
 /// GraphQL costs about `ceil(missing / page_size)` POST units (+ as many collection units if
 /// GraphQL counts as a collection read). Prefers the one that finishes sooner given what each
 /// bucket can grant now (`available`) and its refill rate; on a tie, the one with fewer
 /// requests; on a further tie, per-order GETs (exact and authoritative).
+///
+/// At or below [`SMALL_LINE_BATCH`] orders, per-order GETs win whenever the GET budget can
+/// finish them at all: a GraphQL page covers an order-date *range* and so also returns
+/// orders nobody asked for (often more than a page of them), while a handful of GETs is exact.
 ///
 /// When GraphQL counts as a collection read, its collection units are costed against
 /// `collection_available` and the hourly refill (the scarcest budget, shared with every
@@ -436,6 +443,9 @@ pub fn choose_line_source(
     } else {
         (0.0, 0.0)
     };
+    if missing <= SMALL_LINE_BATCH && get_wait.is_finite() {
+        return LineSource::PerOrderGets;
+    }
     let by_time = gql_wait.total_cmp(&get_wait);
     match by_time.then(post_cost.cmp(&get_cost)) {
         std::cmp::Ordering::Less => LineSource::Graphql,
@@ -715,6 +725,12 @@ mod tests {
             choose_line_source(50, 100, &off, 0, 0, 300),
             LineSource::Graphql
         );
+        // A small batch takes exact GETs even where one GraphQL page would be fewer requests...
+        assert_eq!(
+            choose_line_source(3, 200, &cfg, 120, 120, 300),
+            LineSource::PerOrderGets
+        );
+        // ...but not when the GET budget could never finish it.
         // Zero GET limit cannot finish; GraphQL can.
         let no_get = BudgetConfig {
             get_per_minute: 0,
