@@ -61,8 +61,13 @@
 //! prepares statements, so run it over a direct or session-mode connection.
 #![deny(missing_docs)]
 
+pub mod derive;
 pub mod pg;
+// Row fields are the columns of the same name, documented in the migrations.
+#[allow(missing_docs)]
+pub mod rows;
 pub mod sqlite;
+pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -129,6 +129,14 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
 
+    /// Another engine holds the writer role (a Postgres advisory lock, or the local store's
+    /// lock file).
+    #[error("another Stockpulse engine is writing to this store: {holder}")]
+    WriterBusy {
+        /// Who holds it (`host:pid (purpose)`), or "unknown" when it cannot be told.
+        holder: String,
+    },
+
     /// A value read from the store did not have the expected shape.
     #[error("unexpected value in the store: {what}")]
     Corrupt {

@@ -19,7 +19,8 @@ use uuid::Uuid;
 use super::StoreError;
 
 /// The seed's sync strategies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Strategy {
     /// The initial (two-year) load and on-demand full reloads.
     Full,

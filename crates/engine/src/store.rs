@@ -1,0 +1,507 @@
+//! The one store interface the engine writes through, with a Postgres implementation (the
+//! shared store, [`crate::pg::PgStore`]) and a SQLite one (the local store,
+//! [`crate::sqlite::SqliteStore`]). Both pass the same conformance suite
+//! (`engine::conformance`, feature `testing`).
+//!
+//! # The contract
+//!
+//! - **One transaction per [`Batch`].** [`Store::apply`] writes everything in a batch
+//!   (mirror rows, stock changes, quarantined records, state values and, optionally, the
+//!   completion of a backfill job) atomically. A killed process therefore leaves either the
+//!   whole batch or none of it, and a job is `done` exactly when its last batch is stored.
+//! - **Write only what changed.** For each keyed row the store compares the incoming
+//!   `content_hash` with the stored one and writes only new or different rows (and, for a
+//!   changed parent, rewrites its owned children). Identical input is a no-op: no row
+//!   version, no `updated_at` change. [`Applied`] reports what was written.
+//! - **Stock is diffed by the engine.** `inventoryitem` is a full snapshot, so the engine
+//!   reads [`Store::stock_hashes`], diffs, and sends only upserts and deletions.
+//! - **Derived data is recomputed by scope.** [`Store::refresh_daily_sales`] rebuilds daily
+//!   sales from sales-order lines for the products in scope (writing only differing days,
+//!   deleting vanished ones); [`Store::item_inputs`] gathers what [`crate::derive::item_row`]
+//!   needs; [`Store::upsert_items`] writes changed seed rows and moves `finale_last_sync`.
+//! - **Time comes from the caller** (`now` arguments), never from the database's clock, so
+//!   tests and the simulator's virtual time agree. The exception is Postgres'
+//!   `get_items_needing_sync`, the seed's function, which uses `NOW()` by definition.
+//! - **One writer.** [`Store::acquire_writer`] returns a lease (a Postgres advisory lock held
+//!   by a session; a lock file beside the SQLite database) or
+//!   [`StoreError::WriterBusy`] naming who holds it.
+//!
+//! Sales-history conventions shared by both stores: a sale is a line of a `SALES_ORDER` that
+//! is not `ORDER_CANCELLED` and has an `order_date`; its day is the UTC date of `order_date`;
+//! units are `quantity`, revenue `quantity × unit_price` (a missing price counts 0). "Units in
+//! the last N days before `as_of`" sums the days `d` with
+//! `as_of.date − N < d ≤ as_of.date`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::derive::ItemInput;
+use crate::pg::{StoreError, Strategy, SyncCandidate};
+use crate::rows::{
+    DailySalesRow, FacilityRow, Hash, ItemRow, OrderRow, PartyRow, ProductRow, StockKey, StockRow,
+};
+
+/// Everything one [`Store::apply`] call writes, in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    /// Facilities to upsert.
+    pub facilities: Vec<FacilityRow>,
+    /// Parties to upsert.
+    pub parties: Vec<PartyRow>,
+    /// Products (with their owned children) to upsert.
+    pub products: Vec<ProductRow>,
+    /// Orders (with their lines) to upsert.
+    pub orders: Vec<OrderRow>,
+    /// Stock rows to upsert (already diffed by the engine, but re-checked by hash).
+    pub stock_upserts: Vec<StockRow>,
+    /// Stock pairs that vanished from Finale's snapshot.
+    pub stock_deletes: Vec<StockKey>,
+    /// Records that could not be stored, for `sync_errors`.
+    pub quarantine: Vec<Quarantined>,
+    /// `sync_state` values to set (cursors).
+    pub state: Vec<(String, serde_json::Value)>,
+    /// A backfill job this batch completes.
+    pub job_done: Option<JobDone>,
+}
+
+impl Batch {
+    /// Whether the batch holds no mirror rows (it may still carry state or a job mark).
+    pub fn has_no_rows(&self) -> bool {
+        self.facilities.is_empty()
+            && self.parties.is_empty()
+            && self.products.is_empty()
+            && self.orders.is_empty()
+            && self.stock_upserts.is_empty()
+            && self.stock_deletes.is_empty()
+    }
+}
+
+/// A record that could not be stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quarantined {
+    /// The run that found it (`None` outside a run).
+    pub run_id: Option<i64>,
+    /// Finale collection name.
+    pub collection: String,
+    /// The record's key (URL), if known.
+    pub record_key: Option<String>,
+    /// Why it was rejected.
+    pub reason: String,
+    /// The record as JSON, when it decoded that far.
+    pub raw_payload: Option<serde_json::Value>,
+    /// The raw text of the offending value otherwise.
+    pub raw_text: Option<String>,
+    /// When it was found.
+    pub at: DateTime<Utc>,
+}
+
+/// Completion of a backfill job, committed with the batch that carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobDone {
+    /// `backfill_jobs.id`.
+    pub id: i64,
+    /// Records the job stored (valid ones).
+    pub records: u64,
+    /// HTTP requests the job made.
+    pub requests: u32,
+    /// When it finished.
+    pub at: DateTime<Utc>,
+}
+
+/// Rows inserted, updated and deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Writes {
+    /// New rows.
+    pub inserted: u64,
+    /// Changed rows.
+    pub updated: u64,
+    /// Removed rows.
+    pub deleted: u64,
+}
+
+impl Writes {
+    /// All rows written.
+    pub fn total(&self) -> u64 {
+        self.inserted + self.updated + self.deleted
+    }
+    /// Adds another count.
+    pub fn add(&mut self, o: Writes) {
+        self.inserted += o.inserted;
+        self.updated += o.updated;
+        self.deleted += o.deleted;
+    }
+}
+
+/// A product whose cost or list price changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriceChange {
+    /// Product URL.
+    pub product_url: String,
+    /// Cost before and after.
+    pub cost: (Option<f64>, Option<f64>),
+    /// List price before and after.
+    pub list_price: (Option<f64>, Option<f64>),
+}
+
+/// What [`Store::apply`] did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Applied {
+    /// Writes per table (`facilities`, `parties`, `products`, `product_suppliers`,
+    /// `reorder_guidelines`, `stock`, `orders`, `order_lines`, `sync_errors`). Tables with no
+    /// writes may be absent.
+    pub by_table: BTreeMap<&'static str, Writes>,
+    /// Products inserted or changed (their item rows need recomputing).
+    pub changed_products: Vec<String>,
+    /// Existing products whose cost or list price changed (new products are not listed).
+    pub price_changes: Vec<PriceChange>,
+    /// Parties inserted or changed.
+    pub changed_parties: Vec<String>,
+    /// Products whose stock rows were written or deleted.
+    pub stock_products: Vec<String>,
+    /// Products on the old or new lines of every sales order inserted or changed: their
+    /// daily sales need recomputing.
+    pub sales_products: Vec<String>,
+    /// Orders inserted (not seen before).
+    pub new_orders: u64,
+}
+
+impl Applied {
+    /// Mirror rows written, over all tables except the quarantine.
+    pub fn rows_written(&self) -> u64 {
+        self.by_table
+            .iter()
+            .filter(|(t, _)| **t != "sync_errors")
+            .map(|(_, w)| w.total())
+            .sum()
+    }
+    /// Merges another outcome into this one.
+    pub fn merge(&mut self, o: Applied) {
+        for (t, w) in o.by_table {
+            self.by_table.entry(t).or_default().add(w);
+        }
+        self.changed_products.extend(o.changed_products);
+        self.price_changes.extend(o.price_changes);
+        self.changed_parties.extend(o.changed_parties);
+        self.stock_products.extend(o.stock_products);
+        self.sales_products.extend(o.sales_products);
+        self.new_orders += o.new_orders;
+    }
+}
+
+/// Which products a derived-data call covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every product.
+    All,
+    /// These products (URLs; duplicates allowed).
+    Products(Vec<String>),
+}
+
+/// What [`Store::upsert_items`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ItemWrites {
+    /// Item rows inserted or changed (content).
+    pub writes: Writes,
+    /// Unchanged rows whose `finale_last_sync` was moved to `now`.
+    pub confirmed: u64,
+}
+
+/// A backfill job to plan.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PlannedJob {
+    /// Finale collection name.
+    pub collection: String,
+    /// A `lastUpdatedDate` window, or an unfiltered snapshot read.
+    pub kind: JobKind,
+    /// Window start (inclusive). For a snapshot: the plan's horizon start.
+    pub window_start: DateTime<Utc>,
+    /// Window end (exclusive). For a snapshot: the plan's horizon end.
+    pub window_end: DateTime<Utc>,
+}
+
+/// How a job reads its collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    /// One filtered read of `[window_start, window_end)` (split in memory when full).
+    Window,
+    /// One unfiltered read of the whole collection.
+    Snapshot,
+}
+
+impl JobKind {
+    /// The name stored in `backfill_jobs.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Window => "window",
+            JobKind::Snapshot => "snapshot",
+        }
+    }
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "window" => Some(JobKind::Window),
+            "snapshot" => Some(JobKind::Snapshot),
+            _ => None,
+        }
+    }
+}
+
+/// Lifecycle of a backfill job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    /// Not started (or reset after a killed run).
+    Pending,
+    /// Started by the running engine.
+    Running,
+    /// Stored completely.
+    Done,
+    /// Failed; retried by the next run.
+    Failed,
+    /// Replaced by smaller jobs.
+    Split,
+}
+
+impl JobStatus {
+    /// The name stored in `backfill_jobs.status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Failed => "failed",
+            JobStatus::Split => "split",
+        }
+    }
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => JobStatus::Pending,
+            "running" => JobStatus::Running,
+            "done" => JobStatus::Done,
+            "failed" => JobStatus::Failed,
+            "split" => JobStatus::Split,
+            _ => return None,
+        })
+    }
+}
+
+/// A stored backfill job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackfillJob {
+    /// `backfill_jobs.id`.
+    pub id: i64,
+    /// What to read.
+    pub job: PlannedJob,
+    /// Where it is.
+    pub status: JobStatus,
+    /// Times started.
+    pub attempts: i32,
+    /// Records stored (when done).
+    pub records: i64,
+    /// Requests made (when done).
+    pub requests: i32,
+    /// The last failure, if any.
+    pub last_error: Option<String>,
+}
+
+/// The metrics of one run (the seed's `SyncMetrics`), written into `sync_runs` at its end.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunMetrics {
+    /// When the run ended.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+    /// Records read from Finale.
+    pub items_seen: u64,
+    /// Rows written (inserted, updated or deleted) over all mirror and derived tables.
+    pub items_changed: u64,
+    /// Records quarantined.
+    pub items_failed: u64,
+    /// `items_seen` per second of wall time.
+    pub items_per_sec: f64,
+    /// Whether the run completed.
+    pub success: bool,
+    /// Error kinds with counts, most frequent first.
+    pub error_patterns: Vec<(String, u64)>,
+    /// Finale request latency, median (ms).
+    pub network_p50_ms: Option<f64>,
+    /// Finale request latency, 95th percentile (ms).
+    pub network_p95_ms: Option<f64>,
+    /// Mean store call latency (ms).
+    pub db_latency_ms: Option<f64>,
+    /// Requests per budget bucket (`get`, `post`, `collection`).
+    pub requests: BTreeMap<String, u64>,
+    /// A short summary (critical triggers, failure reason).
+    pub notes: Option<String>,
+}
+
+/// A `sync_runs` row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// `sync_runs.id`.
+    pub id: i64,
+    /// Which strategy.
+    pub strategy: Strategy,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// Who ran it.
+    pub runner: Option<String>,
+    /// Its metrics; `finished_at == None` while running (or if its process died).
+    pub metrics: RunMetrics,
+}
+
+/// Who wants (or holds) the writer role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriterInfo {
+    /// `host:pid` or another human-readable name.
+    pub runner: String,
+    /// What it is doing (`full`, `smart`, `critical`, `serve`).
+    pub purpose: String,
+}
+
+/// Holding the writer role; dropping it releases the role.
+pub trait WriterLease: Send + Sync + std::fmt::Debug {
+    /// Who holds it (this process).
+    fn holder(&self) -> &WriterInfo;
+}
+
+/// A record quarantined in `sync_errors`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuarantineRecord {
+    /// `sync_errors.id`.
+    pub id: i64,
+    /// The record.
+    pub record: Quarantined,
+}
+
+/// A whole store's mirror and derived content, sorted by key (tests compare it with the
+/// simulator's truth; reconciliation compares two stores).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// By URL.
+    pub facilities: Vec<FacilityRow>,
+    /// By URL.
+    pub parties: Vec<PartyRow>,
+    /// By URL, children by position.
+    pub products: Vec<ProductRow>,
+    /// By (product, facility).
+    pub stock: Vec<StockRow>,
+    /// By URL, lines by position.
+    pub orders: Vec<OrderRow>,
+    /// By (product, day).
+    pub daily_sales: Vec<DailySalesRow>,
+    /// By `finale_id`.
+    pub items: Vec<ItemRow>,
+}
+
+/// The store interface. Every method is one round of I/O against the store; all writes are
+/// transactional. See the module docs for the contract.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// `postgres user@host:port/db` or `sqlite /path`: for messages (never a secret).
+    fn describe(&self) -> String;
+
+    /// Writes a batch atomically (see [`Batch`]).
+    async fn apply(&self, batch: &Batch, now: DateTime<Utc>) -> Result<Applied, StoreError>;
+
+    /// Every stored stock row's hash.
+    async fn stock_hashes(&self) -> Result<BTreeMap<StockKey, Hash>, StoreError>;
+
+    /// Rebuilds `daily_sales` for the products in scope from stored sales-order lines,
+    /// writing only days that differ and deleting days that no longer have sales.
+    async fn refresh_daily_sales(
+        &self,
+        scope: &Scope,
+        now: DateTime<Utc>,
+    ) -> Result<Writes, StoreError>;
+
+    /// One [`ItemInput`] per stored product in scope, by product URL.
+    async fn item_inputs(
+        &self,
+        scope: &Scope,
+        as_of: DateTime<Utc>,
+    ) -> Result<Vec<ItemInput>, StoreError>;
+
+    /// Upserts the seed's rows by `finale_id` (new rows get a fresh `id`): rows whose hash
+    /// differs are written with `last_updated = finale_last_sync = now`; unchanged rows get
+    /// `finale_last_sync = now` only when it is NULL or older than `confirm_before` (so a
+    /// repeated run writes nothing while the confirmation is fresh).
+    async fn upsert_items(
+        &self,
+        rows: &[ItemRow],
+        now: DateTime<Utc>,
+        confirm_before: DateTime<Utc>,
+    ) -> Result<ItemWrites, StoreError>;
+
+    /// The seed's `get_items_needing_sync(strategy, limit)`.
+    async fn items_needing_sync(
+        &self,
+        strategy: Strategy,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SyncCandidate>, StoreError>;
+
+    /// Reads a `sync_state` value.
+    async fn get_state(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;
+
+    /// Opens a `sync_runs` row and returns its id.
+    async fn begin_run(
+        &self,
+        strategy: Strategy,
+        runner: &str,
+        started_at: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
+
+    /// Completes a `sync_runs` row.
+    async fn finish_run(&self, id: i64, metrics: &RunMetrics) -> Result<(), StoreError>;
+
+    /// Closes runs left open by a process that died (`success = false`, a note saying so);
+    /// returns how many. Call only while holding the writer role.
+    async fn close_abandoned_runs(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// The newest runs first.
+    async fn recent_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError>;
+
+    /// Inserts planned jobs that do not exist yet (same collection and window); returns how
+    /// many were new.
+    async fn plan_backfill(
+        &self,
+        jobs: &[PlannedJob],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+
+    /// Every backfill job, ordered by id.
+    async fn backfill_jobs(&self) -> Result<Vec<BackfillJob>, StoreError>;
+
+    /// Marks `running` jobs (left by a killed process) `pending` again; returns how many.
+    async fn reset_interrupted_jobs(&self) -> Result<u64, StoreError>;
+
+    /// Marks a job `running` and counts the attempt.
+    async fn start_job(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Marks a job `failed` with the error (it is retried by the next run).
+    async fn fail_job(&self, id: i64, error: &str) -> Result<(), StoreError>;
+
+    /// The newest quarantined records first.
+    async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineRecord>, StoreError>;
+
+    /// Takes the writer role, or fails with [`StoreError::WriterBusy`] naming the holder.
+    /// With `wait`, retries until the role is free or `wait` has passed.
+    async fn acquire_writer(
+        &self,
+        me: &WriterInfo,
+        wait: Option<Duration>,
+    ) -> Result<Box<dyn WriterLease>, StoreError>;
+
+    /// The whole mirror and derived content (tests, reconciliation).
+    async fn snapshot(&self) -> Result<Snapshot, StoreError>;
+
+    /// One opaque marker per mirror and derived table that changes whenever a row of it is
+    /// inserted, updated or deleted (tests prove "nothing was written" with it).
+    async fn write_marks(&self) -> Result<BTreeMap<String, String>, StoreError>;
+}
