@@ -132,6 +132,9 @@ async fn inventory_items_has_the_seeds_columns() {
         ("last_updated", "timestamp with time zone"),
         ("content_hash", "bytea"),
         ("status", "text"),
+        // V20261124010000__engine_columns: the engine's additions, after the seed's columns.
+        ("sales_velocity_90d", "double precision"),
+        ("days_of_stock", "double precision"),
     ];
     let expected: Vec<(String, String)> = expected
         .iter()
