@@ -61,13 +61,16 @@
 //! prepares statements, so run it over a direct or session-mode connection.
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod derive;
 pub mod pg;
 // Row fields are the columns of the same name, documented in the migrations.
 #[allow(missing_docs)]
 pub mod rows;
+pub mod schedule;
 pub mod sqlite;
 pub mod store;
+pub mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
 

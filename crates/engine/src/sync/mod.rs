@@ -1,0 +1,456 @@
+//! The sync engine: Finale → a [`Store`], with the seed's three strategies.
+//!
+//! One [`Engine`] owns one Finale client (so one request scheduler owns the account's budgets
+//! for the whole process) and one store. [`Engine::run`] runs a strategy:
+//!
+//! 1. takes the **writer role** ([`Store::acquire_writer`]; a second engine gets
+//!    [`SyncError::WriterBusy`] naming the holder), closes runs a killed process left open,
+//!    and opens a `sync_runs` row;
+//! 2. runs the strategy — [`full`](Strategy::Full) (module `full`: the persisted, resumable
+//!    backfill plan of module [`plan`]), or [`smart`](Strategy::Smart) /
+//!    [`critical`](Strategy::Critical) (module `incremental`: cursors with overlap where
+//!    Finale has `lastUpdatedDate`, hash diff of the `inventoryitem` snapshot where it has
+//!    not, critical items written first);
+//! 3. rebuilds derived data for what changed (daily sales, velocities, days of stock left,
+//!    the seed's `inventory_items`);
+//! 4. completes the `sync_runs` row with the run's metrics, also when it failed.
+//!
+//! Bad records never stop a run: a record that does not decode or would violate the schema
+//! goes to `sync_errors` with its raw payload and the reason ([`Quarantined`]).
+
+mod full;
+mod incremental;
+mod meter;
+pub mod plan;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use finale::{Clock, FinaleClient, RecordError};
+use serde::Serialize;
+
+use crate::derive::item_row;
+use crate::pg::{StoreError, Strategy};
+use crate::rows::{Invalid, ItemRow};
+use crate::store::{
+    Applied, ItemWrites, Quarantined, RunMetrics, Scope, Store, WriterInfo, Writes,
+};
+
+pub use meter::Meter;
+pub use plan::{Cursor, Estimate, LoadProfile, PlanState, estimate, plan_full};
+
+/// Tunables of the strategies (the seed's numbers are the defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncSettings {
+    /// Records per write batch in the full load (seed: 500).
+    pub full_batch: usize,
+    /// Records per write batch in smart and critical runs (seed: 100).
+    pub smart_batch: usize,
+    /// Batches written concurrently in smart and critical runs (seed: 3).
+    pub smart_concurrency: usize,
+    /// How far back the full load reaches (seed: 2 years).
+    pub horizon: chrono::Duration,
+    /// Widest `lastUpdatedDate` window (Finale: 30 days).
+    pub window: chrono::Duration,
+    /// How far a cursor read reaches back before the cursor (late commits, clock skew).
+    pub overlap: chrono::Duration,
+    /// An unchanged item's `finale_last_sync` is moved only when older than this, so a
+    /// repeated run writes nothing while its confirmation is fresh.
+    pub confirm_every: chrono::Duration,
+    /// How many items the critical strategy ranks with `get_items_needing_sync`.
+    pub critical_limit: u32,
+    /// The critical strategy's triggers.
+    pub thresholds: Thresholds,
+    /// How long [`Engine::run`] waits for another engine's writer role (`None`: fail at once).
+    pub writer_wait: Option<Duration>,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            full_batch: 500,
+            smart_batch: 100,
+            smart_concurrency: 3,
+            horizon: chrono::Duration::days(730),
+            window: chrono::Duration::days(30),
+            overlap: chrono::Duration::minutes(5),
+            confirm_every: chrono::Duration::hours(1),
+            critical_limit: 1000,
+            thresholds: Thresholds::default(),
+            writer_wait: None,
+        }
+    }
+}
+
+/// The seed's critical triggers (`realTimeThreshold` and `price_change > 5%`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Stock at or below this is critical (seed: 10).
+    pub stock_level: f64,
+    /// 30-day velocity at least this multiple of the 90-day one is critical (seed: 2.0).
+    pub velocity_multiplier: f64,
+    /// A cost or list price change of more than this percentage is critical (seed: 5).
+    pub price_change_pct: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            stock_level: 10.0,
+            velocity_multiplier: 2.0,
+            price_change_pct: 5.0,
+        }
+    }
+}
+
+/// Why a run could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// Another engine is the writer.
+    #[error("another engine is syncing this store: {holder}")]
+    WriterBusy {
+        /// Who holds the writer role.
+        holder: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+    /// Finale failed beyond the client's retries.
+    #[error("Finale: {0}")]
+    Finale(#[from] finale::Error),
+    /// `smart` or `critical` before the full load has completed once.
+    #[error("the full load has not completed yet: run `stockpulse sync --strategy full` first")]
+    NoFullLoad,
+    /// Some backfill jobs failed; they are retried by the next `full` run.
+    #[error(
+        "{failed} of {total} backfill jobs failed (first: {first}); run `full` again to retry them"
+    )]
+    JobsFailed {
+        /// Failed jobs.
+        failed: u64,
+        /// All jobs of the plan.
+        total: u64,
+        /// The first failure.
+        first: String,
+    },
+    /// A stored value is not what this engine wrote.
+    #[error("unexpected sync state: {0}")]
+    State(String),
+}
+
+impl From<StoreError> for SyncError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::WriterBusy { holder } => SyncError::WriterBusy { holder },
+            e => SyncError::Store(e),
+        }
+    }
+}
+
+/// Progress of a run, for progress bars and logs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProgressUpdate {
+    /// What is happening (`order 2026-01-01..2026-01-31`, `stock`, `derived`).
+    pub phase: String,
+    /// Units done (jobs for `full`, steps otherwise).
+    pub done: u64,
+    /// Units in all.
+    pub total: u64,
+    /// Records read so far.
+    pub records: u64,
+    /// Estimated time left (the full load: from the remaining budget).
+    pub eta: Option<Duration>,
+}
+
+/// Receives progress and notable events of a run.
+pub trait Progress: Send + Sync {
+    /// The run moved on.
+    fn update(&self, p: &ProgressUpdate);
+    /// Something worth telling the user (a failed job, quarantined records).
+    fn note(&self, _message: &str) {}
+}
+
+/// A [`Progress`] that discards everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn update(&self, _: &ProgressUpdate) {}
+}
+
+/// An item that tripped a critical trigger.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CriticalItem {
+    /// Product URL.
+    pub product_url: String,
+    /// SKU.
+    pub sku: String,
+    /// Stock over all facilities.
+    pub stock: f64,
+    /// Which triggers: `out_of_stock`, `at_reorder_point`, `low_stock`, `velocity_spike`,
+    /// `price_change`.
+    pub reasons: Vec<&'static str>,
+}
+
+/// What a critical run found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CriticalReport {
+    /// Items that tripped a trigger, most urgent first.
+    pub items: Vec<CriticalItem>,
+    /// Orders new since the last run.
+    pub new_orders: u64,
+    /// Suppliers inserted or changed since the last run.
+    pub vendor_updates: u64,
+    /// Stock rows of ranked (critical) items, written before all others.
+    pub critical_rows_first: u64,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunReport {
+    /// `sync_runs.id`.
+    pub run_id: i64,
+    /// Which strategy ran.
+    pub strategy: Strategy,
+    /// The metrics written to `sync_runs`.
+    pub metrics: RunMetrics,
+    /// Mirror writes.
+    pub applied: Applied,
+    /// `daily_sales` writes.
+    pub daily_sales: Writes,
+    /// `inventory_items` writes.
+    pub items: ItemWrites,
+    /// The critical strategy's findings.
+    pub critical: Option<CriticalReport>,
+}
+
+/// The sync engine (see the module docs).
+#[derive(Debug, Clone)]
+pub struct Engine {
+    client: FinaleClient,
+    store: Arc<dyn Store>,
+    settings: SyncSettings,
+    runner: String,
+}
+
+impl Engine {
+    /// An engine over a client and a store. `runner` names this process in `sync_runs` and
+    /// in "who holds the writer role" messages (e.g. `host:pid`).
+    pub fn new(
+        client: FinaleClient,
+        store: Arc<dyn Store>,
+        settings: SyncSettings,
+        runner: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            store,
+            settings,
+            runner: runner.into(),
+        }
+    }
+
+    /// `host:pid`, the default runner name.
+    pub fn default_runner() -> String {
+        let host = std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_owned());
+        format!("{host}:{}", std::process::id())
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The Finale client.
+    pub fn client(&self) -> &FinaleClient {
+        &self.client
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &SyncSettings {
+        &self.settings
+    }
+
+    fn clock(&self) -> &Arc<dyn Clock> {
+        &self.client.config().clock
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock().now()
+    }
+
+    /// Runs one strategy (see the module docs). The run's `sync_runs` row is completed even
+    /// when the run fails; the error is returned after that.
+    pub async fn run(
+        &self,
+        strategy: Strategy,
+        progress: &dyn Progress,
+    ) -> Result<RunReport, SyncError> {
+        let me = WriterInfo {
+            runner: self.runner.clone(),
+            purpose: strategy.as_str().to_owned(),
+        };
+        let lease = self
+            .store
+            .acquire_writer(&me, self.settings.writer_wait)
+            .await?;
+        let abandoned = self.store.close_abandoned_runs(self.now()).await?;
+        if abandoned > 0 {
+            tracing::warn!(
+                abandoned,
+                "closed sync runs left open by a process that died"
+            );
+        }
+        let budget_before = self.client.budget_report();
+        let started_at = self.now();
+        let wall = Instant::now();
+        let run_id = self
+            .store
+            .begin_run(strategy, &self.runner, started_at)
+            .await?;
+        tracing::info!(run_id, %strategy, store = %self.store.describe(), "sync run started");
+        let meter = Meter::new(run_id);
+        let mut out = RunOutput::default();
+        let result = match strategy {
+            Strategy::Full => self.full(&meter, &mut out, progress).await,
+            Strategy::Smart | Strategy::Critical => {
+                self.incremental(strategy, &meter, &mut out, progress).await
+            }
+        };
+        let budget_after = self.client.budget_report();
+        let mut metrics = meter.metrics(&budget_before, &budget_after, wall.elapsed());
+        metrics.items_changed =
+            out.applied.rows_written() + out.daily_sales.total() + out.items.writes.total();
+        metrics.finished_at = Some(self.now().max(started_at));
+        metrics.success = result.is_ok();
+        metrics.notes = match (&result, &out.critical) {
+            (Err(e), _) => Some(e.to_string()),
+            (Ok(()), Some(c)) => Some(format!(
+                "{} critical items, {} new orders, {} vendor updates",
+                c.items.len(),
+                c.new_orders,
+                c.vendor_updates
+            )),
+            (Ok(()), None) => None,
+        };
+        if let Err(e) = self.store.finish_run(run_id, &metrics).await {
+            tracing::error!(run_id, error = %e, "could not record the run's metrics");
+        }
+        drop(lease);
+        match &result {
+            Ok(()) => tracing::info!(
+                run_id,
+                %strategy,
+                seen = metrics.items_seen,
+                changed = metrics.items_changed,
+                failed = metrics.items_failed,
+                ms = metrics.duration_ms,
+                "sync run finished"
+            ),
+            Err(e) => tracing::error!(run_id, %strategy, error = %e, "sync run failed"),
+        }
+        result.map(|()| RunReport {
+            run_id,
+            strategy,
+            metrics,
+            applied: out.applied,
+            daily_sales: out.daily_sales,
+            items: out.items,
+            critical: out.critical,
+        })
+    }
+
+    /// Rebuilds daily sales for `sales` and every item row (velocities move with the date
+    /// even when nothing else changed; unchanged rows are not written). Returns the rows.
+    async fn refresh_derived(
+        &self,
+        meter: &Meter,
+        out: &mut RunOutput,
+        sales: Scope,
+        progress: &dyn Progress,
+    ) -> Result<Vec<ItemRow>, SyncError> {
+        let now = self.now();
+        progress.update(&ProgressUpdate {
+            phase: "sales history".into(),
+            done: 0,
+            total: 2,
+            records: meter.seen(),
+            eta: None,
+        });
+        let skip_sales = matches!(&sales, Scope::Products(p) if p.is_empty());
+        if !skip_sales {
+            let w = meter
+                .db(self.store.refresh_daily_sales(&sales, now))
+                .await?;
+            out.daily_sales.add(w);
+        }
+        progress.update(&ProgressUpdate {
+            phase: "inventory items".into(),
+            done: 1,
+            total: 2,
+            records: meter.seen(),
+            eta: None,
+        });
+        let inputs = meter.db(self.store.item_inputs(&Scope::All, now)).await?;
+        let rows: Vec<ItemRow> = inputs.iter().map(item_row).collect();
+        let confirm_before = now - self.settings.confirm_every;
+        for chunk in rows.chunks(self.settings.full_batch.max(1)) {
+            let w = meter
+                .db(self.store.upsert_items(chunk, now, confirm_before))
+                .await?;
+            out.items.writes.add(w.writes);
+            out.items.confirmed += w.confirmed;
+        }
+        Ok(rows)
+    }
+}
+
+/// What a strategy accumulates while it runs.
+#[derive(Debug, Default)]
+struct RunOutput {
+    applied: Applied,
+    daily_sales: Writes,
+    items: ItemWrites,
+    critical: Option<CriticalReport>,
+}
+
+/// A decode problem reported by the client, as a quarantine record.
+fn quarantine_decode(
+    run_id: i64,
+    collection: &str,
+    e: &RecordError,
+    at: DateTime<Utc>,
+) -> Quarantined {
+    Quarantined {
+        run_id: Some(run_id),
+        collection: collection.to_owned(),
+        record_key: e.key.clone(),
+        reason: format!("field `{}`: {}", e.field, e.reason),
+        raw_payload: None,
+        raw_text: Some(e.raw.clone()),
+        at,
+    }
+}
+
+/// A record the schema would reject, as a quarantine record with its raw JSON.
+fn quarantine_invalid(
+    run_id: i64,
+    e: &Invalid,
+    raw: Option<serde_json::Value>,
+    at: DateTime<Utc>,
+) -> Quarantined {
+    Quarantined {
+        run_id: Some(run_id),
+        collection: e.collection.to_owned(),
+        record_key: Some(e.key.clone()),
+        reason: format!("field `{}`: {}", e.field, e.reason),
+        raw_payload: raw,
+        raw_text: None,
+        at,
+    }
+}
