@@ -407,6 +407,30 @@ async fn the_client_and_rows_rs_read_the_simulator_like_the_helper() {
         .sim(|c| c.quirks.timezone = chrono_tz::America::Chicago)
         .start(|_| {})
         .await;
+    // A local time that happens twice in Chicago: both readings must pick the same instant.
+    let ambiguous: DateTime<Utc> = "2025-11-02T07:30:00Z".parse().unwrap();
+    p.sim
+        .dataset()
+        .write()
+        .unwrap()
+        .facilities
+        .update(1, |f| f.last_updated_date = ambiguous);
+    read_back_and_compare(&p).await;
+}
+
+/// The same after live changes (new orders and products, price changes, stock moves).
+#[tokio::test]
+async fn live_changes_read_the_same_way() {
+    let p = crate::Setup::new(Size::Small).start(|_| {}).await;
+    let report = p.sim.step_live(Duration::hours(12));
+    assert!(
+        report.new_orders > 0 && report.changed_products > 0,
+        "{report:?}"
+    );
+    read_back_and_compare(&p).await;
+}
+
+async fn read_back_and_compare(p: &crate::Pair) {
     let c = &p.client;
     let facilities = c.fetch_all::<Facility>(Priority::Smart).await.unwrap();
     let parties = c.fetch_all::<PartyGroup>(Priority::Smart).await.unwrap();
