@@ -10,16 +10,24 @@
 //!    Stockpulse): writing into a schema we do not know could corrupt it.
 //! 3. The engine reads and writes the tables; [`items_needing_sync`] ranks products with the
 //!    seed's `get_items_needing_sync`.
+//! 4. [`PgStore`] is the engine's [`crate::store::Store`] on Postgres: a small connection
+//!    pool, pooler-safe bulk writes, the writer lock ([`lock`]); [`copy::copy_snapshot`] is
+//!    the benchmark's raw `COPY` yardstick.
 //!
 //! Every failure is a [`StoreError`]; none of its messages, sources or `Debug` output
 //! contains the password of the URL.
 
 pub mod connect;
+pub mod copy;
 mod error;
+pub mod lock;
 pub mod migrate;
 mod ranking;
+mod store;
 
 pub use connect::connect;
 pub use error::StoreError;
 pub use migrate::{AppliedMigration, MigrationReport, migrate};
 pub use ranking::{Strategy, SyncCandidate, items_needing_sync};
+pub use lock::{PgWriterLease, WRITER_LOCK_KEY};
+pub use store::{PgOptions, PgStore, PooledClient};

@@ -1,0 +1,397 @@
+//! [`PgStore`]: the shared store, the [`Store`] interface on Postgres (or Supabase).
+//!
+//! # Connections
+//!
+//! - **A tiny fixed pool.** [`PgStore::connect`] opens [`PgOptions::connections`] clients
+//!   (default 3: the smart strategy writes three batches at once) with [`super::connect()`].
+//!   A call checks one out for its duration and returns it afterwards; a client whose
+//!   connection has died is replaced by a fresh one at the next checkout, so a long-running
+//!   `serve` survives a restarted database.
+//! - **Pooler-safe statements.** Supabase's transaction-mode pooler (port 6543) hands each
+//!   transaction to any server session, so named prepared statements do not survive from one
+//!   transaction to the next. Every statement here is either an unnamed statement with typed
+//!   parameters (`query_typed`/`execute_typed`: Parse, Bind, Execute in one round trip) or a
+//!   simple query (`batch_execute`, `BEGIN`/`COMMIT`). Nothing is prepared by name, and no
+//!   session state is relied on in the pool.
+//! - **The writer lock needs a session.** [`Store::acquire_writer`] holds a session advisory
+//!   lock on a dedicated connection (see [`super::lock`]), which a transaction-mode pooler
+//!   cannot keep: with the pooler, pass a direct or session-mode URL (Supabase port 5432) as
+//!   [`PgOptions::lock_url`].
+//! - The schema is not migrated here: call [`super::migrate()`] first (over a direct or
+//!   session-mode connection too).
+//!
+//! # Writes
+//!
+//! [`Store::apply`] is one transaction. For each table it reads the stored hashes of the
+//! batch's keys in one statement (`WHERE url = ANY($1)`, which also fetches what the report
+//! needs: a product's old cost and list price, the old line products of a changed sales
+//! order), keeps only new or changed rows, and writes them with ONE statement per table:
+//! `INSERT ... SELECT * FROM unnest($1::text[], $2::float8[], ...) ON CONFLICT (key) DO UPDATE
+//! ... WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash RETURNING key`. Owned
+//! children of a changed parent are deleted and re-inserted (one statement each). The
+//! `RETURNING` list is what [`Applied`] reports, so the report is exactly what was written;
+//! the pre-read tells an insert from an update. No statement runs per row.
+//!
+//! Child tables count their rewrites literally: a changed product with two supplier links
+//! reports `product_suppliers` as 2 deleted and 2 inserted (or whatever the new list has).
+//! A key appearing twice in one batch is written once, with its last occurrence.
+//!
+//! Derived data ([`Store::refresh_daily_sales`], [`Store::item_inputs`]) is computed in SQL
+//! with ordered aggregates (`sum(x ORDER BY ...)`), so repeating a computation over the same
+//! rows gives bit-identical floating-point sums and a repeated refresh writes nothing.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio_postgres::Client;
+
+use super::connect::{ConnectPlan, plan_connection};
+use super::{StoreError, Strategy, SyncCandidate};
+use crate::derive::ItemInput;
+use crate::rows::{Hash, ItemRow, StockKey};
+use crate::store::{
+    Applied, BackfillJob, Batch, ItemWrites, PlannedJob, QuarantineRecord, RunMetrics, RunRecord,
+    Scope, Snapshot, Store, WriterInfo, WriterLease, Writes,
+};
+
+mod apply;
+mod derived;
+mod read;
+mod runs;
+
+/// How [`PgStore::connect`] sets up its connections.
+#[derive(Clone)]
+pub struct PgOptions {
+    /// Size of the connection pool (at least 1; default 3).
+    pub connections: usize,
+    /// A direct or session-mode URL for the writer lock's dedicated connection, when the main
+    /// URL points at a transaction-mode pooler. `None`: the main URL.
+    pub lock_url: Option<String>,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        PgOptions {
+            connections: 3,
+            lock_url: None,
+        }
+    }
+}
+
+impl fmt::Debug for PgOptions {
+    // A URL may carry a password: never print it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgOptions")
+            .field("connections", &self.connections)
+            .field("lock_url", &self.lock_url.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+/// The shared store on Postgres; see the module docs. Cheap to clone (the pool is shared).
+#[derive(Clone)]
+pub struct PgStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// How pool connections are (re)opened.
+    plan: ConnectPlan,
+    /// How the writer lock's dedicated connection is opened.
+    lock_plan: ConnectPlan,
+    /// Idle clients.
+    idle: Mutex<Vec<Client>>,
+    /// One permit per pooled connection.
+    permits: Semaphore,
+}
+
+impl fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgStore")
+            .field("target", &self.inner.plan.target())
+            .field("lock_target", &self.inner.lock_plan.target())
+            .field("connections", &self.inner.permits.available_permits())
+            .finish()
+    }
+}
+
+impl PgStore {
+    /// Opens the pool (all connections at once, so a bad URL or password fails here). Does
+    /// not migrate: call [`super::migrate()`] first.
+    pub async fn connect(url: &str, opts: PgOptions) -> Result<PgStore, StoreError> {
+        let plan = plan_connection(url)?;
+        let lock_plan = match &opts.lock_url {
+            Some(lock_url) => plan_connection(lock_url)?,
+            None => plan.clone(),
+        };
+        let n = opts.connections.max(1);
+        let clients = futures::future::try_join_all((0..n).map(|_| plan.connect())).await?;
+        Ok(PgStore {
+            inner: Arc::new(Inner {
+                plan,
+                lock_plan,
+                idle: Mutex::new(clients),
+                permits: Semaphore::new(n),
+            }),
+        })
+    }
+
+    /// Checks a client out of the pool (waiting while all are busy). It returns to the pool
+    /// when the guard is dropped. Use only unnamed statements on it (see the module docs).
+    pub async fn client(&self) -> Result<PooledClient<'_>, StoreError> {
+        let permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Corrupt {
+                what: "the connection pool was closed".to_owned(),
+            })?;
+        let idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
+        let client = match idle {
+            Some(client) if !client.is_closed() => client,
+            _ => self.inner.plan.connect().await?,
+        };
+        Ok(PooledClient {
+            client: Some(client),
+            store: &self.inner,
+            _permit: permit,
+        })
+    }
+
+    /// `user@host:port/db` of the pool's connections (never the password).
+    pub fn target(&self) -> &str {
+        self.inner.plan.target()
+    }
+
+    /// Who holds the writer role now, if anyone (see [`super::lock::writer_holder`]).
+    pub async fn writer_holder(&self) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        super::lock::writer_holder(&client).await
+    }
+}
+
+/// A client checked out of a [`PgStore`]'s pool; derefs to `tokio_postgres::Client`.
+pub struct PooledClient<'a> {
+    client: Option<Client>,
+    store: &'a Inner,
+    // Released after `Drop::drop` has put the client back.
+    _permit: SemaphorePermit<'a>,
+}
+
+impl fmt::Debug for PooledClient<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PooledClient")
+            .field("target", &self.store.plan.target())
+            .finish()
+    }
+}
+
+impl Deref for PooledClient<'_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.client
+            .as_ref()
+            .expect("the client is only taken in Drop")
+    }
+}
+
+impl DerefMut for PooledClient<'_> {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.client
+            .as_mut()
+            .expect("the client is only taken in Drop")
+    }
+}
+
+impl Drop for PooledClient<'_> {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            // A closed client is not kept: the next checkout opens a fresh one.
+            if !client.is_closed() {
+                self.store
+                    .idle
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push(client);
+            }
+        }
+    }
+}
+
+/// The rows of `rows` whose key does not occur again later: a key written twice in one batch
+/// is written once, with its last value (one upsert statement cannot touch a row twice).
+pub(crate) fn last_wins<'a, T, K: Eq + std::hash::Hash>(
+    rows: &'a [T],
+    key: impl Fn(&'a T) -> K,
+) -> Vec<&'a T> {
+    let last: std::collections::HashMap<K, usize> =
+        rows.iter().enumerate().map(|(i, r)| (key(r), i)).collect();
+    rows.iter()
+        .enumerate()
+        .filter(|(i, r)| last.get(&key(r)) == Some(i))
+        .map(|(_, r)| r)
+        .collect()
+}
+
+/// `u64` → `i64` for a `bigint` column (saturating: no count reaches 2⁶³).
+pub(crate) fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A stored `bytea` hash as a [`Hash`].
+pub(crate) fn to_hash(bytes: &[u8], what: &str) -> Result<Hash, StoreError> {
+    Hash::try_from(bytes).map_err(|_| StoreError::Corrupt {
+        what: format!("{what}: content_hash has {} bytes, not 32", bytes.len()),
+    })
+}
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    fn describe(&self) -> String {
+        format!("postgres {}", self.inner.plan.target())
+    }
+
+    async fn apply(&self, batch: &Batch, now: DateTime<Utc>) -> Result<Applied, StoreError> {
+        let mut client = self.client().await?;
+        apply::apply(&mut client, batch, now).await
+    }
+
+    async fn stock_hashes(&self) -> Result<BTreeMap<StockKey, Hash>, StoreError> {
+        let client = self.client().await?;
+        read::stock_hashes(&client).await
+    }
+
+    async fn refresh_daily_sales(
+        &self,
+        scope: &Scope,
+        now: DateTime<Utc>,
+    ) -> Result<Writes, StoreError> {
+        let client = self.client().await?;
+        derived::refresh_daily_sales(&client, scope, now).await
+    }
+
+    async fn item_inputs(
+        &self,
+        scope: &Scope,
+        as_of: DateTime<Utc>,
+    ) -> Result<Vec<ItemInput>, StoreError> {
+        let client = self.client().await?;
+        derived::item_inputs(&client, scope, as_of).await
+    }
+
+    async fn upsert_items(
+        &self,
+        rows: &[ItemRow],
+        now: DateTime<Utc>,
+        confirm_before: DateTime<Utc>,
+    ) -> Result<ItemWrites, StoreError> {
+        let mut client = self.client().await?;
+        derived::upsert_items(&mut client, rows, now, confirm_before).await
+    }
+
+    /// The seed's SQL function, which ranks by the database's `NOW()` (its definition), so
+    /// `now` is not used here.
+    async fn items_needing_sync(
+        &self,
+        strategy: Strategy,
+        limit: u32,
+        _now: DateTime<Utc>,
+    ) -> Result<Vec<SyncCandidate>, StoreError> {
+        let client = self.client().await?;
+        super::items_needing_sync(&client, strategy, limit).await
+    }
+
+    async fn get_state(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        let client = self.client().await?;
+        runs::get_state(&client, key).await
+    }
+
+    async fn begin_run(
+        &self,
+        strategy: Strategy,
+        runner: &str,
+        started_at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        runs::begin_run(&client, strategy, runner, started_at).await
+    }
+
+    async fn finish_run(&self, id: i64, metrics: &RunMetrics) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        runs::finish_run(&client, id, metrics).await
+    }
+
+    async fn close_abandoned_runs(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        runs::close_abandoned_runs(&client, now).await
+    }
+
+    async fn recent_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
+        let client = self.client().await?;
+        runs::recent_runs(&client, limit).await
+    }
+
+    async fn plan_backfill(
+        &self,
+        jobs: &[PlannedJob],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        runs::plan_backfill(&client, jobs, now).await
+    }
+
+    async fn backfill_jobs(&self) -> Result<Vec<BackfillJob>, StoreError> {
+        let client = self.client().await?;
+        runs::backfill_jobs(&client).await
+    }
+
+    async fn reset_interrupted_jobs(&self) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        runs::reset_interrupted_jobs(&client).await
+    }
+
+    async fn start_job(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        runs::start_job(&client, id, now).await
+    }
+
+    async fn fail_job(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        runs::fail_job(&client, id, error).await
+    }
+
+    async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineRecord>, StoreError> {
+        let client = self.client().await?;
+        runs::quarantined(&client, limit).await
+    }
+
+    async fn acquire_writer(
+        &self,
+        me: &WriterInfo,
+        wait: Option<Duration>,
+    ) -> Result<Box<dyn WriterLease>, StoreError> {
+        let lease = super::lock::acquire(&self.inner.lock_plan, me, wait).await?;
+        Ok(Box::new(lease))
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let mut client = self.client().await?;
+        read::snapshot(&mut client).await
+    }
+
+    async fn write_marks(&self) -> Result<BTreeMap<String, String>, StoreError> {
+        let client = self.client().await?;
+        read::write_marks(&client).await
+    }
+}

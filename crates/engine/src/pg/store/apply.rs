@@ -1,0 +1,1027 @@
+//! [`Store::apply`](crate::store::Store::apply) on Postgres: one transaction, per table one
+//! pre-read of the stored hashes and one bulk `unnest` upsert of the new and changed rows
+//! (see the parent module's docs).
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, Transaction};
+
+use super::{last_wins, to_i64};
+use crate::pg::StoreError;
+use crate::rows::{FacilityRow, OrderRow, PartyRow, ProductRow, StockKey, StockRow};
+use crate::store::{Applied, Batch, JobDone, PriceChange, Quarantined, Writes};
+
+/// A typed statement parameter.
+type Param<'a> = (&'a (dyn ToSql + Sync), Type);
+
+/// Writes `batch` in one transaction and reports what it wrote.
+pub(super) async fn apply(
+    client: &mut Client,
+    batch: &Batch,
+    now: DateTime<Utc>,
+) -> Result<Applied, StoreError> {
+    let mut out = Applied::default();
+    if batch.has_no_rows()
+        && batch.quarantine.is_empty()
+        && batch.state.is_empty()
+        && batch.job_done.is_none()
+    {
+        return Ok(out);
+    }
+    let tx = client
+        .transaction()
+        .await
+        .map_err(StoreError::query("begin a batch"))?;
+    facilities(&tx, &batch.facilities, now, &mut out).await?;
+    parties(&tx, &batch.parties, now, &mut out).await?;
+    products(&tx, &batch.products, now, &mut out).await?;
+    stock_deletes(&tx, &batch.stock_deletes, &mut out).await?;
+    stock_upserts(&tx, &batch.stock_upserts, now, &mut out).await?;
+    orders(&tx, &batch.orders, now, &mut out).await?;
+    quarantine(&tx, &batch.quarantine, &mut out).await?;
+    state(&tx, &batch.state, now).await?;
+    if let Some(job) = &batch.job_done {
+        job_done(&tx, job).await?;
+    }
+    tx.commit()
+        .await
+        .map_err(StoreError::query("commit a batch"))?;
+    for list in [
+        &mut out.changed_products,
+        &mut out.changed_parties,
+        &mut out.stock_products,
+        &mut out.sales_products,
+    ] {
+        list.sort_unstable();
+        list.dedup();
+    }
+    out.price_changes
+        .sort_by(|a, b| a.product_url.cmp(&b.product_url));
+    Ok(out)
+}
+
+/// Adds writes to a table's count (tables without writes stay absent).
+fn tally(out: &mut Applied, table: &'static str, w: Writes) {
+    if w.total() > 0 {
+        out.by_table.entry(table).or_default().add(w);
+    }
+}
+
+/// Inserted/updated counts of written keys, by whether the pre-read found them.
+fn split_written<'a>(
+    written: impl IntoIterator<Item = &'a String>,
+    existed: impl Fn(&str) -> bool,
+) -> Writes {
+    let mut w = Writes::default();
+    for key in written {
+        if existed(key) {
+            w.updated += 1;
+        } else {
+            w.inserted += 1;
+        }
+    }
+    w
+}
+
+/// The stored hashes of `keys` (a `SELECT key, content_hash ... WHERE key = ANY($1)`).
+async fn stored_hashes(
+    tx: &Transaction<'_>,
+    sql: &str,
+    keys: &[&str],
+    what: &'static str,
+) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+    let rows = tx
+        .query_typed(sql, &[(&keys, Type::TEXT_ARRAY)])
+        .await
+        .map_err(StoreError::query(what))?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, tokio_postgres::Error>>()
+        .map_err(StoreError::query(what))
+}
+
+/// Whether a row with `hash` must be written given the stored hashes.
+fn differs(stored: &HashMap<String, Vec<u8>>, key: &str, hash: &[u8]) -> bool {
+    stored.get(key).is_none_or(|h| h.as_slice() != hash)
+}
+
+/// Runs an upsert whose first `RETURNING` column is the written key.
+async fn written_keys(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: &[Param<'_>],
+    what: &'static str,
+) -> Result<Vec<String>, StoreError> {
+    let rows = tx
+        .query_typed(sql, params)
+        .await
+        .map_err(StoreError::query(what))?;
+    rows.iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()
+        .map_err(StoreError::query(what))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Facilities
+
+const UPSERT_FACILITIES: &str = "\
+INSERT INTO facilities AS t (url, facility_id, name, parent_url, status, facility_type, \
+    shipping_disabled, receiving_disabled, finale_created, finale_last_updated, content_hash, \
+    first_seen_at, updated_at) \
+SELECT u.*, $12, $12 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+    $6::text[], $7::bool[], $8::bool[], $9::timestamptz[], $10::timestamptz[], $11::bytea[]) AS u \
+ON CONFLICT (url) DO UPDATE SET facility_id = EXCLUDED.facility_id, name = EXCLUDED.name, \
+    parent_url = EXCLUDED.parent_url, status = EXCLUDED.status, \
+    facility_type = EXCLUDED.facility_type, shipping_disabled = EXCLUDED.shipping_disabled, \
+    receiving_disabled = EXCLUDED.receiving_disabled, finale_created = EXCLUDED.finale_created, \
+    finale_last_updated = EXCLUDED.finale_last_updated, content_hash = EXCLUDED.content_hash, \
+    updated_at = EXCLUDED.updated_at \
+WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash \
+RETURNING t.url";
+
+async fn facilities(
+    tx: &Transaction<'_>,
+    rows: &[FacilityRow],
+    now: DateTime<Utc>,
+    out: &mut Applied,
+) -> Result<(), StoreError> {
+    let rows = last_wins(rows, |r| r.url.as_str());
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<&str> = rows.iter().map(|r| r.url.as_str()).collect();
+    let stored = stored_hashes(
+        tx,
+        "SELECT url, content_hash FROM facilities WHERE url = ANY($1)",
+        &keys,
+        "read stored facility hashes",
+    )
+    .await?;
+    let todo: Vec<&FacilityRow> = rows
+        .into_iter()
+        .filter(|r| differs(&stored, &r.url, &r.content_hash))
+        .collect();
+    if todo.is_empty() {
+        return Ok(());
+    }
+    let url: Vec<&str> = todo.iter().map(|r| r.url.as_str()).collect();
+    let facility_id: Vec<&str> = todo.iter().map(|r| r.facility_id.as_str()).collect();
+    let name: Vec<Option<&str>> = todo.iter().map(|r| r.name.as_deref()).collect();
+    let parent: Vec<Option<&str>> = todo.iter().map(|r| r.parent_url.as_deref()).collect();
+    let status: Vec<Option<&str>> = todo.iter().map(|r| r.status.as_deref()).collect();
+    let ftype: Vec<Option<&str>> = todo.iter().map(|r| r.facility_type.as_deref()).collect();
+    let ship: Vec<Option<bool>> = todo.iter().map(|r| r.shipping_disabled).collect();
+    let recv: Vec<Option<bool>> = todo.iter().map(|r| r.receiving_disabled).collect();
+    let created: Vec<Option<DateTime<Utc>>> = todo.iter().map(|r| r.finale_created).collect();
+    let updated: Vec<Option<DateTime<Utc>>> = todo.iter().map(|r| r.finale_last_updated).collect();
+    let hash: Vec<&[u8]> = todo.iter().map(|r| r.content_hash.as_slice()).collect();
+    let written = written_keys(
+        tx,
+        UPSERT_FACILITIES,
+        &[
+            (&url, Type::TEXT_ARRAY),
+            (&facility_id, Type::TEXT_ARRAY),
+            (&name, Type::TEXT_ARRAY),
+            (&parent, Type::TEXT_ARRAY),
+            (&status, Type::TEXT_ARRAY),
+            (&ftype, Type::TEXT_ARRAY),
+            (&ship, Type::BOOL_ARRAY),
+            (&recv, Type::BOOL_ARRAY),
+            (&created, Type::TIMESTAMPTZ_ARRAY),
+            (&updated, Type::TIMESTAMPTZ_ARRAY),
+            (&hash, Type::BYTEA_ARRAY),
+            (&now, Type::TIMESTAMPTZ),
+        ],
+        "upsert facilities",
+    )
+    .await?;
+    tally(
+        out,
+        "facilities",
+        split_written(&written, |k| stored.contains_key(k)),
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parties
+
+// `roles` travels as one jsonb array per row (unnest cannot carry an array of arrays).
+const UPSERT_PARTIES: &str = "\
+INSERT INTO parties AS t (url, party_id, name, roles, status, contacts, user_fields, \
+    finale_last_updated, content_hash, first_seen_at, updated_at) \
+SELECT u.url, u.party_id, u.name, \
+    ARRAY(SELECT e.r FROM jsonb_array_elements_text(u.roles) WITH ORDINALITY AS e(r, i) \
+          ORDER BY e.i), \
+    u.status, u.contacts, u.user_fields, u.finale_last_updated, u.content_hash, $10, $10 \
+FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::jsonb[], \
+    $7::jsonb[], $8::timestamptz[], $9::bytea[]) \
+    AS u(url, party_id, name, roles, status, contacts, user_fields, finale_last_updated, \
+         content_hash) \
+ON CONFLICT (url) DO UPDATE SET party_id = EXCLUDED.party_id, name = EXCLUDED.name, \
+    roles = EXCLUDED.roles, status = EXCLUDED.status, contacts = EXCLUDED.contacts, \
+    user_fields = EXCLUDED.user_fields, finale_last_updated = EXCLUDED.finale_last_updated, \
+    content_hash = EXCLUDED.content_hash, updated_at = EXCLUDED.updated_at \
+WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash \
+RETURNING t.url";
+
+async fn parties(
+    tx: &Transaction<'_>,
+    rows: &[PartyRow],
+    now: DateTime<Utc>,
+    out: &mut Applied,
+) -> Result<(), StoreError> {
+    let rows = last_wins(rows, |r| r.url.as_str());
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<&str> = rows.iter().map(|r| r.url.as_str()).collect();
+    let stored = stored_hashes(
+        tx,
+        "SELECT url, content_hash FROM parties WHERE url = ANY($1)",
+        &keys,
+        "read stored party hashes",
+    )
+    .await?;
+    let todo: Vec<&PartyRow> = rows
+        .into_iter()
+        .filter(|r| differs(&stored, &r.url, &r.content_hash))
+        .collect();
+    if todo.is_empty() {
+        return Ok(());
+    }
+    let url: Vec<&str> = todo.iter().map(|r| r.url.as_str()).collect();
+    let party_id: Vec<&str> = todo.iter().map(|r| r.party_id.as_str()).collect();
+    let name: Vec<Option<&str>> = todo.iter().map(|r| r.name.as_deref()).collect();
+    let roles: Vec<serde_json::Value> = todo
+        .iter()
+        .map(|r| serde_json::Value::from(r.roles.clone()))
+        .collect();
+    let status: Vec<Option<&str>> = todo.iter().map(|r| r.status.as_deref()).collect();
+    let contacts: Vec<&serde_json::Value> = todo.iter().map(|r| &r.contacts).collect();
+    let user_fields: Vec<&serde_json::Value> = todo.iter().map(|r| &r.user_fields).collect();
+    let updated: Vec<Option<DateTime<Utc>>> = todo.iter().map(|r| r.finale_last_updated).collect();
+    let hash: Vec<&[u8]> = todo.iter().map(|r| r.content_hash.as_slice()).collect();
+    let written = written_keys(
+        tx,
+        UPSERT_PARTIES,
+        &[
+            (&url, Type::TEXT_ARRAY),
+            (&party_id, Type::TEXT_ARRAY),
+            (&name, Type::TEXT_ARRAY),
+            (&roles, Type::JSONB_ARRAY),
+            (&status, Type::TEXT_ARRAY),
+            (&contacts, Type::JSONB_ARRAY),
+            (&user_fields, Type::JSONB_ARRAY),
+            (&updated, Type::TIMESTAMPTZ_ARRAY),
+            (&hash, Type::BYTEA_ARRAY),
+            (&now, Type::TIMESTAMPTZ),
+        ],
+        "upsert parties",
+    )
+    .await?;
+    tally(
+        out,
+        "parties",
+        split_written(&written, |k| stored.contains_key(k)),
+    );
+    out.changed_parties.extend(written);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Products and their owned children
+
+const UPSERT_PRODUCTS: &str = "\
+INSERT INTO products AS t (url, sku, name, status, product_type, category, upc, cost, \
+    lead_time_days, packing, list_price, user_fields, finale_created, finale_last_updated, \
+    content_hash, first_seen_at, updated_at) \
+SELECT u.*, $16, $16 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+    $6::text[], $7::text[], $8::float8[], $9::float8[], $10::text[], $11::float8[], \
+    $12::jsonb[], $13::timestamptz[], $14::timestamptz[], $15::bytea[]) AS u \
+ON CONFLICT (url) DO UPDATE SET sku = EXCLUDED.sku, name = EXCLUDED.name, \
+    status = EXCLUDED.status, product_type = EXCLUDED.product_type, \
+    category = EXCLUDED.category, upc = EXCLUDED.upc, cost = EXCLUDED.cost, \
+    lead_time_days = EXCLUDED.lead_time_days, packing = EXCLUDED.packing, \
+    list_price = EXCLUDED.list_price, user_fields = EXCLUDED.user_fields, \
+    finale_created = EXCLUDED.finale_created, finale_last_updated = EXCLUDED.finale_last_updated, \
+    content_hash = EXCLUDED.content_hash, updated_at = EXCLUDED.updated_at \
+WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash \
+RETURNING t.url";
+
+const INSERT_SUPPLIERS: &str = "\
+INSERT INTO product_suppliers (product_url, seq, supplier_url, supplier_sku, pref_order_id, \
+    is_main, price, currency, lead_time_days) \
+SELECT * FROM unnest($1::text[], $2::int4[], $3::text[], $4::text[], $5::text[], $6::bool[], \
+    $7::float8[], $8::text[], $9::float8[])";
+
+const INSERT_GUIDELINES: &str = "\
+INSERT INTO reorder_guidelines (product_url, seq, facility_url, reorder_point, reorder_qty, \
+    calculation_method) \
+SELECT * FROM unnest($1::text[], $2::int4[], $3::text[], $4::float8[], $5::float8[], \
+    $6::text[])";
+
+/// A product's stored values the report needs.
+struct StoredProduct {
+    hash: Vec<u8>,
+    cost: Option<f64>,
+    list_price: Option<f64>,
+}
+
+async fn products(
+    tx: &Transaction<'_>,
+    rows: &[ProductRow],
+    now: DateTime<Utc>,
+    out: &mut Applied,
+) -> Result<(), StoreError> {
+    let rows = last_wins(rows, |r| r.url.as_str());
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<&str> = rows.iter().map(|r| r.url.as_str()).collect();
+    const WHAT: &str = "read stored product hashes";
+    let stored: HashMap<String, StoredProduct> = tx
+        .query_typed(
+            "SELECT url, content_hash, cost, list_price FROM products WHERE url = ANY($1)",
+            &[(&keys, Type::TEXT_ARRAY)],
+        )
+        .await
+        .map_err(StoreError::query(WHAT))?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get(0)?,
+                StoredProduct {
+                    hash: r.try_get(1)?,
+                    cost: r.try_get(2)?,
+                    list_price: r.try_get(3)?,
+                },
+            ))
+        })
+        .collect::<Result<_, tokio_postgres::Error>>()
+        .map_err(StoreError::query(WHAT))?;
+    let todo: Vec<&ProductRow> = rows
+        .into_iter()
+        .filter(|r| {
+            stored
+                .get(&r.url)
+                .is_none_or(|s| s.hash.as_slice() != r.content_hash.as_slice())
+        })
+        .collect();
+    if todo.is_empty() {
+        return Ok(());
+    }
+    let url: Vec<&str> = todo.iter().map(|r| r.url.as_str()).collect();
+    let sku: Vec<&str> = todo.iter().map(|r| r.sku.as_str()).collect();
+    let name: Vec<Option<&str>> = todo.iter().map(|r| r.name.as_deref()).collect();
+    let status: Vec<Option<&str>> = todo.iter().map(|r| r.status.as_deref()).collect();
+    let ptype: Vec<Option<&str>> = todo.iter().map(|r| r.product_type.as_deref()).collect();
+    let category: Vec<Option<&str>> = todo.iter().map(|r| r.category.as_deref()).collect();
+    let upc: Vec<Option<&str>> = todo.iter().map(|r| r.upc.as_deref()).collect();
+    let cost: Vec<Option<f64>> = todo.iter().map(|r| r.cost).collect();
+    let lead: Vec<Option<f64>> = todo.iter().map(|r| r.lead_time_days).collect();
+    let packing: Vec<Option<&str>> = todo.iter().map(|r| r.packing.as_deref()).collect();
+    let list_price: Vec<Option<f64>> = todo.iter().map(|r| r.list_price).collect();
+    let user_fields: Vec<&serde_json::Value> = todo.iter().map(|r| &r.user_fields).collect();
+    let created: Vec<Option<DateTime<Utc>>> = todo.iter().map(|r| r.finale_created).collect();
+    let updated: Vec<Option<DateTime<Utc>>> = todo.iter().map(|r| r.finale_last_updated).collect();
+    let hash: Vec<&[u8]> = todo.iter().map(|r| r.content_hash.as_slice()).collect();
+    let written = written_keys(
+        tx,
+        UPSERT_PRODUCTS,
+        &[
+            (&url, Type::TEXT_ARRAY),
+            (&sku, Type::TEXT_ARRAY),
+            (&name, Type::TEXT_ARRAY),
+            (&status, Type::TEXT_ARRAY),
+            (&ptype, Type::TEXT_ARRAY),
+            (&category, Type::TEXT_ARRAY),
+            (&upc, Type::TEXT_ARRAY),
+            (&cost, Type::FLOAT8_ARRAY),
+            (&lead, Type::FLOAT8_ARRAY),
+            (&packing, Type::TEXT_ARRAY),
+            (&list_price, Type::FLOAT8_ARRAY),
+            (&user_fields, Type::JSONB_ARRAY),
+            (&created, Type::TIMESTAMPTZ_ARRAY),
+            (&updated, Type::TIMESTAMPTZ_ARRAY),
+            (&hash, Type::BYTEA_ARRAY),
+            (&now, Type::TIMESTAMPTZ),
+        ],
+        "upsert products",
+    )
+    .await?;
+    tally(
+        out,
+        "products",
+        split_written(&written, |k| stored.contains_key(k)),
+    );
+
+    // Rewrite the children of every written product; only updated ones can have old ones.
+    let written_set: BTreeSet<&str> = written.iter().map(String::as_str).collect();
+    let replaced: Vec<&str> = written
+        .iter()
+        .map(String::as_str)
+        .filter(|u| stored.contains_key(*u))
+        .collect();
+    let mut sup_deleted = 0;
+    let mut gl_deleted = 0;
+    if !replaced.is_empty() {
+        sup_deleted = tx
+            .execute_typed(
+                "DELETE FROM product_suppliers WHERE product_url = ANY($1)",
+                &[(&replaced, Type::TEXT_ARRAY)],
+            )
+            .await
+            .map_err(StoreError::query("delete replaced product suppliers"))?;
+        gl_deleted = tx
+            .execute_typed(
+                "DELETE FROM reorder_guidelines WHERE product_url = ANY($1)",
+                &[(&replaced, Type::TEXT_ARRAY)],
+            )
+            .await
+            .map_err(StoreError::query("delete replaced reorder guidelines"))?;
+    }
+    let children: Vec<&ProductRow> = todo
+        .iter()
+        .copied()
+        .filter(|r| written_set.contains(r.url.as_str()))
+        .collect();
+    let sup_inserted = insert_suppliers(tx, &children).await?;
+    let gl_inserted = insert_guidelines(tx, &children).await?;
+    tally(
+        out,
+        "product_suppliers",
+        Writes {
+            inserted: sup_inserted,
+            updated: 0,
+            deleted: sup_deleted,
+        },
+    );
+    tally(
+        out,
+        "reorder_guidelines",
+        Writes {
+            inserted: gl_inserted,
+            updated: 0,
+            deleted: gl_deleted,
+        },
+    );
+
+    for row in &children {
+        if let Some(old) = stored.get(&row.url)
+            && (old.cost != row.cost || old.list_price != row.list_price)
+        {
+            out.price_changes.push(PriceChange {
+                product_url: row.url.clone(),
+                cost: (old.cost, row.cost),
+                list_price: (old.list_price, row.list_price),
+            });
+        }
+    }
+    out.changed_products.extend(written);
+    Ok(())
+}
+
+/// Child positions are `int4` in the schema.
+fn seq(i: usize) -> i32 {
+    i32::try_from(i).unwrap_or(i32::MAX)
+}
+
+async fn insert_suppliers(
+    tx: &Transaction<'_>,
+    parents: &[&ProductRow],
+) -> Result<u64, StoreError> {
+    let n: usize = parents.iter().map(|p| p.suppliers.len()).sum();
+    if n == 0 {
+        return Ok(0);
+    }
+    let mut product = Vec::with_capacity(n);
+    let mut seqs = Vec::with_capacity(n);
+    let mut supplier = Vec::with_capacity(n);
+    let mut supplier_sku = Vec::with_capacity(n);
+    let mut pref = Vec::with_capacity(n);
+    let mut main = Vec::with_capacity(n);
+    let mut price = Vec::with_capacity(n);
+    let mut currency = Vec::with_capacity(n);
+    let mut lead = Vec::with_capacity(n);
+    for p in parents {
+        for (i, s) in p.suppliers.iter().enumerate() {
+            product.push(p.url.as_str());
+            seqs.push(seq(i));
+            supplier.push(s.supplier_url.as_deref());
+            supplier_sku.push(s.supplier_sku.as_deref());
+            pref.push(s.pref_order_id.as_deref());
+            main.push(s.is_main);
+            price.push(s.price);
+            currency.push(s.currency.as_deref());
+            lead.push(s.lead_time_days);
+        }
+    }
+    tx.execute_typed(
+        INSERT_SUPPLIERS,
+        &[
+            (&product, Type::TEXT_ARRAY),
+            (&seqs, Type::INT4_ARRAY),
+            (&supplier, Type::TEXT_ARRAY),
+            (&supplier_sku, Type::TEXT_ARRAY),
+            (&pref, Type::TEXT_ARRAY),
+            (&main, Type::BOOL_ARRAY),
+            (&price, Type::FLOAT8_ARRAY),
+            (&currency, Type::TEXT_ARRAY),
+            (&lead, Type::FLOAT8_ARRAY),
+        ],
+    )
+    .await
+    .map_err(StoreError::query("insert product suppliers"))
+}
+
+async fn insert_guidelines(
+    tx: &Transaction<'_>,
+    parents: &[&ProductRow],
+) -> Result<u64, StoreError> {
+    let n: usize = parents.iter().map(|p| p.guidelines.len()).sum();
+    if n == 0 {
+        return Ok(0);
+    }
+    let mut product = Vec::with_capacity(n);
+    let mut seqs = Vec::with_capacity(n);
+    let mut facility = Vec::with_capacity(n);
+    let mut point = Vec::with_capacity(n);
+    let mut qty = Vec::with_capacity(n);
+    let mut method = Vec::with_capacity(n);
+    for p in parents {
+        for (i, g) in p.guidelines.iter().enumerate() {
+            product.push(p.url.as_str());
+            seqs.push(seq(i));
+            facility.push(g.facility_url.as_deref());
+            point.push(g.reorder_point);
+            qty.push(g.reorder_qty);
+            method.push(g.calculation_method.as_deref());
+        }
+    }
+    tx.execute_typed(
+        INSERT_GUIDELINES,
+        &[
+            (&product, Type::TEXT_ARRAY),
+            (&seqs, Type::INT4_ARRAY),
+            (&facility, Type::TEXT_ARRAY),
+            (&point, Type::FLOAT8_ARRAY),
+            (&qty, Type::FLOAT8_ARRAY),
+            (&method, Type::TEXT_ARRAY),
+        ],
+    )
+    .await
+    .map_err(StoreError::query("insert reorder guidelines"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stock
+
+const UPSERT_STOCK: &str = "\
+INSERT INTO stock AS t (product_url, facility_url, on_hand, reserved, on_order, content_hash, \
+    first_seen_at, updated_at) \
+SELECT u.*, $7, $7 FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], \
+    $5::float8[], $6::bytea[]) AS u \
+ON CONFLICT (product_url, facility_url) DO UPDATE SET on_hand = EXCLUDED.on_hand, \
+    reserved = EXCLUDED.reserved, on_order = EXCLUDED.on_order, \
+    content_hash = EXCLUDED.content_hash, updated_at = EXCLUDED.updated_at \
+WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash \
+RETURNING t.product_url, t.facility_url";
+
+async fn stock_deletes(
+    tx: &Transaction<'_>,
+    keys: &[StockKey],
+    out: &mut Applied,
+) -> Result<(), StoreError> {
+    let keys = last_wins(keys, |k| k);
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let product: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+    let facility: Vec<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+    let deleted: Vec<String> = tx
+        .query_typed(
+            "DELETE FROM stock s USING unnest($1::text[], $2::text[]) AS k(p, f) \
+             WHERE s.product_url = k.p AND s.facility_url = k.f RETURNING s.product_url",
+            &[(&product, Type::TEXT_ARRAY), (&facility, Type::TEXT_ARRAY)],
+        )
+        .await
+        .map_err(StoreError::query("delete vanished stock"))?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()
+        .map_err(StoreError::query("delete vanished stock"))?;
+    tally(
+        out,
+        "stock",
+        Writes {
+            deleted: deleted.len() as u64,
+            ..Writes::default()
+        },
+    );
+    out.stock_products.extend(deleted);
+    Ok(())
+}
+
+async fn stock_upserts(
+    tx: &Transaction<'_>,
+    rows: &[StockRow],
+    now: DateTime<Utc>,
+    out: &mut Applied,
+) -> Result<(), StoreError> {
+    let rows = last_wins(rows, |r| (r.product_url.as_str(), r.facility_url.as_str()));
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let product: Vec<&str> = rows.iter().map(|r| r.product_url.as_str()).collect();
+    let facility: Vec<&str> = rows.iter().map(|r| r.facility_url.as_str()).collect();
+    const WHAT: &str = "read stored stock hashes";
+    let stored: HashMap<(String, String), Vec<u8>> = tx
+        .query_typed(
+            "SELECT s.product_url, s.facility_url, s.content_hash FROM stock s \
+             JOIN unnest($1::text[], $2::text[]) AS k(p, f) \
+               ON s.product_url = k.p AND s.facility_url = k.f",
+            &[(&product, Type::TEXT_ARRAY), (&facility, Type::TEXT_ARRAY)],
+        )
+        .await
+        .map_err(StoreError::query(WHAT))?
+        .iter()
+        .map(|r| Ok(((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?)))
+        .collect::<Result<_, tokio_postgres::Error>>()
+        .map_err(StoreError::query(WHAT))?;
+    let todo: Vec<&StockRow> = rows
+        .into_iter()
+        .filter(|r| {
+            stored
+                .get(&(r.product_url.clone(), r.facility_url.clone()))
+                .is_none_or(|h| h.as_slice() != r.content_hash.as_slice())
+        })
+        .collect();
+    if todo.is_empty() {
+        return Ok(());
+    }
+    let product: Vec<&str> = todo.iter().map(|r| r.product_url.as_str()).collect();
+    let facility: Vec<&str> = todo.iter().map(|r| r.facility_url.as_str()).collect();
+    let on_hand: Vec<f64> = todo.iter().map(|r| r.on_hand).collect();
+    let reserved: Vec<f64> = todo.iter().map(|r| r.reserved).collect();
+    let on_order: Vec<f64> = todo.iter().map(|r| r.on_order).collect();
+    let hash: Vec<&[u8]> = todo.iter().map(|r| r.content_hash.as_slice()).collect();
+    const UPSERT: &str = "upsert stock";
+    let written: Vec<(String, String)> = tx
+        .query_typed(
+            UPSERT_STOCK,
+            &[
+                (&product, Type::TEXT_ARRAY),
+                (&facility, Type::TEXT_ARRAY),
+                (&on_hand, Type::FLOAT8_ARRAY),
+                (&reserved, Type::FLOAT8_ARRAY),
+                (&on_order, Type::FLOAT8_ARRAY),
+                (&hash, Type::BYTEA_ARRAY),
+                (&now, Type::TIMESTAMPTZ),
+            ],
+        )
+        .await
+        .map_err(StoreError::query(UPSERT))?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, tokio_postgres::Error>>()
+        .map_err(StoreError::query(UPSERT))?;
+    let mut w = Writes::default();
+    for key in &written {
+        if stored.contains_key(key) {
+            w.updated += 1;
+        } else {
+            w.inserted += 1;
+        }
+    }
+    tally(out, "stock", w);
+    out.stock_products
+        .extend(written.into_iter().map(|(product, _)| product));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orders and their lines
+
+const UPSERT_ORDERS: &str = "\
+INSERT INTO orders AS t (url, order_id, order_type, status, order_date, due_date, \
+    origin_facility_url, destination_facility_url, party_url, total, reference_number, \
+    finale_created, finale_last_updated, content_hash, first_seen_at, updated_at) \
+SELECT u.*, $15, $15 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
+    $5::timestamptz[], $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::float8[], \
+    $11::text[], $12::timestamptz[], $13::timestamptz[], $14::bytea[]) AS u \
+ON CONFLICT (url) DO UPDATE SET order_id = EXCLUDED.order_id, \
+    order_type = EXCLUDED.order_type, status = EXCLUDED.status, \
+    order_date = EXCLUDED.order_date, due_date = EXCLUDED.due_date, \
+    origin_facility_url = EXCLUDED.origin_facility_url, \
+    destination_facility_url = EXCLUDED.destination_facility_url, \
+    party_url = EXCLUDED.party_url, total = EXCLUDED.total, \
+    reference_number = EXCLUDED.reference_number, finale_created = EXCLUDED.finale_created, \
+    finale_last_updated = EXCLUDED.finale_last_updated, content_hash = EXCLUDED.content_hash, \
+    updated_at = EXCLUDED.updated_at \
+WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash \
+RETURNING t.url";
+
+// For a stored sales order whose hash differs from the incoming one, also the products on
+// its stored lines (their daily sales must be recomputed even if the new lines drop them).
+const STORED_ORDERS: &str = "\
+SELECT o.url, o.content_hash, \
+    CASE WHEN o.order_type = 'SALES_ORDER' AND o.content_hash IS DISTINCT FROM n.h THEN \
+        ARRAY(SELECT DISTINCT l.product_url FROM order_lines l \
+              WHERE l.order_url = o.url AND l.product_url IS NOT NULL) END \
+FROM unnest($1::text[], $2::bytea[]) AS n(url, h) JOIN orders o ON o.url = n.url";
+
+const INSERT_LINES: &str = "\
+INSERT INTO order_lines (order_url, seq, order_item_url, product_url, product_id, quantity, \
+    unit_price) \
+SELECT * FROM unnest($1::text[], $2::int4[], $3::text[], $4::text[], $5::text[], \
+    $6::float8[], $7::float8[])";
+
+/// An order's stored hash and, for a changed sales order, its stored line products.
+struct StoredOrder {
+    hash: Vec<u8>,
+    old_sale_products: Option<Vec<String>>,
+}
+
+async fn orders(
+    tx: &Transaction<'_>,
+    rows: &[OrderRow],
+    now: DateTime<Utc>,
+    out: &mut Applied,
+) -> Result<(), StoreError> {
+    let rows = last_wins(rows, |r| r.url.as_str());
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<&str> = rows.iter().map(|r| r.url.as_str()).collect();
+    let hashes: Vec<&[u8]> = rows.iter().map(|r| r.content_hash.as_slice()).collect();
+    const WHAT: &str = "read stored order hashes";
+    let stored: HashMap<String, StoredOrder> = tx
+        .query_typed(
+            STORED_ORDERS,
+            &[(&keys, Type::TEXT_ARRAY), (&hashes, Type::BYTEA_ARRAY)],
+        )
+        .await
+        .map_err(StoreError::query(WHAT))?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get(0)?,
+                StoredOrder {
+                    hash: r.try_get(1)?,
+                    old_sale_products: r.try_get(2)?,
+                },
+            ))
+        })
+        .collect::<Result<_, tokio_postgres::Error>>()
+        .map_err(StoreError::query(WHAT))?;
+    let todo: Vec<&OrderRow> = rows
+        .into_iter()
+        .filter(|r| {
+            stored
+                .get(&r.url)
+                .is_none_or(|s| s.hash.as_slice() != r.content_hash.as_slice())
+        })
+        .collect();
+    if todo.is_empty() {
+        return Ok(());
+    }
+    let url: Vec<&str> = todo.iter().map(|r| r.url.as_str()).collect();
+    let order_id: Vec<&str> = todo.iter().map(|r| r.order_id.as_str()).collect();
+    let order_type: Vec<&str> = todo.iter().map(|r| r.order_type.as_str()).collect();
+    let status: Vec<Option<&str>> = todo.iter().map(|r| r.status.as_deref()).collect();
+    let order_date: Vec<Option<DateTime<Utc>>> = todo.iter().map(|r| r.order_date).collect();
+    let due_date: Vec<Option<DateTime<Utc>>> = todo.iter().map(|r| r.due_date).collect();
+    let origin: Vec<Option<&str>> = todo
+        .iter()
+        .map(|r| r.origin_facility_url.as_deref())
+        .collect();
+    let destination: Vec<Option<&str>> = todo
+        .iter()
+        .map(|r| r.destination_facility_url.as_deref())
+        .collect();
+    let party: Vec<Option<&str>> = todo.iter().map(|r| r.party_url.as_deref()).collect();
+    let total: Vec<Option<f64>> = todo.iter().map(|r| r.total).collect();
+    let reference: Vec<Option<&str>> = todo.iter().map(|r| r.reference_number.as_deref()).collect();
+    let created: Vec<Option<DateTime<Utc>>> = todo.iter().map(|r| r.finale_created).collect();
+    let updated: Vec<Option<DateTime<Utc>>> = todo.iter().map(|r| r.finale_last_updated).collect();
+    let hash: Vec<&[u8]> = todo.iter().map(|r| r.content_hash.as_slice()).collect();
+    let written = written_keys(
+        tx,
+        UPSERT_ORDERS,
+        &[
+            (&url, Type::TEXT_ARRAY),
+            (&order_id, Type::TEXT_ARRAY),
+            (&order_type, Type::TEXT_ARRAY),
+            (&status, Type::TEXT_ARRAY),
+            (&order_date, Type::TIMESTAMPTZ_ARRAY),
+            (&due_date, Type::TIMESTAMPTZ_ARRAY),
+            (&origin, Type::TEXT_ARRAY),
+            (&destination, Type::TEXT_ARRAY),
+            (&party, Type::TEXT_ARRAY),
+            (&total, Type::FLOAT8_ARRAY),
+            (&reference, Type::TEXT_ARRAY),
+            (&created, Type::TIMESTAMPTZ_ARRAY),
+            (&updated, Type::TIMESTAMPTZ_ARRAY),
+            (&hash, Type::BYTEA_ARRAY),
+            (&now, Type::TIMESTAMPTZ),
+        ],
+        "upsert orders",
+    )
+    .await?;
+    let w = split_written(&written, |k| stored.contains_key(k));
+    out.new_orders += w.inserted;
+    tally(out, "orders", w);
+
+    let written_set: BTreeSet<&str> = written.iter().map(String::as_str).collect();
+    let replaced: Vec<&str> = written
+        .iter()
+        .map(String::as_str)
+        .filter(|u| stored.contains_key(*u))
+        .collect();
+    let mut lines_deleted = 0;
+    if !replaced.is_empty() {
+        lines_deleted = tx
+            .execute_typed(
+                "DELETE FROM order_lines WHERE order_url = ANY($1)",
+                &[(&replaced, Type::TEXT_ARRAY)],
+            )
+            .await
+            .map_err(StoreError::query("delete replaced order lines"))?;
+    }
+    let parents: Vec<&OrderRow> = todo
+        .iter()
+        .copied()
+        .filter(|r| written_set.contains(r.url.as_str()))
+        .collect();
+    let lines_inserted = insert_lines(tx, &parents).await?;
+    tally(
+        out,
+        "order_lines",
+        Writes {
+            inserted: lines_inserted,
+            updated: 0,
+            deleted: lines_deleted,
+        },
+    );
+
+    for order in &parents {
+        if order.order_type == "SALES_ORDER" {
+            out.sales_products
+                .extend(order.lines.iter().filter_map(|l| l.product_url.clone()));
+        }
+        if let Some(old) = stored
+            .get(&order.url)
+            .and_then(|s| s.old_sale_products.as_ref())
+        {
+            out.sales_products.extend(old.iter().cloned());
+        }
+    }
+    Ok(())
+}
+
+async fn insert_lines(tx: &Transaction<'_>, parents: &[&OrderRow]) -> Result<u64, StoreError> {
+    let n: usize = parents.iter().map(|o| o.lines.len()).sum();
+    if n == 0 {
+        return Ok(0);
+    }
+    let mut order = Vec::with_capacity(n);
+    let mut seqs = Vec::with_capacity(n);
+    let mut item = Vec::with_capacity(n);
+    let mut product = Vec::with_capacity(n);
+    let mut product_id = Vec::with_capacity(n);
+    let mut quantity = Vec::with_capacity(n);
+    let mut price = Vec::with_capacity(n);
+    for o in parents {
+        for (i, l) in o.lines.iter().enumerate() {
+            order.push(o.url.as_str());
+            seqs.push(seq(i));
+            item.push(l.order_item_url.as_deref());
+            product.push(l.product_url.as_deref());
+            product_id.push(l.product_id.as_deref());
+            quantity.push(l.quantity);
+            price.push(l.unit_price);
+        }
+    }
+    tx.execute_typed(
+        INSERT_LINES,
+        &[
+            (&order, Type::TEXT_ARRAY),
+            (&seqs, Type::INT4_ARRAY),
+            (&item, Type::TEXT_ARRAY),
+            (&product, Type::TEXT_ARRAY),
+            (&product_id, Type::TEXT_ARRAY),
+            (&quantity, Type::FLOAT8_ARRAY),
+            (&price, Type::FLOAT8_ARRAY),
+        ],
+    )
+    .await
+    .map_err(StoreError::query("insert order lines"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quarantine, state, job completion
+
+async fn quarantine(
+    tx: &Transaction<'_>,
+    rows: &[Quarantined],
+    out: &mut Applied,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let run: Vec<Option<i64>> = rows.iter().map(|q| q.run_id).collect();
+    let collection: Vec<&str> = rows.iter().map(|q| q.collection.as_str()).collect();
+    let key: Vec<Option<&str>> = rows.iter().map(|q| q.record_key.as_deref()).collect();
+    let reason: Vec<&str> = rows.iter().map(|q| q.reason.as_str()).collect();
+    let payload: Vec<Option<&serde_json::Value>> =
+        rows.iter().map(|q| q.raw_payload.as_ref()).collect();
+    let text: Vec<Option<&str>> = rows.iter().map(|q| q.raw_text.as_deref()).collect();
+    let at: Vec<DateTime<Utc>> = rows.iter().map(|q| q.at).collect();
+    let n = tx
+        .execute_typed(
+            "INSERT INTO sync_errors (run_id, collection, record_key, reason, raw_payload, \
+                 raw_text, at) \
+             SELECT u.run_id, u.collection, u.record_key, u.reason, u.raw_payload, \
+                 u.raw_text, u.at \
+             FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::jsonb[], \
+                 $6::text[], $7::timestamptz[]) WITH ORDINALITY \
+                 AS u(run_id, collection, record_key, reason, raw_payload, raw_text, at, ord) \
+             ORDER BY u.ord",
+            &[
+                (&run, Type::INT8_ARRAY),
+                (&collection, Type::TEXT_ARRAY),
+                (&key, Type::TEXT_ARRAY),
+                (&reason, Type::TEXT_ARRAY),
+                (&payload, Type::JSONB_ARRAY),
+                (&text, Type::TEXT_ARRAY),
+                (&at, Type::TIMESTAMPTZ_ARRAY),
+            ],
+        )
+        .await
+        .map_err(StoreError::query("quarantine records"))?;
+    tally(
+        out,
+        "sync_errors",
+        Writes {
+            inserted: n,
+            ..Writes::default()
+        },
+    );
+    Ok(())
+}
+
+async fn state(
+    tx: &Transaction<'_>,
+    values: &[(String, serde_json::Value)],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let values = last_wins(values, |(k, _)| k.as_str());
+    if values.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<&str> = values.iter().map(|(k, _)| k.as_str()).collect();
+    let vals: Vec<&serde_json::Value> = values.iter().map(|(_, v)| v).collect();
+    tx.execute_typed(
+        "INSERT INTO sync_state (key, value, updated_at) \
+         SELECT u.k, u.v, $3 FROM unnest($1::text[], $2::jsonb[]) AS u(k, v) \
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
+        &[
+            (&keys, Type::TEXT_ARRAY),
+            (&vals, Type::JSONB_ARRAY),
+            (&now, Type::TIMESTAMPTZ),
+        ],
+    )
+    .await
+    .map_err(StoreError::query("set sync state"))?;
+    Ok(())
+}
+
+async fn job_done(tx: &Transaction<'_>, job: &JobDone) -> Result<(), StoreError> {
+    let records = to_i64(job.records);
+    let requests = i32::try_from(job.requests).unwrap_or(i32::MAX);
+    let n = tx
+        .execute_typed(
+            "UPDATE backfill_jobs SET status = 'done', done_at = $2, records = $3, \
+                 requests = $4 \
+             WHERE id = $1",
+            &[
+                (&job.id, Type::INT8),
+                (&job.at, Type::TIMESTAMPTZ),
+                (&records, Type::INT8),
+                (&requests, Type::INT4),
+            ],
+        )
+        .await
+        .map_err(StoreError::query("mark a backfill job done"))?;
+    if n == 0 {
+        // Rolls the batch back: a completion for a job that does not exist is a bug.
+        return Err(StoreError::Corrupt {
+            what: format!("backfill job {} does not exist", job.id),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,321 @@
+//! Derived data on Postgres: daily sales rebuilt from sales-order lines, the inputs of the
+//! seed's item rows, and the `inventory_items` upsert (conventions: `crate::store`'s docs).
+//!
+//! Sums are ordered aggregates (`sum(x ORDER BY key)`): floating-point addition is not
+//! associative, and a fixed order makes a recomputation over the same rows bit-identical,
+//! so an unchanged day is recognised as unchanged and not rewritten.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tokio_postgres::Client;
+use tokio_postgres::types::Type;
+
+use super::last_wins;
+use crate::derive::ItemInput;
+use crate::pg::StoreError;
+use crate::rows::ItemRow;
+use crate::store::{ItemWrites, Scope, Writes};
+
+/// The product URLs of a scope, deduplicated; `None` for every product.
+fn scope_urls(scope: &Scope) -> Option<Vec<&str>> {
+    match scope {
+        Scope::All => None,
+        Scope::Products(urls) => {
+            let mut v: Vec<&str> = urls.iter().map(String::as_str).collect();
+            v.sort_unstable();
+            v.dedup();
+            Some(v)
+        }
+    }
+}
+
+/// The daily-sales rebuild. `{scope}` becomes a filter on `$2` for a product scope.
+fn daily_sales_sql(scoped: bool) -> String {
+    let (lines, stored) = if scoped {
+        (
+            "AND l.product_url = ANY($2)",
+            "WHERE d.product_url = ANY($2)",
+        )
+    } else {
+        ("", "")
+    };
+    format!(
+        "WITH fresh AS ( \
+            SELECT l.product_url, (o.order_date AT TIME ZONE 'UTC')::date AS day, \
+                   sum(l.quantity ORDER BY l.order_url, l.seq) AS units, \
+                   sum(l.quantity * coalesce(l.unit_price, 0) ORDER BY l.order_url, l.seq) \
+                       AS revenue \
+              FROM order_lines l JOIN orders o ON o.url = l.order_url \
+             WHERE o.order_type = 'SALES_ORDER' \
+               AND o.status IS DISTINCT FROM 'ORDER_CANCELLED' \
+               AND o.order_date IS NOT NULL AND l.product_url IS NOT NULL {lines} \
+             GROUP BY 1, 2), \
+         old AS (SELECT d.product_url, d.day FROM daily_sales d {stored}), \
+         up AS ( \
+            INSERT INTO daily_sales AS d (product_url, day, units, revenue, updated_at) \
+            SELECT f.product_url, f.day, f.units, f.revenue, $1 FROM fresh f \
+            ON CONFLICT (product_url, day) DO UPDATE SET units = EXCLUDED.units, \
+                revenue = EXCLUDED.revenue, updated_at = EXCLUDED.updated_at \
+            WHERE d.units IS DISTINCT FROM EXCLUDED.units \
+               OR d.revenue IS DISTINCT FROM EXCLUDED.revenue \
+            RETURNING d.product_url, d.day), \
+         gone AS ( \
+            DELETE FROM daily_sales d USING old \
+             WHERE d.product_url = old.product_url AND d.day = old.day \
+               AND NOT EXISTS (SELECT 1 FROM fresh f \
+                                WHERE f.product_url = d.product_url AND f.day = d.day) \
+            RETURNING 1) \
+         SELECT (SELECT count(*) FROM up \
+                  WHERE NOT EXISTS (SELECT 1 FROM old \
+                                     WHERE old.product_url = up.product_url \
+                                       AND old.day = up.day)), \
+                (SELECT count(*) FROM up), \
+                (SELECT count(*) FROM gone)"
+    )
+}
+
+/// Rebuilds `daily_sales` for the scope in one statement (see the module docs).
+pub(super) async fn refresh_daily_sales(
+    client: &Client,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Result<Writes, StoreError> {
+    const WHAT: &str = "refresh daily sales";
+    let urls = scope_urls(scope);
+    let row = match &urls {
+        Some(urls) if urls.is_empty() => return Ok(Writes::default()),
+        Some(urls) => {
+            client
+                .query_typed_one(
+                    &daily_sales_sql(true),
+                    &[(&now, Type::TIMESTAMPTZ), (urls, Type::TEXT_ARRAY)],
+                )
+                .await
+        }
+        None => {
+            client
+                .query_typed_one(&daily_sales_sql(false), &[(&now, Type::TIMESTAMPTZ)])
+                .await
+        }
+    }
+    .map_err(StoreError::query(WHAT))?;
+    let count = |i: usize| -> Result<u64, StoreError> {
+        let n: i64 = row.try_get(i).map_err(StoreError::query(WHAT))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    };
+    let inserted = count(0)?;
+    let written = count(1)?;
+    Ok(Writes {
+        inserted,
+        updated: written.saturating_sub(inserted),
+        deleted: count(2)?,
+    })
+}
+
+/// The item inputs query. With `scoped`, `$2` is the product list.
+fn item_inputs_sql(scoped: bool) -> String {
+    let (products, children, sales) = if scoped {
+        (
+            "WHERE p.url = ANY($2)",
+            "WHERE product_url = ANY($2)",
+            "AND product_url = ANY($2)",
+        )
+    } else {
+        ("", "", "")
+    };
+    format!(
+        "SELECT p.url, p.sku, p.name, p.status, p.cost, p.list_price, \
+                coalesce(s.on_hand, 0), g.reorder_point, g.reorder_qty, \
+                coalesce(d.units_30d, 0), coalesce(d.units_90d, 0) \
+           FROM products p \
+           LEFT JOIN (SELECT product_url, sum(on_hand ORDER BY facility_url) AS on_hand \
+                        FROM stock {children} GROUP BY product_url) s \
+                  ON s.product_url = p.url \
+           LEFT JOIN (SELECT product_url, sum(reorder_point ORDER BY seq) AS reorder_point, \
+                             sum(reorder_qty ORDER BY seq) AS reorder_qty \
+                        FROM reorder_guidelines {children} GROUP BY product_url) g \
+                  ON g.product_url = p.url \
+           LEFT JOIN (SELECT product_url, \
+                             sum(units ORDER BY day) FILTER (WHERE day > $1::date - 30) \
+                                 AS units_30d, \
+                             sum(units ORDER BY day) AS units_90d \
+                        FROM daily_sales \
+                       WHERE day > $1::date - 90 AND day <= $1::date {sales} \
+                       GROUP BY product_url) d \
+                  ON d.product_url = p.url \
+           {products} \
+          ORDER BY p.url COLLATE \"C\""
+    )
+}
+
+/// One [`ItemInput`] per stored product in scope, ordered by product URL (byte-wise).
+pub(super) async fn item_inputs(
+    client: &Client,
+    scope: &Scope,
+    as_of: DateTime<Utc>,
+) -> Result<Vec<ItemInput>, StoreError> {
+    const WHAT: &str = "gather item inputs";
+    let day: NaiveDate = as_of.date_naive();
+    let urls = scope_urls(scope);
+    let rows = match &urls {
+        Some(urls) if urls.is_empty() => return Ok(Vec::new()),
+        Some(urls) => {
+            client
+                .query_typed(
+                    &item_inputs_sql(true),
+                    &[(&day, Type::DATE), (urls, Type::TEXT_ARRAY)],
+                )
+                .await
+        }
+        None => {
+            client
+                .query_typed(&item_inputs_sql(false), &[(&day, Type::DATE)])
+                .await
+        }
+    }
+    .map_err(StoreError::query(WHAT))?;
+    rows.iter()
+        .map(|r| {
+            Ok(ItemInput {
+                product_url: r.try_get(0)?,
+                sku: r.try_get(1)?,
+                name: r.try_get(2)?,
+                status: r.try_get(3)?,
+                cost: r.try_get(4)?,
+                list_price: r.try_get(5)?,
+                on_hand: r.try_get(6)?,
+                reorder_point: r.try_get(7)?,
+                reorder_qty: r.try_get(8)?,
+                units_30d: r.try_get(9)?,
+                units_90d: r.try_get(10)?,
+            })
+        })
+        .collect::<Result<_, tokio_postgres::Error>>()
+        .map_err(StoreError::query(WHAT))
+}
+
+const UPSERT_ITEMS: &str = "\
+INSERT INTO inventory_items AS t (finale_id, sku, name, stock, reorder_point, \
+    reorder_quantity, cost, price, sales_velocity, sales_velocity_90d, days_of_stock, status, \
+    content_hash, last_updated, finale_last_sync) \
+SELECT u.*, $14, $14 FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], \
+    $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[], \
+    $11::float8[], $12::text[], $13::bytea[]) AS u \
+ON CONFLICT (finale_id) DO UPDATE SET sku = EXCLUDED.sku, name = EXCLUDED.name, \
+    stock = EXCLUDED.stock, reorder_point = EXCLUDED.reorder_point, \
+    reorder_quantity = EXCLUDED.reorder_quantity, cost = EXCLUDED.cost, \
+    price = EXCLUDED.price, sales_velocity = EXCLUDED.sales_velocity, \
+    sales_velocity_90d = EXCLUDED.sales_velocity_90d, days_of_stock = EXCLUDED.days_of_stock, \
+    status = EXCLUDED.status, content_hash = EXCLUDED.content_hash, \
+    last_updated = EXCLUDED.last_updated, finale_last_sync = EXCLUDED.finale_last_sync \
+WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash \
+RETURNING t.finale_id";
+
+/// Upserts item rows by `finale_id` in one transaction: changed content, then confirmation
+/// of the unchanged rows whose `finale_last_sync` is missing or older than `confirm_before`.
+pub(super) async fn upsert_items(
+    client: &mut Client,
+    rows: &[ItemRow],
+    now: DateTime<Utc>,
+    confirm_before: DateTime<Utc>,
+) -> Result<ItemWrites, StoreError> {
+    let rows = last_wins(rows, |r| r.finale_id.as_str());
+    let mut out = ItemWrites::default();
+    if rows.is_empty() {
+        return Ok(out);
+    }
+    let tx = client
+        .transaction()
+        .await
+        .map_err(StoreError::query("begin an item upsert"))?;
+    let keys: Vec<&str> = rows.iter().map(|r| r.finale_id.as_str()).collect();
+    const WHAT: &str = "read stored item hashes";
+    let stored: HashMap<String, Vec<u8>> = tx
+        .query_typed(
+            "SELECT finale_id, content_hash FROM inventory_items WHERE finale_id = ANY($1)",
+            &[(&keys, Type::TEXT_ARRAY)],
+        )
+        .await
+        .map_err(StoreError::query(WHAT))?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, tokio_postgres::Error>>()
+        .map_err(StoreError::query(WHAT))?;
+    let (todo, same): (Vec<&ItemRow>, Vec<&ItemRow>) = rows.into_iter().partition(|r| {
+        stored
+            .get(&r.finale_id)
+            .is_none_or(|h| h.as_slice() != r.content_hash.as_slice())
+    });
+
+    if !todo.is_empty() {
+        let id: Vec<&str> = todo.iter().map(|r| r.finale_id.as_str()).collect();
+        let sku: Vec<&str> = todo.iter().map(|r| r.sku.as_str()).collect();
+        let name: Vec<Option<&str>> = todo.iter().map(|r| r.name.as_deref()).collect();
+        let stock: Vec<f64> = todo.iter().map(|r| r.stock).collect();
+        let point: Vec<Option<f64>> = todo.iter().map(|r| r.reorder_point).collect();
+        let qty: Vec<Option<f64>> = todo.iter().map(|r| r.reorder_quantity).collect();
+        let cost: Vec<Option<f64>> = todo.iter().map(|r| r.cost).collect();
+        let price: Vec<Option<f64>> = todo.iter().map(|r| r.price).collect();
+        let v30: Vec<f64> = todo.iter().map(|r| r.sales_velocity).collect();
+        let v90: Vec<f64> = todo.iter().map(|r| r.sales_velocity_90d).collect();
+        let days: Vec<Option<f64>> = todo.iter().map(|r| r.days_of_stock).collect();
+        let status: Vec<Option<&str>> = todo.iter().map(|r| r.status.as_deref()).collect();
+        let hash: Vec<&[u8]> = todo.iter().map(|r| r.content_hash.as_slice()).collect();
+        const UPSERT: &str = "upsert inventory items";
+        let written: Vec<String> = tx
+            .query_typed(
+                UPSERT_ITEMS,
+                &[
+                    (&id, Type::TEXT_ARRAY),
+                    (&sku, Type::TEXT_ARRAY),
+                    (&name, Type::TEXT_ARRAY),
+                    (&stock, Type::FLOAT8_ARRAY),
+                    (&point, Type::FLOAT8_ARRAY),
+                    (&qty, Type::FLOAT8_ARRAY),
+                    (&cost, Type::FLOAT8_ARRAY),
+                    (&price, Type::FLOAT8_ARRAY),
+                    (&v30, Type::FLOAT8_ARRAY),
+                    (&v90, Type::FLOAT8_ARRAY),
+                    (&days, Type::FLOAT8_ARRAY),
+                    (&status, Type::TEXT_ARRAY),
+                    (&hash, Type::BYTEA_ARRAY),
+                    (&now, Type::TIMESTAMPTZ),
+                ],
+            )
+            .await
+            .map_err(StoreError::query(UPSERT))?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::query(UPSERT))?;
+        for key in &written {
+            if stored.contains_key(key) {
+                out.writes.updated += 1;
+            } else {
+                out.writes.inserted += 1;
+            }
+        }
+    }
+
+    if !same.is_empty() {
+        let id: Vec<&str> = same.iter().map(|r| r.finale_id.as_str()).collect();
+        out.confirmed = tx
+            .execute_typed(
+                "UPDATE inventory_items SET finale_last_sync = $2 \
+                  WHERE finale_id = ANY($1) \
+                    AND (finale_last_sync IS NULL OR finale_last_sync < $3)",
+                &[
+                    (&id, Type::TEXT_ARRAY),
+                    (&now, Type::TIMESTAMPTZ),
+                    (&confirm_before, Type::TIMESTAMPTZ),
+                ],
+            )
+            .await
+            .map_err(StoreError::query("confirm unchanged inventory items"))?;
+    }
+    tx.commit()
+        .await
+        .map_err(StoreError::query("commit an item upsert"))?;
+    Ok(out)
+}
