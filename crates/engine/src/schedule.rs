@@ -1,0 +1,367 @@
+//! When the strategies run: the pure schedule ([`Schedule::due`], [`Schedule::next_wake`])
+//! and the `serve` driver ([`serve`]) that follows it.
+//!
+//! # The model
+//!
+//! All times are UTC, so daylight-saving changes do not exist here.
+//!
+//! - **`full`** runs until the full load is complete ([`LastRuns::full_done`]). While it is
+//!   not, nothing else is due: `smart` and `critical` read cursors and rankings that the
+//!   full load establishes.
+//! - **`smart`** has one *slot* per day at [`Schedule::smart_daily_at`]. It is due when its
+//!   last successful run started before the most recent slot. A process started after a gap
+//!   of several days therefore runs **one** catch-up smart sync, not one per missed day
+//!   (each run covers everything changed since its cursor anyway). A smart run that never
+//!   happened is due at once.
+//! - **`critical`** is due when [`Schedule::critical_every`] has passed since its last
+//!   successful run started (or it never ran). A smart run does not count as a critical
+//!   one: at 02:00 both may be due, and both run.
+//! - **Order.** When several are due they run by priority: `full`, then `critical`, then
+//!   `smart` (critical items are the ones a person is waiting for).
+//! - **Clock skew.** Last runs are read from the store, which other workstations write with
+//!   their own clocks. A last run up to [`CLOCK_SKEW_TOLERANCE`] in the future is taken as
+//!   it is (it delays the next run by at most that much); one further in the future is a
+//!   wrong clock, is ignored (as if that strategy never ran) and the strategy runs now.
+//!   Without that rule one bad clock could stop the schedule for as long as it is wrong.
+//!
+//! # The driver
+//!
+//! [`serve`] asks a [`Runner`] for the last runs, runs what is due, and sleeps until
+//! [`Schedule::next_wake`]. Sleeps are taken in naps of at most [`MAX_NAP`] with the wall
+//! clock re-read after each, so a suspended laptop or a corrected system clock is noticed
+//! within a minute. After a failed run (or a failed `last_runs`) it waits
+//! [`Schedule::retry_after`] before looking again; the failed strategy is still due then, so
+//! it is retried. Errors the runner calls fatal ([`Runner::is_fatal`]) end `serve`.
+//!
+//! **Shutdown** is observed while sleeping (it ends the sleep at once), between runs, and
+//! during a run, where it lets the run finish and then returns. To abandon an in-flight run
+//! instead (a second Ctrl-C, a grace period running out), the caller drops the `serve`
+//! future: that is safe, because every write of the engine is transactional and the full
+//! load resumes from its last committed job.
+
+use std::future::Future;
+use std::pin::pin;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Days, NaiveTime, TimeDelta, Utc};
+use futures::FutureExt;
+use futures::future::FusedFuture;
+
+use crate::Strategy;
+
+/// How far in the future a recorded last run may be and still be believed.
+pub const CLOCK_SKEW_TOLERANCE: TimeDelta = TimeDelta::minutes(5);
+
+/// The longest single sleep of [`serve`] before it re-reads the wall clock.
+pub const MAX_NAP: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// When the scheduled strategies run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// The daily smart sync's time of day, UTC (default 02:00).
+    pub smart_daily_at: NaiveTime,
+    /// The critical sync's interval (default 60 min). Must be positive.
+    pub critical_every: TimeDelta,
+    /// How long [`serve`] waits after a failed run before trying again (default 5 min).
+    pub retry_after: TimeDelta,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self {
+            smart_daily_at: NaiveTime::from_hms_opt(2, 0, 0).unwrap_or(NaiveTime::MIN),
+            critical_every: TimeDelta::minutes(60),
+            retry_after: TimeDelta::minutes(5),
+        }
+    }
+}
+
+/// What the store says about past runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LastRuns {
+    /// Start of the latest *successful* smart run (a failed run does not count, so it is
+    /// retried). A runner may report the end of a completed full load here too, since a full
+    /// load covers everything a smart run would.
+    pub smart: Option<DateTime<Utc>>,
+    /// Start of the latest successful critical run.
+    pub critical: Option<DateTime<Utc>>,
+    /// Whether the full (initial) load has completed.
+    pub full_done: bool,
+}
+
+impl Schedule {
+    /// The most recent smart slot at or before `now`.
+    pub fn smart_slot(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let today = now.date_naive().and_time(self.smart_daily_at).and_utc();
+        if today <= now {
+            today
+        } else {
+            today
+                .checked_sub_days(Days::new(1))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC)
+        }
+    }
+
+    /// The strategies due at `now`, in the order to run them (`full`, `critical`, `smart`).
+    pub fn due(&self, now: DateTime<Utc>, last: &LastRuns) -> Vec<Strategy> {
+        if !last.full_done {
+            return vec![Strategy::Full];
+        }
+        let mut due = Vec::with_capacity(2);
+        if self.critical_due(now, last) {
+            due.push(Strategy::Critical);
+        }
+        if self.smart_due(now, last) {
+            due.push(Strategy::Smart);
+        }
+        due
+    }
+
+    /// The earliest moment at or after `now` when [`Schedule::due`] is not empty, assuming no
+    /// run happens meanwhile. `now` itself when something is due already.
+    pub fn next_wake(&self, now: DateTime<Utc>, last: &LastRuns) -> DateTime<Utc> {
+        if !last.full_done || self.critical_due(now, last) || self.smart_due(now, last) {
+            return now;
+        }
+        // Smart is due again at the first slot after its last run (which is believed here:
+        // otherwise it would be due). With a last run slightly in the future that can be
+        // two slots away.
+        let smart = believed(last.smart, now)
+            .map(|t| self.smart_slot(t))
+            .and_then(|slot| slot.checked_add_days(Days::new(1)))
+            .unwrap_or(now);
+        let critical = believed(last.critical, now)
+            .and_then(|t| t.checked_add_signed(self.critical_every))
+            .unwrap_or(now);
+        smart.min(critical).max(now)
+    }
+
+    fn smart_due(&self, now: DateTime<Utc>, last: &LastRuns) -> bool {
+        match believed(last.smart, now) {
+            None => true,
+            Some(t) => t < self.smart_slot(now),
+        }
+    }
+
+    fn critical_due(&self, now: DateTime<Utc>, last: &LastRuns) -> bool {
+        match believed(last.critical, now) {
+            None => true,
+            Some(t) => t
+                .checked_add_signed(self.critical_every)
+                .is_none_or(|next| next <= now),
+        }
+    }
+}
+
+/// A recorded time, unless it is implausibly far in the future (see the module docs).
+fn believed(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let t = t?;
+    let limit = now
+        .checked_add_signed(CLOCK_SKEW_TOLERANCE)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    (t <= limit).then_some(t)
+}
+
+/// What [`serve`] drives: the engine (or a fake in tests).
+#[async_trait]
+pub trait Runner: Send + Sync {
+    /// The runner's error.
+    type Error: std::fmt::Display + Send + Sync + 'static;
+
+    /// The last successful runs, from the store (see [`LastRuns`]).
+    async fn last_runs(&self) -> Result<LastRuns, Self::Error>;
+
+    /// Runs one strategy to the end. For `full`, `Ok` means "done or progressed": `serve`
+    /// asks [`Runner::last_runs`] again and runs `full` again while it is not done.
+    async fn run(&self, strategy: Strategy) -> Result<(), Self::Error>;
+
+    /// Whether an error should end `serve` instead of being retried after
+    /// [`Schedule::retry_after`] (e.g. rejected credentials, a schema newer than this binary).
+    fn is_fatal(&self, _error: &Self::Error) -> bool {
+        false
+    }
+}
+
+/// One scheduled run started by [`serve`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedRun {
+    /// The strategy.
+    pub strategy: Strategy,
+    /// When it started (the driver's clock).
+    pub started_at: DateTime<Utc>,
+    /// Whether it succeeded.
+    pub ok: bool,
+}
+
+/// What [`serve`] did before it stopped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServeReport {
+    /// Every run started, in order.
+    pub runs: Vec<ServedRun>,
+}
+
+impl ServeReport {
+    /// The number of failed runs.
+    pub fn failures(&self) -> usize {
+        self.runs.iter().filter(|r| !r.ok).count()
+    }
+}
+
+/// Runs the schedule until `shutdown` completes (then returns `Ok`) or the runner reports a
+/// fatal error (then returns it). See the module docs for catch-up, retries and shutdown.
+///
+/// `clock` is the wall clock (UTC); sleeping uses Tokio's timer, so tests drive both with
+/// `tokio::time::pause` and a clock derived from `tokio::time::Instant`.
+pub async fn serve<R: Runner + ?Sized>(
+    runner: &R,
+    schedule: &Schedule,
+    clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<ServeReport, R::Error> {
+    let mut shutdown = pin!(shutdown.fuse());
+    let mut report = ServeReport::default();
+    // Our own successful runs, merged into the runner's answer: a runner whose store lags
+    // (or does not record) cannot make us repeat a run in a loop.
+    let mut ours = LastRuns::default();
+    let retry_after = schedule
+        .retry_after
+        .to_std()
+        .unwrap_or(std::time::Duration::ZERO)
+        .max(std::time::Duration::from_secs(1));
+
+    loop {
+        let last = tokio::select! {
+            biased;
+            () = &mut shutdown => return Ok(report),
+            r = runner.last_runs() => r,
+        };
+        let last = match last {
+            Ok(l) => merge(l, &ours),
+            Err(error) => {
+                if runner.is_fatal(&error) {
+                    return Err(error);
+                }
+                tracing::warn!(%error, "cannot read the last runs; retrying in {retry_after:?}");
+                if nap(retry_after, &mut shutdown).await {
+                    return Ok(report);
+                }
+                continue;
+            }
+        };
+
+        let now = clock();
+        let due = schedule.due(now, &last);
+        if due.is_empty() {
+            let wake = schedule.next_wake(now, &last);
+            tracing::debug!(%wake, "nothing due; sleeping");
+            if sleep_until(wake, clock, &mut shutdown).await {
+                return Ok(report);
+            }
+            continue;
+        }
+
+        let mut failed = false;
+        for strategy in due {
+            if shutdown.is_terminated() {
+                return Ok(report);
+            }
+            let started_at = clock();
+            tracing::info!(%strategy, "starting scheduled run");
+            let mut run = pin!(runner.run(strategy));
+            let result = loop {
+                tokio::select! {
+                    biased;
+                    r = &mut run => break r,
+                    () = &mut shutdown, if !shutdown.is_terminated() => {
+                        tracing::info!(%strategy, "shutdown requested: finishing the current run first");
+                    }
+                }
+            };
+            match result {
+                Ok(()) => {
+                    tracing::info!(%strategy, "scheduled run finished");
+                    report.runs.push(ServedRun {
+                        strategy,
+                        started_at,
+                        ok: true,
+                    });
+                    match strategy {
+                        Strategy::Smart => ours.smart = ours.smart.max(Some(started_at)),
+                        Strategy::Critical => {
+                            ours.critical = ours.critical.max(Some(started_at));
+                        }
+                        // Only the store knows whether the full load is complete.
+                        Strategy::Full => {}
+                    }
+                }
+                Err(error) => {
+                    report.runs.push(ServedRun {
+                        strategy,
+                        started_at,
+                        ok: false,
+                    });
+                    if runner.is_fatal(&error) {
+                        return Err(error);
+                    }
+                    tracing::error!(%strategy, %error, "scheduled run failed; retrying in {retry_after:?}");
+                    failed = true;
+                    break;
+                }
+            }
+            if shutdown.is_terminated() {
+                return Ok(report);
+            }
+        }
+        if failed && nap(retry_after, &mut shutdown).await {
+            return Ok(report);
+        }
+    }
+}
+
+fn merge(store: LastRuns, ours: &LastRuns) -> LastRuns {
+    LastRuns {
+        smart: store.smart.max(ours.smart),
+        critical: store.critical.max(ours.critical),
+        full_done: store.full_done,
+    }
+}
+
+/// Sleeps `d` unless shutdown comes first; `true` when it did.
+async fn nap<S>(d: std::time::Duration, shutdown: &mut S) -> bool
+where
+    S: Future<Output = ()> + FusedFuture + Unpin,
+{
+    if shutdown.is_terminated() {
+        return true;
+    }
+    tokio::select! {
+        biased;
+        () = shutdown => true,
+        () = tokio::time::sleep(d) => false,
+    }
+}
+
+/// Sleeps until the wall clock reaches `wake`, in naps of at most [`MAX_NAP`]; `true` when
+/// shutdown came first.
+async fn sleep_until<S>(
+    wake: DateTime<Utc>,
+    clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
+    shutdown: &mut S,
+) -> bool
+where
+    S: Future<Output = ()> + FusedFuture + Unpin,
+{
+    loop {
+        let left = wake - clock();
+        if left <= TimeDelta::zero() {
+            return false;
+        }
+        let d = left.to_std().unwrap_or(MAX_NAP).min(MAX_NAP);
+        if nap(d, shutdown).await {
+            return true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
