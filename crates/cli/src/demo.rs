@@ -7,16 +7,21 @@
 //! (order lines over GraphQL with `--headers-only`) finish quickly while the budget logic
 //! stays exactly the one used in production.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
 use chrono::Utc;
 use clap::Args;
+use engine::Strategy;
+use engine::store::Store;
+use engine::sync::{Engine, SyncError, SyncSettings};
 use finale::{Clock, Credentials, FinaleClient, FinaleConfig, ScaledClock, Secret, SystemClock};
 use finale_sim::{SimClock, SimConfig, Simulator, Size};
-use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::pull::{self, PullSummary};
+use crate::engine_cmd::print_report;
+use crate::progress::BarProgress;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -35,6 +40,14 @@ pub struct DemoArgs {
     /// Turn budgets off on both sides (for measuring raw speed).
     #[arg(long)]
     no_budgets: bool,
+    /// Sync into this Postgres database instead of the local store (it is migrated first).
+    /// Prefer the environment variable: a URL with a password on the command line is visible
+    /// to other users of the machine.
+    #[arg(long, env = "STOCKPULSE_DEMO_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// The local store file to (re)create (default: demo.db in Stockpulse's data directory).
+    #[arg(long)]
+    store: Option<PathBuf>,
 }
 
 #[allow(clippy::print_stdout)] // the demo's product is its printed report
@@ -47,10 +60,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     let real_anchor = SystemTime::now();
     let virtual_anchor = Utc::now();
-    let client_clock: std::sync::Arc<dyn Clock> = if args.time_scale == 1.0 {
-        std::sync::Arc::new(SystemClock)
+    let client_clock: Arc<dyn Clock> = if args.time_scale == 1.0 {
+        Arc::new(SystemClock)
     } else {
-        std::sync::Arc::new(ScaledClock::new(
+        Arc::new(ScaledClock::new(
             real_anchor,
             virtual_anchor,
             args.time_scale,
@@ -64,8 +77,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     sim_cfg.limits.enabled = !args.no_budgets;
 
     println!(
-        "Stockpulse demo: a simulated Finale account ({} data set, seed {}).",
-        args.size, args.seed
+        "Stockpulse demo: a simulated Finale account ({} data set, seed {}) synced into {}.",
+        args.size,
+        args.seed,
+        if args.database_url.is_some() {
+            "Postgres"
+        } else {
+            "the local store"
+        }
     );
     let t = Instant::now();
     let sim = Simulator::start(sim_cfg.clone())
@@ -90,54 +109,86 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     config.budgets.enabled = !args.no_budgets;
     let client = FinaleClient::new(config).context("building the Finale client")?;
 
-    let until = client_clock.now();
-    let since = until - chrono::Duration::days(731);
-    let bar = ProgressBar::new(pull::steps(&client, since, until));
-    bar.set_style(
-        ProgressStyle::with_template(
-            "  {spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg} (ETA {eta})",
-        )
-        .context("progress template")?,
+    let store = open_demo_store(&args).await?;
+    println!("  store: {}", store.describe());
+    let engine = Engine::new(
+        client.clone(),
+        store.clone(),
+        SyncSettings::default(),
+        Engine::default_runner(),
     );
-    let summary = pull::pull_account(&client, since, until, &bar).await?;
-    bar.finish_and_clear();
 
-    print_summary(&summary, &client);
-    check_against_truth(&summary, &sim)?;
-    let stats = sim.stats();
-    println!(
-        "  simulator served {} requests, {} bytes; statuses {:?}",
-        stats.requests, stats.bytes_sent, stats.by_status
-    );
+    let t = Instant::now();
+    for (strategy, live_hours) in [
+        (Strategy::Full, 0),
+        (Strategy::Smart, 6),
+        (Strategy::Critical, 1),
+    ] {
+        if live_hours > 0 {
+            let live = sim.step_live(chrono::Duration::hours(live_hours));
+            println!(
+                "\n  {live_hours} h of account activity: {} new orders, {} price changes, {} new products, {} stock rows changed",
+                live.new_orders, live.changed_products, live.new_products, live.stock_rows_changed
+            );
+        }
+        println!();
+        let bar = BarProgress::new(strategy.as_str());
+        let result = engine.run(strategy, &bar).await;
+        bar.finish();
+        match result {
+            Ok(report) => print_report(&report),
+            Err(SyncError::WriterBusy { holder }) => {
+                anyhow::bail!("another engine is syncing this store: {holder}")
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    println!();
+    check_against_truth(&*store, &sim).await?;
+    print_budgets(&client);
+    println!("  total time {:.2?}", t.elapsed());
     sim.shutdown().await;
     Ok(())
 }
 
-#[allow(clippy::print_stdout)]
-fn print_summary(summary: &PullSummary, client: &FinaleClient) {
-    println!();
-    println!(
-        "  {:<14} {:>10} {:>9} {:>9} {:>12} {:>9}",
-        "collection", "records", "rejected", "requests", "bytes", "time"
-    );
-    for c in &summary.collections {
-        println!(
-            "  {:<14} {:>10} {:>9} {:>9} {:>12} {:>8.2?}",
-            c.label,
-            c.records,
-            c.rejected,
-            c.requests,
-            human_bytes(c.bytes),
-            c.elapsed
-        );
+async fn open_demo_store(args: &DemoArgs) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(url) = &args.database_url {
+        let mut client = engine::pg::connect(url).await?;
+        engine::pg::migrate(&mut client).await?;
+        drop(client);
+        return Ok(Arc::new(
+            engine::pg::PgStore::connect(url, engine::pg::PgOptions::default()).await?,
+        ));
     }
-    println!(
-        "  order lines: {} (orders completed via GraphQL {}, via GET {})",
-        summary.order_lines, summary.lines.via_graphql, summary.lines.via_get
-    );
+    let path = match &args.store {
+        Some(p) => p.clone(),
+        None => engine::config::default_local_path(&|k| std::env::var(k).ok())
+            .map(|p| p.with_file_name("demo.db"))
+            .context("no data directory: pass --store PATH")?,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    // A fresh demo account each time: the previous demo's store is replaced.
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.clone().into_os_string();
+        p.push(suffix);
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("removing the old demo store {}", path.display()));
+            }
+        }
+    }
+    Ok(Arc::new(engine::sqlite::SqliteStore::open(&path)?))
+}
+
+#[allow(clippy::print_stdout)]
+fn print_budgets(client: &FinaleClient) {
     let r = client.budget_report();
-    println!();
-    println!("  budgets (requests this run, against Finale's limits):");
+    println!("  budgets (requests this demo, against Finale's limits):");
     for b in &r.buckets {
         println!(
             "    {:<11} {:>5} requests (limit {:>4} per {:>4} s){}",
@@ -159,7 +210,6 @@ fn print_summary(summary: &PullSummary, client: &FinaleClient) {
         r.waited_ms / 1000.0,
         r.throttled
     );
-    println!("  total time {:.2?}", summary.elapsed);
 }
 
 fn human_bytes(n: u64) -> String {
@@ -177,54 +227,61 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-/// The demo is also a smoke test: what came through the client must be exactly what the
-/// simulator holds, collection by collection.
+/// The demo is also a smoke test: the store must hold what the simulator holds, table by
+/// table (counts; the end-to-end tests compare every field).
 #[allow(clippy::print_stdout)]
-fn check_against_truth(summary: &PullSummary, sim: &finale_sim::SimHandle) -> anyhow::Result<()> {
-    use finale::Collection;
-    let dataset = sim.dataset();
-    let truth = dataset
-        .read()
-        .map_err(|_| anyhow::anyhow!("the simulator's dataset lock is poisoned"))?;
-    let lines: usize = truth
-        .orders
-        .rows()
-        .iter()
-        .map(|o| o.order_item_list.len())
-        .sum();
-    let expected = [
-        (Collection::Facility, truth.facilities.len()),
-        (Collection::PartyGroup, truth.party_groups.len()),
-        (Collection::Product, truth.products.len()),
-        (Collection::InventoryItem, truth.inventory_items.len()),
-        (Collection::Order, truth.orders.len()),
-        (Collection::Shipment, truth.shipments.len()),
+async fn check_against_truth(store: &dyn Store, sim: &finale_sim::SimHandle) -> anyhow::Result<()> {
+    let snap = store.snapshot().await?;
+    let expected = {
+        let dataset = sim.dataset();
+        let truth = dataset
+            .read()
+            .map_err(|_| anyhow::anyhow!("the simulator's dataset lock is poisoned"))?;
+        let pairs: std::collections::BTreeSet<(&str, &str)> = truth
+            .inventory_items
+            .iter()
+            .map(|i| (&*i.product_url, &*i.facility_url))
+            .collect();
+        let lines: usize = truth
+            .orders
+            .rows()
+            .iter()
+            .map(|o| o.order_item_list.len())
+            .sum();
+        [
+            ("facilities", truth.facilities.len()),
+            ("parties", truth.party_groups.len()),
+            ("products", truth.products.len()),
+            ("stock rows", pairs.len()),
+            ("orders", truth.orders.len()),
+            ("order lines", lines),
+            ("inventory items", truth.products.len()),
+        ]
+    };
+    let got = [
+        snap.facilities.len(),
+        snap.parties.len(),
+        snap.products.len(),
+        snap.stock.len(),
+        snap.orders.len(),
+        snap.orders.iter().map(|o| o.lines.len()).sum(),
+        snap.items.len(),
     ];
     let mut wrong = Vec::new();
-    for (collection, want) in expected {
-        let got = summary
-            .collections
-            .iter()
-            .find(|c| c.collection == collection)
-            .map_or(0, |c| c.records);
-        if got != want {
-            wrong.push(format!(
-                "{collection}: pulled {got}, simulator holds {want}"
-            ));
+    println!("  {:<16} {:>10} {:>10}", "table", "store", "Finale");
+    for ((name, want), have) in expected.iter().zip(got) {
+        println!("  {name:<16} {have:>10} {want:>10}");
+        if have != *want {
+            wrong.push(format!("{name}: store {have}, simulator {want}"));
         }
     }
-    if summary.order_lines != lines {
-        wrong.push(format!(
-            "order lines: pulled {}, simulator holds {lines}",
-            summary.order_lines
-        ));
-    }
+    println!("  {:<16} {:>10}", "daily sales", snap.daily_sales.len());
     if !wrong.is_empty() {
         anyhow::bail!(
-            "the pull does not match the simulator: {}",
+            "the store does not match the simulator: {}",
             wrong.join("; ")
         );
     }
-    println!("  checked: every collection and all {lines} order lines match the simulator");
+    println!("  checked: every table matches the simulator");
     Ok(())
 }

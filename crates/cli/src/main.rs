@@ -1,18 +1,26 @@
-//! `stockpulse` — the headless binary that drives the same code as the desktop app.
+//! `stockpulse` — the headless binary that drives the same engine as the desktop app.
 //!
-//! Subcommands today:
+//! - `sync --strategy full|smart|critical`: one run of the sync engine into the configured
+//!   store (Postgres when a database URL is configured, else the local SQLite store), with a
+//!   progress bar; exit code 75 when another engine holds the writer role.
+//! - `status`: the configuration (no secrets), the full load's progress and ETA, cursors,
+//!   recent runs with their metrics and budget use.
+//! - `serve`: the schedules headless (smart daily at 02:00 UTC, critical hourly), catching up
+//!   missed runs at start, stopping cleanly on SIGINT/SIGTERM.
+//! - `demo`: the Finale simulator in process → the engine → a fresh local store (or Postgres
+//!   with `--database-url`): full, then smart and critical after simulated activity.
 //! - `finale fetch <collection>`: a debugging aid that prints decoded Finale records as JSON
-//!   lines, with credentials from the environment (`FINALE_ACCOUNT`, `FINALE_API_KEY`,
-//!   `FINALE_API_SECRET`, `FINALE_BASE_URL`, `FINALE_TIMEZONE`).
-//! - `demo`: starts the Finale simulator in process and pulls every collection through the
-//!   real client, with a progress bar and a summary of counts, budget use, bytes and time.
+//!   lines.
 //!
-//! The binary is an edge: it owns `anyhow`, logging set-up and exit codes; everything it does
-//! is a call into the `finale` and `finale-sim` libraries.
+//! Configuration: a TOML file plus environment variables (`engine::config`); secrets only from
+//! the environment or the OS keychain. The binary is an edge: it owns `anyhow`, logging set-up
+//! and exit codes; everything it does is a call into the `engine`, `finale` and `finale-sim`
+//! libraries.
 
 mod demo;
+mod engine_cmd;
 mod fetch;
-mod pull;
+mod progress;
 mod timearg;
 
 use std::process::ExitCode;
@@ -38,7 +46,13 @@ enum Command {
         #[command(subcommand)]
         command: FinaleCommand,
     },
-    /// Run the simulator in process and pull a whole account through the client.
+    /// Sync Finale into the store once: `--strategy full|smart|critical`.
+    Sync(engine_cmd::SyncArgs),
+    /// Show the configuration (no secrets), the full load's progress, cursors and recent runs.
+    Status(engine_cmd::StatusArgs),
+    /// Run the schedules headless (smart daily, critical hourly), catching up missed runs.
+    Serve(engine_cmd::ServeArgs),
+    /// The simulator in process → the engine → the local store (or Postgres), with a summary.
     Demo(demo::DemoArgs),
 }
 
@@ -62,12 +76,15 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Finale {
                 command: FinaleCommand::Fetch(args),
-            } => fetch::run(args).await,
-            Command::Demo(args) => demo::run(args).await,
+            } => fetch::run(args).await.map(|()| 0),
+            Command::Sync(args) => engine_cmd::sync(args).await,
+            Command::Status(args) => engine_cmd::status(args).await,
+            Command::Serve(args) => engine_cmd::serve(args).await,
+            Command::Demo(args) => demo::run(args).await.map(|()| 0),
         }
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(err) => report(err),
     }
 }

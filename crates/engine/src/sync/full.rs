@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use finale::{
     Bucket, Collection, Facility, InventoryItem, Order, PartyGroup, Priority, Product, Window,
 };
@@ -45,7 +45,9 @@ impl Engine {
         out: &mut RunOutput,
         progress: &dyn Progress,
     ) -> Result<(), SyncError> {
-        let now = self.now();
+        // Whole seconds: both stores keep the plan's instants exactly (SQLite keeps
+        // milliseconds), so the stored jobs compare equal to the re-planned ones.
+        let now = self.now().trunc_subsecs(0);
         let plan = match self.plan_state().await? {
             Some(p) if p.completed_at.is_none() => {
                 tracing::info!(start = %p.start, end = %p.end, "resuming the full load");
@@ -79,6 +81,12 @@ impl Engine {
         // Execution order is the plan's order (reference data, orders by window, stock).
         jobs.sort_by_key(|j| planned.iter().position(|p| *p == j.job));
         let total = jobs.len() as u64;
+        if total != planned.len() as u64 {
+            return Err(SyncError::State(format!(
+                "the store holds {total} of the plan's {} jobs",
+                planned.len()
+            )));
+        }
         let todo: Vec<BackfillJob> = jobs
             .into_iter()
             .filter(|j| j.status != JobStatus::Done && j.status != JobStatus::Split)

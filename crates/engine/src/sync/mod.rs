@@ -22,6 +22,7 @@ mod full;
 mod incremental;
 mod meter;
 pub mod plan;
+pub mod status;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

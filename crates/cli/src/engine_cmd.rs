@@ -1,0 +1,402 @@
+//! `stockpulse sync`, `status` and `serve`: thin adapters from the command line to
+//! `engine::config` (what to connect to) and `engine::sync` (what to do).
+//!
+//! Exit codes: 0 success; 1 failure (the message says what and, for configuration, where to
+//! fix it); [`EXIT_BUSY`] when another engine holds the writer role — nothing was started and
+//! nothing is wrong, so scripts may simply try later.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::Utc;
+use clap::Args;
+use engine::config::{EngineConfig, StoreTarget};
+use engine::schedule::{LastRuns, Runner};
+use engine::store::Store;
+use engine::sync::{Engine, RunReport, SyncError, SyncSettings};
+use engine::{StoreError, Strategy};
+use finale::FinaleClient;
+
+use crate::progress::BarProgress;
+
+/// "Another engine is writing": EX_TEMPFAIL from sysexits.h.
+pub const EXIT_BUSY: u8 = 75;
+
+/// Options shared by the engine commands.
+#[derive(Debug, Args, Clone)]
+pub struct Common {
+    /// Configuration file (default: $STOCKPULSE_CONFIG, else ~/.config/stockpulse/config.toml
+    /// when it exists). Secrets never go in it: see the README.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    common: Common,
+    /// full (the two-year initial load, resumable), smart (what changed), critical (items
+    /// that need attention, first).
+    #[arg(long, default_value = "smart")]
+    strategy: Strategy,
+    /// Wait up to this many seconds for another engine to finish instead of exiting.
+    #[arg(long)]
+    wait: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    common: Common,
+    /// How many recent runs to list.
+    #[arg(long, default_value_t = 10)]
+    runs: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Loads the configuration from the file and the process environment.
+pub fn load_config(path: Option<&Path>) -> anyhow::Result<EngineConfig> {
+    EngineConfig::load(path, &|k| std::env::var(k).ok()).context("configuration")
+}
+
+/// The engine's settings from the configuration.
+pub fn settings(cfg: &EngineConfig, wait: Option<Duration>) -> SyncSettings {
+    let s = &cfg.sync;
+    SyncSettings {
+        full_batch: s.full_batch_size,
+        smart_batch: s.smart_batch_size,
+        smart_concurrency: s.smart_concurrency,
+        horizon: s.history_horizon,
+        overlap: s.cursor_overlap,
+        thresholds: engine::sync::Thresholds {
+            stock_level: s.critical.stock_level,
+            velocity_multiplier: s.critical.velocity_multiplier,
+            price_change_pct: s.critical.price_change_pct,
+        },
+        writer_wait: wait,
+        ..SyncSettings::default()
+    }
+}
+
+/// Opens (and migrates) the configured store: Postgres when a database URL is configured,
+/// else the local SQLite file (created with its directory).
+pub async fn open_store(cfg: &EngineConfig, connections: usize) -> anyhow::Result<Arc<dyn Store>> {
+    match cfg.store.target() {
+        StoreTarget::Postgres { url, lock_url } => {
+            let mut client = engine::pg::connect(url.expose()).await?;
+            engine::pg::migrate(&mut client).await?;
+            drop(client);
+            let opts = engine::pg::PgOptions {
+                connections,
+                lock_url: lock_url.map(|u| u.expose().to_owned()),
+                ..engine::pg::PgOptions::default()
+            };
+            Ok(Arc::new(
+                engine::pg::PgStore::connect(url.expose(), opts).await?,
+            ))
+        }
+        StoreTarget::Sqlite { path } => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| {
+                    format!("creating the local store's directory {}", dir.display())
+                })?;
+            }
+            Ok(Arc::new(engine::sqlite::SqliteStore::open(path)?))
+        }
+    }
+}
+
+async fn build(cfg: &EngineConfig, wait: Option<Duration>) -> anyhow::Result<Engine> {
+    let finale = cfg.finale()?.clone();
+    let client = FinaleClient::new(finale).context("building the Finale client")?;
+    let store = open_store(cfg, cfg.sync.smart_concurrency.max(1)).await?;
+    Ok(Engine::new(
+        client,
+        store,
+        settings(cfg, wait),
+        Engine::default_runner(),
+    ))
+}
+
+/// `stockpulse sync`.
+pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
+    let cfg = load_config(args.common.config.as_deref())?;
+    let engine = build(&cfg, args.wait.map(Duration::from_secs)).await?;
+    let bar = BarProgress::new(args.strategy.as_str());
+    let result = engine.run(args.strategy, &bar).await;
+    bar.finish();
+    match result {
+        Ok(report) => {
+            print_report(&report);
+            Ok(0)
+        }
+        Err(SyncError::WriterBusy { holder }) => {
+            busy(&holder);
+            Ok(EXIT_BUSY)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[allow(clippy::print_stderr)]
+fn busy(holder: &str) {
+    eprintln!(
+        "not started: another Stockpulse engine is syncing this store ({holder}); try again later or pass --wait"
+    );
+}
+
+/// Prints a run's summary.
+#[allow(clippy::print_stdout)]
+pub fn print_report(r: &RunReport) {
+    let m = &r.metrics;
+    println!(
+        "{} run #{} finished in {:.1} s: {} records read, {} rows written, {} quarantined ({:.0} records/s)",
+        r.strategy,
+        r.run_id,
+        m.duration_ms as f64 / 1000.0,
+        m.items_seen,
+        m.items_changed,
+        m.items_failed,
+        m.items_per_sec
+    );
+    let tables: Vec<String> = r
+        .applied
+        .by_table
+        .iter()
+        .filter(|(_, w)| w.total() > 0)
+        .map(|(t, w)| format!("{t} +{} ~{} -{}", w.inserted, w.updated, w.deleted))
+        .collect();
+    if !tables.is_empty() {
+        println!("  written: {}", tables.join(", "));
+    }
+    println!(
+        "  derived: daily sales {} rows, inventory items {} written, {} confirmed",
+        r.daily_sales.total(),
+        r.items.writes.total(),
+        r.items.confirmed
+    );
+    let req: Vec<String> = m.requests.iter().map(|(b, n)| format!("{b} {n}")).collect();
+    println!(
+        "  Finale requests: {}; latency p50 {} / p95 {}; store latency {}",
+        req.join(", "),
+        ms(m.network_p50_ms),
+        ms(m.network_p95_ms),
+        ms(m.db_latency_ms)
+    );
+    if !m.error_patterns.is_empty() {
+        let p: Vec<String> = m
+            .error_patterns
+            .iter()
+            .map(|(p, n)| format!("{p} ×{n}"))
+            .collect();
+        println!("  problems: {}", p.join(", "));
+    }
+    if let Some(c) = &r.critical {
+        println!(
+            "  critical: {} items need attention, {} new orders, {} vendor updates ({} stock rows of ranked items written first)",
+            c.items.len(),
+            c.new_orders,
+            c.vendor_updates,
+            c.critical_rows_first
+        );
+        for i in c.items.iter().take(10) {
+            println!(
+                "    {:<20} stock {:>8} {}",
+                i.sku,
+                i.stock,
+                i.reasons.join(", ")
+            );
+        }
+    }
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |x| format!("{x:.1} ms"))
+}
+
+/// `stockpulse status`.
+#[allow(clippy::print_stdout)]
+pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
+    let cfg = load_config(args.common.config.as_deref())?;
+    println!("{}", cfg.describe());
+    let store = open_store(&cfg, 1).await?;
+    let budgets = cfg.finale().map(|f| f.budgets.clone()).unwrap_or_default();
+    let b = engine::sync::status::backfill_status(&*store, &budgets).await?;
+    println!();
+    match &b.plan {
+        None => println!("full load: never run (run `stockpulse sync --strategy full`)"),
+        Some(p) => {
+            let state = if p.completed_at.is_some() {
+                "complete"
+            } else {
+                "in progress"
+            };
+            println!(
+                "full load ({state}): {}/{} jobs done, {} failed, {} records, {} requests; horizon {} .. {}",
+                b.done,
+                b.total,
+                b.failed,
+                b.records,
+                b.requests,
+                p.start.format("%Y-%m-%d"),
+                p.end.format("%Y-%m-%d")
+            );
+            if p.completed_at.is_none() {
+                if let Some(eta) = b.eta {
+                    println!("  ETA with a full budget: {}", human(eta));
+                }
+            }
+            if let Some(e) = &b.last_error {
+                println!("  last job error: {e}");
+            }
+        }
+    }
+    let cursors = engine::sync::status::cursors(&*store).await?;
+    if !cursors.is_empty() {
+        let c: Vec<String> = cursors
+            .iter()
+            .map(|(k, v)| format!("{k} {}", v.to_rfc3339()))
+            .collect();
+        println!("cursors: {}", c.join(", "));
+    }
+    println!();
+    println!("recent runs:");
+    for r in store.recent_runs(args.runs).await? {
+        let m = &r.metrics;
+        let outcome = match (m.finished_at, m.success) {
+            (None, _) => "running".to_owned(),
+            (Some(_), true) => "ok".to_owned(),
+            (Some(_), false) => format!("failed: {}", m.notes.clone().unwrap_or_default()),
+        };
+        let req: Vec<String> = m.requests.iter().map(|(b, n)| format!("{b} {n}")).collect();
+        println!(
+            "  #{:<5} {:<8} {} {:>8.1} s  seen {:>8}  changed {:>8}  failed {:>5}  {:>8.0}/s  requests [{}]  {}",
+            r.id,
+            r.strategy.as_str(),
+            r.started_at.format("%Y-%m-%d %H:%M:%S"),
+            m.duration_ms as f64 / 1000.0,
+            m.items_seen,
+            m.items_changed,
+            m.items_failed,
+            m.items_per_sec,
+            req.join(", "),
+            outcome
+        );
+    }
+    Ok(0)
+}
+
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// The engine as `serve`'s runner.
+struct EngineRunner {
+    engine: Engine,
+}
+
+#[async_trait]
+impl Runner for EngineRunner {
+    type Error = SyncError;
+
+    async fn last_runs(&self) -> Result<LastRuns, SyncError> {
+        let store = self.engine.store();
+        let runs = store.recent_runs(200).await?;
+        let last_ok = |s: Strategy| {
+            runs.iter()
+                .find(|r| r.strategy == s && r.metrics.success)
+                .map(|r| r.started_at)
+        };
+        let plan =
+            engine::sync::status::backfill_status(&**store, &finale::BudgetConfig::default())
+                .await?;
+        Ok(LastRuns {
+            smart: last_ok(Strategy::Smart),
+            critical: last_ok(Strategy::Critical),
+            full_done: plan.plan.is_some_and(|p| p.completed_at.is_some()),
+        })
+    }
+
+    async fn run(&self, strategy: Strategy) -> Result<(), SyncError> {
+        match self.engine.run(strategy, &engine::sync::NoProgress).await {
+            Ok(r) => {
+                print_report(&r);
+                Ok(())
+            }
+            // Someone else is syncing: that run happened, just not here.
+            Err(SyncError::WriterBusy { holder }) => {
+                tracing::info!(%holder, %strategy, "skipped: another engine is syncing");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn is_fatal(&self, e: &SyncError) -> bool {
+        match e {
+            SyncError::Finale(f) => f.is_permanent(),
+            SyncError::Store(s) => matches!(
+                s,
+                StoreError::SchemaTooNew { .. }
+                    | StoreError::Auth { .. }
+                    | StoreError::NoSuchDatabase { .. }
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// `stockpulse serve`: the schedules, headless, until SIGINT or SIGTERM.
+#[allow(clippy::print_stderr)]
+pub async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
+    let cfg = load_config(args.common.config.as_deref())?;
+    let engine = build(&cfg, None).await?;
+    let schedule = cfg.schedule();
+    eprintln!(
+        "serving: smart daily at {} UTC, critical every {} min; store {}",
+        schedule.smart_daily_at.format("%H:%M"),
+        schedule.critical_every.num_minutes(),
+        engine.store().describe()
+    );
+    let runner = EngineRunner { engine };
+    let clock = || Utc::now();
+    let report = engine::schedule::serve(&runner, &schedule, &clock, shutdown_signal()).await?;
+    eprintln!(
+        "stopped: {} runs, {} failed",
+        report.runs.len(),
+        report.failures()
+    );
+    Ok(0)
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,288 @@
+//! `stockpulse sync` as a user runs it: a real process against the simulator, and the one
+//! thing only a real process can show — SIGKILL in the middle of the full load, then a
+//! restart that finishes with exactly the result of an uninterrupted run.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use engine::store::{JobStatus, Store};
+use finale_sim::{Fault, FaultPlan, SimConfig, SimHandle, Simulator, Size};
+use stockpulse_tests::truth::{Expect, compare, expected_snapshot_with};
+
+/// A simulator on the real clock, its history ending now (the CLI uses the system clock).
+async fn sim(seed: u64) -> (SimHandle, SimConfig) {
+    let mut cfg = SimConfig::new(Size::Small, seed);
+    cfg.anchor = Utc::now();
+    (Simulator::start(cfg.clone()).await.unwrap(), cfg)
+}
+
+enum Target<'a> {
+    Sqlite(&'a Path),
+    Postgres(&'a str),
+}
+
+fn command(sim: &SimHandle, cfg: &SimConfig, target: &Target<'_>, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stockpulse"));
+    cmd.args(args);
+    for (k, _) in std::env::vars().filter(|(k, _)| {
+        k.starts_with("FINALE_") || k.starts_with("STOCKPULSE_") || k == "DATABASE_URL"
+    }) {
+        cmd.env_remove(k);
+    }
+    cmd.env("FINALE_BASE_URL", sim.base_url())
+        .env("FINALE_ACCOUNT", sim.account())
+        .env("FINALE_API_KEY", &cfg.api_key)
+        .env("FINALE_API_SECRET", &cfg.api_secret)
+        .env("STOCKPULSE_KEYCHAIN", "off")
+        .env("STOCKPULSE_CONFIG", "/dev/null/none.toml")
+        .env("HOME", std::env::temp_dir());
+    match target {
+        Target::Sqlite(p) => cmd.env("STOCKPULSE_LOCAL_PATH", p),
+        Target::Postgres(url) => cmd.env("STOCKPULSE_DATABASE_URL", url),
+    };
+    cmd
+}
+
+async fn output(mut cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+async fn open(target: &Target<'_>) -> Arc<dyn Store> {
+    match target {
+        Target::Sqlite(p) => Arc::new(engine::sqlite::SqliteStore::open(p).unwrap()),
+        Target::Postgres(url) => Arc::new(
+            engine::pg::PgStore::connect(url, engine::pg::PgOptions::default())
+                .await
+                .unwrap(),
+        ),
+    }
+}
+
+/// Starts a full load, kills it with SIGKILL once some jobs are done, restarts it, and
+/// compares the result with the simulator's truth and with an uninterrupted load.
+async fn killed_full_load_resumes(target: Target<'_>, clean: Target<'_>) {
+    let (sim, cfg) = sim(11).await;
+    // Slow order windows so that the kill lands in the middle of the load.
+    let mut slow = FaultPlan::new(Fault::Slow(Duration::from_millis(250)), 25);
+    slow.path_contains = Some("/api/order".into());
+    sim.inject(slow);
+
+    let mut child: Child = command(&sim, &cfg, &target, &["sync", "--strategy", "full"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut store: Option<Arc<dyn Store>> = None;
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the load never got going"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the load ended before it could be killed: {status}");
+        }
+        if store.is_none() {
+            // The child creates (SQLite) or migrates (Postgres) the store first.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            store = Some(open(&target).await);
+        }
+        let jobs = store
+            .as_ref()
+            .unwrap()
+            .backfill_jobs()
+            .await
+            .unwrap_or_default();
+        let done = jobs.iter().filter(|j| j.status == JobStatus::Done).count();
+        if done >= 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let store = store.unwrap();
+    let jobs = store.backfill_jobs().await.unwrap();
+    let done = jobs.iter().filter(|j| j.status == JobStatus::Done).count();
+    assert!(
+        done < jobs.len(),
+        "killed in the middle: {done}/{} done",
+        jobs.len()
+    );
+
+    let out = output(command(
+        &sim,
+        &cfg,
+        &target,
+        &["sync", "--strategy", "full"],
+    ))
+    .await;
+    assert!(
+        out.status.success(),
+        "resume failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let jobs = store.backfill_jobs().await.unwrap();
+    assert!(jobs.iter().all(|j| j.status == JobStatus::Done), "{jobs:?}");
+    // Each window was planned once: resuming did not plan a second copy.
+    assert_eq!(jobs.len(), 29);
+    let runs = store.recent_runs(5).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert!(runs[0].metrics.success);
+    assert!(
+        !runs[1].metrics.success,
+        "the killed run is closed as failed: {:?}",
+        runs[1]
+    );
+
+    // Same result as an uninterrupted load, and as the truth.
+    let out = output(command(&sim, &cfg, &clean, &["sync", "--strategy", "full"])).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let resumed = store.snapshot().await.unwrap();
+    let uninterrupted = open(&clean).await.snapshot().await.unwrap();
+    let diffs = compare(&uninterrupted, &resumed);
+    assert!(
+        diffs.is_empty(),
+        "resumed vs uninterrupted:\n{}",
+        diffs.join("\n")
+    );
+    let truth = {
+        let ds = sim.dataset();
+        let ds = ds.read().unwrap();
+        expected_snapshot_with(&ds, Utc::now(), &Expect::for_sim(&cfg))
+    };
+    let diffs = compare(&truth, &resumed);
+    assert!(diffs.is_empty(), "resumed vs truth:\n{}", diffs.join("\n"));
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_the_full_load_then_resume_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    killed_full_load_resumes(Target::Sqlite(&a), Target::Sqlite(&b)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_the_full_load_then_resume_postgres() {
+    let a = engine::testing::TestDb::new().await.unwrap();
+    let b = engine::testing::TestDb::new().await.unwrap();
+    killed_full_load_resumes(Target::Postgres(a.url()), Target::Postgres(b.url())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sync_while_one_runs_exits_75_naming_the_holder() {
+    let (sim, cfg) = sim(12).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let target = Target::Sqlite(&path);
+    let mut slow = FaultPlan::new(Fault::Slow(Duration::from_millis(300)), 20);
+    slow.path_contains = Some("/api/order".into());
+    sim.inject(slow);
+    let mut first = command(&sim, &cfg, &target, &["sync", "--strategy", "full"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first one holds the role (it has started a job).
+    let started = Instant::now();
+    loop {
+        assert!(started.elapsed() < Duration::from_secs(60));
+        if path.exists() {
+            let s = open(&target).await;
+            if s.backfill_jobs()
+                .await
+                .unwrap_or_default()
+                .iter()
+                .any(|j| j.attempts > 0)
+            {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let out = output(command(
+        &sim,
+        &cfg,
+        &target,
+        &["sync", "--strategy", "full"],
+    ))
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(75),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("another Stockpulse engine") && stderr.contains("(full)"),
+        "{stderr}"
+    );
+    let status = tokio::task::spawn_blocking(move || first.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success());
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misconfiguration_gets_a_clear_message() {
+    let (sim, cfg) = sim(13).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    // Wrong secret: a clear Finale error, and the secret never echoed.
+    let mut cmd = command(
+        &sim,
+        &cfg,
+        &Target::Sqlite(&path),
+        &["sync", "--strategy", "full"],
+    );
+    cmd.env("FINALE_API_SECRET", "hunter2-wrong");
+    let out = output(cmd).await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("hunter2-wrong"), "{err}");
+    assert!(
+        err.to_lowercase().contains("credential") || err.contains("401"),
+        "{err}"
+    );
+    // A bad database URL: named as such, password not echoed.
+    let out = output(command(
+        &sim,
+        &cfg,
+        &Target::Postgres("postgres://u:s3cret-pw@127.0.0.1:1/db?sslmode=bogus"),
+        &["sync"],
+    ))
+    .await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("s3cret-pw"), "{err}");
+    assert!(err.contains("sslmode"), "{err}");
+    // An unreachable database.
+    let out = output(command(
+        &sim,
+        &cfg,
+        &Target::Postgres("postgres://u:s3cret-pw@127.0.0.1:1/db"),
+        &["sync"],
+    ))
+    .await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("s3cret-pw") && err.contains("cannot connect"),
+        "{err}"
+    );
+    sim.shutdown().await;
+}

@@ -1,0 +1,8 @@
+//! The sync engine end to end: the Finale simulator → the real client → the engine → a real
+//! store (every test runs on both the SQLite and the Postgres store).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod faults;
+mod flow;
+mod support;
+mod writers;

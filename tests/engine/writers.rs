@@ -1,0 +1,94 @@
+//! One writer: two engines against one store.
+
+use std::time::Duration;
+
+use engine::Strategy;
+use engine::store::WriterInfo;
+use engine::sync::{NoProgress, SyncError, SyncSettings};
+use finale_sim::{Fault, FaultPlan, Size};
+use stockpulse_tests::Setup;
+
+use crate::support::{Kind, TestStore, engine, run};
+
+async fn a_second_engine_is_told_who_writes(kind: Kind) {
+    let pair = Setup::new(Size::Small).start(|_| {}).await;
+    let ts = TestStore::new(kind).await;
+    let other = ts.reopen().await;
+    let lease = ts
+        .store
+        .acquire_writer(
+            &WriterInfo {
+                runner: "workstation-a:4242".into(),
+                purpose: "full".into(),
+            },
+            None,
+        )
+        .await
+        .expect("first writer");
+    let b = engine(&pair, other.clone(), "workstation-b:7");
+    match b.run(Strategy::Full, &NoProgress).await {
+        Err(SyncError::WriterBusy { holder }) => {
+            assert!(holder.contains("workstation-a:4242"), "{holder}")
+        }
+        other => panic!("expected WriterBusy, got {other:?}"),
+    }
+    assert!(
+        other.recent_runs(5).await.expect("runs").is_empty(),
+        "a refused run leaves no row"
+    );
+    drop(lease);
+    let r = run(&b, Strategy::Full).await;
+    assert!(r.metrics.success);
+    pair.sim.shutdown().await;
+}
+
+async fn two_engines_at_once_exactly_one_writes(kind: Kind) {
+    let pair = Setup::new(Size::Small).start(|_| {}).await;
+    // Slow the first responses so that the two runs overlap.
+    pair.sim
+        .inject(FaultPlan::new(Fault::Slow(Duration::from_millis(300)), 4));
+    let ts = TestStore::new(kind).await;
+    let a = engine(&pair, ts.store.clone(), "engine-a");
+    let b = engine(&pair, ts.reopen().await, "engine-b");
+    let (ra, rb) = tokio::join!(
+        a.run(Strategy::Full, &NoProgress),
+        b.run(Strategy::Full, &NoProgress)
+    );
+    let busy = |r: &Result<_, SyncError>| matches!(r, Err(SyncError::WriterBusy { .. }));
+    assert!(
+        (ra.is_ok() && busy(&rb)) || (rb.is_ok() && busy(&ra)),
+        "exactly one writes: a={:?} b={:?}",
+        ra.as_ref().map(|r| r.run_id),
+        rb.as_ref().map(|r| r.run_id)
+    );
+    assert_eq!(ts.store.recent_runs(5).await.expect("runs").len(), 1);
+
+    // With a wait, the second engine runs after the first.
+    let waiting = engine::sync::Engine::new(
+        pair.client.clone(),
+        ts.reopen().await,
+        SyncSettings {
+            writer_wait: Some(Duration::from_secs(30)),
+            ..SyncSettings::default()
+        },
+        "engine-c",
+    );
+    pair.sim
+        .inject(FaultPlan::new(Fault::Slow(Duration::from_millis(300)), 4));
+    let (ra, rc) = tokio::join!(
+        a.run(Strategy::Smart, &NoProgress),
+        waiting.run(Strategy::Smart, &NoProgress)
+    );
+    assert!(
+        ra.is_ok() && rc.is_ok(),
+        "a={:?} c={:?}",
+        ra.err(),
+        rc.err()
+    );
+    pair.sim.shutdown().await;
+}
+
+crate::on_both_stores!(
+    a_second_engine_is_told_who_writes,
+    two_engines_at_once_exactly_one_writes,
+);
