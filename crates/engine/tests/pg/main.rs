@@ -3,11 +3,13 @@
 //!
 //! Modules mirror `src/pg`: `migrate` (schema lifecycle), `schema` (tables, views, the seed's
 //! indexes), `constraints` (garbage is rejected), `ranking` (the seed's
-//! `get_items_needing_sync`, one test per branch), `connect` (TLS and secrets).
+//! `get_items_needing_sync`, one test per branch), `connect` (TLS and secrets), `store`
+//! (`PgStore`: bulk writes, the report, atomic batches, the writer lock, raw `COPY`).
 
 mod connect;
 mod constraints;
 mod migrate;
 mod ranking;
 mod schema;
+mod store;
 mod support;
