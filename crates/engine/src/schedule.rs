@@ -49,6 +49,9 @@ use futures::future::FusedFuture;
 
 use crate::Strategy;
 
+/// The shortest critical interval [`serve`] honours (a smaller one is raised to this).
+pub const MIN_CRITICAL_EVERY: TimeDelta = TimeDelta::minutes(1);
+
 /// How far in the future a recorded last run may be and still be believed.
 pub const CLOCK_SKEW_TOLERANCE: TimeDelta = TimeDelta::minutes(5);
 
@@ -218,6 +221,12 @@ pub async fn serve<R: Runner + ?Sized>(
     clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<ServeReport, R::Error> {
+    // A zero interval (only possible by building a Schedule by hand; the configuration
+    // refuses it) would make critical due forever: spin-proof it.
+    let schedule = &Schedule {
+        critical_every: schedule.critical_every.max(MIN_CRITICAL_EVERY),
+        ..*schedule
+    };
     let mut shutdown = pin!(shutdown.fuse());
     let mut report = ServeReport::default();
     // Our own successful runs, merged into the runner's answer: a runner whose store lags

@@ -553,3 +553,22 @@ async fn a_lagging_store_does_not_cause_repeat_runs() {
         vec![Critical, Smart, Critical]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_zero_critical_interval_does_not_spin() {
+    let clock = virtual_clock(t("2025-03-10T10:00:00Z"));
+    let r = runner(
+        &clock,
+        FakeState {
+            last: last(Some("2025-03-10T02:00:00Z"), None),
+            ..Default::default()
+        },
+    );
+    let zero = Schedule {
+        critical_every: TimeDelta::zero(),
+        ..sched()
+    };
+    let stop = tokio::time::sleep(std::time::Duration::from_secs(5 * 60 + 30));
+    serve(&r, &zero, &*clock, stop).await.expect("serve");
+    assert_eq!(calls(&r).len(), 6, "once a minute: {:?}", calls(&r));
+}
