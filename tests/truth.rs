@@ -683,42 +683,32 @@ pub fn counts(s: &Snapshot) -> String {
     )
 }
 
-/// A row reduced to its key, its fields as JSON (without `content_hash`) and its hash.
-struct Keyed {
-    fields: Value,
-    hash: Option<Hash>,
-}
-
-fn keyed<T: Serialize>(
-    rows: &[T],
+/// Rows by key, and the keys that occur more than once.
+fn keyed<'a, T>(
+    rows: &'a [T],
     key: &impl Fn(&T) -> String,
-    hash: &impl Fn(&T) -> Option<Hash>,
-) -> (BTreeMap<String, Keyed>, Vec<String>) {
+) -> (BTreeMap<String, &'a T>, Vec<String>) {
     let mut map = BTreeMap::new();
     let mut dups = Vec::new();
     for r in rows {
-        let mut fields = serde_json::to_value(r).unwrap_or(Value::Null);
-        if let Value::Object(m) = &mut fields {
-            m.remove("content_hash");
-        }
         let k = key(r);
-        if map
-            .insert(
-                k.clone(),
-                Keyed {
-                    fields,
-                    hash: hash(r),
-                },
-            )
-            .is_some()
-        {
+        if map.insert(k.clone(), r).is_some() {
             dups.push(k);
         }
     }
     (map, dups)
 }
 
-fn table<T: Serialize>(
+/// A row's fields as JSON, without `content_hash`.
+fn fields<T: Serialize>(r: &T) -> Value {
+    let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.remove("content_hash");
+    }
+    v
+}
+
+fn table<T: Serialize + PartialEq>(
     name: &str,
     expected: &[T],
     actual: &[T],
@@ -727,33 +717,37 @@ fn table<T: Serialize>(
     tolerance: f64,
     out: &mut Vec<String>,
 ) {
-    let (exp, exp_dups) = keyed(expected, &key, &hash);
-    let (act, act_dups) = keyed(actual, &key, &hash);
+    let (exp, exp_dups) = keyed(expected, &key);
+    let (act, act_dups) = keyed(actual, &key);
     let mut missing = Vec::new();
     let mut extra = Vec::new();
     let mut differing = Vec::new();
     let mut hash_only = Vec::new();
     let mut n_differing = 0usize;
-    for (k, e) in &exp {
-        let Some(a) = act.get(k) else {
+    for (k, &e) in &exp {
+        let Some(&a) = act.get(k) else {
             missing.push(format!("  missing {k}"));
             continue;
         };
-        let mut fields = Vec::new();
-        diff_value("", &e.fields, &a.fields, tolerance, &mut fields);
-        if !fields.is_empty() {
+        // Equal rows (hash included) need no field-by-field look.
+        if e == a {
+            continue;
+        }
+        let mut diffs = Vec::new();
+        diff_value("", &fields(e), &fields(a), tolerance, &mut diffs);
+        if !diffs.is_empty() {
             n_differing += 1;
-            let more = fields.len().saturating_sub(FIELDS_PER_ROW);
-            fields.truncate(FIELDS_PER_ROW);
+            let more = diffs.len().saturating_sub(FIELDS_PER_ROW);
+            diffs.truncate(FIELDS_PER_ROW);
             if more > 0 {
-                fields.push(format!("(+{more} more fields)"));
+                diffs.push(format!("(+{more} more fields)"));
             }
-            differing.extend(fields.into_iter().map(|f| format!("  {k}: {f}")));
-        } else if e.hash != a.hash {
+            differing.extend(diffs.into_iter().map(|f| format!("  {k}: {f}")));
+        } else if hash(e) != hash(a) {
             hash_only.push(format!(
                 "  {k}: content_hash {} ≠ {} though every field is equal",
-                hex(e.hash),
-                hex(a.hash)
+                hex(hash(e)),
+                hex(hash(a))
             ));
         }
     }
