@@ -27,15 +27,20 @@
 //!    that is newer ([`StoreError::SchemaTooNew`], the same message as Postgres).
 //! 3. The engine reads and writes; [`items_needing_sync`] ranks the work of a run.
 
+pub mod bulk;
+pub mod lock;
 mod migrate;
 mod open;
 mod ranking;
+mod store;
 #[cfg(test)]
 mod tests;
 
+pub use bulk::insert_snapshot;
 pub use migrate::{database_version, known_version, migrate};
 pub use open::{BUSY_TIMEOUT, open, open_in_memory};
 pub use ranking::{ITEMS_NEEDING_SYNC_SQL, items_needing_sync};
+pub use store::{SqliteStore, WRITER_RETRY};
 
 use chrono::{DateTime, Utc};
 

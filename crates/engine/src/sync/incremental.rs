@@ -17,7 +17,7 @@
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use finale::{
     Collection, Facility, FinaleRecord, InventoryItem, Order, PartyGroup, Priority, Product,
     RecordError,
@@ -349,6 +349,8 @@ impl Engine {
         let Some(cursor) = self.read_state::<Cursor>(&key).await? else {
             return Err(SyncError::NoFullLoad);
         };
+        // Finale's filter bounds are whole seconds: the cursor moves to the bound actually sent.
+        let now = now.trunc_subsecs(0);
         let since = cursor.until - self.settings.overlap;
         if now <= since {
             return Ok(());
