@@ -62,6 +62,8 @@
 #![deny(missing_docs)]
 
 pub mod config;
+#[cfg(feature = "testing")]
+pub mod conformance;
 pub mod derive;
 pub mod pg;
 // Row fields are the columns of the same name, documented in the migrations.

@@ -137,6 +137,19 @@ pub enum StoreError {
         holder: String,
     },
 
+    /// The local store's writer lock file (`<database>.writer.lock`) could not be opened,
+    /// locked or written (permissions, a read-only directory).
+    #[error("cannot use the writer lock file {path}: {what}")]
+    WriterLock {
+        /// The lock file (a local path: not a secret).
+        path: std::path::PathBuf,
+        /// What failed.
+        what: &'static str,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// A value read from the store did not have the expected shape.
     #[error("unexpected value in the store: {what}")]
     Corrupt {

@@ -120,11 +120,24 @@ fn migrating_twice_is_a_no_op_and_keeps_data() {
             r.get(0)
         })
         .expect("history");
-    assert_eq!(history, 1);
+    assert_eq!(history, migration_files());
     let kept: i64 = conn
         .query_row("SELECT count(*) FROM sync_state", [], |r| r.get(0))
         .expect("state");
     assert_eq!(kept, 1);
+}
+
+/// How many migration files `migrations/sqlite/` ships (each is one history row).
+fn migration_files() -> i64 {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations/sqlite");
+    let n = std::fs::read_dir(dir)
+        .expect("read migrations/sqlite")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".sql"))
+        })
+        .count();
+    i64::try_from(n).expect("count")
 }
 
 fn record_future_migration(conn: &Connection, version: i64) {
