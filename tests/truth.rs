@@ -99,12 +99,11 @@ const SALES_TOLERANCE: f64 = 1e-9;
 /// Which party URL an order's row is expected to hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OrderParty {
-    /// What rows.rs stores today: the role's `partyUrl` as sent. The simulator sends only
-    /// `partyId` in `orderRoleList`, so this is always `None`.
-    #[default]
+    /// The role's `partyUrl` exactly as sent (`None` when Finale sends only `partyId`).
     AsSent,
-    /// The URL of the party group whose `partyId` the role names (what an engine that
-    /// resolves `partyId` would store).
+    /// The URL of the party group whose `partyId` the role names: what the engine stores
+    /// (rows.rs resolves `partyId` under the account's API root).
+    #[default]
     ById,
 }
 
@@ -377,7 +376,10 @@ fn product(p: &finale_sim::Product, w: &Wire) -> ProductRow {
             supplier_url: reference(Some(&s.supplier_party_url)),
             supplier_sku: Some(s.supplier_product_id.clone()),
             pref_order_id: Some(s.supplier_pref_order_id.clone()),
-            is_main: s.supplier_pref_order_id.contains("MAIN"),
+            is_main: s
+                .supplier_pref_order_id
+                .to_ascii_uppercase()
+                .contains("MAIN"),
             price: Some(num(s.price)),
             currency: Some(s.currency_uom_id.clone()),
             lead_time_days: num_opt(s.lead_time),

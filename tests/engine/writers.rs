@@ -36,7 +36,7 @@ async fn a_second_engine_is_told_who_writes(kind: Kind) {
         other.recent_runs(5).await.expect("runs").is_empty(),
         "a refused run leaves no row"
     );
-    drop(lease);
+    lease.release().await;
     let r = run(&b, Strategy::Full).await;
     assert!(r.metrics.success);
     pair.sim.shutdown().await;

@@ -286,3 +286,61 @@ async fn misconfiguration_gets_a_clear_message() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_catches_up_then_stops_cleanly_on_sigterm() {
+    let (sim, cfg) = sim(14).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("serve.db");
+    let target = Target::Sqlite(&path);
+    let mut child = command(&sim, &cfg, &target, &["serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A store that never synced: serve runs the full load first, then catches up the missed
+    // critical and smart runs once each.
+    let started = Instant::now();
+    let store = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "serve did not catch up"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("serve exited early: {status}");
+        }
+        if path.exists() {
+            let s = open(&target).await;
+            let runs = s.recent_runs(10).await.unwrap_or_default();
+            let ok =
+                |st: engine::Strategy| runs.iter().any(|r| r.strategy == st && r.metrics.success);
+            if ok(engine::Strategy::Full)
+                && ok(engine::Strategy::Smart)
+                && ok(engine::Strategy::Critical)
+            {
+                break s;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // Then it sleeps until the next slot; SIGTERM ends it at once, cleanly.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let runs = store.recent_runs(10).await.unwrap();
+    assert_eq!(runs.len(), 3, "one run per strategy, no repeats: {runs:?}");
+    assert!(runs.iter().all(|r| r.metrics.finished_at.is_some()));
+    sim.shutdown().await;
+}

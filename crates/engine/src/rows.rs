@@ -426,7 +426,9 @@ impl ProductRow {
             suppliers.push(SupplierLinkRow {
                 supplier_url: Check::reference(&s.supplier_party_url),
                 supplier_sku: s.supplier_product_id.clone(),
-                is_main: pref.as_deref().is_some_and(|p| p.contains("MAIN")),
+                is_main: pref
+                    .as_deref()
+                    .is_some_and(|p| p.to_ascii_uppercase().contains("MAIN")),
                 pref_order_id: pref,
                 price: c.non_negative(&format!("supplierList[{i}].price"), s.price)?,
                 currency: s.currency.clone(),
@@ -548,7 +550,14 @@ impl OrderRow {
             .roles
             .iter()
             .find(|r| r.role_type.as_deref() == Some(wanted_role))
-            .and_then(|r| Check::reference(&r.party_url));
+            .and_then(|r| {
+                Check::reference(&r.party_url).or_else(|| {
+                    r.party_id
+                        .as_deref()
+                        .filter(|id| !id.is_empty())
+                        .and_then(|id| party_url_from_id(&o.url, id))
+                })
+            });
         let mut row = OrderRow {
             url: c.required("orderUrl", &o.url)?,
             order_id: c.required("orderId", &o.order_id)?,
@@ -604,6 +613,26 @@ impl OrderRow {
             && self.status.as_deref() != Some("ORDER_CANCELLED")
             && self.order_date.is_some()
     }
+}
+
+/// Characters kept verbatim in a URL path segment (RFC 3986 unreserved).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A party's URL from its `partyId`, for an `orderRoleList` entry that carries only the id
+/// (Finale's usual shape, finale-api.md §6): the order's API root + `partygroup/` + the
+/// percent-encoded id. `None` when the order URL has no `/api/` root.
+pub fn party_url_from_id(order_url: &str, party_id: &str) -> Option<String> {
+    let root = order_url
+        .find("/api/")
+        .map(|i| &order_url[..i + "/api/".len()])?;
+    Some(format!(
+        "{root}partygroup/{}",
+        percent_encoding::utf8_percent_encode(party_id, SEGMENT)
+    ))
 }
 
 impl StockRow {
@@ -702,6 +731,19 @@ mod tests {
             ContentHasher::new().num(Some(0.0)).finish(),
             ContentHasher::new().num(None).finish()
         );
+    }
+
+    #[test]
+    fn party_urls_come_from_ids_under_the_orders_api_root() {
+        assert_eq!(
+            party_url_from_id("/acme/api/order/100", "10077").as_deref(),
+            Some("/acme/api/partygroup/10077")
+        );
+        assert_eq!(
+            party_url_from_id("/acme/api/order/1", "A B/C").as_deref(),
+            Some("/acme/api/partygroup/A%20B%2FC")
+        );
+        assert_eq!(party_url_from_id("not-a-url", "1"), None);
     }
 
     #[test]

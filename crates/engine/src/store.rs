@@ -364,10 +364,18 @@ pub struct WriterInfo {
     pub purpose: String,
 }
 
-/// Holding the writer role; dropping it releases the role.
+/// Holding the writer role. [`WriterLease::release`] gives it up and returns once another
+/// engine can take it; dropping the lease also releases it, eventually (a Postgres server
+/// notices a closed session with a delay).
+#[async_trait::async_trait]
 pub trait WriterLease: Send + Sync + std::fmt::Debug {
     /// Who holds it (this process).
     fn holder(&self) -> &WriterInfo;
+
+    /// Releases the role now.
+    async fn release(self: Box<Self>) {
+        drop(self);
+    }
 }
 
 /// A record quarantined in `sync_errors`.

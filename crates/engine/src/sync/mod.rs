@@ -342,7 +342,7 @@ impl Engine {
         if let Err(e) = self.store.finish_run(run_id, &metrics).await {
             tracing::error!(run_id, error = %e, "could not record the run's metrics");
         }
-        drop(lease);
+        lease.release().await;
         match &result {
             Ok(()) => tracing::info!(
                 run_id,
