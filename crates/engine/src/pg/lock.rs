@@ -60,9 +60,23 @@ impl fmt::Debug for PgWriterLease {
     }
 }
 
+#[async_trait::async_trait]
 impl WriterLease for PgWriterLease {
     fn holder(&self) -> &WriterInfo {
         &self.holder
+    }
+
+    /// Unlocks explicitly (the server would otherwise release the lock only when it notices
+    /// the closed session), then closes the session.
+    async fn release(self: Box<Self>) {
+        let key = WRITER_LOCK_KEY;
+        if let Err(e) = self
+            .client
+            .query_typed("SELECT pg_advisory_unlock($1)", &[(&key, tokio_postgres::types::Type::INT8)])
+            .await
+        {
+            tracing::warn!(error = %e, "could not unlock the writer lock; it ends with the session");
+        }
     }
 }
 
