@@ -725,25 +725,17 @@ ON CONFLICT (url) DO UPDATE SET order_id = EXCLUDED.order_id, \
 WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash \
 RETURNING t.url";
 
-// For a stored sales order whose hash differs from the incoming one, also the products on
-// its stored lines (their daily sales must be recomputed even if the new lines drop them).
-const STORED_ORDERS: &str = "\
-SELECT o.url, o.content_hash, \
-    CASE WHEN o.order_type = 'SALES_ORDER' AND o.content_hash IS DISTINCT FROM n.h THEN \
-        ARRAY(SELECT DISTINCT l.product_url FROM order_lines l \
-              WHERE l.order_url = o.url AND l.product_url IS NOT NULL) END \
-FROM unnest($1::text[], $2::bytea[]) AS n(url, h) JOIN orders o ON o.url = n.url";
-
 const INSERT_LINES: &str = "\
 INSERT INTO order_lines (order_url, seq, order_item_url, product_url, product_id, quantity, \
     unit_price) \
 SELECT * FROM unnest($1::text[], $2::int4[], $3::text[], $4::text[], $5::text[], \
     $6::float8[], $7::float8[])";
 
-/// An order's stored hash and, for a changed sales order, its stored line products.
+/// What the report needs of a stored order.
 struct StoredOrder {
     hash: Vec<u8>,
-    old_sale_products: Option<Vec<String>>,
+    /// Whether it is a sales order (its old lines' products then need new daily sales).
+    was_sale: bool,
 }
 
 async fn orders(
@@ -757,12 +749,12 @@ async fn orders(
         return Ok(());
     }
     let keys: Vec<&str> = rows.iter().map(|r| r.url.as_str()).collect();
-    let hashes: Vec<&[u8]> = rows.iter().map(|r| r.content_hash.as_slice()).collect();
     const WHAT: &str = "read stored order hashes";
     let stored: HashMap<String, StoredOrder> = tx
         .query_typed(
-            STORED_ORDERS,
-            &[(&keys, Type::TEXT_ARRAY), (&hashes, Type::BYTEA_ARRAY)],
+            "SELECT url, content_hash, order_type = 'SALES_ORDER' FROM orders \
+             WHERE url = ANY($1)",
+            &[(&keys, Type::TEXT_ARRAY)],
         )
         .await
         .map_err(StoreError::query(WHAT))?
@@ -772,7 +764,7 @@ async fn orders(
                 r.try_get(0)?,
                 StoredOrder {
                     hash: r.try_get(1)?,
-                    old_sale_products: r.try_get(2)?,
+                    was_sale: r.try_get(2)?,
                 },
             ))
         })
@@ -842,15 +834,29 @@ async fn orders(
         .map(String::as_str)
         .filter(|u| stored.contains_key(*u))
         .collect();
+    // The old lines' products come back from the delete: a changed sales order's old
+    // products need their daily sales recomputed even when the new lines drop them.
     let mut lines_deleted = 0;
     if !replaced.is_empty() {
-        lines_deleted = tx
-            .execute_typed(
-                "DELETE FROM order_lines WHERE order_url = ANY($1)",
+        const DELETE: &str = "delete replaced order lines";
+        let old_lines = tx
+            .query_typed(
+                "DELETE FROM order_lines WHERE order_url = ANY($1) \
+                 RETURNING order_url, product_url",
                 &[(&replaced, Type::TEXT_ARRAY)],
             )
             .await
-            .map_err(StoreError::query("delete replaced order lines"))?;
+            .map_err(StoreError::query(DELETE))?;
+        lines_deleted = old_lines.len() as u64;
+        for line in &old_lines {
+            let order: &str = line.try_get(0).map_err(StoreError::query(DELETE))?;
+            let product: Option<String> = line.try_get(1).map_err(StoreError::query(DELETE))?;
+            if let Some(product) = product
+                && stored.get(order).is_some_and(|s| s.was_sale)
+            {
+                out.sales_products.push(product);
+            }
+        }
     }
     let parents: Vec<&OrderRow> = todo
         .iter()
@@ -872,12 +878,6 @@ async fn orders(
         if order.order_type == "SALES_ORDER" {
             out.sales_products
                 .extend(order.lines.iter().filter_map(|l| l.product_url.clone()));
-        }
-        if let Some(old) = stored
-            .get(&order.url)
-            .and_then(|s| s.old_sale_products.as_ref())
-        {
-            out.sales_products.extend(old.iter().cloned());
         }
     }
     Ok(())

@@ -30,7 +30,10 @@ fn scope_urls(scope: &Scope) -> Option<Vec<&str>> {
     }
 }
 
-/// The daily-sales rebuild. `{scope}` becomes a filter on `$2` for a product scope.
+/// The daily-sales rebuild, one statement: `fresh` recomputes the days in scope, `old` is
+/// what is stored, `diff` the new or different days (written by `up`), `gone` the stored days
+/// that no longer have sales. Unchanged days are not touched at all (not even locked). With
+/// `scoped`, `$2` is the product list.
 fn daily_sales_sql(scoped: bool) -> String {
     let (lines, stored) = if scoped {
         (
@@ -51,31 +54,36 @@ fn daily_sales_sql(scoped: bool) -> String {
                AND o.status IS DISTINCT FROM 'ORDER_CANCELLED' \
                AND o.order_date IS NOT NULL AND l.product_url IS NOT NULL {lines} \
              GROUP BY 1, 2), \
-         old AS (SELECT d.product_url, d.day FROM daily_sales d {stored}), \
+         old AS (SELECT d.product_url, d.day, d.units, d.revenue FROM daily_sales d {stored}), \
+         diff AS ( \
+            SELECT f.product_url, f.day, f.units, f.revenue, o.product_url IS NULL AS is_new \
+              FROM fresh f LEFT JOIN old o ON o.product_url = f.product_url AND o.day = f.day \
+             WHERE o.product_url IS NULL OR o.units IS DISTINCT FROM f.units \
+                OR o.revenue IS DISTINCT FROM f.revenue), \
          up AS ( \
             INSERT INTO daily_sales AS d (product_url, day, units, revenue, updated_at) \
-            SELECT f.product_url, f.day, f.units, f.revenue, $1 FROM fresh f \
+            SELECT x.product_url, x.day, x.units, x.revenue, $1 FROM diff x \
             ON CONFLICT (product_url, day) DO UPDATE SET units = EXCLUDED.units, \
                 revenue = EXCLUDED.revenue, updated_at = EXCLUDED.updated_at \
             WHERE d.units IS DISTINCT FROM EXCLUDED.units \
                OR d.revenue IS DISTINCT FROM EXCLUDED.revenue \
             RETURNING d.product_url, d.day), \
          gone AS ( \
-            DELETE FROM daily_sales d USING old \
-             WHERE d.product_url = old.product_url AND d.day = old.day \
-               AND NOT EXISTS (SELECT 1 FROM fresh f \
-                                WHERE f.product_url = d.product_url AND f.day = d.day) \
+            DELETE FROM daily_sales d \
+             USING (SELECT o.product_url, o.day FROM old o \
+                     WHERE NOT EXISTS (SELECT 1 FROM fresh f \
+                                        WHERE f.product_url = o.product_url \
+                                          AND f.day = o.day)) g \
+             WHERE d.product_url = g.product_url AND d.day = g.day \
             RETURNING 1) \
-         SELECT (SELECT count(*) FROM up \
-                  WHERE NOT EXISTS (SELECT 1 FROM old \
-                                     WHERE old.product_url = up.product_url \
-                                       AND old.day = up.day)), \
+         SELECT (SELECT count(*) FROM up JOIN diff x \
+                     ON x.product_url = up.product_url AND x.day = up.day AND x.is_new), \
                 (SELECT count(*) FROM up), \
                 (SELECT count(*) FROM gone)"
     )
 }
 
-/// Rebuilds `daily_sales` for the scope in one statement (see the module docs).
+/// Rebuilds `daily_sales` for the scope in one statement (see [`daily_sales_sql`]).
 pub(super) async fn refresh_daily_sales(
     client: &Client,
     scope: &Scope,
