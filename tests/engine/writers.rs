@@ -63,28 +63,32 @@ async fn two_engines_at_once_exactly_one_writes(kind: Kind) {
     );
     assert_eq!(ts.store.recent_runs(5).await.expect("runs").len(), 1);
 
-    // With a wait, the second engine runs after the first.
-    let waiting = engine::sync::Engine::new(
-        pair.client.clone(),
-        ts.reopen().await,
-        SyncSettings {
-            writer_wait: Some(Duration::from_secs(30)),
-            ..SyncSettings::default()
-        },
-        "engine-c",
-    );
+    // With a wait, each engine runs after the other instead of giving up.
+    let waiting = |name: &str, store| {
+        engine::sync::Engine::new(
+            pair.client.clone(),
+            store,
+            SyncSettings {
+                writer_wait: Some(Duration::from_secs(30)),
+                ..SyncSettings::default()
+            },
+            name,
+        )
+    };
+    let c = waiting("engine-c", ts.reopen().await);
+    let d = waiting("engine-d", ts.reopen().await);
     pair.sim
         .inject(FaultPlan::new(Fault::Slow(Duration::from_millis(300)), 4));
-    let (ra, rc) = tokio::join!(
-        a.run(Strategy::Smart, &NoProgress),
-        waiting.run(Strategy::Smart, &NoProgress)
+    let (rc, rd) = tokio::join!(
+        c.run(Strategy::Smart, &NoProgress),
+        d.run(Strategy::Smart, &NoProgress)
     );
-    assert!(
-        ra.is_ok() && rc.is_ok(),
-        "a={:?} c={:?}",
-        ra.err(),
-        rc.err()
-    );
+    assert!(rc.is_ok() && rd.is_ok(), "c={:?} d={:?}", rc.err(), rd.err());
+    let runs = ts.store.recent_runs(5).await.expect("runs");
+    assert_eq!(runs.len(), 3);
+    // One after the other: the later run started after the earlier one finished.
+    let (later, earlier) = (&runs[0], &runs[1]);
+    assert!(earlier.metrics.finished_at.expect("finished") <= later.started_at);
     pair.sim.shutdown().await;
 }
 
