@@ -229,19 +229,13 @@ impl Drop for PooledClient<'_> {
     }
 }
 
-/// The rows of `rows` whose key does not occur again later: a key written twice in one batch
-/// is written once, with its last value (one upsert statement cannot touch a row twice).
-pub(crate) fn last_wins<'a, T, K: Eq + std::hash::Hash>(
-    rows: &'a [T],
-    key: impl Fn(&'a T) -> K,
-) -> Vec<&'a T> {
-    let last: std::collections::HashMap<K, usize> =
-        rows.iter().enumerate().map(|(i, r)| (key(r), i)).collect();
-    rows.iter()
-        .enumerate()
-        .filter(|(i, r)| last.get(&key(r)) == Some(i))
-        .map(|(_, r)| r)
-        .collect()
+/// The rows of `rows` with distinct keys, sorted by key. A key written twice in one batch is
+/// written once, with its last value (one upsert statement cannot touch a row twice). The
+/// order makes concurrent batches (the smart strategy writes three at once) lock shared rows
+/// in the same order, so they wait for each other instead of deadlocking.
+pub(crate) fn last_wins<'a, T, K: Ord>(rows: &'a [T], key: impl Fn(&'a T) -> K) -> Vec<&'a T> {
+    let by_key: std::collections::BTreeMap<K, &'a T> = rows.iter().map(|r| (key(r), r)).collect();
+    by_key.into_values().collect()
 }
 
 /// `u64` → `i64` for a `bigint` column (saturating: no count reaches 2⁶³).

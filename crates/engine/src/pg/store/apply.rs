@@ -69,20 +69,23 @@ fn tally(out: &mut Applied, table: &'static str, w: Writes) {
     }
 }
 
-/// Inserted/updated counts of written keys, by whether the pre-read found them.
-fn split_written<'a>(
-    written: impl IntoIterator<Item = &'a String>,
-    existed: impl Fn(&str) -> bool,
-) -> Writes {
-    let mut w = Writes::default();
-    for key in written {
-        if existed(key) {
-            w.updated += 1;
-        } else {
-            w.inserted += 1;
-        }
+/// A row an upsert wrote: its key, and whether it was inserted (else updated), read from
+/// `RETURNING ..., (t.xmax = 0)`: Postgres returns a freshly inserted row version with
+/// `xmax = 0`, while a row updated by `ON CONFLICT DO UPDATE` carries the transaction that
+/// locked it. Exact even when a concurrent batch inserted the key after the pre-read.
+struct Written<K> {
+    key: K,
+    inserted: bool,
+}
+
+/// Inserted/updated counts of written rows.
+fn split_written<K>(written: &[Written<K>]) -> Writes {
+    let inserted = written.iter().filter(|w| w.inserted).count() as u64;
+    Writes {
+        inserted,
+        updated: written.len() as u64 - inserted,
+        deleted: 0,
     }
-    w
 }
 
 /// The stored hashes of `keys` (a `SELECT key, content_hash ... WHERE key = ANY($1)`).
@@ -107,20 +110,25 @@ fn differs(stored: &HashMap<String, Vec<u8>>, key: &str, hash: &[u8]) -> bool {
     stored.get(key).is_none_or(|h| h.as_slice() != hash)
 }
 
-/// Runs an upsert whose first `RETURNING` column is the written key.
+/// Runs an upsert returning `(key, t.xmax = 0)` for every written row.
 async fn written_keys(
     tx: &Transaction<'_>,
     sql: &str,
     params: &[Param<'_>],
     what: &'static str,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<Written<String>>, StoreError> {
     let rows = tx
         .query_typed(sql, params)
         .await
         .map_err(StoreError::query(what))?;
     rows.iter()
-        .map(|r| r.try_get(0))
-        .collect::<Result<_, _>>()
+        .map(|r| {
+            Ok(Written {
+                key: r.try_get(0)?,
+                inserted: r.try_get(1)?,
+            })
+        })
+        .collect::<Result<_, tokio_postgres::Error>>()
         .map_err(StoreError::query(what))
 }
 
@@ -140,7 +148,7 @@ ON CONFLICT (url) DO UPDATE SET facility_id = EXCLUDED.facility_id, name = EXCLU
     finale_last_updated = EXCLUDED.finale_last_updated, content_hash = EXCLUDED.content_hash, \
     updated_at = EXCLUDED.updated_at \
 WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash \
-RETURNING t.url";
+RETURNING t.url, (t.xmax = 0)";
 
 async fn facilities(
     tx: &Transaction<'_>,
@@ -198,11 +206,7 @@ async fn facilities(
         "upsert facilities",
     )
     .await?;
-    tally(
-        out,
-        "facilities",
-        split_written(&written, |k| stored.contains_key(k)),
-    );
+    tally(out, "facilities", split_written(&written));
     Ok(())
 }
 
@@ -226,7 +230,7 @@ ON CONFLICT (url) DO UPDATE SET party_id = EXCLUDED.party_id, name = EXCLUDED.na
     user_fields = EXCLUDED.user_fields, finale_last_updated = EXCLUDED.finale_last_updated, \
     content_hash = EXCLUDED.content_hash, updated_at = EXCLUDED.updated_at \
 WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash \
-RETURNING t.url";
+RETURNING t.url, (t.xmax = 0)";
 
 async fn parties(
     tx: &Transaction<'_>,
@@ -283,12 +287,9 @@ async fn parties(
         "upsert parties",
     )
     .await?;
-    tally(
-        out,
-        "parties",
-        split_written(&written, |k| stored.contains_key(k)),
-    );
-    out.changed_parties.extend(written);
+    tally(out, "parties", split_written(&written));
+    out.changed_parties
+        .extend(written.into_iter().map(|w| w.key));
     Ok(())
 }
 
@@ -310,7 +311,7 @@ ON CONFLICT (url) DO UPDATE SET sku = EXCLUDED.sku, name = EXCLUDED.name, \
     finale_created = EXCLUDED.finale_created, finale_last_updated = EXCLUDED.finale_last_updated, \
     content_hash = EXCLUDED.content_hash, updated_at = EXCLUDED.updated_at \
 WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash \
-RETURNING t.url";
+RETURNING t.url, (t.xmax = 0)";
 
 const INSERT_SUPPLIERS: &str = "\
 INSERT INTO product_suppliers (product_url, seq, supplier_url, supplier_sku, pref_order_id, \
@@ -413,18 +414,14 @@ async fn products(
         "upsert products",
     )
     .await?;
-    tally(
-        out,
-        "products",
-        split_written(&written, |k| stored.contains_key(k)),
-    );
+    tally(out, "products", split_written(&written));
 
     // Rewrite the children of every written product; only updated ones can have old ones.
-    let written_set: BTreeSet<&str> = written.iter().map(String::as_str).collect();
+    let written_set: BTreeSet<&str> = written.iter().map(|w| w.key.as_str()).collect();
     let replaced: Vec<&str> = written
         .iter()
-        .map(String::as_str)
-        .filter(|u| stored.contains_key(*u))
+        .filter(|w| !w.inserted)
+        .map(|w| w.key.as_str())
         .collect();
     let mut sup_deleted = 0;
     let mut gl_deleted = 0;
@@ -481,7 +478,8 @@ async fn products(
             });
         }
     }
-    out.changed_products.extend(written);
+    out.changed_products
+        .extend(written.into_iter().map(|w| w.key));
     Ok(())
 }
 
@@ -589,7 +587,7 @@ ON CONFLICT (product_url, facility_url) DO UPDATE SET on_hand = EXCLUDED.on_hand
     reserved = EXCLUDED.reserved, on_order = EXCLUDED.on_order, \
     content_hash = EXCLUDED.content_hash, updated_at = EXCLUDED.updated_at \
 WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash \
-RETURNING t.product_url, t.facility_url";
+RETURNING t.product_url, t.facility_url, (t.xmax = 0)";
 
 async fn stock_deletes(
     tx: &Transaction<'_>,
@@ -670,7 +668,7 @@ async fn stock_upserts(
     let on_order: Vec<f64> = todo.iter().map(|r| r.on_order).collect();
     let hash: Vec<&[u8]> = todo.iter().map(|r| r.content_hash.as_slice()).collect();
     const UPSERT: &str = "upsert stock";
-    let written: Vec<(String, String)> = tx
+    let written: Vec<Written<String>> = tx
         .query_typed(
             UPSERT_STOCK,
             &[
@@ -686,20 +684,17 @@ async fn stock_upserts(
         .await
         .map_err(StoreError::query(UPSERT))?
         .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .map(|r| {
+            Ok(Written {
+                key: r.try_get(0)?,
+                inserted: r.try_get(2)?,
+            })
+        })
         .collect::<Result<_, tokio_postgres::Error>>()
         .map_err(StoreError::query(UPSERT))?;
-    let mut w = Writes::default();
-    for key in &written {
-        if stored.contains_key(key) {
-            w.updated += 1;
-        } else {
-            w.inserted += 1;
-        }
-    }
-    tally(out, "stock", w);
+    tally(out, "stock", split_written(&written));
     out.stock_products
-        .extend(written.into_iter().map(|(product, _)| product));
+        .extend(written.into_iter().map(|w| w.key));
     Ok(())
 }
 
@@ -723,7 +718,7 @@ ON CONFLICT (url) DO UPDATE SET order_id = EXCLUDED.order_id, \
     finale_last_updated = EXCLUDED.finale_last_updated, content_hash = EXCLUDED.content_hash, \
     updated_at = EXCLUDED.updated_at \
 WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash \
-RETURNING t.url";
+RETURNING t.url, (t.xmax = 0)";
 
 const INSERT_LINES: &str = "\
 INSERT INTO order_lines (order_url, seq, order_item_url, product_url, product_id, quantity, \
@@ -824,15 +819,15 @@ async fn orders(
         "upsert orders",
     )
     .await?;
-    let w = split_written(&written, |k| stored.contains_key(k));
+    let w = split_written(&written);
     out.new_orders += w.inserted;
     tally(out, "orders", w);
 
-    let written_set: BTreeSet<&str> = written.iter().map(String::as_str).collect();
+    let written_set: BTreeSet<&str> = written.iter().map(|w| w.key.as_str()).collect();
     let replaced: Vec<&str> = written
         .iter()
-        .map(String::as_str)
-        .filter(|u| stored.contains_key(*u))
+        .filter(|w| !w.inserted)
+        .map(|w| w.key.as_str())
         .collect();
     // The old lines' products come back from the delete: a changed sales order's old
     // products need their daily sales recomputed even when the new lines drop them.
@@ -851,8 +846,10 @@ async fn orders(
         for line in &old_lines {
             let order: &str = line.try_get(0).map_err(StoreError::query(DELETE))?;
             let product: Option<String> = line.try_get(1).map_err(StoreError::query(DELETE))?;
+            // An order another batch inserted after our pre-read: its type is unknown, so
+            // its old products count (recomputing too much is harmless).
             if let Some(product) = product
-                && stored.get(order).is_some_and(|s| s.was_sale)
+                && stored.get(order).is_none_or(|s| s.was_sale)
             {
                 out.sales_products.push(product);
             }

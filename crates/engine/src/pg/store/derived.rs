@@ -63,6 +63,7 @@ fn daily_sales_sql(scoped: bool) -> String {
          up AS ( \
             INSERT INTO daily_sales AS d (product_url, day, units, revenue, updated_at) \
             SELECT x.product_url, x.day, x.units, x.revenue, $1 FROM diff x \
+             ORDER BY x.product_url, x.day \
             ON CONFLICT (product_url, day) DO UPDATE SET units = EXCLUDED.units, \
                 revenue = EXCLUDED.revenue, updated_at = EXCLUDED.updated_at \
             WHERE d.units IS DISTINCT FROM EXCLUDED.units \
@@ -218,7 +219,7 @@ ON CONFLICT (finale_id) DO UPDATE SET sku = EXCLUDED.sku, name = EXCLUDED.name, 
     status = EXCLUDED.status, content_hash = EXCLUDED.content_hash, \
     last_updated = EXCLUDED.last_updated, finale_last_sync = EXCLUDED.finale_last_sync \
 WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash \
-RETURNING t.finale_id";
+RETURNING t.finale_id, (t.xmax = 0)";
 
 /// Upserts item rows by `finale_id` in one transaction: changed content, then confirmation
 /// of the unchanged rows whose `finale_last_sync` is missing or older than `confirm_before`.
@@ -271,7 +272,7 @@ pub(super) async fn upsert_items(
         let status: Vec<Option<&str>> = todo.iter().map(|r| r.status.as_deref()).collect();
         let hash: Vec<&[u8]> = todo.iter().map(|r| r.content_hash.as_slice()).collect();
         const UPSERT: &str = "upsert inventory items";
-        let written: Vec<String> = tx
+        let written: Vec<bool> = tx
             .query_typed(
                 UPSERT_ITEMS,
                 &[
@@ -294,14 +295,15 @@ pub(super) async fn upsert_items(
             .await
             .map_err(StoreError::query(UPSERT))?
             .iter()
-            .map(|r| r.try_get(0))
+            .map(|r| r.try_get(1))
             .collect::<Result<_, _>>()
             .map_err(StoreError::query(UPSERT))?;
-        for key in &written {
-            if stored.contains_key(key) {
-                out.writes.updated += 1;
-            } else {
+        // `xmax = 0`: inserted (see the apply module's `Written`).
+        for inserted in written {
+            if inserted {
                 out.writes.inserted += 1;
+            } else {
+                out.writes.updated += 1;
             }
         }
     }
