@@ -4,8 +4,10 @@
 //! Modules mirror `src/pg`: `migrate` (schema lifecycle), `schema` (tables, views, the seed's
 //! indexes), `constraints` (garbage is rejected), `ranking` (the seed's
 //! `get_items_needing_sync`, one test per branch), `connect` (TLS and secrets), `store`
-//! (`PgStore`: bulk writes, the report, atomic batches, the writer lock, raw `COPY`).
+//! (`PgStore`: bulk writes, the report, atomic batches, the writer lock, raw `COPY`), and
+//! `conformance` (the store conformance suite shared with SQLite, on `PgStore`).
 
+mod conformance;
 mod connect;
 mod constraints;
 mod migrate;
@@ -13,3 +15,4 @@ mod ranking;
 mod schema;
 mod store;
 mod support;
+mod perf_probe;
