@@ -15,4 +15,3 @@ mod ranking;
 mod schema;
 mod store;
 mod support;
-mod perf_probe;
