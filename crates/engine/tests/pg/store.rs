@@ -1147,3 +1147,143 @@ async fn concurrent_batches_with_shared_keys_neither_deadlock_nor_collide() {
         assert_eq!(o.hash(), o.content_hash);
     }
 }
+
+/// A TCP proxy in front of the test server that reads the frontend's protocol messages and
+/// records the name of every `Parse` (prepare) with a non-empty statement name: what a
+/// transaction-mode pooler cannot carry from one transaction to the next.
+async fn parse_spy(upstream: String) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let named = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = named.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let server = tokio::net::TcpStream::connect(&upstream)
+                .await
+                .expect("upstream");
+            let (mut cr, mut cw) = client.into_split();
+            let (mut sr, mut sw) = server.into_split();
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut sr, &mut cw).await;
+            });
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf: Vec<u8> = Vec::new();
+                let mut started = false;
+                let mut chunk = [0u8; 16 * 1024];
+                loop {
+                    let n = match cr.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    buf.extend_from_slice(&chunk[..n]);
+                    // Complete messages: the startup one has no type byte.
+                    loop {
+                        let head = if started { 1 } else { 0 };
+                        if buf.len() < head + 4 {
+                            break;
+                        }
+                        let len =
+                            u32::from_be_bytes(buf[head..head + 4].try_into().expect("4 bytes"))
+                                as usize;
+                        if buf.len() < head + len {
+                            break;
+                        }
+                        if started && buf[0] == b'P' {
+                            let body = &buf[5..1 + len];
+                            let end = body.iter().position(|&b| b == 0).unwrap_or(0);
+                            if end > 0 {
+                                seen.lock()
+                                    .expect("lock")
+                                    .push(String::from_utf8_lossy(&body[..end]).into_owned());
+                            }
+                        }
+                        let frame: Vec<u8> = buf.drain(..head + len).collect();
+                        if sw.write_all(&frame).await.is_err() {
+                            return;
+                        }
+                        started = true;
+                    }
+                }
+                let _ = sw.shutdown().await;
+            });
+        }
+    });
+    (port, named)
+}
+
+/// Supabase's transaction-mode pooler cannot keep named prepared statements: every store
+/// call goes through a protocol spy, and none may prepare a named statement.
+#[tokio::test]
+async fn the_store_never_prepares_a_named_statement() {
+    let db = db().await;
+    let mut url = url::Url::parse(db.url()).expect("test url");
+    let upstream = format!(
+        "{}:{}",
+        url.host_str().expect("host"),
+        url.port().unwrap_or(5432)
+    );
+    let (port, named) = parse_spy(upstream).await;
+    url.set_host(Some("127.0.0.1")).expect("host");
+    url.set_port(Some(port)).expect("port");
+    let s = PgStore::connect(url.as_str(), PgOptions::default())
+        .await
+        .expect("store through the spy");
+
+    let now = at(11, 0);
+    let mut batch = full_batch();
+    batch.state = vec![("k".into(), json!(1))];
+    s.apply(&batch, now).await.expect("apply");
+    s.apply(&batch, now).await.expect("apply again");
+    s.stock_hashes().await.expect("stock hashes");
+    s.refresh_daily_sales(&Scope::All, now)
+        .await
+        .expect("refresh");
+    let rows: Vec<ItemRow> = s
+        .item_inputs(&Scope::All, now)
+        .await
+        .expect("inputs")
+        .iter()
+        .map(item_row)
+        .collect();
+    s.upsert_items(&rows, now, now).await.expect("items");
+    s.items_needing_sync(Strategy::Smart, 10, now)
+        .await
+        .expect("ranking");
+    s.get_state("k").await.expect("state");
+    let run = s.begin_run(Strategy::Smart, "me", now).await.expect("run");
+    s.finish_run(run, &RunMetrics::default())
+        .await
+        .expect("finish");
+    s.close_abandoned_runs(now).await.expect("close");
+    s.recent_runs(5).await.expect("runs");
+    let job = PlannedJob {
+        collection: "order".into(),
+        kind: JobKind::Window,
+        window_start: at(1, 0),
+        window_end: at(2, 0),
+    };
+    s.plan_backfill(&[job], now).await.expect("plan");
+    let id = s.backfill_jobs().await.expect("jobs")[0].id;
+    s.start_job(id, now).await.expect("start");
+    s.fail_job(id, "x").await.expect("fail");
+    s.reset_interrupted_jobs().await.expect("reset");
+    s.quarantined(5).await.expect("quarantined");
+    s.snapshot().await.expect("snapshot");
+    s.write_marks().await.expect("marks");
+    s.writer_holder().await.expect("holder");
+    let lease = s
+        .acquire_writer(&me("spy:1", "smart"), None)
+        .await
+        .expect("writer");
+    drop(lease);
+
+    assert_eq!(*named.lock().expect("lock"), Vec::<String>::new());
+    // The spy does see a named prepare when one happens.
+    let client = s.client().await.expect("client");
+    client.query("SELECT 1", &[]).await.expect("prepared query");
+    assert_eq!(named.lock().expect("lock").len(), 1);
+}
