@@ -1287,3 +1287,43 @@ async fn the_store_never_prepares_a_named_statement() {
     client.query("SELECT 1", &[]).await.expect("prepared query");
     assert_eq!(named.lock().expect("lock").len(), 1);
 }
+
+#[tokio::test]
+async fn the_writer_lock_can_use_its_own_url() {
+    let db = db().await;
+    // The pool through one URL (a pooler in production), the lock through another (a
+    // session connection): here the same server, spelled differently.
+    let lock_url = db.url().replace("127.0.0.1", "localhost");
+    let a = PgStore::connect(
+        db.url(),
+        PgOptions {
+            lock_url: Some(lock_url),
+            ..PgOptions::default()
+        },
+    )
+    .await
+    .expect("store");
+    let b = store(&db).await;
+    let lease = a
+        .acquire_writer(&me("split:1", "serve"), None)
+        .await
+        .expect("writer");
+    assert!(matches!(
+        b.acquire_writer(&me("other:2", "smart"), None).await,
+        Err(StoreError::WriterBusy { holder }) if holder == "split:1 (serve)"
+    ));
+    drop(lease);
+
+    // A malformed lock URL is refused up front, without its password in the message.
+    let err = PgStore::connect(
+        db.url(),
+        PgOptions {
+            lock_url: Some("mysql://u:hunter2@db/x".into()),
+            ..PgOptions::default()
+        },
+    )
+    .await
+    .expect_err("not a postgres URL");
+    assert!(matches!(err, StoreError::InvalidUrl { .. }), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("hunter2"));
+}
