@@ -2,10 +2,11 @@
 //!
 //! - **The lock.** A session-level advisory lock, `pg_try_advisory_lock(`[`WRITER_LOCK_KEY`]`)`,
 //!   taken on a *dedicated* connection that nothing else uses. Advisory locks are per
-//!   database, so engines syncing different databases on one server do not collide. The
-//!   lock lives exactly as long as the session: dropping the [`PgWriterLease`] closes the
-//!   connection and the server releases the lock (a crashed process's lock goes with its
-//!   socket, so no stale lock survives it).
+//!   database, so engines syncing different databases on one server do not collide.
+//!   [`WriterLease::release`] unlocks explicitly and then closes the session: when it
+//!   returns, another engine can take the role. Dropping the [`PgWriterLease`] instead just
+//!   closes the connection, and the server releases the lock once it has noticed (a crashed
+//!   process's lock goes with its socket the same way, so no stale lock survives it).
 //! - **Who holds it.** Before locking, the connection sets its `application_name` to
 //!   `stockpulse writer: <runner> (<purpose>)`. A second engine that fails to lock reads
 //!   `pg_locks` (the advisory lock's row) joined with `pg_stat_activity` (the holder's
@@ -72,7 +73,7 @@ impl WriterLease for PgWriterLease {
         let key = WRITER_LOCK_KEY;
         if let Err(e) = self
             .client
-            .query_typed("SELECT pg_advisory_unlock($1)", &[(&key, tokio_postgres::types::Type::INT8)])
+            .query_typed("SELECT pg_advisory_unlock($1)", &[(&key, Type::INT8)])
             .await
         {
             tracing::warn!(error = %e, "could not unlock the writer lock; it ends with the session");

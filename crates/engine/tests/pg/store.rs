@@ -1327,3 +1327,28 @@ async fn the_writer_lock_can_use_its_own_url() {
     assert!(matches!(err, StoreError::InvalidUrl { .. }), "{err:?}");
     assert!(!format!("{err} {err:?}").contains("hunter2"));
 }
+
+#[tokio::test]
+async fn a_released_lease_is_free_at_once() {
+    let db = db().await;
+    let a = store(&db).await;
+    let b = store(&db).await;
+    for round in 0..5 {
+        let lease = a
+            .acquire_writer(&me("a:1", "smart"), None)
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        lease.release().await;
+        // No wait: the unlock happened before `release` returned.
+        let lease = b
+            .acquire_writer(&me("b:2", "smart"), None)
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_eq!(
+            a.writer_holder().await.expect("holder").as_deref(),
+            Some("b:2 (smart)")
+        );
+        lease.release().await;
+        assert_eq!(a.writer_holder().await.expect("holder"), None);
+    }
+}
