@@ -46,8 +46,11 @@ for g in "${groups[@]}"; do
   case "$g" in
     base)
       # build-essential: cc/ld for -sys crates; pkg-config + libssl-dev: native-tls for HTTPS to
-      # Finale and TLS to Postgres; ca-certificates: the roots those connections verify against.
-      ensure_apt build-essential pkg-config libssl-dev ca-certificates git
+      # Finale and TLS to Postgres; ca-certificates: the roots those connections verify against;
+      # openssl: the CLI makes the pooler tests' throwaway certificate;
+      # pgbouncer: the engine's tests run the Postgres store through a real transaction-mode
+      # pooler, the way Supabase's pooler serves it.
+      ensure_apt build-essential pkg-config libssl-dev ca-certificates openssl git pgbouncer
       ensure_rust
       ;;
     *) log "unknown dependency group: $g"; exit 2 ;;

@@ -11,6 +11,7 @@ mod conformance;
 mod connect;
 mod constraints;
 mod migrate;
+mod pooler;
 mod ranking;
 mod schema;
 mod store;
