@@ -2050,8 +2050,9 @@ pub async fn writer_lease_is_exclusive(store: &dyn Store) {
         started.elapsed()
     );
     drop(lease);
+    // Dropping releases eventually (a server notices the closed session a moment later).
     let lease = store
-        .acquire_writer(&b, None)
+        .acquire_writer(&b, Some(Duration::from_secs(5)))
         .await
         .expect("the role is free after the lease is dropped");
     assert_eq!(lease.holder(), &b);
