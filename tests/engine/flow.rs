@@ -84,7 +84,27 @@ async fn a_second_smart_run_writes_nothing(kind: Kind) {
     pair.sim.step_live(Duration::hours(2));
     run(&eng, Strategy::Smart).await;
     let before = ts.store.write_marks().await.expect("marks");
-    let again = run(&eng, Strategy::Smart).await;
+    // An engine whose smart target is zero: the overrun is recorded, the run still succeeds.
+    let strict = engine::sync::Engine::new(
+        pair.client.clone(),
+        ts.store.clone(),
+        engine::sync::SyncSettings {
+            smart_max_duration: std::time::Duration::ZERO,
+            ..engine::sync::SyncSettings::default()
+        },
+        "test:idle",
+    );
+    let again = run(&strict, Strategy::Smart).await;
+    assert!(again.metrics.success);
+    assert!(
+        again
+            .metrics
+            .error_patterns
+            .iter()
+            .any(|(p, _)| p.starts_with("smart run over")),
+        "{:?}",
+        again.metrics.error_patterns
+    );
     let after = ts.store.write_marks().await.expect("marks");
     assert_eq!(again.metrics.items_changed, 0, "{:?}", again.applied);
     assert!(again.metrics.items_seen > 0, "it did read Finale");

@@ -67,6 +67,10 @@ pub fn open_in_memory() -> Result<Connection, StoreError> {
 fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // A 64 MiB page cache (the default is 2 MiB): a large account's store holds ~1.7 M rows,
+    // and index pages that stay cached make both the engine's upserts and the app's queries
+    // cheaper. Memory is taken only as pages are used.
+    conn.pragma_update(None, "cache_size", -65_536)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let fk: i64 = conn.pragma_query_value(None, "foreign_keys", |row| row.get(0))?;
     if fk != 1 {

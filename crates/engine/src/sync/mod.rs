@@ -39,7 +39,7 @@ use crate::store::{
 };
 
 pub use meter::Meter;
-pub use plan::{Cursor, Estimate, LoadProfile, PlanState, estimate, plan_full};
+pub use plan::{Cursor, Estimate, GRAPHQL_OVERFETCH, LoadProfile, PlanState, estimate, plan_full};
 
 /// Tunables of the strategies (the seed's numbers are the defaults).
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +65,9 @@ pub struct SyncSettings {
     pub thresholds: Thresholds,
     /// How long [`Engine::run`] waits for another engine's writer role (`None`: fail at once).
     pub writer_wait: Option<Duration>,
+    /// The seed's target for a smart run (15 minutes). A slower run completes anyway (its
+    /// writes are worth keeping) and records the overrun as an error pattern.
+    pub smart_max_duration: Duration,
 }
 
 impl Default for SyncSettings {
@@ -80,6 +83,7 @@ impl Default for SyncSettings {
             critical_limit: 1000,
             thresholds: Thresholds::default(),
             writer_wait: None,
+            smart_max_duration: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -323,6 +327,11 @@ impl Engine {
                 self.incremental(strategy, &meter, &mut out, progress).await
             }
         };
+        if strategy == Strategy::Smart && wall.elapsed() > self.settings.smart_max_duration {
+            let minutes = self.settings.smart_max_duration.as_secs() / 60;
+            tracing::warn!(elapsed = ?wall.elapsed(), "the smart run took longer than its {minutes}-minute target");
+            meter.pattern(format!("smart run over its {minutes}-minute target"));
+        }
         let budget_after = self.client.budget_report();
         let mut metrics = meter.metrics(&budget_before, &budget_after, wall.elapsed());
         metrics.items_changed =
