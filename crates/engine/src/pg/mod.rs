@@ -27,7 +27,7 @@ mod store;
 
 pub use connect::connect;
 pub use error::StoreError;
+pub use lock::{PgWriterLease, WRITER_LOCK_KEY};
 pub use migrate::{AppliedMigration, MigrationReport, migrate};
 pub use ranking::{Strategy, SyncCandidate, items_needing_sync};
-pub use lock::{PgWriterLease, WRITER_LOCK_KEY};
-pub use store::{PgOptions, PgStore, PooledClient};
+pub use store::{PgOptions, PgStore, PooledClient, TRANSACTION_POOLER_PORT, supabase_session_url};

@@ -118,6 +118,22 @@ pub struct PgStore {
     inner: Arc<Inner>,
 }
 
+/// The port of Supabase's (and PgBouncer's customary) transaction-mode pooler.
+pub const TRANSACTION_POOLER_PORT: u16 = 6543;
+
+/// For a URL that points at Supabase's transaction-mode pooler (`*.pooler.supabase.com`,
+/// port 6543), the same URL in session mode (port 5432), which can hold the writer's
+/// session advisory lock. `None` for anything else.
+pub fn supabase_session_url(url: &str) -> Option<String> {
+    let mut parsed = url::Url::parse(url).ok()?;
+    let host = parsed.host_str()?.to_ascii_lowercase();
+    if !host.ends_with(".pooler.supabase.com") || parsed.port() != Some(TRANSACTION_POOLER_PORT) {
+        return None;
+    }
+    parsed.set_port(Some(5432)).ok()?;
+    Some(parsed.to_string())
+}
+
 struct Inner {
     /// How pool connections are (re)opened.
     plan: ConnectPlan,
@@ -144,9 +160,25 @@ impl PgStore {
     /// not migrate: call [`super::migrate()`] first.
     pub async fn connect(url: &str, opts: PgOptions) -> Result<PgStore, StoreError> {
         let plan = plan_connection(url)?;
-        let lock_plan = match &opts.lock_url {
-            Some(lock_url) => plan_connection(lock_url)?,
-            None => plan.clone(),
+        let lock_plan = match (&opts.lock_url, supabase_session_url(url)) {
+            (Some(lock_url), _) => plan_connection(lock_url)?,
+            // Supabase's transaction pooler cannot hold the session lock; its session mode,
+            // same host on port 5432, can.
+            (None, Some(session)) => {
+                tracing::info!(
+                    "the store URL is Supabase's transaction pooler: the writer lock uses its session mode (port 5432)"
+                );
+                plan_connection(&session)?
+            }
+            (None, None) => {
+                if plan.config().get_ports().contains(&TRANSACTION_POOLER_PORT) {
+                    tracing::warn!(
+                        target_db = %plan.target(),
+                        "port 6543 is usually a transaction-mode pooler, which cannot hold the writer lock: set a direct or session-mode lock URL"
+                    );
+                }
+                plan.clone()
+            }
         };
         let n = opts.connections.max(1);
         let clients = futures::future::try_join_all((0..n).map(|_| plan.connect())).await?;
@@ -406,5 +438,29 @@ impl Store for PgStore {
     async fn write_marks(&self) -> Result<BTreeMap<String, String>, StoreError> {
         let client = self.client().await?;
         read::write_marks(&client).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn supabase_transaction_pooler_urls_get_a_session_mode_lock_url() {
+        let url = "postgres://postgres.abc:pw@aws-0-eu-central-1.pooler.supabase.com:6543/postgres?sslmode=require";
+        assert_eq!(
+            supabase_session_url(url).as_deref(),
+            Some(
+                "postgres://postgres.abc:pw@aws-0-eu-central-1.pooler.supabase.com:5432/postgres?sslmode=require"
+            )
+        );
+        // Session mode already, a direct database, or another host: nothing to derive.
+        assert_eq!(supabase_session_url(&url.replace(":6543", ":5432")), None);
+        assert_eq!(
+            supabase_session_url("postgres://u@db.abc.supabase.co:5432/postgres"),
+            None
+        );
+        assert_eq!(supabase_session_url("postgres://u@127.0.0.1:6543/db"), None);
+        assert_eq!(supabase_session_url("not a url"), None);
     }
 }
