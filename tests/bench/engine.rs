@@ -244,12 +244,12 @@ async fn full_loads(size: Size) {
     // SQLite.
     let dir = tempfile::tempdir().unwrap();
     let lite: Arc<dyn Store> =
-        Arc::new(engine::sqlite::SqliteStore::open(&dir.path().join("e2e.db")).unwrap());
+        Arc::new(engine::sqlite::SqliteStore::open(dir.path().join("e2e.db")).unwrap());
     let eng_lite = Engine::new(client.clone(), lite.clone(), settings.clone(), "bench");
     let t = Instant::now();
     eng_lite.run(Strategy::Full, &NoProgress).await.unwrap();
     let e2e = t.elapsed();
-    let lite2 = engine::sqlite::SqliteStore::open(&dir.path().join("apply.db")).unwrap();
+    let lite2 = engine::sqlite::SqliteStore::open(dir.path().join("apply.db")).unwrap();
     let apply = apply_all(&lite2, &work).await;
     let raw_path = dir.path().join("raw.db");
     let t = Instant::now();

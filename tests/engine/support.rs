@@ -35,7 +35,7 @@ impl TestStore {
         match kind {
             Kind::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
-                let store = engine::sqlite::SqliteStore::open(&dir.path().join("stockpulse.db"))
+                let store = engine::sqlite::SqliteStore::open(dir.path().join("stockpulse.db"))
                     .expect("SQLite store opens");
                 TestStore {
                     store: Arc::new(store),

@@ -83,7 +83,12 @@ async fn two_engines_at_once_exactly_one_writes(kind: Kind) {
         c.run(Strategy::Smart, &NoProgress),
         d.run(Strategy::Smart, &NoProgress)
     );
-    assert!(rc.is_ok() && rd.is_ok(), "c={:?} d={:?}", rc.err(), rd.err());
+    assert!(
+        rc.is_ok() && rd.is_ok(),
+        "c={:?} d={:?}",
+        rc.err(),
+        rd.err()
+    );
     let runs = ts.store.recent_runs(5).await.expect("runs");
     assert_eq!(runs.len(), 3);
     // One after the other: the later run started after the earlier one finished.

@@ -82,7 +82,10 @@ pub fn settings(cfg: &EngineConfig, wait: Option<Duration>) -> SyncSettings {
             price_change_pct: s.critical.price_change_pct,
         },
         writer_wait: wait,
-        smart_max_duration: s.smart_max_duration.to_std().unwrap_or(Duration::from_secs(15 * 60)),
+        smart_max_duration: s
+            .smart_max_duration
+            .to_std()
+            .unwrap_or(Duration::from_secs(15 * 60)),
         ..SyncSettings::default()
     }
 }
@@ -98,7 +101,6 @@ pub async fn open_store(cfg: &EngineConfig, connections: usize) -> anyhow::Resul
             let opts = engine::pg::PgOptions {
                 connections,
                 lock_url: lock_url.map(|u| u.expose().to_owned()),
-                ..engine::pg::PgOptions::default()
             };
             Ok(Arc::new(
                 engine::pg::PgStore::connect(url.expose(), opts).await?,
@@ -250,10 +252,10 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
                 p.start.format("%Y-%m-%d"),
                 p.end.format("%Y-%m-%d")
             );
-            if p.completed_at.is_none() {
-                if let Some(eta) = b.eta {
-                    println!("  ETA with a full budget: {}", human(eta));
-                }
+            if p.completed_at.is_none()
+                && let Some(eta) = b.eta
+            {
+                println!("  ETA with a full budget: {}", human(eta));
             }
             if let Some(e) = &b.last_error {
                 println!("  last job error: {e}");

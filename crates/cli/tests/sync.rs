@@ -40,8 +40,14 @@ fn command(sim: &SimHandle, cfg: &SimConfig, target: &Target<'_>, args: &[&str])
         .env("FINALE_API_SECRET", &cfg.api_secret)
         .env("STOCKPULSE_KEYCHAIN", "off")
         // No configuration file: defaults and the environment only.
-        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("stockpulse-tests-no-config"))
-        .env("HOME", std::env::temp_dir().join("stockpulse-tests-no-home"));
+        .env(
+            "XDG_CONFIG_HOME",
+            std::env::temp_dir().join("stockpulse-tests-no-config"),
+        )
+        .env(
+            "HOME",
+            std::env::temp_dir().join("stockpulse-tests-no-home"),
+        );
     match target {
         Target::Sqlite(p) => cmd.env("STOCKPULSE_LOCAL_PATH", p),
         Target::Postgres(url) => cmd.env("STOCKPULSE_DATABASE_URL", url),
