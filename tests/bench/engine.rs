@@ -183,14 +183,7 @@ async fn smart_after_change(name: &str, sim: &SimHandle, engine: &Engine) {
         r.daily_sales.total(),
         r.items.writes.total()
     );
-    let tables: Vec<String> = r
-        .applied
-        .by_table
-        .iter()
-        .filter(|(_, w)| w.total() > 0)
-        .map(|(t, w)| format!("{t} +{} ~{} -{}", w.inserted, w.updated, w.deleted))
-        .collect();
-    println!("            {}", tables.join(", "));
+    println!("            {}", r.applied.describe_tables());
 }
 
 async fn full_loads(size: Size) {

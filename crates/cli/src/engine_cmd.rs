@@ -170,15 +170,9 @@ pub fn print_report(r: &RunReport) {
         m.items_failed,
         m.items_per_sec
     );
-    let tables: Vec<String> = r
-        .applied
-        .by_table
-        .iter()
-        .filter(|(_, w)| w.total() > 0)
-        .map(|(t, w)| format!("{t} +{} ~{} -{}", w.inserted, w.updated, w.deleted))
-        .collect();
+    let tables = r.applied.describe_tables();
     if !tables.is_empty() {
-        println!("  written: {}", tables.join(", "));
+        println!("  written: {tables}");
     }
     println!(
         "  derived: daily sales {} rows, inventory items {} written, {} confirmed",

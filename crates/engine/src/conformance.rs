@@ -518,18 +518,7 @@ fn assert_marks_changed(
 }
 
 /// Every mirror and derived table has a mark.
-const MARKED: [&str; 10] = [
-    "facilities",
-    "parties",
-    "products",
-    "product_suppliers",
-    "reorder_guidelines",
-    "stock",
-    "orders",
-    "order_lines",
-    "daily_sales",
-    "inventory_items",
-];
+const MARKED: [&str; 10] = crate::store::DATA_TABLES;
 
 fn sorted_by<T: Clone, K: Ord>(v: &[T], key: impl Fn(&T) -> K) -> Vec<T> {
     let mut v = v.to_vec();

@@ -44,6 +44,33 @@ use crate::rows::{
     DailySalesRow, FacilityRow, Hash, ItemRow, OrderRow, PartyRow, ProductRow, StockKey, StockRow,
 };
 
+/// Every table that holds mirrored or derived data (what [`Store::write_marks`] covers and
+/// [`Store::snapshot`] reads), in load order.
+pub const DATA_TABLES: [&str; 10] = [
+    "facilities",
+    "parties",
+    "products",
+    "product_suppliers",
+    "reorder_guidelines",
+    "stock",
+    "orders",
+    "order_lines",
+    "daily_sales",
+    "inventory_items",
+];
+
+/// The engine's bookkeeping tables (runs, quarantine, cursors, the backfill plan).
+pub const BOOKKEEPING_TABLES: [&str; 4] =
+    ["sync_runs", "sync_errors", "sync_state", "backfill_jobs"];
+
+/// Every table of the schema, in both stores.
+pub fn all_tables() -> impl Iterator<Item = &'static str> {
+    DATA_TABLES.into_iter().chain(BOOKKEEPING_TABLES)
+}
+
+/// Every view of the schema, in both stores.
+pub const VIEWS: [&str; 3] = ["suppliers", "customers", "stock_by_location"];
+
 /// Everything one [`Store::apply`] call writes, in one transaction.
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
@@ -177,6 +204,17 @@ impl Applied {
             .map(|(_, w)| w.total())
             .sum()
     }
+    /// `table +inserted ~updated -deleted` for every table written, comma-separated
+    /// (empty when nothing was written).
+    pub fn describe_tables(&self) -> String {
+        self.by_table
+            .iter()
+            .filter(|(_, w)| w.total() > 0)
+            .map(|(t, w)| format!("{t} +{} ~{} -{}", w.inserted, w.updated, w.deleted))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Merges another outcome into this one.
     pub fn merge(&mut self, o: Applied) {
         for (t, w) in o.by_table {

@@ -7,23 +7,7 @@ use rusqlite::{Connection, params};
 use super::*;
 use crate::pg::{Strategy, SyncCandidate};
 
-const TABLES: &[&str] = &[
-    "facilities",
-    "parties",
-    "products",
-    "product_suppliers",
-    "reorder_guidelines",
-    "stock",
-    "inventory_items",
-    "orders",
-    "order_lines",
-    "daily_sales",
-    "sync_runs",
-    "sync_errors",
-    "sync_state",
-    "backfill_jobs",
-];
-const VIEWS: &[&str] = &["stock_by_location", "suppliers", "customers"];
+const VIEWS: [&str; 3] = crate::store::VIEWS;
 
 fn fresh() -> Connection {
     let mut conn = open_in_memory().expect("open in memory");
@@ -66,7 +50,7 @@ fn migrate_creates_every_table_and_view_in_a_file() {
         "{report:?}"
     );
     let tables = names(&conn, "table");
-    for t in TABLES.iter().chain(["refinery_schema_history"].iter()) {
+    for t in crate::store::all_tables().chain(["refinery_schema_history"]) {
         assert!(
             tables.iter().any(|x| x == t),
             "missing table {t}: {tables:?}"
@@ -77,7 +61,7 @@ fn migrate_creates_every_table_and_view_in_a_file() {
         assert!(views.iter().any(|x| x == v), "missing view {v}: {views:?}");
     }
     // Every domain table is STRICT.
-    for t in TABLES {
+    for t in crate::store::all_tables() {
         let strict: i64 = conn
             .query_row(
                 "SELECT strict FROM pragma_table_list WHERE name = ?1",

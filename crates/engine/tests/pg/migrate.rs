@@ -4,24 +4,7 @@ use engine::StoreError;
 use engine::pg::migrate::{database_version, known_version};
 use engine::testing::TestDb;
 
-const TABLES: &[&str] = &[
-    "facilities",
-    "parties",
-    "products",
-    "product_suppliers",
-    "reorder_guidelines",
-    "stock",
-    "inventory_items",
-    "orders",
-    "order_lines",
-    "daily_sales",
-    "sync_runs",
-    "sync_errors",
-    "sync_state",
-    "backfill_jobs",
-];
-
-const VIEWS: &[&str] = &["suppliers", "customers", "stock_by_location"];
+const VIEWS: [&str; 3] = engine::store::VIEWS;
 
 async fn relations(db: &TestDb, kind: &str) -> Vec<String> {
     let rows = db
@@ -56,7 +39,7 @@ async fn migrate_on_an_empty_database_creates_everything() {
     );
 
     let tables = relations(&db, "r").await;
-    for t in TABLES {
+    for t in engine::store::all_tables() {
         assert!(
             tables.iter().any(|x| x == t),
             "missing table {t}: {tables:?}"

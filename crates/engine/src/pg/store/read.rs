@@ -13,18 +13,7 @@ use crate::rows::{
 use crate::store::Snapshot;
 
 /// The mirror and derived tables [`write_marks`] covers.
-pub const MARKED_TABLES: [&str; 10] = [
-    "daily_sales",
-    "facilities",
-    "inventory_items",
-    "order_lines",
-    "orders",
-    "parties",
-    "product_suppliers",
-    "products",
-    "reorder_guidelines",
-    "stock",
-];
+pub const MARKED_TABLES: [&str; 10] = crate::store::DATA_TABLES;
 
 pub(super) async fn stock_hashes(client: &Client) -> Result<BTreeMap<StockKey, Hash>, StoreError> {
     const WHAT: &str = "read stock hashes";

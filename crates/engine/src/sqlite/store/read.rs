@@ -17,18 +17,7 @@ fn q(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
 }
 
 /// The tables [`write_marks`] covers: every mirror and derived table.
-pub const MARKED_TABLES: [&str; 10] = [
-    "facilities",
-    "parties",
-    "products",
-    "product_suppliers",
-    "reorder_guidelines",
-    "stock",
-    "orders",
-    "order_lines",
-    "daily_sales",
-    "inventory_items",
-];
+pub const MARKED_TABLES: [&str; 10] = crate::store::DATA_TABLES;
 
 /// Every stock row's hash.
 pub fn stock_hashes(conn: &mut Connection) -> Result<BTreeMap<StockKey, Hash>, StoreError> {
