@@ -359,7 +359,15 @@ fn hms(d: Duration) -> String {
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick") || !args.iter().any(|a| a == "--bench");
-    let size = if quick { Size::Small } else { Size::Large };
+    // ENGINE_BENCH_SIZE=medium (etc.) overrides the data set of the full-load part.
+    let size = match std::env::var("ENGINE_BENCH_SIZE")
+        .ok()
+        .map(|s| s.parse::<Size>())
+    {
+        Some(Ok(s)) => s,
+        _ if quick => Size::Small,
+        _ => Size::Large,
+    };
     // ENGINE_BENCH=load or =planner runs one part only (for iterating on it).
     let part = std::env::var("ENGINE_BENCH").unwrap_or_default();
     if part != "planner" {
