@@ -1,22 +1,29 @@
-//! Stockpulse's sync engine: for now, its store layers (the shared Postgres store and the
-//! local SQLite store).
+//! Stockpulse's sync engine: Finale → a store (the shared Postgres/Supabase store, or the
+//! embedded local SQLite store), with the seed's three strategies.
 //!
-//! The engine copies a Finale Inventory account into a store and keeps it current with the
-//! seed's three strategies (`full`, `smart`, `critical`, see `ARCHITECTURE.md`). This crate
-//! has no Tauri dependency; the `stockpulse` CLI and the desktop shell both drive it.
-//! What exists today is the schema and the plumbing every later part stands on:
+//! This crate has no Tauri dependency; the `stockpulse` CLI and the desktop shell both drive
+//! it. The parts, from the data inwards:
 //!
-//! - [`pg::connect()`]: a URL → a connected `tokio_postgres::Client`, with TLS chosen the way
-//!   libpq's `sslmode` does (Supabase needs `sslmode=require`), and errors that never
-//!   contain the password.
-//! - [`pg::migrate()`]: applies the append-only SQL in `migrations/postgres/` (embedded at
-//!   build time) and refuses a database whose schema is newer than this binary.
-//! - [`pg::items_needing_sync`]: the seed's `get_items_needing_sync(strategy, limit)`, which
-//!   ranks the work of a run.
-//! - `testing` (feature `testing`): one fresh throwaway database per test.
-//! - [`sqlite`]: the **local store**, the same domain on SQLite (`migrations/sqlite/`):
-//!   [`sqlite::open()`], [`sqlite::migrate()`], [`sqlite::items_needing_sync`] (the seed's
-//!   ranking as one query, with the engine's clock passed in).
+//! - [`rows`]: what a Finale record becomes in a store — validated rows with BLAKE3 content
+//!   hashes (so "unchanged" means "nothing to write"); [`derive`](mod@derive): the seed's
+//!   `inventory_items` rows, sales velocity and days of stock left, computed in pure code.
+//! - [`store`]: the one [`store::Store`] interface the engine writes through — one
+//!   transaction per batch, write only what changed, derived data by scope, runs, the
+//!   backfill plan, quarantine, the writer role. Two implementations pass the same
+//!   conformance suite (`conformance`, feature `testing`): [`pg::PgStore`] (pooler-safe
+//!   statements, advisory-lock writer role, TLS per `sslmode`) and [`sqlite::SqliteStore`]
+//!   (WAL, lock-file writer role).
+//! - [`sync`]: the [`sync::Engine`] and its strategies — `full` (a persisted, resumable plan
+//!   of jobs), `smart` (cursors with overlap, hash diff of the stock snapshot) and `critical`
+//!   (the seed's ranking and triggers, critical items first) — with run metrics in
+//!   `sync_runs` and the budget planner ([`sync::plan`]).
+//! - [`config`]: configuration from a TOML file, the environment and the OS keychain
+//!   (secrets never from files); [`schedule`]: when `serve` runs what, and its driver.
+//! - Plumbing: [`pg::connect()`] (a URL → a client, TLS as libpq's `sslmode`, errors that never
+//!   contain the password), [`pg::migrate()`] / [`sqlite::migrate()`] (the append-only SQL of
+//!   `migrations/`, refusing a newer schema), [`pg::items_needing_sync`] /
+//!   [`sqlite::items_needing_sync`] (the seed's `get_items_needing_sync`), and `testing`
+//!   (feature `testing`: one fresh throwaway Postgres database per test).
 //!
 //! # The store model
 //!
