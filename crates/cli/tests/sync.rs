@@ -351,3 +351,59 @@ async fn serve_catches_up_then_stops_cleanly_on_sigterm() {
     assert!(runs.iter().all(|r| r.metrics.finished_at.is_some()));
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_the_plan_cursors_and_runs_without_secrets() {
+    let (sim, cfg) = sim(15).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("status.db");
+    let target = Target::Sqlite(&path);
+    // Before anything ran.
+    let out = output(command(&sim, &cfg, &target, &["status"])).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("full load: never run"), "{text}");
+
+    let out = output(command(
+        &sim,
+        &cfg,
+        &target,
+        &["sync", "--strategy", "full"],
+    ))
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(summary.contains("full run #1 finished"), "{summary}");
+
+    let out = output(command(&sim, &cfg, &target, &["status"])).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "full load (complete): 29/29 jobs done, 0 failed",
+        "cursors: facility ",
+        "order ",
+        "recent runs:",
+        "full ",
+        "requests [collection 29, get 29, post 0]",
+        " ok",
+    ] {
+        assert!(text.contains(want), "missing `{want}` in:\n{text}");
+    }
+    assert!(
+        !text.contains(&cfg.api_secret),
+        "the secret leaked:\n{text}"
+    );
+    sim.shutdown().await;
+}
