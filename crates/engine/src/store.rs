@@ -10,9 +10,12 @@
 //!   completion of a backfill job) atomically. A killed process therefore leaves either the
 //!   whole batch or none of it, and a job is `done` exactly when its last batch is stored.
 //! - **Write only what changed.** For each keyed row the store compares the incoming
-//!   `content_hash` with the stored one and writes only new or different rows (and, for a
-//!   changed parent, rewrites its owned children). Identical input is a no-op: no row
-//!   version, no `updated_at` change. [`Applied`] reports what was written.
+//!   `content_hash` with the stored one and writes only new or different rows. A changed
+//!   parent's owned children (supplier links, reorder guidelines, order lines) are compared
+//!   with the stored ones by position (`seq`): equal rows are not touched, differing ones
+//!   updated, positions beyond the new list deleted, new positions inserted (a cost change
+//!   alone writes one product row). Identical input is a no-op: no row version, no
+//!   `updated_at` change. [`Applied`] reports exactly what was written.
 //! - **Stock is diffed by the engine.** `inventoryitem` is a full snapshot, so the engine
 //!   reads [`Store::stock_hashes`], diffs, and sends only upserts and deletions.
 //! - **Derived data is recomputed by scope.** [`Store::refresh_daily_sales`] rebuilds daily

@@ -34,16 +34,23 @@
 //!    t.content_hash IS DISTINCT FROM EXCLUDED.content_hash RETURNING key, (t.xmax = 0)`.
 //!    Timestamps come from `now`: `first_seen_at` and `updated_at` on insert, `updated_at`
 //!    on change. Hashes travel as `bytea[]`.
-//! 3. **Children** of the written parents: the old ones of updated parents are deleted (the
-//!    order-line delete returns the old lines' products, which a changed sales order adds to
-//!    [`Applied::sales_products`]) and the new ones inserted, one statement each.
+//! 3. **Children** of the written parents, by position (`seq`), per child table: when every
+//!    written parent is new (a fresh load), one plain `INSERT ... SELECT * FROM unnest(...)`.
+//!    Otherwise one upsert `ON CONFLICT (parent, seq) DO UPDATE SET ... WHERE (t.a, t.b, ...)
+//!    IS DISTINCT FROM (EXCLUDED.a, EXCLUDED.b, ...) RETURNING (t.xmax = 0)`, so an equal
+//!    child writes no row version, then one `DELETE ... USING unnest($1::text[], $2::int4[])
+//!    AS k(parent, len) WHERE seq >= k.len` for the updated parents' vanished positions.
+//!    Before the order lines change, one `SELECT DISTINCT product_url` reads the old lines'
+//!    products of changed sales orders, which [`Applied::sales_products`] includes.
 //!
 //! The `RETURNING` rows are what [`Applied`] reports, so the report is exactly what was
 //! written; `xmax = 0` tells an insert from an update (a freshly inserted row version has
 //! no `xmax`; one updated by `ON CONFLICT` carries its locker), which stays right even when a
-//! concurrent batch inserted the key after the pre-read. Child tables count their rewrites
-//! literally: a changed product with two supplier links reports `product_suppliers` as 2
-//! deleted and 2 inserted (or whatever the new list has).
+//! concurrent batch inserted the key after the pre-read. Child tables count what was written:
+//! a product whose cost alone changed reports `products` 1 updated and nothing for
+//! `product_suppliers`; an order whose list lost its last line and changed another reports
+//! `order_lines` 1 updated, 1 deleted. Children are sent in key order (parent, then `seq`),
+//! and an updated parent's row is locked by its upsert before its children are touched.
 //!
 //! Rows are written in key order, one per key (the last occurrence of a key in a batch
 //! wins): concurrent batches (the smart strategy writes three at once) then lock shared rows

@@ -20,12 +20,16 @@
 //! [`Store::apply`] is one `BEGIN IMMEDIATE` transaction (the write lock is taken up front,
 //! so a concurrent reader cannot turn it into a deadlock-retry later). Per table, for every
 //! row: read the stored hash by primary key (an indexed point lookup in the same process:
-//! microseconds), skip the row when it is equal, otherwise upsert it and, for a changed
-//! parent, delete and re-insert its owned children. The pre-read also fetches what the report
-//! needs: a product's old cost and list price, a sales order's old line products.
+//! microseconds), skip the row when it is equal, otherwise upsert it. A changed parent's
+//! owned children are read (one indexed range read per parent) and compared by position
+//! (`seq`): equal rows are skipped, differing or new positions upserted, positions beyond the
+//! new list deleted with one `DELETE ... WHERE seq >= ?`. A new parent has no stored children
+//! and skips the read. The pre-reads also fetch what the report needs: a product's old cost
+//! and list price, a sales order's old line products.
 //!
-//! - Child tables count their rewrites literally: a changed product with two supplier links
-//!   and a new list of three reports `product_suppliers` as 2 deleted and 3 inserted.
+//! - Child tables count what was written: a product whose cost alone changed reports nothing
+//!   for `product_suppliers`; two supplier links replaced by three whose first differs report
+//!   1 updated and 1 inserted.
 //! - A key appearing twice in one batch is written once, with its last occurrence (the same
 //!   rule as the Postgres store).
 //! - Stock deletions run before stock upserts.
@@ -51,9 +55,9 @@
 //! changes a value changes it; every engine write moves a bookkeeping timestamp
 //! (`updated_at`, `last_updated`, `finale_last_sync`) to the caller's `now`. Two writes it
 //! cannot see: an update that leaves every column as it was (the same content written at the
-//! same `now`), and deleting then re-inserting identical child rows that SQLite happens to
-//! give the same rowids (it reuses the highest ones) — a child rewrite always comes with its
-//! parent's update, which the parent's mark shows. Compare marks across calls made with
+//! same `now`; an equal child row is never written at all), and deleting then inserting
+//! identical rows that SQLite happens to give the same rowids (it reuses the highest ones).
+//! Compare marks across calls made with
 //! distinct `now` values. Computing a mark reads the whole table: it is for tests and
 //! reconciliation, not for the hot path.
 //!

@@ -1,6 +1,6 @@
 //! [`Store::apply`](crate::store::Store::apply) on Postgres: one transaction, per table one
-//! pre-read of the stored hashes and one bulk `unnest` upsert of the new and changed rows
-//! (see the parent module's docs).
+//! pre-read of the stored hashes and one bulk `unnest` upsert of the new and changed rows;
+//! owned children are written by position, equal ones skipped (see the parent module's docs).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -314,16 +314,54 @@ WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash \
 RETURNING t.url, (t.xmax = 0)";
 
 const INSERT_SUPPLIERS: &str = "\
-INSERT INTO product_suppliers (product_url, seq, supplier_url, supplier_sku, pref_order_id, \
+INSERT INTO product_suppliers AS t (product_url, seq, supplier_url, supplier_sku, pref_order_id, \
     is_main, price, currency, lead_time_days) \
 SELECT * FROM unnest($1::text[], $2::int4[], $3::text[], $4::text[], $5::text[], $6::bool[], \
     $7::float8[], $8::text[], $9::float8[])";
 
+/// [`INSERT_SUPPLIERS`] over stored children: positions whose values differ are updated,
+/// equal ones skipped (`WHERE false` writes no row version).
+const UPSERT_SUPPLIERS: &str = "\
+INSERT INTO product_suppliers AS t (product_url, seq, supplier_url, supplier_sku, pref_order_id, \
+    is_main, price, currency, lead_time_days) \
+SELECT * FROM unnest($1::text[], $2::int4[], $3::text[], $4::text[], $5::text[], $6::bool[], \
+    $7::float8[], $8::text[], $9::float8[]) \
+ON CONFLICT (product_url, seq) DO UPDATE SET supplier_url = EXCLUDED.supplier_url, \
+    supplier_sku = EXCLUDED.supplier_sku, pref_order_id = EXCLUDED.pref_order_id, \
+    is_main = EXCLUDED.is_main, price = EXCLUDED.price, currency = EXCLUDED.currency, \
+    lead_time_days = EXCLUDED.lead_time_days \
+WHERE (t.supplier_url, t.supplier_sku, t.pref_order_id, t.is_main, t.price, t.currency, \
+    t.lead_time_days) IS DISTINCT FROM (EXCLUDED.supplier_url, EXCLUDED.supplier_sku, \
+    EXCLUDED.pref_order_id, EXCLUDED.is_main, EXCLUDED.price, EXCLUDED.currency, \
+    EXCLUDED.lead_time_days) \
+RETURNING (t.xmax = 0)";
+
+const DELETE_SUPPLIERS: &str = "\
+DELETE FROM product_suppliers t USING unnest($1::text[], $2::int4[]) AS k(parent, len) \
+WHERE t.product_url = k.parent AND t.seq >= k.len";
+
 const INSERT_GUIDELINES: &str = "\
-INSERT INTO reorder_guidelines (product_url, seq, facility_url, reorder_point, reorder_qty, \
+INSERT INTO reorder_guidelines AS t (product_url, seq, facility_url, reorder_point, reorder_qty, \
     calculation_method) \
 SELECT * FROM unnest($1::text[], $2::int4[], $3::text[], $4::float8[], $5::float8[], \
     $6::text[])";
+
+const UPSERT_GUIDELINES: &str = "\
+INSERT INTO reorder_guidelines AS t (product_url, seq, facility_url, reorder_point, reorder_qty, \
+    calculation_method) \
+SELECT * FROM unnest($1::text[], $2::int4[], $3::text[], $4::float8[], $5::float8[], \
+    $6::text[]) \
+ON CONFLICT (product_url, seq) DO UPDATE SET facility_url = EXCLUDED.facility_url, \
+    reorder_point = EXCLUDED.reorder_point, reorder_qty = EXCLUDED.reorder_qty, \
+    calculation_method = EXCLUDED.calculation_method \
+WHERE (t.facility_url, t.reorder_point, t.reorder_qty, t.calculation_method) \
+    IS DISTINCT FROM (EXCLUDED.facility_url, EXCLUDED.reorder_point, EXCLUDED.reorder_qty, \
+    EXCLUDED.calculation_method) \
+RETURNING (t.xmax = 0)";
+
+const DELETE_GUIDELINES: &str = "\
+DELETE FROM reorder_guidelines t USING unnest($1::text[], $2::int4[]) AS k(parent, len) \
+WHERE t.product_url = k.parent AND t.seq >= k.len";
 
 /// A product's stored values the report needs.
 struct StoredProduct {
@@ -416,56 +454,23 @@ async fn products(
     .await?;
     tally(out, "products", split_written(&written));
 
-    // Rewrite the children of every written product; only updated ones can have old ones.
+    // Write the children of every written product by position; only updated products can
+    // have stored ones.
     let written_set: BTreeSet<&str> = written.iter().map(|w| w.key.as_str()).collect();
-    let replaced: Vec<&str> = written
+    let replaced: BTreeSet<&str> = written
         .iter()
         .filter(|w| !w.inserted)
         .map(|w| w.key.as_str())
         .collect();
-    let mut sup_deleted = 0;
-    let mut gl_deleted = 0;
-    if !replaced.is_empty() {
-        sup_deleted = tx
-            .execute_typed(
-                "DELETE FROM product_suppliers WHERE product_url = ANY($1)",
-                &[(&replaced, Type::TEXT_ARRAY)],
-            )
-            .await
-            .map_err(StoreError::query("delete replaced product suppliers"))?;
-        gl_deleted = tx
-            .execute_typed(
-                "DELETE FROM reorder_guidelines WHERE product_url = ANY($1)",
-                &[(&replaced, Type::TEXT_ARRAY)],
-            )
-            .await
-            .map_err(StoreError::query("delete replaced reorder guidelines"))?;
-    }
     let children: Vec<&ProductRow> = todo
         .iter()
         .copied()
         .filter(|r| written_set.contains(r.url.as_str()))
         .collect();
-    let sup_inserted = insert_suppliers(tx, &children).await?;
-    let gl_inserted = insert_guidelines(tx, &children).await?;
-    tally(
-        out,
-        "product_suppliers",
-        Writes {
-            inserted: sup_inserted,
-            updated: 0,
-            deleted: sup_deleted,
-        },
-    );
-    tally(
-        out,
-        "reorder_guidelines",
-        Writes {
-            inserted: gl_inserted,
-            updated: 0,
-            deleted: gl_deleted,
-        },
-    );
+    let sup = write_suppliers(tx, &children, &replaced).await?;
+    let gl = write_guidelines(tx, &children, &replaced).await?;
+    tally(out, "product_suppliers", sup);
+    tally(out, "reorder_guidelines", gl);
 
     for row in &children {
         if let Some(old) = stored.get(&row.url)
@@ -488,14 +493,71 @@ fn seq(i: usize) -> i32 {
     i32::try_from(i).unwrap_or(i32::MAX)
 }
 
-async fn insert_suppliers(
+/// The children of updated parents beyond their new lists' lengths: `(parent, new length)`
+/// in key order, for a `DELETE ... USING unnest($1::text[], $2::int4[])`.
+fn shrink<'a, P>(
+    parents: &[&'a P],
+    replaced: &BTreeSet<&str>,
+    url: impl Fn(&'a P) -> &'a str,
+    len: impl Fn(&'a P) -> usize,
+) -> (Vec<&'a str>, Vec<i32>) {
+    parents
+        .iter()
+        .filter(|p| replaced.contains(url(p)))
+        .map(|p| (url(p), seq(len(p))))
+        .unzip()
+}
+
+/// Writes the children of the written parents: with no updated parent among them a plain
+/// insert (a fresh load has no stored children), otherwise an upsert by `(parent, seq)` that
+/// skips equal rows, then the delete of positions beyond the new lists.
+async fn write_children(
+    tx: &Transaction<'_>,
+    sql: [&str; 3],
+    params: &[Param<'_>],
+    rows: usize,
+    shrink: (Vec<&str>, Vec<i32>),
+    what: &'static str,
+) -> Result<Writes, StoreError> {
+    let [insert, upsert, delete] = sql;
+    let mut w = Writes::default();
+    if rows > 0 && shrink.0.is_empty() {
+        w.inserted = tx
+            .execute_typed(insert, params)
+            .await
+            .map_err(StoreError::query(what))?;
+    } else if rows > 0 {
+        let written = tx
+            .query_typed(upsert, params)
+            .await
+            .map_err(StoreError::query(what))?;
+        for row in &written {
+            let inserted: bool = row.try_get(0).map_err(StoreError::query(what))?;
+            if inserted {
+                w.inserted += 1;
+            } else {
+                w.updated += 1;
+            }
+        }
+    }
+    if !shrink.0.is_empty() {
+        w.deleted = tx
+            .execute_typed(
+                delete,
+                &[(&shrink.0, Type::TEXT_ARRAY), (&shrink.1, Type::INT4_ARRAY)],
+            )
+            .await
+            .map_err(StoreError::query(what))?;
+    }
+    Ok(w)
+}
+
+async fn write_suppliers(
     tx: &Transaction<'_>,
     parents: &[&ProductRow],
-) -> Result<u64, StoreError> {
+    replaced: &BTreeSet<&str>,
+) -> Result<Writes, StoreError> {
     let n: usize = parents.iter().map(|p| p.suppliers.len()).sum();
-    if n == 0 {
-        return Ok(0);
-    }
     let mut product = Vec::with_capacity(n);
     let mut seqs = Vec::with_capacity(n);
     let mut supplier = Vec::with_capacity(n);
@@ -518,8 +580,9 @@ async fn insert_suppliers(
             lead.push(s.lead_time_days);
         }
     }
-    tx.execute_typed(
-        INSERT_SUPPLIERS,
+    write_children(
+        tx,
+        [INSERT_SUPPLIERS, UPSERT_SUPPLIERS, DELETE_SUPPLIERS],
         &[
             (&product, Type::TEXT_ARRAY),
             (&seqs, Type::INT4_ARRAY),
@@ -531,19 +594,19 @@ async fn insert_suppliers(
             (&currency, Type::TEXT_ARRAY),
             (&lead, Type::FLOAT8_ARRAY),
         ],
+        n,
+        shrink(parents, replaced, |p| p.url.as_str(), |p| p.suppliers.len()),
+        "write product suppliers",
     )
     .await
-    .map_err(StoreError::query("insert product suppliers"))
 }
 
-async fn insert_guidelines(
+async fn write_guidelines(
     tx: &Transaction<'_>,
     parents: &[&ProductRow],
-) -> Result<u64, StoreError> {
+    replaced: &BTreeSet<&str>,
+) -> Result<Writes, StoreError> {
     let n: usize = parents.iter().map(|p| p.guidelines.len()).sum();
-    if n == 0 {
-        return Ok(0);
-    }
     let mut product = Vec::with_capacity(n);
     let mut seqs = Vec::with_capacity(n);
     let mut facility = Vec::with_capacity(n);
@@ -560,8 +623,9 @@ async fn insert_guidelines(
             method.push(g.calculation_method.as_deref());
         }
     }
-    tx.execute_typed(
-        INSERT_GUIDELINES,
+    write_children(
+        tx,
+        [INSERT_GUIDELINES, UPSERT_GUIDELINES, DELETE_GUIDELINES],
         &[
             (&product, Type::TEXT_ARRAY),
             (&seqs, Type::INT4_ARRAY),
@@ -570,9 +634,16 @@ async fn insert_guidelines(
             (&qty, Type::FLOAT8_ARRAY),
             (&method, Type::TEXT_ARRAY),
         ],
+        n,
+        shrink(
+            parents,
+            replaced,
+            |p| p.url.as_str(),
+            |p| p.guidelines.len(),
+        ),
+        "write reorder guidelines",
     )
     .await
-    .map_err(StoreError::query("insert reorder guidelines"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -721,10 +792,27 @@ WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash \
 RETURNING t.url, (t.xmax = 0)";
 
 const INSERT_LINES: &str = "\
-INSERT INTO order_lines (order_url, seq, order_item_url, product_url, product_id, quantity, \
+INSERT INTO order_lines AS t (order_url, seq, order_item_url, product_url, product_id, quantity, \
     unit_price) \
 SELECT * FROM unnest($1::text[], $2::int4[], $3::text[], $4::text[], $5::text[], \
     $6::float8[], $7::float8[])";
+
+const UPSERT_LINES: &str = "\
+INSERT INTO order_lines AS t (order_url, seq, order_item_url, product_url, product_id, quantity, \
+    unit_price) \
+SELECT * FROM unnest($1::text[], $2::int4[], $3::text[], $4::text[], $5::text[], \
+    $6::float8[], $7::float8[]) \
+ON CONFLICT (order_url, seq) DO UPDATE SET order_item_url = EXCLUDED.order_item_url, \
+    product_url = EXCLUDED.product_url, product_id = EXCLUDED.product_id, \
+    quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price \
+WHERE (t.order_item_url, t.product_url, t.product_id, t.quantity, t.unit_price) \
+    IS DISTINCT FROM (EXCLUDED.order_item_url, EXCLUDED.product_url, EXCLUDED.product_id, \
+    EXCLUDED.quantity, EXCLUDED.unit_price) \
+RETURNING (t.xmax = 0)";
+
+const DELETE_LINES: &str = "\
+DELETE FROM order_lines t USING unnest($1::text[], $2::int4[]) AS k(parent, len) \
+WHERE t.order_url = k.parent AND t.seq >= k.len";
 
 /// What the report needs of a stored order.
 struct StoredOrder {
@@ -824,35 +912,33 @@ async fn orders(
     tally(out, "orders", w);
 
     let written_set: BTreeSet<&str> = written.iter().map(|w| w.key.as_str()).collect();
-    let replaced: Vec<&str> = written
+    let replaced: BTreeSet<&str> = written
         .iter()
         .filter(|w| !w.inserted)
         .map(|w| w.key.as_str())
         .collect();
-    // The old lines' products come back from the delete: a changed sales order's old
-    // products need their daily sales recomputed even when the new lines drop them.
-    let mut lines_deleted = 0;
-    if !replaced.is_empty() {
-        const DELETE: &str = "delete replaced order lines";
+    // The old lines' products, read before the lines change: a changed sales order's old
+    // products need their daily sales recomputed even when the new lines drop them. An order
+    // another batch inserted after our pre-read has an unknown type, so its old products
+    // count (recomputing too much is harmless).
+    let old_sales: Vec<&str> = replaced
+        .iter()
+        .copied()
+        .filter(|url| stored.get(*url).is_none_or(|s| s.was_sale))
+        .collect();
+    if !old_sales.is_empty() {
+        const READ: &str = "read the old lines of changed sales orders";
         let old_lines = tx
             .query_typed(
-                "DELETE FROM order_lines WHERE order_url = ANY($1) \
-                 RETURNING order_url, product_url",
-                &[(&replaced, Type::TEXT_ARRAY)],
+                "SELECT DISTINCT product_url FROM order_lines \
+                 WHERE order_url = ANY($1) AND product_url IS NOT NULL",
+                &[(&old_sales, Type::TEXT_ARRAY)],
             )
             .await
-            .map_err(StoreError::query(DELETE))?;
-        lines_deleted = old_lines.len() as u64;
+            .map_err(StoreError::query(READ))?;
         for line in &old_lines {
-            let order: &str = line.try_get(0).map_err(StoreError::query(DELETE))?;
-            let product: Option<String> = line.try_get(1).map_err(StoreError::query(DELETE))?;
-            // An order another batch inserted after our pre-read: its type is unknown, so
-            // its old products count (recomputing too much is harmless).
-            if let Some(product) = product
-                && stored.get(order).is_none_or(|s| s.was_sale)
-            {
-                out.sales_products.push(product);
-            }
+            out.sales_products
+                .push(line.try_get(0).map_err(StoreError::query(READ))?);
         }
     }
     let parents: Vec<&OrderRow> = todo
@@ -860,16 +946,8 @@ async fn orders(
         .copied()
         .filter(|r| written_set.contains(r.url.as_str()))
         .collect();
-    let lines_inserted = insert_lines(tx, &parents).await?;
-    tally(
-        out,
-        "order_lines",
-        Writes {
-            inserted: lines_inserted,
-            updated: 0,
-            deleted: lines_deleted,
-        },
-    );
+    let lines = write_lines(tx, &parents, &replaced).await?;
+    tally(out, "order_lines", lines);
 
     for order in &parents {
         if order.order_type == "SALES_ORDER" {
@@ -880,11 +958,12 @@ async fn orders(
     Ok(())
 }
 
-async fn insert_lines(tx: &Transaction<'_>, parents: &[&OrderRow]) -> Result<u64, StoreError> {
+async fn write_lines(
+    tx: &Transaction<'_>,
+    parents: &[&OrderRow],
+    replaced: &BTreeSet<&str>,
+) -> Result<Writes, StoreError> {
     let n: usize = parents.iter().map(|o| o.lines.len()).sum();
-    if n == 0 {
-        return Ok(0);
-    }
     let mut order = Vec::with_capacity(n);
     let mut seqs = Vec::with_capacity(n);
     let mut item = Vec::with_capacity(n);
@@ -903,8 +982,9 @@ async fn insert_lines(tx: &Transaction<'_>, parents: &[&OrderRow]) -> Result<u64
             price.push(l.unit_price);
         }
     }
-    tx.execute_typed(
-        INSERT_LINES,
+    write_children(
+        tx,
+        [INSERT_LINES, UPSERT_LINES, DELETE_LINES],
         &[
             (&order, Type::TEXT_ARRAY),
             (&seqs, Type::INT4_ARRAY),
@@ -914,9 +994,11 @@ async fn insert_lines(tx: &Transaction<'_>, parents: &[&OrderRow]) -> Result<u64
             (&quantity, Type::FLOAT8_ARRAY),
             (&price, Type::FLOAT8_ARRAY),
         ],
+        n,
+        shrink(parents, replaced, |o| o.url.as_str(), |o| o.lines.len()),
+        "write order lines",
     )
     .await
-    .map_err(StoreError::query("insert order lines"))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 
 use super::conv::{finite, int, json_text, last_by_key, ms};
 use crate::pg::StoreError;
-use crate::rows::{FacilityRow, Hash, OrderRow, PartyRow, ProductRow, StockKey, StockRow};
+use crate::rows::{
+    FacilityRow, GuidelineRow, Hash, LineRow, OrderRow, PartyRow, ProductRow, StockKey, StockRow,
+    SupplierLinkRow,
+};
 use crate::sqlite::to_millis;
 use crate::store::{Applied, Batch, JobDone, PriceChange, Quarantined, Writes};
 
@@ -292,20 +295,13 @@ fn product(
         ])
     })
     .map_err(q("write a product"))?;
-    match &old {
-        None => r.inserted("products", 1),
+    let (old_suppliers, old_guidelines) = match &old {
+        None => {
+            r.inserted("products", 1);
+            (BTreeMap::new(), BTreeMap::new())
+        }
         Some((_, cost, list_price)) => {
             r.updated("products");
-            let n = tx
-                .prepare_cached("DELETE FROM product_suppliers WHERE product_url = ?1")
-                .and_then(|mut s| s.execute([&p.url]))
-                .map_err(q("delete a product's supplier links"))?;
-            r.deleted("product_suppliers", n as u64);
-            let n = tx
-                .prepare_cached("DELETE FROM reorder_guidelines WHERE product_url = ?1")
-                .and_then(|mut s| s.execute([&p.url]))
-                .map_err(q("delete a product's reorder guidelines"))?;
-            r.deleted("reorder_guidelines", n as u64);
             if *cost != p.cost || *list_price != p.list_price {
                 r.price_changes.push(PriceChange {
                     product_url: p.url.clone(),
@@ -313,20 +309,30 @@ fn product(
                     list_price: (*list_price, p.list_price),
                 });
             }
+            (
+                stored_suppliers(tx, &p.url)?,
+                stored_guidelines(tx, &p.url)?,
+            )
         }
-    }
+    };
     {
         let mut s = tx
             .prepare_cached(
                 "INSERT INTO product_suppliers (product_url, seq, supplier_url, supplier_sku,
                         pref_order_id, is_main, price, currency, lead_time_days)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (product_url, seq) DO UPDATE SET
+                        supplier_url = excluded.supplier_url,
+                        supplier_sku = excluded.supplier_sku,
+                        pref_order_id = excluded.pref_order_id, is_main = excluded.is_main,
+                        price = excluded.price, currency = excluded.currency,
+                        lead_time_days = excluded.lead_time_days",
             )
-            .map_err(q("prepare a supplier link insert"))?;
-        for (seq, l) in p.suppliers.iter().enumerate() {
+            .map_err(q("prepare a supplier link write"))?;
+        let w = write_children(&p.suppliers, &old_suppliers, |seq, l| {
             s.execute(params![
                 p.url,
-                seq as i64,
+                seq,
                 l.supplier_url,
                 l.supplier_sku,
                 l.pref_order_id,
@@ -335,31 +341,56 @@ fn product(
                 l.currency,
                 l.lead_time_days,
             ])
-            .map_err(q("write a supplier link"))?;
-        }
+            .map(drop)
+            .map_err(q("write a supplier link"))
+        })?;
+        r.count("product_suppliers", w);
     }
-    r.inserted("product_suppliers", p.suppliers.len() as u64);
+    delete_beyond(
+        tx,
+        "DELETE FROM product_suppliers WHERE product_url = ?1 AND seq >= ?2",
+        "product_suppliers",
+        &p.url,
+        p.suppliers.len(),
+        &old_suppliers,
+        r,
+    )?;
     {
         let mut s = tx
             .prepare_cached(
                 "INSERT INTO reorder_guidelines (product_url, seq, facility_url, reorder_point,
                         reorder_qty, calculation_method)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (product_url, seq) DO UPDATE SET
+                        facility_url = excluded.facility_url,
+                        reorder_point = excluded.reorder_point,
+                        reorder_qty = excluded.reorder_qty,
+                        calculation_method = excluded.calculation_method",
             )
-            .map_err(q("prepare a reorder guideline insert"))?;
-        for (seq, g) in p.guidelines.iter().enumerate() {
+            .map_err(q("prepare a reorder guideline write"))?;
+        let w = write_children(&p.guidelines, &old_guidelines, |seq, g| {
             s.execute(params![
                 p.url,
-                seq as i64,
+                seq,
                 g.facility_url,
                 g.reorder_point,
                 g.reorder_qty,
                 g.calculation_method,
             ])
-            .map_err(q("write a reorder guideline"))?;
-        }
+            .map(drop)
+            .map_err(q("write a reorder guideline"))
+        })?;
+        r.count("reorder_guidelines", w);
     }
-    r.inserted("reorder_guidelines", p.guidelines.len() as u64);
+    delete_beyond(
+        tx,
+        "DELETE FROM reorder_guidelines WHERE product_url = ?1 AND seq >= ?2",
+        "reorder_guidelines",
+        &p.url,
+        p.guidelines.len(),
+        &old_guidelines,
+        r,
+    )?;
     r.changed_products.push(p.url.clone());
     Ok(())
 }
@@ -375,21 +406,17 @@ fn order(tx: &Transaction<'_>, o: &OrderRow, now: i64, r: &mut Report) -> Result
     if old.as_ref().is_some_and(|(h, _)| *h == o.content_hash) {
         return Ok(());
     }
+    // The old lines, read before they change: a changed sales order's old products need
+    // their daily sales recomputed even when the new lines drop them.
+    let old_lines = match &old {
+        None => BTreeMap::new(),
+        Some(_) => stored_lines(tx, &o.url)?,
+    };
     if let Some((_, old_type)) = &old
         && old_type == SALES_ORDER
     {
-        let mut s = tx
-            .prepare_cached(
-                "SELECT product_url FROM order_lines
-                  WHERE order_url = ?1 AND product_url IS NOT NULL ORDER BY seq",
-            )
-            .map_err(q("prepare reading an order's old lines"))?;
-        let old_products = s
-            .query_map([&o.url], |row| row.get::<_, String>(0))
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .map_err(q("read an order's old lines"))?;
-        for p in old_products {
-            r.sales_product(&p);
+        for p in old_lines.values().filter_map(|l| l.product_url.as_deref()) {
+            r.sales_product(p);
         }
     }
     tx.prepare_cached(
@@ -434,43 +461,180 @@ fn order(tx: &Transaction<'_>, o: &OrderRow, now: i64, r: &mut Report) -> Result
             r.inserted("orders", 1);
             r.new_orders += 1;
         }
-        Some(_) => {
-            r.updated("orders");
-            let n = tx
-                .prepare_cached("DELETE FROM order_lines WHERE order_url = ?1")
-                .and_then(|mut s| s.execute([&o.url]))
-                .map_err(q("delete an order's lines"))?;
-            r.deleted("order_lines", n as u64);
-        }
+        Some(_) => r.updated("orders"),
     }
     {
         let mut s = tx
             .prepare_cached(
                 "INSERT INTO order_lines (order_url, seq, order_item_url, product_url, product_id,
                         quantity, unit_price)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (order_url, seq) DO UPDATE SET
+                        order_item_url = excluded.order_item_url,
+                        product_url = excluded.product_url, product_id = excluded.product_id,
+                        quantity = excluded.quantity, unit_price = excluded.unit_price",
             )
-            .map_err(q("prepare an order line insert"))?;
-        for (seq, l) in o.lines.iter().enumerate() {
+            .map_err(q("prepare an order line write"))?;
+        let w = write_children(&o.lines, &old_lines, |seq, l| {
             s.execute(params![
                 o.url,
-                seq as i64,
+                seq,
                 l.order_item_url,
                 l.product_url,
                 l.product_id,
                 l.quantity,
                 l.unit_price,
             ])
-            .map_err(q("write an order line"))?;
-        }
+            .map(drop)
+            .map_err(q("write an order line"))
+        })?;
+        r.count("order_lines", w);
     }
-    r.inserted("order_lines", o.lines.len() as u64);
+    delete_beyond(
+        tx,
+        "DELETE FROM order_lines WHERE order_url = ?1 AND seq >= ?2",
+        "order_lines",
+        &o.url,
+        o.lines.len(),
+        &old_lines,
+        r,
+    )?;
     if o.order_type == SALES_ORDER {
         for p in o.lines.iter().filter_map(|l| l.product_url.as_deref()) {
             r.sales_product(p);
         }
     }
     Ok(())
+}
+
+/// A parent's stored children by position.
+type Stored<T> = BTreeMap<i64, T>;
+
+/// Writes a parent's new child list over the stored one, position by position: an equal
+/// row is left alone, a differing one updated, a missing one inserted (`write` is an upsert
+/// by `(parent, seq)`). Returns what was written; rows beyond the new list are
+/// [`delete_beyond`]'s.
+fn write_children<T: PartialEq>(
+    new: &[T],
+    stored: &Stored<T>,
+    mut write: impl FnMut(i64, &T) -> Result<(), StoreError>,
+) -> Result<Writes, StoreError> {
+    let mut w = Writes::default();
+    for (i, row) in new.iter().enumerate() {
+        let seq = i64::try_from(i).unwrap_or(i64::MAX);
+        match stored.get(&seq) {
+            Some(old) if old == row => {}
+            Some(_) => {
+                write(seq, row)?;
+                w.updated += 1;
+            }
+            None => {
+                write(seq, row)?;
+                w.inserted += 1;
+            }
+        }
+    }
+    Ok(w)
+}
+
+/// Deletes a parent's stored children at positions the new list no longer has (`sql` is
+/// `DELETE ... WHERE parent = ?1 AND seq >= ?2`); runs only when there are any.
+fn delete_beyond<T>(
+    tx: &Transaction<'_>,
+    sql: &str,
+    table: &'static str,
+    parent: &str,
+    new_len: usize,
+    stored: &Stored<T>,
+    r: &mut Report,
+) -> Result<(), StoreError> {
+    let new_len = i64::try_from(new_len).unwrap_or(i64::MAX);
+    if stored.range(new_len..).next().is_none() {
+        return Ok(());
+    }
+    let n = tx
+        .prepare_cached(sql)
+        .and_then(|mut s| s.execute(params![parent, new_len]))
+        .map_err(q("delete children beyond a new list's length"))?;
+    r.deleted(table, n as u64);
+    Ok(())
+}
+
+fn stored_suppliers(
+    tx: &Transaction<'_>,
+    product: &str,
+) -> Result<Stored<SupplierLinkRow>, StoreError> {
+    tx.prepare_cached(
+        "SELECT seq, supplier_url, supplier_sku, pref_order_id, is_main, price, currency,
+                lead_time_days
+           FROM product_suppliers WHERE product_url = ?1",
+    )
+    .and_then(|mut s| {
+        s.query_map([product], |row| {
+            Ok((
+                row.get(0)?,
+                SupplierLinkRow {
+                    supplier_url: row.get(1)?,
+                    supplier_sku: row.get(2)?,
+                    pref_order_id: row.get(3)?,
+                    is_main: row.get(4)?,
+                    price: row.get(5)?,
+                    currency: row.get(6)?,
+                    lead_time_days: row.get(7)?,
+                },
+            ))
+        })?
+        .collect()
+    })
+    .map_err(q("read a product's stored supplier links"))
+}
+
+fn stored_guidelines(
+    tx: &Transaction<'_>,
+    product: &str,
+) -> Result<Stored<GuidelineRow>, StoreError> {
+    tx.prepare_cached(
+        "SELECT seq, facility_url, reorder_point, reorder_qty, calculation_method
+           FROM reorder_guidelines WHERE product_url = ?1",
+    )
+    .and_then(|mut s| {
+        s.query_map([product], |row| {
+            Ok((
+                row.get(0)?,
+                GuidelineRow {
+                    facility_url: row.get(1)?,
+                    reorder_point: row.get(2)?,
+                    reorder_qty: row.get(3)?,
+                    calculation_method: row.get(4)?,
+                },
+            ))
+        })?
+        .collect()
+    })
+    .map_err(q("read a product's stored reorder guidelines"))
+}
+
+fn stored_lines(tx: &Transaction<'_>, order: &str) -> Result<Stored<LineRow>, StoreError> {
+    tx.prepare_cached(
+        "SELECT seq, order_item_url, product_url, product_id, quantity, unit_price
+           FROM order_lines WHERE order_url = ?1",
+    )
+    .and_then(|mut s| {
+        s.query_map([order], |row| {
+            Ok((
+                row.get(0)?,
+                LineRow {
+                    order_item_url: row.get(1)?,
+                    product_url: row.get(2)?,
+                    product_id: row.get(3)?,
+                    quantity: row.get(4)?,
+                    unit_price: row.get(5)?,
+                },
+            ))
+        })?
+        .collect()
+    })
+    .map_err(q("read an order's stored lines"))
 }
 
 fn stock(tx: &Transaction<'_>, s: &StockRow, now: i64, r: &mut Report) -> Result<(), StoreError> {
