@@ -315,9 +315,14 @@ fn product(
             )
         }
     };
+    // A new parent has no stored children: a plain insert (the full load's path).
     {
         let mut s = tx
-            .prepare_cached(
+            .prepare_cached(if old.is_none() {
+                "INSERT INTO product_suppliers (product_url, seq, supplier_url, supplier_sku,
+                        pref_order_id, is_main, price, currency, lead_time_days)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            } else {
                 "INSERT INTO product_suppliers (product_url, seq, supplier_url, supplier_sku,
                         pref_order_id, is_main, price, currency, lead_time_days)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -326,8 +331,8 @@ fn product(
                         supplier_sku = excluded.supplier_sku,
                         pref_order_id = excluded.pref_order_id, is_main = excluded.is_main,
                         price = excluded.price, currency = excluded.currency,
-                        lead_time_days = excluded.lead_time_days",
-            )
+                        lead_time_days = excluded.lead_time_days"
+            })
             .map_err(q("prepare a supplier link write"))?;
         let w = write_children(&p.suppliers, &old_suppliers, |seq, l| {
             s.execute(params![
@@ -357,7 +362,11 @@ fn product(
     )?;
     {
         let mut s = tx
-            .prepare_cached(
+            .prepare_cached(if old.is_none() {
+                "INSERT INTO reorder_guidelines (product_url, seq, facility_url, reorder_point,
+                        reorder_qty, calculation_method)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            } else {
                 "INSERT INTO reorder_guidelines (product_url, seq, facility_url, reorder_point,
                         reorder_qty, calculation_method)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -365,8 +374,8 @@ fn product(
                         facility_url = excluded.facility_url,
                         reorder_point = excluded.reorder_point,
                         reorder_qty = excluded.reorder_qty,
-                        calculation_method = excluded.calculation_method",
-            )
+                        calculation_method = excluded.calculation_method"
+            })
             .map_err(q("prepare a reorder guideline write"))?;
         let w = write_children(&p.guidelines, &old_guidelines, |seq, g| {
             s.execute(params![
@@ -465,15 +474,19 @@ fn order(tx: &Transaction<'_>, o: &OrderRow, now: i64, r: &mut Report) -> Result
     }
     {
         let mut s = tx
-            .prepare_cached(
+            .prepare_cached(if old.is_none() {
+                "INSERT INTO order_lines (order_url, seq, order_item_url, product_url, product_id,
+                        quantity, unit_price)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            } else {
                 "INSERT INTO order_lines (order_url, seq, order_item_url, product_url, product_id,
                         quantity, unit_price)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (order_url, seq) DO UPDATE SET
                         order_item_url = excluded.order_item_url,
                         product_url = excluded.product_url, product_id = excluded.product_id,
-                        quantity = excluded.quantity, unit_price = excluded.unit_price",
-            )
+                        quantity = excluded.quantity, unit_price = excluded.unit_price"
+            })
             .map_err(q("prepare an order line write"))?;
         let w = write_children(&o.lines, &old_lines, |seq, l| {
             s.execute(params![
