@@ -16,15 +16,12 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SubsecRound, Utc};
-use finale::{
-    Bucket, Collection, Facility, InventoryItem, Order, PartyGroup, Priority, Product, Window,
-};
+use finale::{Bucket, Collection, Facility, Order, PartyGroup, Priority, Product, Window};
 use tokio::sync::mpsc;
 
-use super::incremental::{Mirror, convert, stock_changes};
+use super::incremental::{Mirror, StockRead, convert};
 use super::plan::{Cursor, PLAN_KEY, PlanState, cursor_key, eta, plan_full};
 use super::{Engine, Meter, Progress, ProgressUpdate, RunOutput, SyncError};
-use crate::rows::aggregate_stock;
 use crate::store::{BackfillJob, Batch, JobDone, JobKind, JobStatus, Quarantined, Scope};
 
 /// One job, fetched and converted, ready to write.
@@ -217,7 +214,7 @@ impl Engine {
 
     /// The stored plan, if any.
     pub(super) async fn plan_state(&self) -> Result<Option<PlanState>, SyncError> {
-        self.read_state(PLAN_KEY).await
+        super::status::plan_state(&*self.store).await
     }
 
     /// A typed `sync_state` value.
@@ -225,12 +222,7 @@ impl Engine {
         &self,
         key: &str,
     ) -> Result<Option<T>, SyncError> {
-        match self.store.get_state(key).await? {
-            None => Ok(None),
-            Some(v) => serde_json::from_value(v)
-                .map(Some)
-                .map_err(|e| SyncError::State(format!("`{key}`: {e}"))),
-        }
+        super::status::read_state(&*self.store, key).await
     }
 
     /// Time left for `remaining` jobs at this run's pace, under the budget left right now.
@@ -317,21 +309,11 @@ impl Engine {
                 (batches, q, seen, records, batch.requests + lines.requests)
             }
             (Collection::InventoryItem, JobKind::Snapshot) => {
-                let d = self.client.fetch_all::<InventoryItem>(prio).await?;
-                let seen = d.records.len() + d.errors.len();
-                let (rows, invalid) = aggregate_stock(&d.records);
-                let stored = self.store.stock_hashes().await?;
-                let changes = stock_changes(rows, &stored, &d.errors, &invalid);
-                let mut q: Vec<Quarantined> = d
-                    .errors
-                    .iter()
-                    .map(|e| super::quarantine_decode(run_id, "inventoryitem", e, at))
-                    .collect();
-                q.extend(
-                    invalid
-                        .iter()
-                        .map(|e| super::quarantine_invalid(run_id, e, None, at)),
-                );
+                let StockRead {
+                    changes,
+                    quarantine: q,
+                    seen,
+                } = self.read_stock(prio, run_id, at, None).await?;
                 let records = changes.upserts.len() as u64;
                 let mut batches = chunk(changes.upserts, size, |b, rows| b.stock_upserts = rows);
                 batches.extend(chunk(changes.deletes, size, |b, keys| {

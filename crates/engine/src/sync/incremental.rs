@@ -121,6 +121,16 @@ pub(super) struct StockChanges {
     pub deletes: Vec<StockKey>,
 }
 
+/// One read of the stock snapshot, diffed with the store ([`Engine::read_stock`]).
+pub(super) struct StockRead {
+    /// What to write.
+    pub changes: StockChanges,
+    /// Bad rows, for `sync_errors`.
+    pub quarantine: Vec<Quarantined>,
+    /// Records read (good and bad).
+    pub seen: usize,
+}
+
 /// Diffs a stock snapshot with the stored hashes. Pairs touched by a record that failed to
 /// decode or validate are left alone (their sum would be incomplete), and when a bad record's
 /// pair is unknown nothing is deleted: a partial snapshot must not erase stock.
@@ -393,22 +403,11 @@ impl Engine {
         ranked: &HashMap<String, i32>,
         now: DateTime<Utc>,
     ) -> Result<u64, SyncError> {
-        let d = self.client.fetch_all::<InventoryItem>(prio).await?;
-        meter.saw(d.records.len() + d.errors.len());
-        let (rows, invalid) = aggregate_stock(&d.records);
-        let stored = meter.db(self.store.stock_hashes()).await?;
-        let mut changes = stock_changes(rows, &stored, &d.errors, &invalid);
-        let run_id = meter.run_id();
-        let mut quarantine: Vec<Quarantined> = d
-            .errors
-            .iter()
-            .map(|e| super::quarantine_decode(run_id, "inventoryitem", e, now))
-            .collect();
-        quarantine.extend(
-            invalid
-                .iter()
-                .map(|e| super::quarantine_invalid(run_id, e, None, now)),
-        );
+        let read = self
+            .read_stock(prio, meter.run_id(), now, Some(meter))
+            .await?;
+        meter.saw(read.seen);
+        let (mut changes, quarantine) = (read.changes, read.quarantine);
         meter.quarantined(&quarantine);
 
         let size = self.settings.smart_batch.max(1);
@@ -435,6 +434,40 @@ impl Engine {
         }
         self.write_concurrently(meter, out, batches, now).await?;
         Ok(first_count)
+    }
+
+    /// Reads Finale's stock snapshot and diffs it with the store: the changes to write and
+    /// the quarantine records of bad rows (used by the full load and by smart/critical runs).
+    /// `meter`, when there is one, times the store read.
+    pub(super) async fn read_stock(
+        &self,
+        prio: Priority,
+        run_id: i64,
+        at: DateTime<Utc>,
+        meter: Option<&Meter>,
+    ) -> Result<StockRead, SyncError> {
+        let d = self.client.fetch_all::<InventoryItem>(prio).await?;
+        let (rows, invalid) = aggregate_stock(&d.records);
+        let stored = match meter {
+            Some(m) => m.db(self.store.stock_hashes()).await?,
+            None => self.store.stock_hashes().await?,
+        };
+        let changes = stock_changes(rows, &stored, &d.errors, &invalid);
+        let mut quarantine: Vec<Quarantined> = d
+            .errors
+            .iter()
+            .map(|e| super::quarantine_decode(run_id, "inventoryitem", e, at))
+            .collect();
+        quarantine.extend(
+            invalid
+                .iter()
+                .map(|e| super::quarantine_invalid(run_id, e, None, at)),
+        );
+        Ok(StockRead {
+            changes,
+            quarantine,
+            seen: d.records.len() + d.errors.len(),
+        })
     }
 
     /// Applies batches, `smart_concurrency` at a time.

@@ -12,6 +12,24 @@ use super::SyncError;
 use super::plan::{Cursor, PLAN_KEY, PlanState, cursor_key, eta};
 use crate::store::{JobStatus, Store};
 
+/// A typed `sync_state` value (the engine's cursors and plan).
+pub async fn read_state<T: serde::de::DeserializeOwned>(
+    store: &dyn Store,
+    key: &str,
+) -> Result<Option<T>, SyncError> {
+    match store.get_state(key).await? {
+        None => Ok(None),
+        Some(v) => serde_json::from_value(v)
+            .map(Some)
+            .map_err(|e| SyncError::State(format!("`{key}`: {e}"))),
+    }
+}
+
+/// The stored backfill plan, if one was ever made.
+pub async fn plan_state(store: &dyn Store) -> Result<Option<PlanState>, SyncError> {
+    read_state(store, PLAN_KEY).await
+}
+
 /// The full load's progress.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BackfillStatus {
@@ -41,10 +59,7 @@ pub async fn backfill_status(
     store: &dyn Store,
     budgets: &BudgetConfig,
 ) -> Result<BackfillStatus, SyncError> {
-    let plan: Option<PlanState> = match store.get_state(PLAN_KEY).await? {
-        Some(v) => Some(serde_json::from_value(v).map_err(|e| SyncError::State(e.to_string()))?),
-        None => None,
-    };
+    let plan = plan_state(store).await?;
     let jobs = store.backfill_jobs().await?;
     let jobs: Vec<_> = match &plan {
         Some(p) => super::plan::plan_full(p.start, p.end, chrono::Duration::days(30))
@@ -100,9 +115,7 @@ pub async fn cursors(store: &dyn Store) -> Result<BTreeMap<String, DateTime<Utc>
         Collection::Product,
         Collection::Order,
     ] {
-        if let Some(v) = store.get_state(&cursor_key(c)).await? {
-            let cur: Cursor =
-                serde_json::from_value(v).map_err(|e| SyncError::State(e.to_string()))?;
+        if let Some(cur) = read_state::<Cursor>(store, &cursor_key(c)).await? {
             out.insert(c.path().to_owned(), cur.until);
         }
     }
