@@ -20,7 +20,7 @@ use engine::sync::{Engine, SyncError, SyncSettings};
 use finale::{Clock, Credentials, FinaleClient, FinaleConfig, ScaledClock, Secret, SystemClock};
 use finale_sim::{SimClock, SimConfig, Simulator, Size};
 
-use crate::engine_cmd::print_report;
+use crate::engine_cmd::{open_postgres, open_sqlite, print_report};
 use crate::progress::BarProgress;
 
 #[derive(Debug, Args)]
@@ -153,12 +153,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
 async fn open_demo_store(args: &DemoArgs) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(url) = &args.database_url {
-        let mut client = engine::pg::connect(url).await?;
-        engine::pg::migrate(&mut client).await?;
-        drop(client);
-        return Ok(Arc::new(
-            engine::pg::PgStore::connect(url, engine::pg::PgOptions::default()).await?,
-        ));
+        return open_postgres(url, engine::pg::PgOptions::default()).await;
     }
     let path = match &args.store {
         Some(p) => p.clone(),
@@ -166,9 +161,6 @@ async fn open_demo_store(args: &DemoArgs) -> anyhow::Result<Arc<dyn Store>> {
             .map(|p| p.with_file_name("demo.db"))
             .context("no data directory: pass --store PATH")?,
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
     // A fresh demo account each time: the previous demo's store is replaced.
     for suffix in ["", "-wal", "-shm"] {
         let mut p = path.clone().into_os_string();
@@ -182,7 +174,7 @@ async fn open_demo_store(args: &DemoArgs) -> anyhow::Result<Arc<dyn Store>> {
             }
         }
     }
-    Ok(Arc::new(engine::sqlite::SqliteStore::open(&path)?))
+    open_sqlite(&path)
 }
 
 #[allow(clippy::print_stdout)]

@@ -95,26 +95,35 @@ pub fn settings(cfg: &EngineConfig, wait: Option<Duration>) -> SyncSettings {
 pub async fn open_store(cfg: &EngineConfig, connections: usize) -> anyhow::Result<Arc<dyn Store>> {
     match cfg.store.target() {
         StoreTarget::Postgres { url, lock_url } => {
-            let mut client = engine::pg::connect(url.expose()).await?;
-            engine::pg::migrate(&mut client).await?;
-            drop(client);
             let opts = engine::pg::PgOptions {
                 connections,
                 lock_url: lock_url.map(|u| u.expose().to_owned()),
             };
-            Ok(Arc::new(
-                engine::pg::PgStore::connect(url.expose(), opts).await?,
-            ))
+            open_postgres(url.expose(), opts).await
         }
-        StoreTarget::Sqlite { path } => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| {
-                    format!("creating the local store's directory {}", dir.display())
-                })?;
-            }
-            Ok(Arc::new(engine::sqlite::SqliteStore::open(path)?))
-        }
+        StoreTarget::Sqlite { path } => open_sqlite(path),
     }
+}
+
+/// Migrates the Postgres store at `url` (over a connection of its own: migrations need a
+/// session) and opens its pool.
+pub async fn open_postgres(
+    url: &str,
+    opts: engine::pg::PgOptions,
+) -> anyhow::Result<Arc<dyn Store>> {
+    let mut client = engine::pg::connect(url).await?;
+    engine::pg::migrate(&mut client).await?;
+    drop(client);
+    Ok(Arc::new(engine::pg::PgStore::connect(url, opts).await?))
+}
+
+/// Opens (creating it and its directory if needed, and migrating) the SQLite store at `path`.
+pub fn open_sqlite(path: &Path) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the local store's directory {}", dir.display()))?;
+    }
+    Ok(Arc::new(engine::sqlite::SqliteStore::open(path)?))
 }
 
 async fn build(cfg: &EngineConfig, wait: Option<Duration>) -> anyhow::Result<Engine> {
@@ -319,13 +328,12 @@ impl Runner for EngineRunner {
                 .find(|r| r.strategy == s && r.metrics.success)
                 .map(|r| r.started_at)
         };
-        let plan =
-            engine::sync::status::backfill_status(&**store, &finale::BudgetConfig::default())
-                .await?;
+        // Only the plan's completion matters here: the jobs need not be read.
+        let plan = engine::sync::status::plan_state(&**store).await?;
         Ok(LastRuns {
             smart: last_ok(Strategy::Smart),
             critical: last_ok(Strategy::Critical),
-            full_done: plan.plan.is_some_and(|p| p.completed_at.is_some()),
+            full_done: plan.is_some_and(|p| p.completed_at.is_some()),
         })
     }
 
