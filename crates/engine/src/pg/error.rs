@@ -137,10 +137,11 @@ pub enum StoreError {
         holder: String,
     },
 
-    /// The local store's writer lock file (`<database>.writer.lock`) could not be opened,
-    /// locked or written (permissions, a read-only directory).
-    #[error("cannot use the writer lock file {path}: {what}")]
-    WriterLock {
+    /// A lock file of the local store (`<database>.writer.lock`, the writer role;
+    /// `<database>.migrate.lock`, migrations) could not be opened, locked or written
+    /// (permissions, a read-only directory).
+    #[error("cannot use the lock file {path}: {what}")]
+    LockFile {
         /// The lock file (a local path: not a secret).
         path: std::path::PathBuf,
         /// What failed.

@@ -73,7 +73,7 @@ impl Drop for FileLease {
 pub fn try_lock_file(path: &Path, me: &WriterInfo) -> Result<FileLease, StoreError> {
     let io = |what: &'static str| {
         let path = path.to_path_buf();
-        move |e: std::io::Error| StoreError::WriterLock {
+        move |e: std::io::Error| StoreError::LockFile {
             path,
             what,
             source: e,

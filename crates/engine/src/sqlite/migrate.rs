@@ -7,10 +7,15 @@
 //! newer than the binary is refused with [`StoreError::SchemaTooNew`] (the same message as
 //! Postgres) before anything is applied; each migration runs in its own transaction.
 //!
-//! There is no advisory lock in SQLite. The local store has one writer process by design
-//! (the engine), and refinery's transactions plus the busy timeout serialise writes; two
-//! processes migrating the same fresh file at the same instant could still make the second
-//! one fail (it then sees an up-to-date schema on its next start).
+//! SQLite has no advisory lock, and refinery reads the schema history before its
+//! transactions, so two processes migrating the same fresh file at once (`stockpulse sync`
+//! and `stockpulse status` started together) would both try to create the schema. Migration
+//! of a database file therefore holds an exclusive lock on `<database>.migrate.lock` (an OS
+//! file lock, released when the process ends, even by SIGKILL): the second process waits,
+//! then finds the schema current and applies nothing. In-memory databases need no lock.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -63,8 +68,37 @@ pub fn database_version(conn: &Connection) -> Result<Option<i64>, StoreError> {
     }
 }
 
+/// The lock file that serialises migrations of the database file `db`.
+pub fn migrate_lock_path(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push(".migrate.lock");
+    PathBuf::from(p)
+}
+
+/// Waits for and takes the migration lock of the connection's database file (`None` for an
+/// in-memory database). The lock lasts as long as the returned file.
+fn lock_migrations(conn: &Connection) -> Result<Option<File>, StoreError> {
+    let Some(db) = conn.path().filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    let path = migrate_lock_path(Path::new(db));
+    let fail = |what: &'static str| {
+        let path = path.clone();
+        move |source: std::io::Error| StoreError::LockFile { path, what, source }
+    };
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(fail("open the migration lock file"))?;
+    file.lock().map_err(fail("lock the migration lock file"))?;
+    Ok(Some(file))
+}
+
 /// Brings the local store's schema up to this binary's migrations; see the module docs.
 pub fn migrate(conn: &mut Connection) -> Result<MigrationReport, StoreError> {
+    let _lock = lock_migrations(conn)?;
     let known = known_version();
     let previous = database_version(conn)?;
     MigrationReport::refuse_newer(previous, known)?;

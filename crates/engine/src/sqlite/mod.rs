@@ -37,7 +37,7 @@ mod store;
 mod tests;
 
 pub use bulk::insert_snapshot;
-pub use migrate::{database_version, known_version, migrate};
+pub use migrate::{database_version, known_version, migrate, migrate_lock_path};
 pub use open::{BUSY_TIMEOUT, open, open_in_memory};
 pub use ranking::{ITEMS_NEEDING_SYNC_SQL, items_needing_sync};
 pub use store::{SqliteStore, WRITER_RETRY};

@@ -81,6 +81,40 @@ fn migrate_creates_every_table_and_view_in_a_file() {
 }
 
 #[test]
+fn connections_migrating_one_fresh_file_at_once_wait_for_each_other() {
+    // Without the migration lock, the losers of this race fail with "table ... already
+    // exists" (refinery reads the history before it starts its transactions).
+    for round in 0..5 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(format!("race-{round}.db"));
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let mut conn = open(&path).expect("open");
+                    barrier.wait();
+                    migrate(&mut conn).map(|r| r.applied.len())
+                })
+            })
+            .collect();
+        let applied: Vec<usize> = workers
+            .into_iter()
+            .map(|w| w.join().expect("thread").expect("every migration succeeds"))
+            .collect();
+        let known = std::fs::read_dir("../../migrations/sqlite")
+            .expect("migrations")
+            .count();
+        assert_eq!(
+            applied.iter().sum::<usize>(),
+            known,
+            "applied exactly once: {applied:?}"
+        );
+        assert!(migrate_lock_path(&path).exists());
+    }
+}
+
+#[test]
 fn migrating_twice_is_a_no_op_and_keeps_data() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("store.sqlite");

@@ -155,7 +155,7 @@ async fn a_lock_file_that_cannot_be_created_is_a_clear_error() {
         .acquire_writer(&me("ws:1", "smart"), Some(Duration::from_millis(300)))
         .await
         .expect_err("a directory is no lock file");
-    assert!(matches!(err, StoreError::WriterLock { .. }), "{err:?}");
+    assert!(matches!(err, StoreError::LockFile { .. }), "{err:?}");
     assert!(err.to_string().contains("writer.lock"), "{err}");
 }
 
