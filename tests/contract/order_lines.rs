@@ -109,3 +109,86 @@ async fn orders_that_already_have_lines_cost_nothing() {
     assert_eq!(report.orders_completed, 0);
     assert_eq!(p.sim.stats().requests, before);
 }
+
+/// A stand-in or account that serves no GraphQL (finale-api.md §3b of issue 7): the budget
+/// chooses GraphQL for many orders, the endpoint answers 404, and the lines come from per-order
+/// GETs instead of failing; the refusal is remembered, so the next completion spends no POST.
+#[tokio::test]
+async fn lines_fall_back_to_record_reads_when_graphql_refuses() {
+    let p = Setup::new(Size::Small)
+        .scale(10.0)
+        .sim(|c| {
+            c.quirks.order_items_in_collection = false;
+            c.quirks.graphql = false;
+        })
+        .start(|_| {})
+        .await;
+    let since = anchor() - Duration::days(120);
+    let mut orders = p
+        .client
+        .fetch_changed::<Order>(since, anchor(), Priority::Smart, |_| {})
+        .await
+        .unwrap()
+        .records;
+    assert!(
+        orders.len() > 50,
+        "enough orders for the budget to pick GraphQL"
+    );
+    let half = orders.len() / 2;
+    let (first, rest) = orders.split_at_mut(half);
+    let report = p
+        .client
+        .complete_order_lines(first, Priority::Smart)
+        .await
+        .expect("a GraphQL refusal falls back to per-order GETs");
+    assert_eq!(report.orders_completed, first.len(), "{report:?}");
+    assert_eq!(report.via_get, first.len(), "{report:?}");
+    assert_eq!(report.via_graphql, 0);
+    let why = report.graphql_refused.expect("the refusal is reported");
+    assert!(why.contains("404"), "{why}");
+    let posts = |p: &stockpulse_tests::Pair| {
+        p.sim
+            .stats()
+            .log
+            .iter()
+            .filter(|e| e.path.ends_with("/graphql"))
+            .count()
+    };
+    assert_eq!(posts(&p), 1, "one refused POST, not one per page or retry");
+
+    let report = p
+        .client
+        .complete_order_lines(rest, Priority::Smart)
+        .await
+        .unwrap();
+    assert_eq!(report.via_get, rest.len(), "{report:?}");
+    assert!(report.graphql_refused.is_some());
+    assert_eq!(posts(&p), 1, "the refusal is remembered: no second POST");
+    let ds = p.sim.dataset();
+    assert_lines_match(&orders, &ds.read().unwrap());
+}
+
+/// GraphQL answering with an `errors` array (a removed field, finale-api.md §7.3) is a refusal
+/// too: lines still arrive by GETs.
+#[tokio::test]
+async fn lines_fall_back_when_graphql_answers_with_errors() {
+    let p = headers_only(10.0).await;
+    p.sim
+        .inject(finale_sim::FaultPlan::new(finale_sim::Fault::ErrorBody200, 1).on_path("/graphql"));
+    let since = anchor() - Duration::days(120);
+    let mut orders = p
+        .client
+        .fetch_changed::<Order>(since, anchor(), Priority::Smart, |_| {})
+        .await
+        .unwrap()
+        .records;
+    let report = p
+        .client
+        .complete_order_lines(&mut orders, Priority::Smart)
+        .await
+        .expect("an error answer falls back to per-order GETs");
+    assert_eq!(report.orders_completed, orders.len(), "{report:?}");
+    assert!(report.graphql_refused.is_some());
+    let ds = p.sim.dataset();
+    assert_lines_match(&orders, &ds.read().unwrap());
+}

@@ -117,6 +117,9 @@ pub struct Quirks {
     pub graphql_date_keys: crate::graphql::DateKeys,
     /// What GraphQL `formatter: "none"` yields for numbers: JSON numbers (default) or strings.
     pub graphql_none_format: crate::graphql::NoneFormat,
+    /// `true` (default): `POST /{acct}/api/graphql` is served; `false`: the account answers it
+    /// like any unknown path (404), as stand-ins and restricted accounts without GraphQL do.
+    pub graphql: bool,
 }
 
 impl Default for Quirks {
@@ -130,6 +133,7 @@ impl Default for Quirks {
             clock_skew: Duration::zero(),
             graphql_date_keys: crate::graphql::DateKeys::default(),
             graphql_none_format: crate::graphql::NoneFormat::default(),
+            graphql: true,
         }
     }
 }

@@ -672,7 +672,10 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     let path = parts.uri.path().to_owned();
     let query = parts.uri.query().map(str::to_owned);
     let kill = parts.extensions.get::<ConnKill>().cloned();
-    let route_kind = classify(&path, &inner.cfg.account);
+    let route_kind = match classify(&path, &inner.cfg.account) {
+        Route::Graphql if !inner.cfg.quirks.graphql => Route::Unknown,
+        r => r,
+    };
     let is_collection = method == Method::GET && matches!(route_kind, Route::Collection(_));
     let buckets: Vec<Bucket> = match (&method, &route_kind) {
         (&Method::GET, Route::Collection(_)) => vec![Bucket::Get, Bucket::Collection],

@@ -109,6 +109,11 @@ pub struct LineFetchReport {
     pub via_get: usize,
     /// HTTP requests made (GraphQL pages + GETs).
     pub requests: u32,
+    /// Why GraphQL was not used although the budget chose it: the endpoint refused (no
+    /// GraphQL, an `errors` answer, an unreadable body), in this call or an earlier one, and
+    /// the lines came from per-order GETs instead. `None` when GraphQL served or was not
+    /// chosen.
+    pub graphql_refused: Option<String>,
 }
 
 /// A Finale API client. Cheap to clone (shared inside); build ONE per process so that one
@@ -126,6 +131,10 @@ struct Inner {
     ctx: DecodeContext,
     /// Legacy session cookie value (`JSESSIONID`), once logged in.
     session: tokio::sync::Mutex<Option<String>>,
+    /// When and why GraphQL last refused an order-lines query for good (no endpoint, an
+    /// `errors` answer). For [`GRAPHQL_RETRY_AFTER`] after that, line completions go straight to
+    /// per-order GETs instead of spending a POST on an endpoint that does not answer.
+    graphql_refused: std::sync::Mutex<Option<(chrono::DateTime<chrono::Utc>, String)>>,
 }
 
 impl fmt::Debug for FinaleClient {
@@ -169,6 +178,7 @@ impl FinaleClient {
                 http,
                 scheduler,
                 session: tokio::sync::Mutex::new(None),
+                graphql_refused: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -506,15 +516,51 @@ impl FinaleClient {
             sched.available(Bucket::Post),
             sched.available(Bucket::Collection),
         );
+        let refused_before = self.graphql_refusal();
         let mut remaining: Vec<usize> = missing;
-        if source == LineSource::Graphql {
-            remaining = self
-                .lines_via_graphql(orders, remaining, prio, &mut report)
-                .await?;
+        if source == LineSource::Graphql && refused_before.is_some() {
+            report.graphql_refused = refused_before;
+        } else if source == LineSource::Graphql {
+            match self
+                .lines_via_graphql(orders, remaining.clone(), prio, &mut report)
+                .await
+            {
+                Ok(left) => remaining = left,
+                Err(e) if graphql_refusal(&e).is_some() => {
+                    // Fall back to per-order GETs (the GET budget's scheduler paces them) for
+                    // whatever the GraphQL pages had not filled in yet.
+                    let why = e.to_string();
+                    tracing::warn!(error = %why, "GraphQL refused the order-lines query; reading lines with per-order GETs");
+                    if graphql_refusal(&e) == Some(true) {
+                        *self
+                            .inner
+                            .graphql_refused
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                            Some((cfg.clock.now(), why.clone()));
+                    }
+                    report.graphql_refused = Some(why);
+                    remaining.retain(|&i| orders[i].lines.is_none());
+                }
+                Err(e) => return Err(e),
+            }
         }
         self.lines_via_get(orders, remaining, prio, &mut report)
             .await?;
         Ok(report)
+    }
+
+    /// Why GraphQL refused an order-lines query of this client for good, if it did so less than
+    /// [`GRAPHQL_RETRY_AFTER`] ago (after that, the next completion tries GraphQL again).
+    pub fn graphql_refusal(&self) -> Option<String> {
+        let now = self.inner.cfg.clock.now();
+        self.inner
+            .graphql_refused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .filter(|(at, _)| now - *at < GRAPHQL_RETRY_AFTER)
+            .map(|(_, why)| why.clone())
     }
 
     /// GraphQL pass: page through the order-date range of the missing orders; returns the
@@ -936,6 +982,27 @@ fn display_url(u: &Url) -> String {
     match u.query() {
         Some(q) => format!("{}?{q}", u.path()),
         None => u.path().to_owned(),
+    }
+}
+
+/// How long a definitive GraphQL refusal sends line completion straight to per-order GETs
+/// before GraphQL is tried again (virtual time).
+pub const GRAPHQL_RETRY_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// Whether a failed GraphQL line query is a reason to read the lines with per-order GETs
+/// instead: `Some(true)` when GraphQL refused for good (no such endpoint, an `errors` answer, a
+/// request it rejects, an unreadable body), `Some(false)` when it failed for now (server
+/// errors after every retry), `None` when GETs would fail just the same (bad credentials,
+/// invalid configuration, a cancelled run).
+fn graphql_refusal(e: &Error) -> Option<bool> {
+    match e {
+        Error::Graphql { .. }
+        | Error::NotFound { .. }
+        | Error::BadRequest { .. }
+        | Error::ErrorBody { .. }
+        | Error::Decode { .. } => Some(true),
+        Error::Server { .. } | Error::Exhausted { .. } | Error::RateLimited { .. } => Some(false),
+        _ => None,
     }
 }
 
@@ -1485,7 +1552,8 @@ mod tests {
                 orders_completed: 5,
                 via_graphql: 3,
                 via_get: 2,
-                requests: 4
+                requests: 4,
+                graphql_refused: None,
             }
         );
         let so1 = orders[0].lines.as_ref().expect("lines");
