@@ -4,5 +4,7 @@
 
 mod faults;
 mod flow;
+mod no_graphql;
+mod pulse;
 mod support;
 mod writers;

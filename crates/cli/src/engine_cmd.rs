@@ -39,7 +39,7 @@ pub struct SyncArgs {
     #[command(flatten)]
     common: Common,
     /// full (the two-year initial load, resumable), smart (what changed), critical (items
-    /// that need attention, first).
+    /// that need attention, first), stock (the stock pulse: stock levels only).
     #[arg(long, default_value = "smart")]
     strategy: Strategy,
     /// Wait up to this many seconds for another engine to finish instead of exiting.
@@ -322,17 +322,14 @@ impl Runner for EngineRunner {
 
     async fn last_runs(&self) -> Result<LastRuns, SyncError> {
         let store = self.engine.store();
-        let runs = store.recent_runs(200).await?;
-        let last_ok = |s: Strategy| {
-            runs.iter()
-                .find(|r| r.strategy == s && r.metrics.success)
-                .map(|r| r.started_at)
-        };
+        let last = store.last_successes().await?;
+        let last_ok = |s: Strategy| last.iter().find(|(x, _)| *x == s).map(|(_, at)| *at);
         // Only the plan's completion matters here: the jobs need not be read.
         let plan = engine::sync::status::plan_state(&**store).await?;
         Ok(LastRuns {
             smart: last_ok(Strategy::Smart),
             critical: last_ok(Strategy::Critical),
+            stock: last_ok(Strategy::Stock),
             full_done: plan.is_some_and(|p| p.completed_at.is_some()),
         })
     }
@@ -372,10 +369,19 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let cfg = load_config(args.common.config.as_deref())?;
     let engine = build(&cfg, None).await?;
     let schedule = cfg.schedule();
+    let pulse = schedule.stock_every.map_or_else(
+        || "off".to_owned(),
+        |e| format!("every {} min", e.num_minutes()),
+    );
+    let spend = engine::sync::plan::schedule_spend(&schedule, &engine.client().config().budgets);
     eprintln!(
-        "serving: smart daily at {} UTC, critical every {} min; store {}",
+        "serving: smart daily at {} UTC, critical every {} min, stock pulse {pulse}; \
+         busiest hour {} of {} collection reads ({}); store {}",
         schedule.smart_daily_at.format("%H:%M"),
         schedule.critical_every.num_minutes(),
+        spend.collection_reads,
+        spend.collection_budget,
+        spend.describe(),
         engine.store().describe()
     );
     let runner = EngineRunner { engine };

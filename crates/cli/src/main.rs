@@ -1,12 +1,13 @@
 //! `stockpulse` — the headless binary that drives the same engine as the desktop app.
 //!
-//! - `sync --strategy full|smart|critical`: one run of the sync engine into the configured
+//! - `sync --strategy full|smart|critical|stock`: one run of the sync engine into the configured
 //!   store (Postgres when a database URL is configured, else the local SQLite store), with a
 //!   progress bar; exit code 75 when another engine holds the writer role.
 //! - `status`: the configuration (no secrets), the full load's progress and ETA, cursors,
 //!   recent runs with their metrics and budget use.
-//! - `serve`: the schedules headless (smart daily at 02:00 UTC, critical hourly), catching up
-//!   missed runs at start, stopping cleanly on SIGINT/SIGTERM.
+//! - `serve`: the schedules headless (smart daily at 02:00 UTC, critical hourly, the stock
+//!   pulse every 5 minutes), catching up missed runs at start, stopping cleanly on
+//!   SIGINT/SIGTERM.
 //! - `demo`: the Finale simulator in process → the engine → a fresh local store (or Postgres
 //!   with `--database-url`): full, then smart and critical after simulated activity.
 //! - `finale fetch <collection>`: a debugging aid that prints decoded Finale records as JSON
@@ -46,11 +47,12 @@ enum Command {
         #[command(subcommand)]
         command: FinaleCommand,
     },
-    /// Sync Finale into the store once: `--strategy full|smart|critical`.
+    /// Sync Finale into the store once: `--strategy full|smart|critical|stock`.
     Sync(engine_cmd::SyncArgs),
     /// Show the configuration (no secrets), the full load's progress, cursors and recent runs.
     Status(engine_cmd::StatusArgs),
-    /// Run the schedules headless (smart daily, critical hourly), catching up missed runs.
+    /// Run the schedules headless (smart daily, critical hourly, stock every 5 minutes),
+    /// catching up missed runs.
     Serve(engine_cmd::ServeArgs),
     /// The simulator in process → the engine → the local store (or Postgres), with a summary.
     Demo(demo::DemoArgs),

@@ -50,6 +50,7 @@
 //! | smart time (UTC) | `STOCKPULSE_SMART_DAILY_AT` | `sync.smart_daily_at` | `"02:00"` |
 //! | smart time limit | `STOCKPULSE_SMART_MAX_DURATION_MINUTES` | `sync.smart_max_duration_minutes` | 15 |
 //! | critical interval | `STOCKPULSE_CRITICAL_EVERY_MINUTES` | `sync.critical_every_minutes` | 60 |
+//! | stock pulse interval (0 = off) | `STOCKPULSE_STOCK_EVERY_MINUTES` | `sync.stock_every_minutes` | 5 |
 //! | retry after a failed run | `STOCKPULSE_RETRY_AFTER_MINUTES` | `sync.retry_after_minutes` | 5 |
 //! | cursor overlap | `STOCKPULSE_CURSOR_OVERLAP_SECONDS` | `sync.cursor_overlap_seconds` | 300 |
 //! | history horizon | `STOCKPULSE_HISTORY_DAYS` | `sync.history_days` | 730 |
@@ -59,6 +60,10 @@
 //!
 //! Relative `store.local_path` values in the file are relative to the file's directory;
 //! a leading `~/` is the home directory.
+//!
+//! The schedule (critical interval, stock pulse, the daily smart run) must fit Finale's
+//! hourly collection budget in its busiest hour ([`crate::sync::plan::schedule_spend`]); a
+//! schedule that would not is refused with a message naming the interval to raise.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -330,6 +335,8 @@ pub struct SyncConfig {
     pub smart_max_duration: TimeDelta,
     /// Interval of the critical sync (60 min).
     pub critical_every: TimeDelta,
+    /// Interval of the stock pulse (5 min); `None` = off.
+    pub stock_every: Option<TimeDelta>,
     /// Wait after a failed scheduled run before `serve` tries again (5 min).
     pub retry_after: TimeDelta,
     /// How far incremental cursors re-read behind their watermark (300 s); also set as the
@@ -350,6 +357,7 @@ impl Default for SyncConfig {
             smart_daily_at: NaiveTime::from_hms_opt(2, 0, 0).unwrap_or(NaiveTime::MIN),
             smart_max_duration: TimeDelta::minutes(15),
             critical_every: TimeDelta::minutes(60),
+            stock_every: Some(TimeDelta::minutes(5)),
             retry_after: TimeDelta::minutes(5),
             cursor_overlap: TimeDelta::seconds(300),
             history_horizon: TimeDelta::days(730),
@@ -364,6 +372,7 @@ impl SyncConfig {
         Schedule {
             smart_daily_at: self.smart_daily_at,
             critical_every: self.critical_every,
+            stock_every: self.stock_every,
             retry_after: self.retry_after,
         }
     }
@@ -605,6 +614,21 @@ impl EngineConfig {
             s.cursor_overlap.num_seconds(),
             s.retry_after.num_minutes(),
         ));
+        let pulse = s.stock_every.map_or_else(
+            || "off".to_owned(),
+            |e| format!("every {} min", e.num_minutes()),
+        );
+        let spend =
+            crate::sync::plan::schedule_spend(&s.schedule(), &finale::BudgetConfig::default());
+        let gets: u32 = spend.strategies.iter().map(|x| x.gets).sum();
+        out.push_str(&format!(
+            "Stock pulse: {pulse}. Budget of the schedule's busiest hour: {} of Finale's {} \
+             collection reads ({}), {gets} GETs (+1 per changed order when lines are not in the \
+             order collection)\n",
+            spend.collection_reads,
+            spend.collection_budget,
+            spend.describe(),
+        ));
         out
     }
 }
@@ -680,6 +704,7 @@ struct FileSync {
     smart_daily_at: Option<String>,
     smart_max_duration_minutes: Option<i64>,
     critical_every_minutes: Option<i64>,
+    stock_every_minutes: Option<i64>,
     retry_after_minutes: Option<i64>,
     cursor_overlap_seconds: Option<i64>,
     history_days: Option<i64>,
@@ -1066,6 +1091,27 @@ fn resolve_sync(
         &f.critical_every_minutes,
         d.critical_every,
     )?;
+    let stock_key = Key {
+        env: "STOCKPULSE_STOCK_EVERY_MINUTES",
+        file: "sync.stock_every_minutes",
+    };
+    let stock_minutes = non_negative(
+        &stock_key,
+        &f.stock_every_minutes,
+        path,
+        env,
+        d.stock_every.map_or(0, |e| e.num_minutes()),
+    )?;
+    if stock_minutes > 60 * 24 {
+        return Err(ConfigError::Invalid {
+            setting: stock_key.env.to_owned(),
+            reason: format!(
+                "{stock_minutes} minutes is more than a day; the pulse keeps stock fresh between \
+                 critical runs (default 5; 0 switches it off)"
+            ),
+        });
+    }
+    let stock_every = (stock_minutes > 0).then(|| TimeDelta::minutes(stock_minutes));
     let retry_after = minutes(
         Key {
             env: "STOCKPULSE_RETRY_AFTER_MINUTES",
@@ -1152,18 +1198,28 @@ fn resolve_sync(
         )?,
     };
 
-    Ok(SyncConfig {
+    let sync = SyncConfig {
         full_batch_size,
         smart_batch_size,
         smart_concurrency,
         smart_daily_at,
         smart_max_duration,
         critical_every,
+        stock_every,
         retry_after,
         cursor_overlap: TimeDelta::seconds(overlap),
         history_horizon: TimeDelta::days(days),
         critical,
-    })
+    };
+    // The schedule must fit Finale's hourly collection budget.
+    let schedule = sync.schedule();
+    crate::sync::plan::schedule_spend(&schedule, &finale::BudgetConfig::default())
+        .check(&schedule)
+        .map_err(|e| ConfigError::Invalid {
+            setting: e.setting.to_owned(),
+            reason: e.to_string(),
+        })?;
+    Ok(sync)
 }
 
 fn source_label(source: SecretSource) -> String {

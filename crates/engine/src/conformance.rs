@@ -172,6 +172,7 @@ checks!(
     backfill_job_lifecycle,
     reset_interrupted_jobs_only_touches_running,
     runs_begin_finish_recent_and_close,
+    last_successes_see_past_many_pulses,
     quarantine_round_trips,
     state_is_set_by_batches,
     writer_lease_is_exclusive,
@@ -2008,6 +2009,75 @@ pub async fn runs_begin_finish_recent_and_close(store: &dyn Store) {
     assert_eq!(
         runs[1].metrics, metrics,
         "{name}: finished runs are not touched"
+    );
+}
+
+/// The newest successful run per strategy: failed and open runs do not count, and a daily run
+/// is found behind hundreds of stock pulses (what the schedule relies on).
+pub async fn last_successes_see_past_many_pulses(store: &dyn Store) {
+    let name = store.describe();
+    let finish = |ok: bool, at: DateTime<Utc>| RunMetrics {
+        finished_at: Some(at),
+        success: ok,
+        ..RunMetrics::default()
+    };
+    assert!(
+        store
+            .last_successes()
+            .await
+            .expect("last_successes")
+            .is_empty(),
+        "{name}: no runs, no successes"
+    );
+    for (i, ok) in [(0, true), (1, true), (2, false)] {
+        let at = t0() + minutes(i);
+        let id = store
+            .begin_run(Strategy::Smart, "host-a:1", at)
+            .await
+            .expect("begin_run");
+        store.finish_run(id, &finish(ok, at)).await.expect("finish");
+    }
+    let failed = store
+        .begin_run(Strategy::Critical, "host-a:1", t0())
+        .await
+        .expect("begin_run");
+    store
+        .finish_run(failed, &finish(false, t0()))
+        .await
+        .expect("finish");
+    // Still open: not a success (yet).
+    store
+        .begin_run(Strategy::Full, "host-a:1", t0())
+        .await
+        .expect("begin_run");
+    let pulses = 250;
+    for i in 0..pulses {
+        let at = t0() + minutes(10 + 5 * i);
+        let id = store
+            .begin_run(Strategy::Stock, "host-b:2", at)
+            .await
+            .expect("begin_run");
+        store
+            .finish_run(id, &finish(true, at))
+            .await
+            .expect("finish");
+    }
+    assert!(
+        store
+            .recent_runs(200)
+            .await
+            .expect("recent_runs")
+            .iter()
+            .all(|r| r.strategy == Strategy::Stock),
+        "{name}: the smart run is behind 200 pulses"
+    );
+    assert_eq!(
+        store.last_successes().await.expect("last_successes"),
+        vec![
+            (Strategy::Smart, t0() + minutes(1)),
+            (Strategy::Stock, t0() + minutes(10 + 5 * (pulses - 1))),
+        ],
+        "{name}: newest success per strategy"
     );
 }
 

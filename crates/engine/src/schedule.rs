@@ -16,8 +16,14 @@
 //! - **`critical`** is due when [`Schedule::critical_every`] has passed since its last
 //!   successful run started (or it never ran). A smart run does not count as a critical
 //!   one: at 02:00 both may be due, and both run.
+//! - **`stock`** (the stock pulse) is due when [`Schedule::stock_every`] has passed since
+//!   Finale's stock was last read. Smart and critical runs read the stock snapshot too, so
+//!   the latest of the three successful runs counts, and the pulse is never due while a
+//!   critical or smart run is due (that run reads the stock anyway). With the defaults
+//!   (every 5 minutes, critical hourly) it reads stock 11 or 12 times an hour, one
+//!   collection read each.
 //! - **Order.** When several are due they run by priority: `full`, then `critical`, then
-//!   `smart` (critical items are the ones a person is waiting for).
+//!   `stock`, then `smart` (critical items are the ones a person is waiting for).
 //! - **Clock skew.** Last runs are read from the store, which other workstations write with
 //!   their own clocks. A last run up to [`CLOCK_SKEW_TOLERANCE`] in the future is taken as
 //!   it is (it delays the next run by at most that much); one further in the future is a
@@ -49,7 +55,8 @@ use futures::future::FusedFuture;
 
 use crate::Strategy;
 
-/// The shortest critical interval [`serve`] honours (a smaller one is raised to this).
+/// The shortest critical or stock interval [`serve`] honours (a smaller one is raised to
+/// this).
 pub const MIN_CRITICAL_EVERY: TimeDelta = TimeDelta::minutes(1);
 
 /// How far in the future a recorded last run may be and still be believed.
@@ -65,6 +72,9 @@ pub struct Schedule {
     pub smart_daily_at: NaiveTime,
     /// The critical sync's interval (default 60 min). Must be positive.
     pub critical_every: TimeDelta,
+    /// The stock pulse's interval (default 5 min); `None` switches the pulse off (stock is then
+    /// read by critical and smart runs only).
+    pub stock_every: Option<TimeDelta>,
     /// How long [`serve`] waits after a failed run before trying again (default 5 min).
     pub retry_after: TimeDelta,
 }
@@ -74,6 +84,7 @@ impl Default for Schedule {
         Self {
             smart_daily_at: NaiveTime::from_hms_opt(2, 0, 0).unwrap_or(NaiveTime::MIN),
             critical_every: TimeDelta::minutes(60),
+            stock_every: Some(TimeDelta::minutes(5)),
             retry_after: TimeDelta::minutes(5),
         }
     }
@@ -88,6 +99,8 @@ pub struct LastRuns {
     pub smart: Option<DateTime<Utc>>,
     /// Start of the latest successful critical run.
     pub critical: Option<DateTime<Utc>>,
+    /// Start of the latest successful stock pulse.
+    pub stock: Option<DateTime<Utc>>,
     /// Whether the full (initial) load has completed.
     pub full_done: bool,
 }
@@ -105,16 +118,22 @@ impl Schedule {
         }
     }
 
-    /// The strategies due at `now`, in the order to run them (`full`, `critical`, `smart`).
+    /// The strategies due at `now`, in the order to run them (`full`, `critical`, `stock`,
+    /// `smart`).
     pub fn due(&self, now: DateTime<Utc>, last: &LastRuns) -> Vec<Strategy> {
         if !last.full_done {
             return vec![Strategy::Full];
         }
         let mut due = Vec::with_capacity(2);
-        if self.critical_due(now, last) {
+        let critical = self.critical_due(now, last);
+        let smart = self.smart_due(now, last);
+        if critical {
             due.push(Strategy::Critical);
         }
-        if self.smart_due(now, last) {
+        if !critical && !smart && self.stock_due(now, last) {
+            due.push(Strategy::Stock);
+        }
+        if smart {
             due.push(Strategy::Smart);
         }
         due
@@ -123,7 +142,11 @@ impl Schedule {
     /// The earliest moment at or after `now` when [`Schedule::due`] is not empty, assuming no
     /// run happens meanwhile. `now` itself when something is due already.
     pub fn next_wake(&self, now: DateTime<Utc>, last: &LastRuns) -> DateTime<Utc> {
-        if !last.full_done || self.critical_due(now, last) || self.smart_due(now, last) {
+        if !last.full_done
+            || self.critical_due(now, last)
+            || self.smart_due(now, last)
+            || self.stock_due(now, last)
+        {
             return now;
         }
         // Smart is due again at the first slot after its last run (which is believed here:
@@ -136,7 +159,24 @@ impl Schedule {
         let critical = believed(last.critical, now)
             .and_then(|t| t.checked_add_signed(self.critical_every))
             .unwrap_or(now);
-        smart.min(critical).max(now)
+        let mut wake = smart.min(critical);
+        if let Some(every) = self.stock_every {
+            let stock = stock_read(last, now)
+                .and_then(|t| t.checked_add_signed(every))
+                .unwrap_or(now);
+            wake = wake.min(stock);
+        }
+        wake.max(now)
+    }
+
+    fn stock_due(&self, now: DateTime<Utc>, last: &LastRuns) -> bool {
+        let Some(every) = self.stock_every else {
+            return false;
+        };
+        match stock_read(last, now) {
+            None => true,
+            Some(t) => t.checked_add_signed(every).is_none_or(|next| next <= now),
+        }
     }
 
     fn smart_due(&self, now: DateTime<Utc>, last: &LastRuns) -> bool {
@@ -154,6 +194,15 @@ impl Schedule {
                 .is_none_or(|next| next <= now),
         }
     }
+}
+
+/// When Finale's stock was last read: the latest believed stock pulse, critical or smart run
+/// (each reads the stock snapshot).
+fn stock_read(last: &LastRuns, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    [last.stock, last.critical, last.smart]
+        .into_iter()
+        .filter_map(|t| believed(t, now))
+        .max()
 }
 
 /// A recorded time, unless it is implausibly far in the future (see the module docs).
@@ -225,6 +274,7 @@ pub async fn serve<R: Runner + ?Sized>(
     // refuses it) would make critical due forever: spin-proof it.
     let schedule = &Schedule {
         critical_every: schedule.critical_every.max(MIN_CRITICAL_EVERY),
+        stock_every: schedule.stock_every.map(|e| e.max(MIN_CRITICAL_EVERY)),
         ..*schedule
     };
     let mut shutdown = pin!(shutdown.fuse());
@@ -299,6 +349,7 @@ pub async fn serve<R: Runner + ?Sized>(
                         Strategy::Critical => {
                             ours.critical = ours.critical.max(Some(started_at));
                         }
+                        Strategy::Stock => ours.stock = ours.stock.max(Some(started_at)),
                         // Only the store knows whether the full load is complete.
                         Strategy::Full => {}
                     }
@@ -331,6 +382,7 @@ fn merge(store: LastRuns, ours: &LastRuns) -> LastRuns {
     LastRuns {
         smart: store.smart.max(ours.smart),
         critical: store.critical.max(ours.critical),
+        stock: store.stock.max(ours.stock),
         full_done: store.full_done,
     }
 }

@@ -516,6 +516,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The newest runs first.
     async fn recent_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError>;
 
+    /// The start of the newest *successful* run of each strategy that has one (what the
+    /// schedule needs; unlike [`Store::recent_runs`] it sees a daily run behind hundreds of
+    /// stock pulses). Sorted by strategy name.
+    async fn last_successes(&self) -> Result<Vec<(Strategy, DateTime<Utc>)>, StoreError>;
+
     /// Inserts planned jobs that do not exist yet (same collection and window); returns how
     /// many were new.
     async fn plan_backfill(

@@ -237,6 +237,7 @@ price_change_pct = 7.5
         Schedule {
             smart_daily_at: NaiveTime::from_hms_opt(3, 30, 0).expect("t"),
             critical_every: TimeDelta::minutes(30),
+            stock_every: Some(TimeDelta::minutes(5)),
             retry_after: TimeDelta::minutes(2),
         }
     );
@@ -465,6 +466,50 @@ fn bad_schedule_strings_are_rejected() {
 }
 
 #[test]
+fn the_stock_pulse_defaults_to_five_minutes_and_zero_switches_it_off() {
+    let cfg = load(&[]).expect("defaults");
+    assert_eq!(cfg.schedule().stock_every, Some(TimeDelta::minutes(5)));
+    assert!(
+        cfg.describe().contains("Stock pulse: every 5 min")
+            && cfg.describe().contains(
+                "21 of Finale's 300 collection reads (critical 1 x 4, stock 12 x 1, smart 1 x 5)"
+            ),
+        "{}",
+        cfg.describe()
+    );
+    let cfg = load(&[("STOCKPULSE_STOCK_EVERY_MINUTES", "0")]).expect("off");
+    assert_eq!(cfg.schedule().stock_every, None);
+    assert!(
+        cfg.describe().contains("Stock pulse: off"),
+        "{}",
+        cfg.describe()
+    );
+    let cfg = load_file("[sync]\nstock_every_minutes = 2\n", &[]).expect("file");
+    assert_eq!(cfg.schedule().stock_every, Some(TimeDelta::minutes(2)));
+}
+
+#[test]
+fn a_schedule_over_finales_hourly_budget_is_refused() {
+    // Critical every minute (240 reads) with the pulse every minute (60) and smart (5): 305.
+    let err = load(&[
+        ("STOCKPULSE_CRITICAL_EVERY_MINUTES", "1"),
+        ("STOCKPULSE_STOCK_EVERY_MINUTES", "1"),
+    ])
+    .expect_err("over budget");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("STOCKPULSE_CRITICAL_EVERY_MINUTES") && msg.contains("305 of Finale's 300"),
+        "{msg}"
+    );
+    // The same critical cadence without the pulse fits.
+    load(&[
+        ("STOCKPULSE_CRITICAL_EVERY_MINUTES", "1"),
+        ("STOCKPULSE_STOCK_EVERY_MINUTES", "0"),
+    ])
+    .expect("245 reads fit");
+}
+
+#[test]
 fn numbers_must_make_sense() {
     let cases: &[(&str, &str, &str)] = &[
         ("STOCKPULSE_FULL_BATCH_SIZE", "0", "positive"),
@@ -479,6 +524,9 @@ fn numbers_must_make_sense() {
         ),
         ("STOCKPULSE_SMART_MAX_DURATION_MINUTES", "-1", "positive"),
         ("STOCKPULSE_RETRY_AFTER_MINUTES", "0", "positive"),
+        ("STOCKPULSE_STOCK_EVERY_MINUTES", "-5", "negative"),
+        ("STOCKPULSE_STOCK_EVERY_MINUTES", "often", "whole number"),
+        ("STOCKPULSE_STOCK_EVERY_MINUTES", "2000", "more than a day"),
         ("STOCKPULSE_HISTORY_DAYS", "0", "positive"),
         ("STOCKPULSE_HISTORY_DAYS", "100000", "century"),
         ("STOCKPULSE_CURSOR_OVERLAP_SECONDS", "-1", "negative"),

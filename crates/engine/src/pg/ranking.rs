@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 
-/// The seed's sync strategies.
+/// The seed's sync strategies, and the stock pulse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Strategy {
@@ -28,6 +28,10 @@ pub enum Strategy {
     Smart,
     /// The hourly sync of items that need attention.
     Critical,
+    /// The stock pulse: Finale's stock read on its own short cadence (every 5 minutes by
+    /// default) at critical priority, writing only the pairs that changed. Not one of the
+    /// seed's ranking strategies (`get_items_needing_sync` treats it like any other value).
+    Stock,
 }
 
 impl Strategy {
@@ -37,6 +41,7 @@ impl Strategy {
             Strategy::Full => "full",
             Strategy::Smart => "smart",
             Strategy::Critical => "critical",
+            Strategy::Stock => "stock",
         }
     }
 }
@@ -55,8 +60,9 @@ impl std::str::FromStr for Strategy {
             "full" => Ok(Strategy::Full),
             "smart" => Ok(Strategy::Smart),
             "critical" => Ok(Strategy::Critical),
+            "stock" => Ok(Strategy::Stock),
             other => Err(format!(
-                "unknown strategy `{other}` (expected full, smart or critical)"
+                "unknown strategy `{other}` (expected full, smart, critical or stock)"
             )),
         }
     }
@@ -114,7 +120,12 @@ mod tests {
 
     #[test]
     fn strategy_names_round_trip() {
-        for s in [Strategy::Full, Strategy::Smart, Strategy::Critical] {
+        for s in [
+            Strategy::Full,
+            Strategy::Smart,
+            Strategy::Critical,
+            Strategy::Stock,
+        ] {
             assert_eq!(s.as_str().parse::<Strategy>(), Ok(s));
             assert_eq!(s.to_string(), s.as_str());
         }

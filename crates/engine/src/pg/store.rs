@@ -394,6 +394,11 @@ impl Store for PgStore {
         runs::recent_runs(&client, limit).await
     }
 
+    async fn last_successes(&self) -> Result<Vec<(Strategy, DateTime<Utc>)>, StoreError> {
+        let client = self.client().await?;
+        runs::last_successes(&client).await
+    }
+
     async fn plan_backfill(
         &self,
         jobs: &[PlannedJob],

@@ -11,19 +11,94 @@ fn t(s: &str) -> DateTime<Utc> {
     s.parse().expect("timestamp")
 }
 
+/// The default schedule without the stock pulse (its own tests below turn it on).
 fn sched() -> Schedule {
-    Schedule::default()
+    Schedule {
+        stock_every: None,
+        ..Schedule::default()
+    }
 }
 
 fn last(smart: Option<&str>, critical: Option<&str>) -> LastRuns {
     LastRuns {
         smart: smart.map(t),
         critical: critical.map(t),
+        stock: None,
         full_done: true,
     }
 }
 
-use Strategy::{Critical, Full, Smart};
+use Strategy::{Critical, Full, Smart, Stock};
+
+#[test]
+fn the_stock_pulse_runs_every_five_minutes_between_critical_runs() {
+    let s = Schedule::default();
+    assert_eq!(s.stock_every, Some(TimeDelta::minutes(5)));
+    // Critical ran at 10:00 (it read the stock): the pulse is due at 10:05, not before.
+    let l = last(Some("2025-03-10T02:00:00Z"), Some("2025-03-10T10:00:00Z"));
+    assert_eq!(s.due(t("2025-03-10T10:04:59Z"), &l), Vec::<Strategy>::new());
+    assert_eq!(
+        s.next_wake(t("2025-03-10T10:01:00Z"), &l),
+        t("2025-03-10T10:05:00Z")
+    );
+    assert_eq!(s.due(t("2025-03-10T10:05:00Z"), &l), vec![Stock]);
+    // After a pulse at 10:05, the next one at 10:10.
+    let l = LastRuns {
+        stock: Some(t("2025-03-10T10:05:00Z")),
+        ..l
+    };
+    assert_eq!(s.due(t("2025-03-10T10:06:00Z"), &l), Vec::<Strategy>::new());
+    assert_eq!(
+        s.next_wake(t("2025-03-10T10:06:00Z"), &l),
+        t("2025-03-10T10:10:00Z")
+    );
+    // A pulse never replaces the critical run, and is not run beside it: critical reads the
+    // stock anyway.
+    assert_eq!(s.due(t("2025-03-10T11:00:00Z"), &l), vec![Critical]);
+    // Nor beside a due smart run.
+    let l = LastRuns {
+        critical: Some(t("2025-03-11T01:58:00Z")),
+        stock: Some(t("2025-03-11T01:50:00Z")),
+        ..l
+    };
+    assert_eq!(s.due(t("2025-03-11T02:00:00Z"), &l), vec![Smart]);
+}
+
+#[test]
+fn the_stock_pulse_counts_and_ignores_like_the_other_runs() {
+    let s = Schedule::default();
+    // Never pulsed, but smart read the stock a minute ago.
+    let l = LastRuns {
+        smart: Some(t("2025-03-10T02:00:00Z")),
+        critical: Some(t("2025-03-10T01:59:00Z")),
+        stock: None,
+        full_done: true,
+    };
+    assert_eq!(s.due(t("2025-03-10T02:01:00Z"), &l), Vec::<Strategy>::new());
+    assert_eq!(s.due(t("2025-03-10T02:05:00Z"), &l), vec![Stock]);
+    // A pulse recorded an hour in the future is a wrong clock: ignored, so the pulse is due
+    // from the other runs.
+    let l = LastRuns {
+        stock: Some(t("2025-03-10T03:05:00Z")),
+        ..l
+    };
+    assert_eq!(s.due(t("2025-03-10T02:05:00Z"), &l), vec![Stock]);
+    // Nothing before the full load; switched off, never.
+    let l0 = LastRuns::default();
+    assert_eq!(s.due(t("2025-03-10T02:05:00Z"), &l0), vec![Full]);
+    let off = Schedule {
+        stock_every: None,
+        ..s
+    };
+    assert_eq!(
+        off.due(t("2025-03-10T02:05:00Z"), &l),
+        Vec::<Strategy>::new()
+    );
+    assert_eq!(
+        off.next_wake(t("2025-03-10T02:05:00Z"), &l),
+        t("2025-03-10T02:59:00Z")
+    );
+}
 
 #[test]
 fn full_comes_first_and_alone() {
@@ -194,6 +269,7 @@ fn future_last_runs_are_treated_sanely() {
     let l = LastRuns {
         smart: Some(edge),
         critical: Some(edge),
+        stock: None,
         full_done: true,
     };
     assert_eq!(s.due(now, &l), Vec::<Strategy>::new());
@@ -203,39 +279,54 @@ fn future_last_runs_are_treated_sanely() {
 #[test]
 fn next_wake_is_never_in_the_past_and_always_wakes_to_work() {
     // Walk a grid of situations: next_wake >= now, and at next_wake something is due.
-    let s = Schedule {
+    let without_pulse = Schedule {
         smart_daily_at: NaiveTime::from_hms_opt(2, 0, 0).expect("t"),
         critical_every: TimeDelta::minutes(45),
         ..sched()
     };
+    let with_pulse = Schedule {
+        stock_every: Some(TimeDelta::minutes(7)),
+        ..without_pulse
+    };
     let base = t("2025-03-10T00:00:00Z");
-    for now_min in (0..3 * 24 * 60).step_by(37) {
-        let now = base + TimeDelta::minutes(now_min);
-        for smart_ago in [None, Some(1), Some(60), Some(1500), Some(5000), Some(-3)] {
-            for crit_ago in [
-                None,
-                Some(0),
-                Some(44),
-                Some(45),
-                Some(46),
-                Some(-4),
-                Some(-600),
-            ] {
-                let l = LastRuns {
-                    smart: smart_ago.map(|m| now - TimeDelta::minutes(m)),
-                    critical: crit_ago.map(|m| now - TimeDelta::minutes(m)),
-                    full_done: true,
-                };
-                let wake = s.next_wake(now, &l);
-                assert!(wake >= now);
-                assert!(!s.due(wake, &l).is_empty(), "{now} {l:?} -> {wake}");
-                if wake > now {
-                    assert!(s.due(now, &l).is_empty());
-                    // Nothing becomes due before the wake.
-                    assert!(
-                        s.due(wake - TimeDelta::seconds(1), &l).is_empty(),
-                        "{now} {l:?}"
-                    );
+    for (s, stock_agos) in [
+        (without_pulse, vec![None]),
+        (
+            with_pulse,
+            vec![None, Some(0), Some(6), Some(7), Some(8), Some(-600)],
+        ),
+    ] {
+        for now_min in (0..3 * 24 * 60).step_by(37) {
+            let now = base + TimeDelta::minutes(now_min);
+            for smart_ago in [None, Some(1), Some(60), Some(1500), Some(5000), Some(-3)] {
+                for crit_ago in [
+                    None,
+                    Some(0),
+                    Some(44),
+                    Some(45),
+                    Some(46),
+                    Some(-4),
+                    Some(-600),
+                ] {
+                    for stock_ago in &stock_agos {
+                        let l = LastRuns {
+                            smart: smart_ago.map(|m| now - TimeDelta::minutes(m)),
+                            critical: crit_ago.map(|m| now - TimeDelta::minutes(m)),
+                            stock: stock_ago.map(|m| now - TimeDelta::minutes(m)),
+                            full_done: true,
+                        };
+                        let wake = s.next_wake(now, &l);
+                        assert!(wake >= now);
+                        assert!(!s.due(wake, &l).is_empty(), "{now} {l:?} -> {wake}");
+                        if wake > now {
+                            assert!(s.due(now, &l).is_empty());
+                            // Nothing becomes due before the wake.
+                            assert!(
+                                s.due(wake - TimeDelta::seconds(1), &l).is_empty(),
+                                "{now} {l:?}"
+                            );
+                        }
+                    }
                 }
             }
         }
@@ -309,6 +400,7 @@ impl Runner for FakeRunner {
             }
             Strategy::Smart => st.last.smart = Some(started),
             Strategy::Critical => st.last.critical = Some(started),
+            Strategy::Stock => st.last.stock = Some(started),
         }
         Ok(())
     }
@@ -571,4 +663,33 @@ async fn a_zero_critical_interval_does_not_spin() {
     let stop = tokio::time::sleep(std::time::Duration::from_secs(5 * 60 + 30));
     serve(&r, &zero, &*clock, stop).await.expect("serve");
     assert_eq!(calls(&r).len(), 6, "once a minute: {:?}", calls(&r));
+}
+
+#[tokio::test(start_paused = true)]
+async fn serve_pulses_stock_between_critical_runs() {
+    let clock = virtual_clock(t("2025-03-10T10:00:00Z"));
+    let r = runner(
+        &clock,
+        FakeState {
+            last: last(Some("2025-03-10T02:00:00Z"), Some("2025-03-10T09:58:00Z")),
+            run_time: std::time::Duration::from_secs(10),
+            ..Default::default()
+        },
+    );
+    let stop = tokio::time::sleep(std::time::Duration::from_secs(64 * 60));
+    let report = serve(&r, &Schedule::default(), &*clock, stop)
+        .await
+        .expect("serve");
+    let mut want: Vec<(Strategy, String)> = (0..11)
+        .map(|i| c(Stock, &format!("10 {}", fmt_min(10 * 60 + 3 + 5 * i))))
+        .collect();
+    // 10:58: critical (it reads the stock too), then pulses from its start again.
+    want.insert(11, c(Critical, "10 10:58:00"));
+    want.push(c(Stock, "10 11:03:00"));
+    assert_eq!(calls(&r), want);
+    assert_eq!(report.failures(), 0);
+}
+
+fn fmt_min(m: i64) -> String {
+    format!("{:02}:{:02}:00", m / 60, m % 60)
 }

@@ -293,6 +293,10 @@ impl Store for SqliteStore {
         self.call(move |conn| runs::recent_runs(conn, limit)).await
     }
 
+    async fn last_successes(&self) -> Result<Vec<(Strategy, DateTime<Utc>)>, StoreError> {
+        self.call(runs::last_successes).await
+    }
+
     async fn plan_backfill(
         &self,
         jobs: &[PlannedJob],

@@ -114,6 +114,92 @@ fn connections_migrating_one_fresh_file_at_once_wait_for_each_other() {
     }
 }
 
+/// The stock-pulse migration rebuilds `sync_runs` (SQLite cannot alter a CHECK): every run
+/// and every quarantined record survives it with its id, `'stock'` becomes a valid strategy,
+/// ids keep counting up, and the quarantine still cascades with its run.
+#[test]
+fn the_stock_pulse_migration_keeps_runs_and_quarantine() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations/sqlite/");
+    let file = |name: &str| std::fs::read_to_string(format!("{dir}{name}")).expect("migration");
+    let conn = open_in_memory().expect("open in memory");
+    conn.execute_batch(&file("V20261123230000__initial_schema.sql"))
+        .expect("initial schema");
+    conn.execute_batch(&file("V20261124010000__engine_columns.sql"))
+        .expect("engine columns");
+    let insert_run = |strategy: &str| {
+        conn.execute(
+            "INSERT INTO sync_runs (strategy, started_at) VALUES (?1, 1000)",
+            [strategy],
+        )
+    };
+    insert_run("full").expect("full");
+    insert_run("smart").expect("smart");
+    assert!(insert_run("stock").is_err(), "not a strategy before");
+    conn.execute(
+        "UPDATE sync_runs SET finished_at = 2000, duration_ms = 1000, success = 1, \
+         notes = 'kept' WHERE id = 1",
+        [],
+    )
+    .expect("finish");
+    for run in [1, 2, 2] {
+        conn.execute(
+            "INSERT INTO sync_errors (run_id, collection, reason, raw_text, at) \
+             VALUES (?1, 'order', 'bad', 'x', 1500)",
+            [run],
+        )
+        .expect("quarantine");
+    }
+    let runs_before: Vec<(i64, String, Option<String>)> = conn
+        .prepare("SELECT id, strategy, notes FROM sync_runs ORDER BY id")
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })
+        .expect("runs");
+
+    let tx = conn.unchecked_transaction().expect("begin");
+    tx.execute_batch(&file("V20261204040000__stock_pulse.sql"))
+        .expect("the stock-pulse migration applies");
+    tx.commit().expect("commit");
+
+    let runs_after: Vec<(i64, String, Option<String>)> = conn
+        .prepare("SELECT id, strategy, notes FROM sync_runs ORDER BY id")
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })
+        .expect("runs");
+    assert_eq!(runs_after, runs_before);
+    let errors: Vec<(i64, i64)> = conn
+        .prepare("SELECT id, run_id FROM sync_errors ORDER BY id")
+        .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .expect("errors");
+    assert_eq!(
+        errors,
+        vec![(1, 1), (2, 2), (3, 2)],
+        "the quarantine survives"
+    );
+    insert_run("stock").expect("'stock' is a strategy now");
+    let id: i64 = conn
+        .query_row("SELECT max(id) FROM sync_runs", [], |r| r.get(0))
+        .expect("id");
+    assert_eq!(id, 3, "ids keep counting");
+    assert!(insert_run("weekly").is_err(), "still checked");
+    conn.execute("DELETE FROM sync_runs WHERE id = 2", [])
+        .expect("delete a run");
+    let left: i64 = conn
+        .query_row("SELECT count(*) FROM sync_errors", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(left, 1, "the quarantine still cascades with its run");
+    assert!(names(&conn, "index").contains(&"sync_runs_strategy_success".to_owned()));
+    assert!(names(&conn, "index").contains(&"sync_errors_run_id".to_owned()));
+    let fk: Vec<String> = conn
+        .prepare("SELECT \"table\" FROM pragma_foreign_key_list('sync_errors')")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("fk");
+    assert_eq!(fk, vec!["sync_runs".to_owned()]);
+}
+
 #[test]
 fn migrating_twice_is_a_no_op_and_keeps_data() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -33,6 +33,8 @@ struct Fetched {
     records: u64,
     requests: u32,
     fetch_time: Duration,
+    /// Error patterns met while reading (for the run's metrics).
+    patterns: Vec<String>,
 }
 
 impl Engine {
@@ -144,6 +146,9 @@ impl Engine {
             let started = Instant::now();
             meter.saw(f.seen);
             meter.quarantined(&f.quarantine);
+            for p in &f.patterns {
+                meter.pattern(p.clone());
+            }
             let n = f.batches.len();
             let mut quarantine = Some(f.quarantine);
             for (i, mut batch) in f.batches.into_iter().enumerate() {
@@ -278,6 +283,7 @@ impl Engine {
                 Ok(())
             }
         };
+        let mut patterns = Vec::new();
         let (mut batches, quarantine, seen, records, requests) = match (collection, job.job.kind) {
             (Collection::Facility, JobKind::Snapshot) => {
                 let d = self.client.fetch_all::<Facility>(prio).await?;
@@ -302,6 +308,9 @@ impl Engine {
                     .client
                     .complete_order_lines(&mut batch.records, prio)
                     .await?;
+                if lines.graphql_refused.is_some() {
+                    patterns.push(super::GRAPHQL_REFUSED.to_owned());
+                }
                 let seen = batch.records.len() + batch.errors.len();
                 let (rows, q) = convert(&batch.records, &batch.errors, run_id, at);
                 let records = rows.len() as u64;
@@ -340,6 +349,7 @@ impl Engine {
             records,
             requests,
             fetch_time: started.elapsed(),
+            patterns,
         })
     }
 

@@ -372,7 +372,10 @@ impl Engine {
             })
             .await?;
         if let Some(orders) = (&mut decoded.records as &mut dyn Any).downcast_mut::<Vec<Order>>() {
-            self.client.complete_order_lines(orders, prio).await?;
+            let lines = self.client.complete_order_lines(orders, prio).await?;
+            if lines.graphql_refused.is_some() {
+                meter.pattern(super::GRAPHQL_REFUSED);
+            }
         }
         meter.saw(decoded.records.len() + decoded.errors.len());
         let (rows, quarantine) = convert(&decoded.records, &decoded.errors, meter.run_id(), now);
@@ -395,7 +398,7 @@ impl Engine {
 
     /// Reads the stock snapshot, diffs it and writes the changes, ranked items first.
     /// Returns how many rows were written in the critical-first pass.
-    async fn stock(
+    pub(super) async fn stock(
         &self,
         meter: &Meter,
         out: &mut RunOutput,

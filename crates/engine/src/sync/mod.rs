@@ -10,7 +10,8 @@
 //!    backfill plan of module [`plan`]), or [`smart`](Strategy::Smart) /
 //!    [`critical`](Strategy::Critical) (module `incremental`: cursors with overlap where
 //!    Finale has `lastUpdatedDate`, hash diff of the `inventoryitem` snapshot where it has
-//!    not, critical items written first);
+//!    not, critical items written first), or the [`stock`](Strategy::Stock) pulse (module
+//!    `pulse`: the stock snapshot alone, every few minutes, at critical priority);
 //! 3. rebuilds derived data for what changed (daily sales, velocities, days of stock left,
 //!    the seed's `inventory_items`);
 //! 4. completes the `sync_runs` row with the run's metrics, also when it failed.
@@ -22,6 +23,7 @@ mod full;
 mod incremental;
 mod meter;
 pub mod plan;
+mod pulse;
 pub mod status;
 
 use std::sync::Arc;
@@ -40,6 +42,10 @@ use crate::store::{
 
 pub use meter::Meter;
 pub use plan::{Cursor, Estimate, GRAPHQL_OVERFETCH, LoadProfile, PlanState, estimate, plan_full};
+
+/// The error pattern of a run whose order lines came from per-order GETs because Finale's
+/// GraphQL refused the lines query (no GraphQL on the account, an `errors` answer).
+pub const GRAPHQL_REFUSED: &str = "graphql refused: order lines read by GET";
 
 /// Tunables of the strategies (the seed's numbers are the defaults).
 #[derive(Debug, Clone, PartialEq)]
@@ -326,6 +332,7 @@ impl Engine {
             Strategy::Smart | Strategy::Critical => {
                 self.incremental(strategy, &meter, &mut out, progress).await
             }
+            Strategy::Stock => self.pulse(&meter, &mut out, progress).await,
         };
         if strategy == Strategy::Smart && wall.elapsed() > self.settings.smart_max_duration {
             let minutes = self.settings.smart_max_duration.as_secs() / 60;

@@ -34,6 +34,8 @@ use chrono::{DateTime, Utc};
 use finale::{Bucket, BudgetConfig, Collection};
 use serde::{Deserialize, Serialize};
 
+use crate::pg::Strategy;
+use crate::schedule::Schedule;
 use crate::store::{JobKind, PlannedJob};
 
 /// The `sync_state` key holding the current plan's horizon.
@@ -246,9 +248,216 @@ pub fn eta(
     budget_time(&needed, available, budgets, requests, per_request).0
 }
 
+/// Collection reads one run of a strategy makes in steady state (each is also one GET):
+/// `critical` reads parties, products, stock and orders since their cursors (4); `smart`
+/// facilities too (5); the stock pulse the stock snapshot alone (1). A cursor more than 30
+/// days behind (after a long outage) costs one more read per 30 days, once.
+pub fn reads_per_run(strategy: Strategy) -> u32 {
+    match strategy {
+        Strategy::Critical => 4,
+        Strategy::Smart => 5,
+        Strategy::Stock => 1,
+        // Not scheduled hourly: its reads are the plan's ([`estimate`]).
+        Strategy::Full => 0,
+    }
+}
+
+/// One scheduled strategy's share of the busiest hour.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StrategySpend {
+    /// The strategy.
+    pub strategy: Strategy,
+    /// Runs in the busiest hour.
+    pub runs: u32,
+    /// Collection reads in that hour (`runs` × [`reads_per_run`]).
+    pub collection_reads: u32,
+    /// GETs in that hour: every collection read is one. Orders whose lines are not in the
+    /// order collection add one GET (or a share of a GraphQL page) per changed order.
+    pub gets: u32,
+}
+
+/// What the configured schedule spends of Finale's hourly collection budget in its busiest
+/// hour: the daily smart run, every critical run and every stock pulse that can fall into
+/// one 60-minute window (an upper bound: a pulse is skipped when a critical or smart run
+/// reads the stock anyway).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScheduleSpend {
+    /// Per scheduled strategy, in run order (critical, stock, smart).
+    pub strategies: Vec<StrategySpend>,
+    /// Collection reads in all.
+    pub collection_reads: u32,
+    /// The collection budget per hour they are measured against.
+    pub collection_budget: u32,
+}
+
+/// A schedule that would spend more than Finale allows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the schedule would spend {reads} of Finale's {budget} collection reads an hour ({detail}); \
+     raise {setting} (now {minutes} min) or switch the stock pulse off with \
+     STOCKPULSE_STOCK_EVERY_MINUTES=0"
+)]
+pub struct OverBudget {
+    /// Collection reads in the busiest hour.
+    pub reads: u32,
+    /// The hourly budget.
+    pub budget: u32,
+    /// The spend per strategy, for the message.
+    pub detail: String,
+    /// The setting to lower the cadence of: the biggest spender's interval.
+    pub setting: &'static str,
+    /// Its current value, in minutes.
+    pub minutes: i64,
+}
+
+/// The busiest hour of `schedule` (see [`ScheduleSpend`]).
+pub fn schedule_spend(schedule: &Schedule, budgets: &BudgetConfig) -> ScheduleSpend {
+    let per_hour = |every: chrono::TimeDelta| -> u32 {
+        let minutes = every.num_minutes().max(1);
+        u32::try_from((60 + minutes - 1) / minutes).unwrap_or(u32::MAX)
+    };
+    let mut strategies = vec![StrategySpend {
+        strategy: Strategy::Critical,
+        runs: per_hour(schedule.critical_every),
+        collection_reads: 0,
+        gets: 0,
+    }];
+    if let Some(every) = schedule.stock_every {
+        strategies.push(StrategySpend {
+            strategy: Strategy::Stock,
+            runs: per_hour(every),
+            collection_reads: 0,
+            gets: 0,
+        });
+    }
+    strategies.push(StrategySpend {
+        strategy: Strategy::Smart,
+        runs: 1,
+        collection_reads: 0,
+        gets: 0,
+    });
+    for s in &mut strategies {
+        s.collection_reads = s.runs.saturating_mul(reads_per_run(s.strategy));
+        s.gets = s.collection_reads;
+    }
+    ScheduleSpend {
+        collection_reads: strategies.iter().map(|s| s.collection_reads).sum(),
+        collection_budget: budgets.collection_per_hour,
+        strategies,
+    }
+}
+
+impl ScheduleSpend {
+    /// `runs x reads` per strategy, e.g. `critical 1 x 4, stock 12 x 1, smart 1 x 5`.
+    pub fn describe(&self) -> String {
+        self.strategies
+            .iter()
+            .map(|s| format!("{} {} x {}", s.strategy, s.runs, reads_per_run(s.strategy)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Refuses a schedule whose busiest hour exceeds the collection budget, naming the
+    /// interval to raise (the strategy that spends the most).
+    pub fn check(&self, schedule: &Schedule) -> Result<(), OverBudget> {
+        if self.collection_reads <= self.collection_budget {
+            return Ok(());
+        }
+        let top = self
+            .strategies
+            .iter()
+            .filter(|s| s.strategy != Strategy::Smart)
+            .max_by_key(|s| s.collection_reads)
+            .map_or(Strategy::Critical, |s| s.strategy);
+        let (setting, every) = match top {
+            Strategy::Stock => (
+                "STOCKPULSE_STOCK_EVERY_MINUTES",
+                schedule.stock_every.unwrap_or_default(),
+            ),
+            _ => ("STOCKPULSE_CRITICAL_EVERY_MINUTES", schedule.critical_every),
+        };
+        Err(OverBudget {
+            reads: self.collection_reads,
+            budget: self.collection_budget,
+            detail: self.describe(),
+            setting,
+            minutes: every.num_minutes(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_schedule_spends_21_collection_reads_in_its_busiest_hour() {
+        let spend = schedule_spend(&Schedule::default(), &BudgetConfig::default());
+        assert_eq!(
+            spend
+                .strategies
+                .iter()
+                .map(|s| (s.strategy, s.runs, s.collection_reads, s.gets))
+                .collect::<Vec<_>>(),
+            vec![
+                (Strategy::Critical, 1, 4, 4),
+                (Strategy::Stock, 12, 12, 12),
+                (Strategy::Smart, 1, 5, 5),
+            ]
+        );
+        assert_eq!((spend.collection_reads, spend.collection_budget), (21, 300));
+        assert_eq!(
+            spend.describe(),
+            "critical 1 x 4, stock 12 x 1, smart 1 x 5"
+        );
+        assert!(spend.check(&Schedule::default()).is_ok());
+    }
+
+    #[test]
+    fn a_schedule_over_the_budget_is_refused_naming_the_setting_to_raise() {
+        let budgets = BudgetConfig::default();
+        // Critical every minute with the pulse every minute: 240 + 60 + 5 = 305 > 300.
+        let s = Schedule {
+            critical_every: chrono::TimeDelta::minutes(1),
+            stock_every: Some(chrono::TimeDelta::minutes(1)),
+            ..Schedule::default()
+        };
+        let err = schedule_spend(&s, &budgets).check(&s).unwrap_err();
+        assert_eq!((err.reads, err.budget), (305, 300));
+        assert_eq!(err.setting, "STOCKPULSE_CRITICAL_EVERY_MINUTES");
+        let msg = err.to_string();
+        assert!(msg.contains("305 of Finale's 300"), "{msg}");
+        assert!(
+            msg.contains("critical 60 x 4, stock 60 x 1, smart 1 x 5"),
+            "{msg}"
+        );
+        // Exactly at the budget is allowed; without the pulse the same critical cadence fits.
+        let off = Schedule {
+            stock_every: None,
+            ..s
+        };
+        assert_eq!(schedule_spend(&off, &budgets).collection_reads, 245);
+        assert!(schedule_spend(&off, &budgets).check(&off).is_ok());
+        // A smaller collection budget makes the pulse the biggest spender.
+        let small = BudgetConfig {
+            collection_per_hour: 20,
+            ..budgets
+        };
+        let s = Schedule {
+            stock_every: Some(chrono::TimeDelta::minutes(2)),
+            ..Schedule::default()
+        };
+        let err = schedule_spend(&s, &small).check(&s).unwrap_err();
+        assert_eq!(err.setting, "STOCKPULSE_STOCK_EVERY_MINUTES");
+        assert_eq!(err.minutes, 2);
+        // Intervals that do not divide the hour round up: every 45 minutes can run twice.
+        let s = Schedule {
+            critical_every: chrono::TimeDelta::minutes(45),
+            stock_every: None,
+            ..Schedule::default()
+        };
+        assert_eq!(schedule_spend(&s, &budgets).strategies[0].runs, 2);
+    }
     use chrono::TimeZone;
 
     fn t(y: i32, m: u32, d: u32) -> DateTime<Utc> {

@@ -256,6 +256,31 @@ pub(super) async fn recent_runs(client: &Client, limit: u32) -> Result<Vec<RunRe
     rows.iter().map(run_record).collect()
 }
 
+/// The newest successful run's start per strategy (an index-only lookup per strategy).
+pub(super) async fn last_successes(
+    client: &Client,
+) -> Result<Vec<(Strategy, DateTime<Utc>)>, StoreError> {
+    const WHAT: &str = "read the last successful run of each strategy";
+    let rows = client
+        .query_typed(
+            "SELECT strategy, max(started_at) FROM sync_runs WHERE success \
+              GROUP BY strategy ORDER BY strategy",
+            &[],
+        )
+        .await
+        .map_err(StoreError::query(WHAT))?;
+    rows.iter()
+        .map(|r| {
+            let name: String = r.try_get(0).map_err(StoreError::query(WHAT))?;
+            let at: DateTime<Utc> = r.try_get(1).map_err(StoreError::query(WHAT))?;
+            let strategy = name.parse().map_err(|e| StoreError::Corrupt {
+                what: format!("sync_runs.strategy: {e}"),
+            })?;
+            Ok((strategy, at))
+        })
+        .collect()
+}
+
 pub(super) async fn plan_backfill(
     client: &Client,
     jobs: &[PlannedJob],

@@ -109,6 +109,26 @@ pub fn close_abandoned_runs(conn: &mut Connection, now: DateTime<Utc>) -> Result
     Ok(n as u64)
 }
 
+/// The newest successful run's start per strategy.
+pub fn last_successes(conn: &mut Connection) -> Result<Vec<(Strategy, DateTime<Utc>)>, StoreError> {
+    const WHAT: &str = "read the last successful run of each strategy";
+    let raw: Vec<(String, i64)> = conn
+        .prepare_cached(
+            "SELECT strategy, max(started_at) FROM sync_runs WHERE success = 1
+              GROUP BY strategy ORDER BY strategy",
+        )
+        .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .map_err(q(WHAT))?;
+    raw.into_iter()
+        .map(|(name, at)| {
+            let strategy: Strategy = name.parse().map_err(|e| StoreError::Corrupt {
+                what: format!("sync_runs.strategy: {e}"),
+            })?;
+            Ok((strategy, time_req(at, "sync_runs.started_at")?))
+        })
+        .collect()
+}
+
 /// The newest runs first.
 pub fn recent_runs(conn: &mut Connection, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
     type Raw = (
