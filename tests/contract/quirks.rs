@@ -57,19 +57,32 @@ async fn graphql_date_ranges_work_with_either_key_form() {
 }
 
 #[tokio::test]
-async fn a_date_key_form_the_server_rejects_is_a_clear_graphql_error() {
+async fn a_date_key_form_the_server_rejects_falls_back_and_says_why() {
     let p = graphql_pair(
         DateKeys::StartEndOnly,
         NoneFormat::Numbers,
         GraphqlDateKeys::BeginEnd,
     )
     .await;
-    let err = complete_lines(&p).await.unwrap_err();
-    assert!(matches!(err, Error::Graphql { .. }), "{err:?}");
-    assert!(
-        err.to_string().contains("start"),
-        "the server's reason reaches the user: {err}"
-    );
+    let since = anchor() - Duration::days(90);
+    let mut orders = p
+        .client
+        .fetch_changed::<Order>(since, anchor(), Priority::Smart, |_| {})
+        .await
+        .unwrap()
+        .records;
+    // The query is refused, the lines still arrive (per-order GETs), and the server's reason
+    // reaches the user.
+    let report = p
+        .client
+        .complete_order_lines(&mut orders, Priority::Smart)
+        .await
+        .expect("falls back to per-order GETs");
+    assert_eq!(report.via_get, orders.len(), "{report:?}");
+    let why = report.graphql_refused.expect("the refusal is reported");
+    assert!(why.contains("start"), "the server's reason: {why}");
+    assert_eq!(p.client.graphql_refusal().as_deref(), Some(why.as_str()));
+    assert_lines_match(&orders, &p);
 }
 
 #[tokio::test]

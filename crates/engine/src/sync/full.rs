@@ -9,6 +9,10 @@
 //! - **Fault-tolerant.** A job that fails after the client's retries is marked `failed` with
 //!   the error and the run goes on with the others; the run then reports
 //!   [`SyncError::JobsFailed`] and the next `full` run retries only what is not done.
+//! - **Progressive.** The plan's order (module [`super::plan`]) lands products, locations and
+//!   stock first, then orders newest first. The derived rows are refreshed as each part
+//!   lands — the items' stock after the stock snapshot, daily sales and velocities once the
+//!   last 90 days of orders are in — and a progress note says what is usable already.
 //! - **Completion** rebuilds all derived data, sets every incremental cursor to the plan's
 //!   horizon end, and marks the plan complete (so `smart` and `critical` may run).
 
@@ -20,7 +24,7 @@ use finale::{Bucket, Collection, Facility, Order, PartyGroup, Priority, Product,
 use tokio::sync::mpsc;
 
 use super::incremental::{Mirror, StockRead, convert};
-use super::plan::{Cursor, PLAN_KEY, PlanState, cursor_key, eta, plan_full};
+use super::plan::{Cursor, PLAN_KEY, PlanState, cursor_key, eta, plan_full, velocity_ready};
 use super::{Engine, Meter, Progress, ProgressUpdate, RunOutput, SyncError};
 use crate::store::{BackfillJob, Batch, JobDone, JobKind, JobStatus, Quarantined, Scope};
 
@@ -77,7 +81,7 @@ impl Engine {
             .into_iter()
             .filter(|j| planned.contains(&j.job))
             .collect();
-        // Execution order is the plan's order (reference data, orders by window, stock).
+        // Execution order is the plan's order (reference data, stock, orders newest first).
         jobs.sort_by_key(|j| planned.iter().position(|p| *p == j.job));
         let total = jobs.len() as u64;
         if total != planned.len() as u64 {
@@ -176,6 +180,24 @@ impl Engine {
                 records: meter.seen(),
                 eta: Some(self.backfill_eta(remaining, requests_done, jobs_timed, time_spent)),
             });
+            // Progressive loading: refresh what this job made usable.
+            if f.job.job.collection == Collection::InventoryItem.path() {
+                let rows = self
+                    .refresh_derived(meter, out, Scope::Products(Vec::new()), progress)
+                    .await?;
+                progress.note(&format!(
+                    "usable now: {} products with their stock per location (orders and sales \
+                     history still loading)",
+                    rows.len()
+                ));
+            } else if velocity_ready(&f.job.job, plan.start, plan.end) {
+                self.refresh_derived(meter, out, Scope::All, progress)
+                    .await?;
+                progress.note(
+                    "usable now: sales velocity and days of stock left (the last 90 days of \
+                     orders are in; older history still loading)",
+                );
+            }
         }
         producer
             .await

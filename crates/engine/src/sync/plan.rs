@@ -2,16 +2,26 @@
 //!
 //! # The plan
 //!
-//! A full load is a list of jobs ([`PlannedJob`]) persisted in `backfill_jobs`, in this order:
+//! A full load is a list of jobs ([`PlannedJob`]) persisted in `backfill_jobs`, in this order
+//! — the seed's "progressive loading": what staff look at first lands first, then the
+//! details fill in:
 //!
 //! 1. **Reference snapshots**: `facility`, `partygroup`, `product`, each one unfiltered read.
 //!    A `lastUpdatedDate` horizon would miss a product nobody touched in two years, and these
 //!    collections are small (one read each, far under Finale's 120k cap).
-//! 2. **Order windows**: `order` over the two-year horizon in `lastUpdatedDate` windows of at
-//!    most 30 days (Finale rejects wider ones). Every order created in the horizon was last
-//!    updated in it, so this covers two years of orders and sales history. A window that
-//!    comes back full is halved by the client in memory and re-read.
-//! 3. **Stock snapshot**: `inventoryitem` (no filter exists; every read is the whole account).
+//! 2. **Stock snapshot**: `inventoryitem` (no filter exists; every read is the whole
+//!    account). After it, every product's stock per location is usable, minutes into a load
+//!    that may take hours when order lines come through GraphQL.
+//! 3. **Order windows**: `order` over the two-year horizon in `lastUpdatedDate` windows of at
+//!    most 30 days (Finale rejects wider ones), **newest first**. Every order created in the
+//!    horizon was last updated in it, so this covers two years of orders and sales history;
+//!    an order dated in the last 90 days was last updated in the last 90 days, so once the
+//!    windows reaching back [`VELOCITY_READY_DAYS`] are in, the 30- and 90-day velocities and
+//!    days of stock left are right ([`velocity_ready`]). A window that comes back full is
+//!    halved by the client in memory and re-read.
+//!
+//! The full load refreshes the derived rows (daily sales, the seed's `inventory_items`) at
+//! each of these milestones, not only at the end, and says what is usable already.
 //!
 //! The horizon `[start, end)` is fixed when the plan is first made and stored with it
 //! (`sync_state` key [`PLAN_KEY`]), so a resumed run plans exactly the same jobs again and
@@ -80,10 +90,12 @@ pub fn plan_full(
         snapshot(Collection::Facility),
         snapshot(Collection::PartyGroup),
         snapshot(Collection::Product),
+        snapshot(Collection::InventoryItem),
     ];
     jobs.extend(
         finale::plan_windows(start, end, window)
             .into_iter()
+            .rev()
             .map(|w| PlannedJob {
                 collection: Collection::Order.path().to_owned(),
                 kind: JobKind::Window,
@@ -91,8 +103,22 @@ pub fn plan_full(
                 window_end: w.end,
             }),
     );
-    jobs.push(snapshot(Collection::InventoryItem));
     jobs
+}
+
+/// How far back the order windows must reach before velocities are right: the long
+/// (90-day) velocity window.
+pub const VELOCITY_READY_DAYS: i64 = 90;
+
+/// Whether `job`, an order window of a plan ending at `end`, is the one that completes the
+/// last [`VELOCITY_READY_DAYS`] of orders (windows run newest first): the first window that
+/// starts at or before `end - 90 days`, or the oldest window of a shorter horizon.
+pub fn velocity_ready(job: &PlannedJob, plan_start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+    let from = (end - chrono::Duration::days(VELOCITY_READY_DAYS)).max(plan_start);
+    job.kind == JobKind::Window
+        && job.collection == Collection::Order.path()
+        && job.window_start <= from
+        && job.window_end > from
 }
 
 /// What the planner assumes about the account when estimating a load.
@@ -478,19 +504,23 @@ mod tests {
     }
 
     #[test]
-    fn plan_is_reference_then_windows_then_stock_and_covers_the_horizon() {
+    fn plan_is_reference_then_stock_then_windows_newest_first_and_covers_the_horizon() {
         let (start, end) = (t(2024, 11, 24), t(2026, 11, 24));
         let jobs = plan_full(start, end, chrono::Duration::days(30));
         let names: Vec<&str> = jobs.iter().map(|j| j.collection.as_str()).collect();
-        assert_eq!(&names[..3], &["facility", "partygroup", "product"]);
-        assert_eq!(names.last(), Some(&"inventoryitem"));
+        assert_eq!(
+            &names[..4],
+            &["facility", "partygroup", "product", "inventoryitem"],
+            "what staff look at first lands first"
+        );
+        assert!(names[4..].iter().all(|n| *n == "order"));
         let windows: Vec<_> = jobs.iter().filter(|j| j.kind == JobKind::Window).collect();
         assert_eq!(windows.len(), 25, "730 days in 30-day windows");
-        assert_eq!(windows[0].window_start, start);
-        assert_eq!(windows.last().map(|w| w.window_end), Some(end));
+        assert_eq!(windows[0].window_end, end, "newest first");
+        assert_eq!(windows.last().map(|w| w.window_start), Some(start));
         for pair in windows.windows(2) {
             assert_eq!(
-                pair[0].window_end, pair[1].window_start,
+                pair[1].window_end, pair[0].window_start,
                 "no gaps, no overlap"
             );
         }
@@ -499,6 +529,31 @@ mod tests {
                 .iter()
                 .all(|w| w.window_end - w.window_start <= chrono::Duration::days(30))
         );
+        // Exactly one window completes the last 90 days: the fourth (30-day windows counted
+        // back from the end; the first three reach back 90 days to the second).
+        let ready: Vec<usize> = windows
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| velocity_ready(w, start, end))
+            .map(|(i, _)| i)
+            .collect();
+        let from = end - chrono::Duration::days(90);
+        assert_eq!(ready.len(), 1, "{ready:?}");
+        let w = windows[ready[0]];
+        assert!(w.window_start <= from && w.window_end > from, "{w:?}");
+        assert!(windows[..ready[0]].iter().all(|w| w.window_start > from));
+        // A horizon shorter than 90 days: its oldest window.
+        let short = plan_full(
+            end - chrono::Duration::days(40),
+            end,
+            chrono::Duration::days(30),
+        );
+        let ready: Vec<&PlannedJob> = short
+            .iter()
+            .filter(|j| velocity_ready(j, end - chrono::Duration::days(40), end))
+            .collect();
+        assert_eq!(ready.len(), 1);
+        assert_eq!(ready[0].window_start, end - chrono::Duration::days(40));
         // Same horizon, same plan: resuming re-plans identically.
         assert_eq!(jobs, plan_full(start, end, chrono::Duration::days(30)));
     }
