@@ -119,15 +119,23 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
 
     let t = Instant::now();
-    for (strategy, live_hours) in [
+    // The full load; six hours of activity and the daily smart run; five minutes and a stock
+    // pulse; the rest of the hour and the hourly critical run.
+    for (strategy, live_minutes) in [
         (Strategy::Full, 0),
-        (Strategy::Smart, 6),
-        (Strategy::Critical, 1),
+        (Strategy::Smart, 6 * 60),
+        (Strategy::Stock, 5),
+        (Strategy::Critical, 55),
     ] {
-        if live_hours > 0 {
-            let live = sim.step_live(chrono::Duration::hours(live_hours));
+        if live_minutes > 0 {
+            let live = sim.step_live(chrono::Duration::minutes(live_minutes));
+            let span = if live_minutes % 60 == 0 {
+                format!("{} h", live_minutes / 60)
+            } else {
+                format!("{live_minutes} min")
+            };
             println!(
-                "\n  {live_hours} h of account activity: {} new orders, {} price changes, {} new products, {} stock rows changed",
+                "\n  {span} of account activity: {} new orders, {} price changes, {} new products, {} stock rows changed",
                 live.new_orders, live.changed_products, live.new_products, live.stock_rows_changed
             );
         }
