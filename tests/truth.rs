@@ -29,8 +29,9 @@
 //! # Mapping (rows.rs)
 //!
 //! - Optional URL references (`parentFacilityUrl`, `supplierPartyUrl`, a guideline's
-//!   `facilityUrl`, an order's facilities, a line's `orderItemUrl`/`productUrl`) that are
-//!   empty strings become `None`; other strings are kept as sent (`Some("")` stays).
+//!   `facilityUrl`, an order's facilities, a line's `productUrl`) that are empty strings
+//!   become `None`; other strings are kept as sent (`Some("")` stays). A line's
+//!   `orderItemUrl` is never stored (GraphQL lines carry none), so it is always `None`.
 //! - Fields the simulator does not render are `None`: a facility's `facilityTypeId`, an
 //!   order's `dueDate`.
 //! - Product: `category` = `userCategory`, `list_price` = the first `LIST_PRICE` entry of
@@ -46,13 +47,14 @@
 //! - Stock: `inventoryitem` rows summed per (product, sublocation) over lots, packings and
 //!   orders; pairs whose sums rows.rs would reject (non-finite, negative reserved/on order)
 //!   are left out.
-//! - Daily sales (store.rs conventions): lines of `SALES_ORDER`s not `ORDER_CANCELLED` with an
-//!   order date, per (product, UTC day of the order date); units = quantity, revenue =
+//! - Daily sales (store.rs conventions): lines of `SALES_ORDER`s in `ORDER_LOCKED` or
+//!   `ORDER_COMPLETED` (drafts and cancelled orders are no sales) with an order date, per (product, UTC day of the order date); units = quantity, revenue =
 //!   quantity × unit price (a missing price counts 0).
 //! - Items (the seed's `inventory_items`): one per product, from an [`ItemInput`] built here
-//!   (on hand summed over the product's stock rows, 0 without any; reorder point and quantity
-//!   summed over guidelines, `None` without any; units sold in the 30 and 90 days up to
-//!   `as_of`'s UTC date) and finished by [`engine::derive::item_row`]. Velocities depend on
+//!   (on hand and reserved summed over the product's stock rows, 0 without any; reorder point
+//!   and quantity summed over the guidelines that are not `##doNotReorder`, `None` without
+//!   any; units sold in the 30 and 90 days up to `as_of`'s UTC date; the product's created
+//!   date and its first sale, which bound the days a young product's velocity divides by) and finished by [`engine::derive::item_row`]. Velocities depend on
 //!   `as_of`'s date only: pass the `as_of` of the engine's last item refresh.
 //!
 //! Records the engine quarantines are not stored. The simulator's data is valid by default,
@@ -115,9 +117,6 @@ pub struct Expect {
     pub timezone: Tz,
     /// Which party URL orders hold.
     pub order_party: OrderParty,
-    /// Whether order lines carry their `orderItemUrl` (REST lines do; lines completed
-    /// through GraphQL do not).
-    pub order_item_urls: bool,
     /// Record URLs (facilities, parties, products, orders) the store is not expected to hold.
     pub exclude: BTreeSet<String>,
     /// Stock pairs `(product_url, facility_url)` the store is not expected to hold.
@@ -129,7 +128,6 @@ impl Default for Expect {
         Self {
             timezone: chrono_tz::UTC,
             order_party: OrderParty::default(),
-            order_item_urls: true,
             exclude: BTreeSet::new(),
             exclude_stock: BTreeSet::new(),
         }
@@ -159,12 +157,6 @@ impl Expect {
     /// Sets which party URL orders hold.
     pub fn order_party(mut self, p: OrderParty) -> Self {
         self.order_party = p;
-        self
-    }
-
-    /// Sets whether order lines carry their `orderItemUrl`.
-    pub fn order_item_urls(mut self, yes: bool) -> Self {
-        self.order_item_urls = yes;
         self
     }
 
@@ -433,11 +425,8 @@ fn order(
         .order_item_list
         .iter()
         .map(|l| LineRow {
-            order_item_url: if expect.order_item_urls {
-                reference(Some(&l.order_item_url(&o.order_url)))
-            } else {
-                None
-            },
+            // Never stored: GraphQL lines have none (rows.rs `LineRow`).
+            order_item_url: None,
             product_url: reference(Some(&l.product_url)),
             product_id: Some(l.product_id.to_string()),
             quantity: num(l.quantity),
@@ -511,7 +500,11 @@ fn daily_sales(orders: &[OrderRow]) -> Vec<DailySalesRow> {
     let mut days: BTreeMap<(&str, NaiveDate), (f64, f64)> = BTreeMap::new();
     for o in orders {
         let Some(date) = o.order_date else { continue };
-        if o.order_type != "SALES_ORDER" || o.status.as_deref() == Some("ORDER_CANCELLED") {
+        let committed = matches!(
+            o.status.as_deref(),
+            Some("ORDER_LOCKED" | "ORDER_COMPLETED")
+        );
+        if o.order_type != "SALES_ORDER" || !committed {
             continue;
         }
         for l in &o.lines {
@@ -545,13 +538,20 @@ fn items(
     sales: &[DailySalesRow],
     as_of: DateTime<Utc>,
 ) -> Vec<engine::rows::ItemRow> {
-    let mut on_hand: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut on_hand: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
     for s in stock {
-        *on_hand.entry(&s.product_url).or_insert(0.0) += s.on_hand;
+        let e = on_hand.entry(&s.product_url).or_insert((0.0, 0.0));
+        e.0 += s.on_hand;
+        e.1 += s.reserved;
     }
     let today = as_of.date_naive();
     let (from30, from90) = (today - Duration::days(30), today - Duration::days(90));
     let mut units: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    let mut first_sale: BTreeMap<&str, NaiveDate> = BTreeMap::new();
+    for d in sales {
+        let first = first_sale.entry(&d.product_url).or_insert(d.day);
+        *first = (*first).min(d.day);
+    }
     for d in sales.iter().filter(|d| d.day <= today) {
         let u = units.entry(&d.product_url).or_insert((0.0, 0.0));
         if d.day > from30 {
@@ -565,6 +565,13 @@ fn items(
         .iter()
         .map(|p| {
             let (units_30d, units_90d) = units.get(p.url.as_str()).copied().unwrap_or_default();
+            let (on_hand, reserved) = on_hand.get(p.url.as_str()).copied().unwrap_or_default();
+            // Do-not-reorder guidelines are no reorder point.
+            let reorder = || {
+                p.guidelines
+                    .iter()
+                    .filter(|g| g.calculation_method.as_deref() != Some("##doNotReorder"))
+            };
             item_row(&ItemInput {
                 product_url: p.url.clone(),
                 sku: p.sku.clone(),
@@ -572,11 +579,17 @@ fn items(
                 status: p.status.clone(),
                 cost: p.cost,
                 list_price: p.list_price,
-                on_hand: on_hand.get(p.url.as_str()).copied().unwrap_or(0.0),
-                reorder_point: sum_present(p.guidelines.iter().map(|g| g.reorder_point)),
-                reorder_qty: sum_present(p.guidelines.iter().map(|g| g.reorder_qty)),
+                on_hand,
+                reserved,
+                reorder_point: sum_present(reorder().map(|g| g.reorder_point)),
+                reorder_qty: sum_present(reorder().map(|g| g.reorder_qty)),
+                // Per-location levels feed the critical triggers, not the item row.
+                locations: Vec::new(),
                 units_30d,
                 units_90d,
+                created: p.finale_created,
+                first_sale: first_sale.get(p.url.as_str()).copied(),
+                as_of: today,
             })
         })
         .collect();

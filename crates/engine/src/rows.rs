@@ -161,6 +161,12 @@ pub struct OrderRow {
 }
 
 /// One `order_lines` row (its `seq` is its index in [`OrderRow::lines`]).
+///
+/// A line's content must not depend on how it was read: lines completed through GraphQL
+/// carry no `orderItemUrl` while REST lines do, so [`OrderRow::from_finale`] never stores it
+/// (`order_item_url` is always `None`; the column stays for the schema's sake). Otherwise the
+/// same order would hash differently by source and a run that switches sources would rewrite
+/// every unchanged order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LineRow {
     pub order_item_url: Option<String>,
@@ -177,8 +183,11 @@ pub struct ItemRow {
     pub finale_id: String,
     pub sku: String,
     pub name: Option<String>,
-    /// On hand, summed over every facility.
+    /// On hand, summed over every facility (the seed's column).
     pub stock: f64,
+    /// On hand − reserved over every facility: what can still be sold. Days of stock and
+    /// the critical triggers use it.
+    pub available: f64,
     pub reorder_point: Option<f64>,
     pub reorder_quantity: Option<f64>,
     pub cost: Option<f64>,
@@ -187,7 +196,7 @@ pub struct ItemRow {
     pub sales_velocity: f64,
     /// Units sold per day over the last 90 days: the item's "normal" velocity.
     pub sales_velocity_90d: f64,
-    /// Days until on-hand stock runs out at the 30-day velocity; `None` when nothing sells.
+    /// Days until available stock runs out at the 30-day velocity; `None` when nothing sells.
     pub days_of_stock: Option<f64>,
     pub status: Option<String>,
     pub content_hash: Hash,
@@ -535,7 +544,8 @@ impl OrderRow {
                 .finite(&format!("orderItemList[{i}].quantity"), l.quantity)?
                 .unwrap_or(0.0);
             lines.push(LineRow {
-                order_item_url: Check::reference(&l.order_item_url),
+                // Not stored: GraphQL lines have none (see [`LineRow`]).
+                order_item_url: None,
                 product_url: Check::reference(&l.product_url),
                 product_id: l.product_id.clone(),
                 quantity,
@@ -606,14 +616,23 @@ impl OrderRow {
         h.finish()
     }
 
-    /// Whether the order counts as a sale for sales history: a sales order that was not
-    /// cancelled and has a date.
+    /// Whether the order counts as a sale for sales history: a sales order that is committed
+    /// (`ORDER_LOCKED`) or completed (`ORDER_COMPLETED`) and has a date ([`SALE_STATUSES`]).
+    /// Drafts (`ORDER_CREATED`, quotes that may never ship), cancelled orders and orders
+    /// without a status do not count.
     pub fn counts_as_sale(&self) -> bool {
         self.order_type == "SALES_ORDER"
-            && self.status.as_deref() != Some("ORDER_CANCELLED")
+            && self
+                .status
+                .as_deref()
+                .is_some_and(|s| SALE_STATUSES.contains(&s))
             && self.order_date.is_some()
     }
 }
+
+/// The order statuses whose sales orders count as sales (daily sales, velocity, days of
+/// stock): committed and completed. Both stores' daily-sales SQL spells the same list.
+pub const SALE_STATUSES: [&str; 2] = ["ORDER_LOCKED", "ORDER_COMPLETED"];
 
 /// Characters kept verbatim in a URL path segment (RFC 3986 unreserved).
 const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
