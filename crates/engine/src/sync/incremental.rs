@@ -23,8 +23,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use finale::{
-    Collection, Facility, FinaleRecord, InventoryItem, Order, PartyGroup, Priority, Product,
-    RecordError,
+    Collection, Facility, FinaleRecord, InventoryItem, Order, PackedQuantities, PartyGroup,
+    Priority, Product, RecordError,
 };
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
@@ -47,8 +47,8 @@ use crate::store::{Applied, Batch, PriceChange, Quarantined, Scope};
 pub(super) trait Mirror: FinaleRecord + Serialize + Send + Sync + 'static {
     /// The store row.
     type Stored: Send + Sync + 'static;
-    /// Converts and validates.
-    fn to_row(&self) -> Result<Self::Stored, Invalid>;
+    /// Converts and validates (`packed`: what packed quantities count).
+    fn to_row(&self, packed: PackedQuantities) -> Result<Self::Stored, Invalid>;
     /// Puts rows into a batch.
     fn put(batch: &mut Batch, rows: Vec<Self::Stored>);
     /// The row's URL when it is a supplier ("vendor updates" count suppliers only).
@@ -59,7 +59,7 @@ pub(super) trait Mirror: FinaleRecord + Serialize + Send + Sync + 'static {
 
 impl Mirror for Facility {
     type Stored = FacilityRow;
-    fn to_row(&self) -> Result<FacilityRow, Invalid> {
+    fn to_row(&self, _packed: PackedQuantities) -> Result<FacilityRow, Invalid> {
         FacilityRow::from_finale(self)
     }
     fn put(batch: &mut Batch, rows: Vec<FacilityRow>) {
@@ -69,7 +69,7 @@ impl Mirror for Facility {
 
 impl Mirror for PartyGroup {
     type Stored = PartyRow;
-    fn to_row(&self) -> Result<PartyRow, Invalid> {
+    fn to_row(&self, _packed: PackedQuantities) -> Result<PartyRow, Invalid> {
         PartyRow::from_finale(self)
     }
     fn put(batch: &mut Batch, rows: Vec<PartyRow>) {
@@ -85,7 +85,7 @@ impl Mirror for PartyGroup {
 
 impl Mirror for Product {
     type Stored = ProductRow;
-    fn to_row(&self) -> Result<ProductRow, Invalid> {
+    fn to_row(&self, _packed: PackedQuantities) -> Result<ProductRow, Invalid> {
         ProductRow::from_finale(self)
     }
     fn put(batch: &mut Batch, rows: Vec<ProductRow>) {
@@ -95,8 +95,8 @@ impl Mirror for Product {
 
 impl Mirror for Order {
     type Stored = OrderRow;
-    fn to_row(&self) -> Result<OrderRow, Invalid> {
-        OrderRow::from_finale(self)
+    fn to_row(&self, packed: PackedQuantities) -> Result<OrderRow, Invalid> {
+        OrderRow::from_finale(self, packed)
     }
     fn put(batch: &mut Batch, rows: Vec<OrderRow>) {
         batch.orders = rows;
@@ -111,6 +111,7 @@ pub(super) fn convert<T: Mirror>(
     errors: &[RecordError],
     run_id: i64,
     at: DateTime<Utc>,
+    packed: PackedQuantities,
 ) -> (Vec<T::Stored>, Vec<Quarantined>) {
     let collection = T::COLLECTION.path();
     let mut q: Vec<Quarantined> = errors
@@ -119,7 +120,7 @@ pub(super) fn convert<T: Mirror>(
         .collect();
     let mut rows = Vec::with_capacity(records.len());
     for r in records {
-        match r.to_row() {
+        match r.to_row(packed) {
             Ok(row) => rows.push(row),
             Err(e) => q.push(super::quarantine_invalid(run_id, &e, Some(raw_json(r)), at)),
         }
@@ -500,7 +501,13 @@ impl Engine {
             self.client.complete_order_lines(orders, prio).await?;
         }
         meter.saw(decoded.records.len() + decoded.errors.len());
-        let (rows, quarantine) = convert(&decoded.records, &decoded.errors, meter.run_id(), now);
+        let (rows, quarantine) = convert(
+            &decoded.records,
+            &decoded.errors,
+            meter.run_id(),
+            now,
+            self.client.config().packed_quantities,
+        );
         meter.quarantined(&quarantine);
         out.suppliers
             .extend(rows.iter().filter_map(T::supplier_url).map(str::to_owned));
@@ -574,7 +581,8 @@ impl Engine {
         meter: Option<&Meter>,
     ) -> Result<StockRead, SyncError> {
         let d = self.client.fetch_all::<InventoryItem>(prio).await?;
-        let (rows, invalid) = aggregate_stock(&d.records);
+        let (rows, rejected) = aggregate_stock(&d.records, self.client.config().packed_quantities);
+        let invalid: Vec<Invalid> = rejected.iter().map(|(e, _)| e.clone()).collect();
         let stored = match meter {
             Some(m) => m.db(self.store.stock_hashes()).await?,
             None => self.store.stock_hashes().await?,
@@ -586,9 +594,9 @@ impl Engine {
             .map(|e| super::quarantine_decode(run_id, "inventoryitem", e, at))
             .collect();
         quarantine.extend(
-            invalid
-                .iter()
-                .map(|e| super::quarantine_invalid(run_id, e, None, at)),
+            rejected
+                .into_iter()
+                .map(|(e, raw)| super::quarantine_invalid(run_id, &e, raw, at)),
         );
         Ok(StockRead {
             changes,
