@@ -45,8 +45,9 @@
 //!   The simulator's `orderRoleList` carries only `partyId`, never `partyUrl`, so rows.rs
 //!   stores `None`; [`OrderParty::ById`] expects the party's URL instead (see [`OrderParty`]).
 //! - Stock: `inventoryitem` rows summed per (product, sublocation) over lots, packings and
-//!   orders; pairs whose sums rows.rs would reject (non-finite, negative reserved/on order)
-//!   are left out.
+//!   orders, in units: a packed row's quantities (cases in the model) times its units per
+//!   case, read as the wire carries them ([`Expect::packed`]); pairs whose sums rows.rs
+//!   would reject (non-finite, negative reserved/on order) are left out.
 //! - Daily sales (store.rs conventions): lines of `SALES_ORDER`s in `ORDER_LOCKED` or
 //!   `ORDER_COMPLETED` (drafts and cancelled orders are no sales) with an order date, per (product, UTC day of the order date); units = quantity, revenue =
 //!   quantity × unit price (a missing price counts 0).
@@ -85,7 +86,7 @@ use engine::rows::{
 };
 use engine::store::Snapshot;
 use finale_sim::render::{Render, Scalar};
-use finale_sim::{Dataset, SimConfig};
+use finale_sim::{Dataset, PackedQuantities, SimConfig};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -117,6 +118,9 @@ pub struct Expect {
     pub timezone: Tz,
     /// Which party URL orders hold.
     pub order_party: OrderParty,
+    /// What packed `inventoryitem` quantities count on the wire (the simulator's
+    /// `quirks.packed_quantities`); the store holds units either way.
+    pub packed: PackedQuantities,
     /// Record URLs (facilities, parties, products, orders) the store is not expected to hold.
     pub exclude: BTreeSet<String>,
     /// Stock pairs `(product_url, facility_url)` the store is not expected to hold.
@@ -128,6 +132,7 @@ impl Default for Expect {
         Self {
             timezone: chrono_tz::UTC,
             order_party: OrderParty::default(),
+            packed: PackedQuantities::default(),
             exclude: BTreeSet::new(),
             exclude_stock: BTreeSet::new(),
         }
@@ -144,6 +149,7 @@ impl Expect {
     pub fn for_sim(cfg: &SimConfig) -> Self {
         Self {
             timezone: cfg.quirks.timezone,
+            packed: cfg.quirks.packed_quantities,
             ..Self::default()
         }
     }
@@ -157,6 +163,12 @@ impl Expect {
     /// Sets which party URL orders hold.
     pub fn order_party(mut self, p: OrderParty) -> Self {
         self.order_party = p;
+        self
+    }
+
+    /// Sets what packed quantities count on the wire.
+    pub fn packed(mut self, packed: PackedQuantities) -> Self {
+        self.packed = packed;
         self
     }
 
@@ -243,7 +255,7 @@ pub fn expected_snapshot_with(ds: &Dataset, as_of: DateTime<Utc>, expect: &Expec
         .collect();
     orders.sort_by(|a, b| a.url.cmp(&b.url));
 
-    let stock = stock(ds, &expect.exclude_stock);
+    let stock = stock(ds, expect.packed, &expect.exclude_stock);
     let daily_sales = daily_sales(&orders);
     let items = items(&products, &stock, &daily_sales, as_of);
 
@@ -471,18 +483,25 @@ fn order(
     row
 }
 
-fn stock(ds: &Dataset, exclude: &BTreeSet<StockKey>) -> Vec<StockRow> {
+fn stock(ds: &Dataset, packed: PackedQuantities, exclude: &BTreeSet<StockKey>) -> Vec<StockRow> {
     let mut sums: BTreeMap<(&str, &str), [f64; 3]> = BTreeMap::new();
     for it in &ds.inventory_items {
         if it.product_url.is_empty() || it.facility_url.is_empty() {
             continue;
         }
+        // The model holds cases for packed rows. Rendered as cases, the engine multiplies
+        // what it reads by the units per case; rendered as units, it reads units.
+        let n = it.units_per_case();
+        let units = |q: f64| match packed {
+            PackedQuantities::Cases => num(q) * n,
+            PackedQuantities::Units => num(q * n),
+        };
         let s = sums
             .entry((&it.product_url, &it.facility_url))
             .or_insert([0.0; 3]);
-        s[0] += num(it.quantity_on_hand);
-        s[1] += num(it.quantity_reserved);
-        s[2] += num(it.quantity_on_order);
+        s[0] += units(it.quantity_on_hand);
+        s[1] += units(it.quantity_reserved);
+        s[2] += units(it.quantity_on_order);
     }
     sums.into_iter()
         .filter(|(_, [h, r, o])| h.is_finite() && r.is_finite() && o.is_finite())

@@ -4,5 +4,6 @@
 
 mod faults;
 mod flow;
+mod numbers;
 mod support;
 mod writers;

@@ -411,7 +411,7 @@ fn order_parties_as_sent_or_resolved_by_id() {
     }
     // Lines never carry their orderItemUrl (GraphQL lines have none).
     assert!(
-        exp.orders
+        by_id.orders
             .iter()
             .all(|o| o.lines.iter().all(|l| l.order_item_url.is_none()))
     );
@@ -437,6 +437,54 @@ async fn the_client_and_rows_rs_read_the_simulator_like_the_helper() {
 }
 
 /// The same after live changes (new orders and products, price changes, stock moves).
+#[test]
+fn packed_stock_counts_units() {
+    let ds = small();
+    let e = expected_snapshot(&ds, anchor());
+    let packed: Vec<&finale_sim::InventoryItem> = ds
+        .inventory_items
+        .iter()
+        .filter(|r| r.normalized_packing_string.is_some() && r.quantity_on_hand > 0.0)
+        .collect();
+    assert!(!packed.is_empty(), "the small account has packed stock");
+    for r in packed {
+        let s = e
+            .stock
+            .iter()
+            .find(|s| s.product_url == *r.product_url && s.facility_url == r.facility_url)
+            .unwrap();
+        assert!(
+            s.on_hand >= r.quantity_on_hand * r.units_per_case(),
+            "{r:?} is counted in units: {s:?}"
+        );
+        assert!(r.units_per_case() > 1.0);
+    }
+    // Cases or units on the wire, the store holds the same units.
+    let units = expected_snapshot_with(
+        &ds,
+        anchor(),
+        &Expect::new().packed(finale_sim::PackedQuantities::Units),
+    );
+    assert_eq!(units.stock, e.stock);
+}
+
+/// The client and rows.rs read packed stock as the helper does, whichever way the simulator
+/// counts it (the client configured to match).
+#[tokio::test]
+async fn packed_stock_reads_the_same_as_cases_or_as_units() {
+    for mode in [
+        finale_sim::PackedQuantities::Cases,
+        finale_sim::PackedQuantities::Units,
+    ] {
+        let p = crate::Setup::new(Size::Small)
+            .sim(|c| c.quirks.packed_quantities = mode)
+            .start(|_| {})
+            .await;
+        read_back_and_compare(&p).await;
+        p.sim.shutdown().await;
+    }
+}
+
 #[tokio::test]
 async fn live_changes_read_the_same_way() {
     let p = crate::Setup::new(Size::Small).start(|_| {}).await;
@@ -457,7 +505,7 @@ async fn read_back_and_compare(p: &crate::Pair) {
     let stock = c.fetch_all::<InventoryItem>(Priority::Smart).await.unwrap();
     assert!(facilities.errors.is_empty() && parties.errors.is_empty());
     assert!(products.errors.is_empty() && orders.errors.is_empty() && stock.errors.is_empty());
-    let (stock_rows, bad) = aggregate_stock(&stock.records);
+    let (stock_rows, bad) = aggregate_stock(&stock.records, p.config.packed_quantities);
     assert!(bad.is_empty());
     let ds = p.sim.dataset();
     let ds = ds.read().unwrap();
@@ -471,7 +519,11 @@ async fn read_back_and_compare(p: &crate::Pair) {
             r.url.clone()
         }),
         stock: stock_rows,
-        orders: rows(&orders.records, OrderRow::from_finale, |r| r.url.clone()),
+        orders: rows(
+            &orders.records,
+            |o| OrderRow::from_finale(o, p.config.packed_quantities),
+            |r| r.url.clone(),
+        ),
         daily_sales: expected.daily_sales.clone(),
         items: expected.items.clone(),
     };
