@@ -46,7 +46,9 @@ async fn packed_stock_syncs_in_units_either_way(kind: Kind) {
             let units: f64 = ds
                 .inventory_items
                 .iter()
-                .filter(|o| o.product_url == packed.product_url && o.facility_url == packed.facility_url)
+                .filter(|o| {
+                    o.product_url == packed.product_url && o.facility_url == packed.facility_url
+                })
                 .map(|o| o.quantity_on_hand * o.units_per_case())
                 .sum();
             (
@@ -113,7 +115,10 @@ async fn an_unreadable_packing_is_quarantined_and_its_stock_kept(kind: Kind) {
             .iter()
             .find(|r| r.record.record_key.as_deref() == Some(&k))
             .unwrap_or_else(|| panic!("{k} quarantined: {q:?}"));
-        assert!(rec.record.reason.contains("normalizedPackingString"), "{rec:?}");
+        assert!(
+            rec.record.reason.contains("normalizedPackingString"),
+            "{rec:?}"
+        );
         let raw = rec.record.raw_payload.as_ref().expect("the raw row");
         assert_eq!(raw["packing"], "a dozen or so", "{raw}");
     }
@@ -132,8 +137,18 @@ async fn an_unreadable_packing_is_quarantined_and_its_stock_kept(kind: Kind) {
 async fn order_lines_hash_the_same_from_rest_and_graphql(kind: Kind) {
     let rest = Setup::new(Size::Small).start(|_| {}).await;
     let ts = TestStore::new(kind).await;
-    let first = run(&engine(&rest, ts.store.clone(), "test:rest"), Strategy::Full).await;
-    assert!(first.applied.by_table.get("order_lines").is_some_and(|w| w.inserted > 0));
+    let first = run(
+        &engine(&rest, ts.store.clone(), "test:rest"),
+        Strategy::Full,
+    )
+    .await;
+    assert!(
+        first
+            .applied
+            .by_table
+            .get("order_lines")
+            .is_some_and(|w| w.inserted > 0)
+    );
     rest.sim.shutdown().await;
 
     let gql = Setup::new(Size::Small)
@@ -161,7 +176,12 @@ async fn order_lines_hash_the_same_from_rest_and_graphql(kind: Kind) {
         .count();
     assert!(graphql > 0, "lines came through GraphQL");
     assert!(again.metrics.items_seen > 0);
-    assert_eq!(again.applied.rows_written(), 0, "{}", again.applied.describe_tables());
+    assert_eq!(
+        again.applied.rows_written(),
+        0,
+        "{}",
+        again.applied.describe_tables()
+    );
     assert_eq!(again.daily_sales.total(), 0);
     assert_eq!(again.items.writes.total(), 0);
     assert_eq!(before, ts.store.write_marks().await.expect("marks"));
@@ -199,12 +219,25 @@ async fn critical_triggers_look_at_locations_and_available_stock(kind: Kind) {
         // Q: 50 in main under a do-not-reorder guideline of 1000, 100 at the depot (point 5).
         // R: 50 on hand in main, all 50 reserved; guidelines do-not-reorder.
         let plan = [
-            (vec![guide(&main, 20.0, false), guide(&depot, 20.0, false)], vec![(depot_sub.clone(), 150.0, 0.0)]),
-            (vec![guide(&main, 1000.0, true), guide(&depot, 5.0, false)], vec![(main_sub.clone(), 50.0, 0.0), (depot_sub.clone(), 100.0, 0.0)]),
-            (vec![guide(&main, 0.0, true), guide(&depot, 0.0, true)], vec![(main_sub.clone(), 50.0, 0.0), (main_sub.clone(), 0.0, 50.0)]),
+            (
+                vec![guide(&main, 20.0, false), guide(&depot, 20.0, false)],
+                vec![(depot_sub.clone(), 150.0, 0.0)],
+            ),
+            (
+                vec![guide(&main, 1000.0, true), guide(&depot, 5.0, false)],
+                vec![
+                    (main_sub.clone(), 50.0, 0.0),
+                    (depot_sub.clone(), 100.0, 0.0),
+                ],
+            ),
+            (
+                vec![guide(&main, 0.0, true), guide(&depot, 0.0, true)],
+                vec![(main_sub.clone(), 50.0, 0.0), (main_sub.clone(), 0.0, 50.0)],
+            ),
         ];
         for (&i, (guides, stock)) in active.iter().zip(plan) {
-            ds.products.update(i, |pr| pr.reorder_guideline_list = guides);
+            ds.products
+                .update(i, |pr| pr.reorder_guideline_list = guides);
             let pr = ds.products.rows()[i].clone();
             for (k, (sub, on_hand, reserved)) in stock.into_iter().enumerate() {
                 ds.inventory_items.push(InventoryItem {
@@ -213,8 +246,7 @@ async fn critical_triggers_look_at_locations_and_available_stock(kind: Kind) {
                     facility_url: sub,
                     lot_id: None,
                     normalized_packing_string: None,
-                    order_url: (reserved > 0.0)
-                        .then(|| format!("/acme/api/order/SO-RES-{k}")),
+                    order_url: (reserved > 0.0).then(|| format!("/acme/api/order/SO-RES-{k}")),
                     quantity_on_hand: on_hand,
                     quantity_on_order: 0.0,
                     quantity_reserved: reserved,
@@ -227,7 +259,10 @@ async fn critical_triggers_look_at_locations_and_available_stock(kind: Kind) {
     let eng = engine(&pair, ts.store.clone(), "test:triggers");
     run(&eng, Strategy::Full).await;
     assert_store_is_truth(&pair, &*ts.store, &Expect::for_sim(pair.sim.config())).await;
-    let report = run(&eng, Strategy::Critical).await.critical.expect("report");
+    let report = run(&eng, Strategy::Critical)
+        .await
+        .critical
+        .expect("report");
     let find = |u: &str| report.items.iter().find(|i| i.product_url == u);
 
     let pi = find(&p).expect("P: its main warehouse is below its point");
@@ -248,17 +283,27 @@ async fn critical_triggers_look_at_locations_and_available_stock(kind: Kind) {
     );
     let items = ts.store.snapshot().await.expect("snapshot").items;
     let q_row = items.iter().find(|i| i.finale_id == q).expect("Q's row");
-    assert_eq!(q_row.reorder_point, Some(5.0), "the total skips do-not-reorder");
+    assert_eq!(
+        q_row.reorder_point,
+        Some(5.0),
+        "the total skips do-not-reorder"
+    );
 
     let ri = find(&r).expect("R: all of it is reserved");
     assert!(ri.reasons.contains(&"out_of_stock"), "{ri:?}");
-    assert_eq!((ri.stock, ri.available, ri.severity), (50.0, 0.0, Severity::OutOfStock));
+    assert_eq!(
+        (ri.stock, ri.available, ri.severity),
+        (50.0, 0.0, Severity::OutOfStock)
+    );
     let r_row = items.iter().find(|i| i.finale_id == r).expect("R's row");
     assert_eq!((r_row.stock, r_row.available), (50.0, 0.0));
 
     // Most severe first.
     assert!(
-        report.items.windows(2).all(|w| w[0].severity >= w[1].severity),
+        report
+            .items
+            .windows(2)
+            .all(|w| w[0].severity >= w[1].severity),
         "sorted by severity"
     );
     pair.sim.shutdown().await;
@@ -295,7 +340,11 @@ async fn no_alert_is_lost_between_smart_and_critical(kind: Kind) {
     let smart = run(&eng, Strategy::Smart).await;
     assert!(smart.critical.is_none());
     assert!(
-        smart.applied.price_changes.iter().any(|p| p.product_url == repriced),
+        smart
+            .applied
+            .price_changes
+            .iter()
+            .any(|p| p.product_url == repriced),
         "{:?}",
         smart.applied.price_changes
     );
@@ -337,7 +386,10 @@ async fn no_alert_is_lost_between_smart_and_critical(kind: Kind) {
     assert_eq!(report.vendor_updates, 1, "suppliers only");
 
     // Reported once: the next critical run starts afresh.
-    let next = run(&eng, Strategy::Critical).await.critical.expect("report");
+    let next = run(&eng, Strategy::Critical)
+        .await
+        .critical
+        .expect("report");
     assert!(
         next.items
             .iter()

@@ -153,8 +153,7 @@ fn items_follow_stock_guidelines_and_recent_sales() {
             .filter(|(_, l)| l.product_url == p.product_url)
             .map(|(o, _)| o.order_date.date_naive())
             .min();
-        let days =
-            engine::derive::history_days(Some(p.created_date), first_sale, today, 30.0);
+        let days = engine::derive::history_days(Some(p.created_date), first_sale, today, 30.0);
         let u30: f64 = sales_lines(&ds)
             .filter(|(o, l)| {
                 l.product_url == p.product_url
@@ -411,7 +410,8 @@ fn order_parties_as_sent_or_resolved_by_id() {
     }
     // Lines never carry their orderItemUrl (GraphQL lines have none).
     assert!(
-        by_id.orders
+        by_id
+            .orders
             .iter()
             .all(|o| o.lines.iter().all(|l| l.order_item_url.is_none()))
     );

@@ -155,7 +155,10 @@ pub fn location_levels(stock: &[StockAt], guidelines: &[GuidelineAt]) -> Vec<Loc
     }
     let mut by: BTreeMap<Option<String>, LocationLevel> = BTreeMap::new();
     for s in stock {
-        let loc = s.parent_url.clone().unwrap_or_else(|| s.facility_url.clone());
+        let loc = s
+            .parent_url
+            .clone()
+            .unwrap_or_else(|| s.facility_url.clone());
         let l = entry(&mut by, Some(loc));
         l.on_hand += s.on_hand;
         l.reserved += s.reserved;
@@ -326,15 +329,25 @@ mod tests {
         // A first sale before the product's createdDate (an import) starts the history.
         i.first_sale = Some(day("2026-04-02"));
         let r = item_row(&i);
-        assert_eq!(r.sales_velocity, round6(40.0 / 30.0), "capped at the window");
+        assert_eq!(
+            r.sales_velocity,
+            round6(40.0 / 30.0),
+            "capped at the window"
+        );
         assert_eq!(r.sales_velocity_90d, round6(40.0 / 61.0));
         // Nothing known: the whole window.
         i.created = None;
         i.first_sale = None;
         assert_eq!(item_row(&i).sales_velocity_90d, round6(40.0 / 90.0));
         // Created today: one day, never zero.
-        assert_eq!(history_days(None, Some(day("2026-06-01")), day("2026-06-01"), 90.0), 1.0);
-        assert_eq!(history_days(None, Some(day("2026-07-01")), day("2026-06-01"), 90.0), 1.0);
+        assert_eq!(
+            history_days(None, Some(day("2026-06-01")), day("2026-06-01"), 90.0),
+            1.0
+        );
+        assert_eq!(
+            history_days(None, Some(day("2026-07-01")), day("2026-06-01"), 90.0),
+            1.0
+        );
     }
 
     fn at(f: &str, parent: Option<&str>, on_hand: f64, reserved: f64) -> StockAt {
@@ -377,14 +390,22 @@ mod tests {
             .map(|l| l.location_url.as_deref())
             .collect();
         assert_eq!(flagged, vec![Some("/f/main")]);
-        let depot = levels.iter().find(|l| l.location_url.as_deref() == Some("/f/depot"));
-        assert_eq!(depot.map(|l| (l.on_hand, l.reserved, l.reorder_point)), Some((160.0, 10.0, Some(30.0))));
+        let depot = levels
+            .iter()
+            .find(|l| l.location_url.as_deref() == Some("/f/depot"));
+        assert_eq!(
+            depot.map(|l| (l.on_hand, l.reserved, l.reorder_point)),
+            Some((160.0, 10.0, Some(30.0)))
+        );
         assert_eq!(guideline_totals(&guides), (Some(50.0), Some(100.0)));
         // A guideline on a sublocation rolls up to its location; one without a facility is
         // compared with the total.
         let levels = location_levels(
             &stock,
-            &[guide(Some("/f/depot-a"), Some("/f/depot"), 200.0, None), guide(None, None, 150.0, None)],
+            &[
+                guide(Some("/f/depot-a"), Some("/f/depot"), 200.0, None),
+                guide(None, None, 150.0, None),
+            ],
         );
         let flagged: Vec<_> = levels
             .iter()
@@ -393,7 +414,10 @@ mod tests {
             .collect();
         assert_eq!(flagged, vec![None, Some("/f/depot")]);
         // Only do-not-reorder guidelines: no total.
-        assert_eq!(guideline_totals(&[guide(None, None, 5.0, Some(DO_NOT_REORDER))]), (None, None));
+        assert_eq!(
+            guideline_totals(&[guide(None, None, 5.0, Some(DO_NOT_REORDER))]),
+            (None, None)
+        );
     }
 
     #[test]

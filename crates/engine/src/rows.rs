@@ -24,9 +24,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use finale::{
-    Facility, FinaleRecord, InventoryItem, Order, PackedQuantities, PartyGroup, Product,
-};
+use finale::{Facility, FinaleRecord, InventoryItem, Order, PackedQuantities, PartyGroup, Product};
 use serde::{Deserialize, Serialize};
 
 /// A 32-byte content hash.

@@ -254,12 +254,14 @@ impl FinaleConfig {
             })?;
         }
         if let Some(p) = var("FINALE_PACKED_QUANTITIES") {
-            cfg.packed_quantities = p.parse().map_err(
-                |e: crate::packing::ParsePackedQuantitiesError| ConfigError::Invalid {
-                    var: "FINALE_PACKED_QUANTITIES",
-                    reason: format!("{e} (what packed stock quantities count)"),
-                },
-            )?;
+            cfg.packed_quantities =
+                p.parse()
+                    .map_err(|e: crate::packing::ParsePackedQuantitiesError| {
+                        ConfigError::Invalid {
+                            var: "FINALE_PACKED_QUANTITIES",
+                            reason: format!("{e} (what packed stock quantities count)"),
+                        }
+                    })?;
         }
         Ok(cfg)
     }

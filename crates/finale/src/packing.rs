@@ -15,7 +15,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// What the quantities of a case-packed row or line count.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PackedQuantities {
     /// Cases: `quantityOnHand: 3` on a `"12 cs 12/1"` row is 36 units (default: the reading
@@ -83,11 +85,7 @@ pub fn units_per_case(packing: &str) -> Result<f64, PackingError> {
     let [count, unit, ratio] = parts.as_slice() else {
         return Err(fail("expected three parts"));
     };
-    let number = |s: &str| {
-        s.parse::<f64>()
-            .ok()
-            .filter(|x| x.is_finite() && *x > 0.0)
-    };
+    let number = |s: &str| s.parse::<f64>().ok().filter(|x| x.is_finite() && *x > 0.0);
     let count = number(count).ok_or_else(|| fail("the count is not a positive number"))?;
     if unit.is_empty() || !unit.chars().all(char::is_alphabetic) {
         return Err(fail("the unit is not a word"));

@@ -803,7 +803,11 @@ mod tests {
     fn pending_alerts_merge_keeps_first_old_and_last_new() {
         let mut p = PendingAlerts::default();
         assert!(p.is_empty());
-        p.merge(&[price("A", 10.0, 11.0)], 2, &["/s/2".into(), "/s/1".into()]);
+        p.merge(
+            &[price("A", 10.0, 11.0)],
+            2,
+            &["/s/2".into(), "/s/1".into()],
+        );
         p.merge(
             &[price("A", 11.0, 12.0), price("B", 1.0, 2.0)],
             1,
