@@ -213,6 +213,25 @@ pub fn print_report(r: &RunReport) {
             c.vendor_updates,
             c.critical_rows_first
         );
+        let mut by_severity: std::collections::BTreeMap<engine::sync::Severity, usize> =
+            std::collections::BTreeMap::new();
+        for i in &c.items {
+            *by_severity.entry(i.severity).or_default() += 1;
+        }
+        let counts: Vec<String> = by_severity
+            .iter()
+            .rev()
+            .map(|(s, n)| {
+                let name = serde_json::to_value(s)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                format!("{name} {n}")
+            })
+            .collect();
+        if !counts.is_empty() {
+            println!("  by severity: {}", counts.join(", "));
+        }
         // Most severe first; e.g. `out_of_stock  SKU-1  available 0 (on hand 50)  ...`.
         for i in c.items.iter().take(10) {
             let severity = serde_json::to_value(i.severity)
