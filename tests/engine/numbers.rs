@@ -399,7 +399,65 @@ async fn no_alert_is_lost_between_smart_and_critical(kind: Kind) {
     pair.sim.shutdown().await;
 }
 
+/// A product 20 days old divides its sales by 20 days in both windows: no velocity spike.
+async fn a_young_product_is_no_velocity_spike(kind: Kind) {
+    let pair = Setup::new(Size::Small).start(|_| {}).await;
+    let young = {
+        let ds = pair.sim.dataset();
+        let mut ds = ds.write().unwrap();
+        let now = pair.config.clock.now();
+        let born = now - Duration::days(19);
+        // The best seller: created 20 days ago (today included), every earlier sale of it
+        // cancelled (an import would have kept them).
+        let i = (0..ds.products.len())
+            .filter(|&i| ds.products.rows()[i].is_active())
+            .max_by(|&a, &b| {
+                let (pa, pb) = (&ds.products.rows()[a], &ds.products.rows()[b]);
+                pa.popularity.total_cmp(&pb.popularity)
+            })
+            .expect("a product");
+        ds.products.update(i, |p| p.created_date = born);
+        let url = ds.products.rows()[i].product_url.to_string();
+        let older: Vec<usize> = (0..ds.orders.len())
+            .filter(|&k| {
+                let o = &ds.orders.rows()[k];
+                o.order_date < born - Duration::days(1)
+                    && o.order_item_list.iter().any(|l| *l.product_url == *url)
+            })
+            .collect();
+        for k in older {
+            ds.orders
+                .update(k, |o| o.status_id = "ORDER_CANCELLED".into());
+        }
+        url
+    };
+    let ts = TestStore::new(kind).await;
+    let eng = engine(&pair, ts.store.clone(), "test:young");
+    run(&eng, Strategy::Full).await;
+    assert_store_is_truth(&pair, &*ts.store, &Expect::for_sim(pair.sim.config())).await;
+    let items = ts.store.snapshot().await.expect("snapshot").items;
+    let row = items
+        .iter()
+        .find(|i| i.finale_id == young)
+        .expect("its row");
+    assert!(row.sales_velocity > 0.0, "{row:?}");
+    assert_eq!(row.sales_velocity, row.sales_velocity_90d, "{row:?}");
+    let report = run(&eng, Strategy::Critical)
+        .await
+        .critical
+        .expect("report");
+    assert!(
+        report
+            .items
+            .iter()
+            .all(|i| !(i.product_url == young && i.reasons.contains(&"velocity_spike"))),
+        "youth is no spike"
+    );
+    pair.sim.shutdown().await;
+}
+
 crate::on_both_stores!(
+    a_young_product_is_no_velocity_spike,
     packed_stock_syncs_in_units_either_way,
     an_unreadable_packing_is_quarantined_and_its_stock_kept,
     order_lines_hash_the_same_from_rest_and_graphql,
