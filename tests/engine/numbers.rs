@@ -396,6 +396,41 @@ async fn no_alert_is_lost_between_smart_and_critical(kind: Kind) {
             .all(|i| !(i.product_url == repriced && i.reasons.contains(&"price_change")))
     );
     assert_eq!((next.new_orders, next.vendor_updates), (0, 0));
+
+    // A critical run that fails after writing a price change leaves it to the next one.
+    let second = {
+        let ds = pair.sim.dataset();
+        let mut ds = ds.write().unwrap();
+        let i = (0..ds.products.len())
+            .rev()
+            .find(|&i| {
+                let p = &ds.products.rows()[i];
+                p.is_active() && p.cost.is_some_and(|c| c > 1.0) && *p.product_url != *repriced
+            })
+            .expect("another product with a cost");
+        let at = now();
+        ds.products.update(i, |p| {
+            p.cost = p.cost.map(|c| (c * 2.0 * 100.0).round() / 100.0);
+            p.last_updated_date = at;
+        });
+        ds.products.rows()[i].product_url.to_string()
+    };
+    pair.sim.inject(
+        finale_sim::FaultPlan::new(finale_sim::Fault::Status(401), 1).on_path("inventoryitem"),
+    );
+    let failed = eng.run(Strategy::Critical, &engine::sync::NoProgress).await;
+    assert!(failed.is_err(), "the stock read fails");
+    let after = run(&eng, Strategy::Critical)
+        .await
+        .critical
+        .expect("report");
+    assert!(
+        after
+            .items
+            .iter()
+            .any(|i| i.product_url == second && i.reasons.contains(&"price_change")),
+        "the failed run's price change is reported by the next critical run"
+    );
     pair.sim.shutdown().await;
 }
 

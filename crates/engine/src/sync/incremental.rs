@@ -13,10 +13,12 @@
 //!   seed's `get_items_needing_sync('critical')` and writes the stock of ranked items first
 //!   (most urgent first), skips facilities (reference data for the daily run), then
 //!   evaluates the seed's triggers on the refreshed items ([`evaluate`]).
-//! - **No lost alerts.** Price changes, new orders and changed suppliers written by a run
-//!   that does not report them (a smart run, a failed critical run) are kept in `sync_state`
-//!   ([`PENDING_KEY`], [`PendingAlerts`]) and reported by the next critical run, which clears
-//!   them after it has evaluated them.
+//! - **No lost alerts.** Price changes, new orders and changed suppliers that a collection
+//!   step wrote are added to `sync_state` ([`PENDING_KEY`], [`PendingAlerts`]) in the same
+//!   transaction that moves the step's cursor, by every smart and critical run. A critical
+//!   run reports everything pending (a smart run's writes, a failed critical run's, its own)
+//!   and then clears it. (A run killed between a step's last write and its cursor move
+//!   re-reads the span but finds nothing to write: that one window can still lose an alert.)
 
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -411,16 +413,13 @@ impl Engine {
             .await?;
         step(6, "done");
         if critical {
-            // What earlier runs wrote and nobody reported, plus this run's own writes.
-            let mut pending = self
+            // What earlier runs wrote and nobody reported, this run's own writes included
+            // (each collection step kept its findings with its cursor, see `changed`).
+            let pending = self
                 .read_state::<PendingAlerts>(PENDING_KEY)
                 .await?
                 .unwrap_or_default();
-            pending.merge(
-                &out.applied.price_changes,
-                new_orders,
-                &out.changed_suppliers(),
-            );
+            debug_assert!(pending.new_orders >= new_orders);
             out.critical = Some(CriticalReport {
                 items: evaluate(&inputs, &pending.price_changes, &self.settings.thresholds),
                 new_orders: pending.new_orders,
@@ -429,30 +428,8 @@ impl Engine {
             });
             self.set_pending(meter, &PendingAlerts::default(), now)
                 .await?;
-            out.pending_reported = true;
         }
         Ok(())
-    }
-
-    /// Adds what this run wrote to the alerts pending for the next critical run (a smart
-    /// run, or a critical run that failed before reporting).
-    pub(super) async fn keep_pending(
-        &self,
-        meter: &Meter,
-        out: &RunOutput,
-        now: DateTime<Utc>,
-    ) -> Result<(), SyncError> {
-        let vendors = out.changed_suppliers();
-        if out.applied.price_changes.is_empty() && out.applied.new_orders == 0 && vendors.is_empty()
-        {
-            return Ok(());
-        }
-        let mut pending = self
-            .read_state::<PendingAlerts>(PENDING_KEY)
-            .await?
-            .unwrap_or_default();
-        pending.merge(&out.applied.price_changes, out.applied.new_orders, &vendors);
-        self.set_pending(meter, &pending, now).await
     }
 
     async fn set_pending(
@@ -511,15 +488,41 @@ impl Engine {
         meter.quarantined(&quarantine);
         out.suppliers
             .extend(rows.iter().filter_map(T::supplier_url).map(str::to_owned));
+        let before = (
+            out.applied.price_changes.len(),
+            out.applied.new_orders,
+            out.applied.changed_parties.len(),
+        );
         let batches = chunk(rows, self.settings.smart_batch.max(1), T::put);
         self.write_concurrently(meter, out, batches, now).await?;
+        let mut state = vec![(
+            key,
+            serde_json::to_value(Cursor { until: now })
+                .map_err(|e| SyncError::State(e.to_string()))?,
+        )];
+        // What the writes found is kept for the next critical run in the cursor's own
+        // transaction: a run killed before it re-reads the span, one killed after has it kept.
+        let vendors: Vec<String> = out.applied.changed_parties[before.2..]
+            .iter()
+            .filter(|u| out.suppliers.contains(*u))
+            .cloned()
+            .collect();
+        let prices = &out.applied.price_changes[before.0..];
+        let orders = out.applied.new_orders - before.1;
+        if !prices.is_empty() || orders > 0 || !vendors.is_empty() {
+            let mut pending = self
+                .read_state::<PendingAlerts>(PENDING_KEY)
+                .await?
+                .unwrap_or_default();
+            pending.merge(prices, orders, &vendors);
+            state.push((
+                PENDING_KEY.to_owned(),
+                serde_json::to_value(&pending).map_err(|e| SyncError::State(e.to_string()))?,
+            ));
+        }
         let done = Batch {
             quarantine,
-            state: vec![(
-                key,
-                serde_json::to_value(Cursor { until: now })
-                    .map_err(|e| SyncError::State(e.to_string()))?,
-            )],
+            state,
             ..Batch::default()
         };
         out.applied

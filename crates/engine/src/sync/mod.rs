@@ -359,22 +359,12 @@ impl Engine {
         tracing::info!(run_id, %strategy, store = %self.store.describe(), "sync run started");
         let meter = Meter::new(run_id);
         let mut out = RunOutput::default();
-        let mut result = match strategy {
+        let result = match strategy {
             Strategy::Full => self.full(&meter, &mut out, progress).await,
             Strategy::Smart | Strategy::Critical => {
                 self.incremental(strategy, &meter, &mut out, progress).await
             }
         };
-        // Writes that no critical report covered wait for the next critical run.
-        if strategy != Strategy::Full && !out.pending_reported {
-            let kept = self.keep_pending(&meter, &out, self.now()).await;
-            if let Err(e) = kept {
-                tracing::error!(run_id, error = %e, "could not keep the run's alerts for the next critical run");
-                if result.is_ok() {
-                    result = Err(e);
-                }
-            }
-        }
         if strategy == Strategy::Smart && wall.elapsed() > self.settings.smart_max_duration {
             let minutes = self.settings.smart_max_duration.as_secs() / 60;
             tracing::warn!(elapsed = ?wall.elapsed(), "the smart run took longer than its {minutes}-minute target");
@@ -478,20 +468,6 @@ struct RunOutput {
     critical: Option<CriticalReport>,
     /// URLs of the suppliers among the parties read (changed or not).
     suppliers: std::collections::BTreeSet<String>,
-    /// A critical report covered this run's writes and the pending ones.
-    pending_reported: bool,
-}
-
-impl RunOutput {
-    /// The suppliers among the parties this run inserted or changed.
-    fn changed_suppliers(&self) -> Vec<String> {
-        self.applied
-            .changed_parties
-            .iter()
-            .filter(|u| self.suppliers.contains(*u))
-            .cloned()
-            .collect()
-    }
 }
 
 /// A decode problem reported by the client, as a quarantine record.
