@@ -71,6 +71,10 @@ impl Setup {
         let mut config = client_config(&sim, &self.sim);
         config.clock = Arc::new(ScaledClock::new(real_anchor, anchor(), self.scale));
         config.timezone = self.sim.quirks.timezone;
+        config.packed_quantities = match self.sim.quirks.packed_quantities {
+            finale_sim::PackedQuantities::Cases => finale::PackedQuantities::Cases,
+            finale_sim::PackedQuantities::Units => finale::PackedQuantities::Units,
+        };
         tweak(&mut config);
         let client = FinaleClient::new(config.clone()).expect("client builds");
         Pair {

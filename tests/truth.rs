@@ -29,8 +29,9 @@
 //! # Mapping (rows.rs)
 //!
 //! - Optional URL references (`parentFacilityUrl`, `supplierPartyUrl`, a guideline's
-//!   `facilityUrl`, an order's facilities, a line's `orderItemUrl`/`productUrl`) that are
-//!   empty strings become `None`; other strings are kept as sent (`Some("")` stays).
+//!   `facilityUrl`, an order's facilities, a line's `productUrl`) that are empty strings
+//!   become `None`; other strings are kept as sent (`Some("")` stays). A line's
+//!   `orderItemUrl` is never stored (GraphQL lines carry none), so it is always `None`.
 //! - Fields the simulator does not render are `None`: a facility's `facilityTypeId`, an
 //!   order's `dueDate`.
 //! - Product: `category` = `userCategory`, `list_price` = the first `LIST_PRICE` entry of
@@ -44,15 +45,17 @@
 //!   The simulator's `orderRoleList` carries only `partyId`, never `partyUrl`, so rows.rs
 //!   stores `None`; [`OrderParty::ById`] expects the party's URL instead (see [`OrderParty`]).
 //! - Stock: `inventoryitem` rows summed per (product, sublocation) over lots, packings and
-//!   orders; pairs whose sums rows.rs would reject (non-finite, negative reserved/on order)
-//!   are left out.
-//! - Daily sales (store.rs conventions): lines of `SALES_ORDER`s not `ORDER_CANCELLED` with an
-//!   order date, per (product, UTC day of the order date); units = quantity, revenue =
+//!   orders, in units: a packed row's quantities (cases in the model) times its units per
+//!   case, read as the wire carries them ([`Expect::packed`]); pairs whose sums rows.rs
+//!   would reject (non-finite, negative reserved/on order) are left out.
+//! - Daily sales (store.rs conventions): lines of `SALES_ORDER`s in `ORDER_LOCKED` or
+//!   `ORDER_COMPLETED` (drafts and cancelled orders are no sales) with an order date, per (product, UTC day of the order date); units = quantity, revenue =
 //!   quantity × unit price (a missing price counts 0).
 //! - Items (the seed's `inventory_items`): one per product, from an [`ItemInput`] built here
-//!   (on hand summed over the product's stock rows, 0 without any; reorder point and quantity
-//!   summed over guidelines, `None` without any; units sold in the 30 and 90 days up to
-//!   `as_of`'s UTC date) and finished by [`engine::derive::item_row`]. Velocities depend on
+//!   (on hand and reserved summed over the product's stock rows, 0 without any; reorder point
+//!   and quantity summed over the guidelines that are not `##doNotReorder`, `None` without
+//!   any; units sold in the 30 and 90 days up to `as_of`'s UTC date; the product's created
+//!   date and its first sale, which bound the days a young product's velocity divides by) and finished by [`engine::derive::item_row`]. Velocities depend on
 //!   `as_of`'s date only: pass the `as_of` of the engine's last item refresh.
 //!
 //! Records the engine quarantines are not stored. The simulator's data is valid by default,
@@ -83,7 +86,7 @@ use engine::rows::{
 };
 use engine::store::Snapshot;
 use finale_sim::render::{Render, Scalar};
-use finale_sim::{Dataset, SimConfig};
+use finale_sim::{Dataset, PackedQuantities, SimConfig};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -115,9 +118,9 @@ pub struct Expect {
     pub timezone: Tz,
     /// Which party URL orders hold.
     pub order_party: OrderParty,
-    /// Whether order lines carry their `orderItemUrl` (REST lines do; lines completed
-    /// through GraphQL do not).
-    pub order_item_urls: bool,
+    /// What packed `inventoryitem` quantities count on the wire (the simulator's
+    /// `quirks.packed_quantities`); the store holds units either way.
+    pub packed: PackedQuantities,
     /// Record URLs (facilities, parties, products, orders) the store is not expected to hold.
     pub exclude: BTreeSet<String>,
     /// Stock pairs `(product_url, facility_url)` the store is not expected to hold.
@@ -129,7 +132,7 @@ impl Default for Expect {
         Self {
             timezone: chrono_tz::UTC,
             order_party: OrderParty::default(),
-            order_item_urls: true,
+            packed: PackedQuantities::default(),
             exclude: BTreeSet::new(),
             exclude_stock: BTreeSet::new(),
         }
@@ -146,6 +149,7 @@ impl Expect {
     pub fn for_sim(cfg: &SimConfig) -> Self {
         Self {
             timezone: cfg.quirks.timezone,
+            packed: cfg.quirks.packed_quantities,
             ..Self::default()
         }
     }
@@ -162,9 +166,9 @@ impl Expect {
         self
     }
 
-    /// Sets whether order lines carry their `orderItemUrl`.
-    pub fn order_item_urls(mut self, yes: bool) -> Self {
-        self.order_item_urls = yes;
+    /// Sets what packed quantities count on the wire.
+    pub fn packed(mut self, packed: PackedQuantities) -> Self {
+        self.packed = packed;
         self
     }
 
@@ -251,7 +255,7 @@ pub fn expected_snapshot_with(ds: &Dataset, as_of: DateTime<Utc>, expect: &Expec
         .collect();
     orders.sort_by(|a, b| a.url.cmp(&b.url));
 
-    let stock = stock(ds, &expect.exclude_stock);
+    let stock = stock(ds, expect.packed, &expect.exclude_stock);
     let daily_sales = daily_sales(&orders);
     let items = items(&products, &stock, &daily_sales, as_of);
 
@@ -433,11 +437,8 @@ fn order(
         .order_item_list
         .iter()
         .map(|l| LineRow {
-            order_item_url: if expect.order_item_urls {
-                reference(Some(&l.order_item_url(&o.order_url)))
-            } else {
-                None
-            },
+            // Never stored: GraphQL lines have none (rows.rs `LineRow`).
+            order_item_url: None,
             product_url: reference(Some(&l.product_url)),
             product_id: Some(l.product_id.to_string()),
             quantity: num(l.quantity),
@@ -482,18 +483,25 @@ fn order(
     row
 }
 
-fn stock(ds: &Dataset, exclude: &BTreeSet<StockKey>) -> Vec<StockRow> {
+fn stock(ds: &Dataset, packed: PackedQuantities, exclude: &BTreeSet<StockKey>) -> Vec<StockRow> {
     let mut sums: BTreeMap<(&str, &str), [f64; 3]> = BTreeMap::new();
     for it in &ds.inventory_items {
         if it.product_url.is_empty() || it.facility_url.is_empty() {
             continue;
         }
+        // The model holds cases for packed rows. Rendered as cases, the engine multiplies
+        // what it reads by the units per case; rendered as units, it reads units.
+        let n = it.units_per_case();
+        let units = |q: f64| match packed {
+            PackedQuantities::Cases => num(q) * n,
+            PackedQuantities::Units => num(q * n),
+        };
         let s = sums
             .entry((&it.product_url, &it.facility_url))
             .or_insert([0.0; 3]);
-        s[0] += num(it.quantity_on_hand);
-        s[1] += num(it.quantity_reserved);
-        s[2] += num(it.quantity_on_order);
+        s[0] += units(it.quantity_on_hand);
+        s[1] += units(it.quantity_reserved);
+        s[2] += units(it.quantity_on_order);
     }
     sums.into_iter()
         .filter(|(_, [h, r, o])| h.is_finite() && r.is_finite() && o.is_finite())
@@ -511,7 +519,11 @@ fn daily_sales(orders: &[OrderRow]) -> Vec<DailySalesRow> {
     let mut days: BTreeMap<(&str, NaiveDate), (f64, f64)> = BTreeMap::new();
     for o in orders {
         let Some(date) = o.order_date else { continue };
-        if o.order_type != "SALES_ORDER" || o.status.as_deref() == Some("ORDER_CANCELLED") {
+        let committed = matches!(
+            o.status.as_deref(),
+            Some("ORDER_LOCKED" | "ORDER_COMPLETED")
+        );
+        if o.order_type != "SALES_ORDER" || !committed {
             continue;
         }
         for l in &o.lines {
@@ -545,13 +557,20 @@ fn items(
     sales: &[DailySalesRow],
     as_of: DateTime<Utc>,
 ) -> Vec<engine::rows::ItemRow> {
-    let mut on_hand: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut on_hand: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
     for s in stock {
-        *on_hand.entry(&s.product_url).or_insert(0.0) += s.on_hand;
+        let e = on_hand.entry(&s.product_url).or_insert((0.0, 0.0));
+        e.0 += s.on_hand;
+        e.1 += s.reserved;
     }
     let today = as_of.date_naive();
     let (from30, from90) = (today - Duration::days(30), today - Duration::days(90));
     let mut units: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    let mut first_sale: BTreeMap<&str, NaiveDate> = BTreeMap::new();
+    for d in sales {
+        let first = first_sale.entry(&d.product_url).or_insert(d.day);
+        *first = (*first).min(d.day);
+    }
     for d in sales.iter().filter(|d| d.day <= today) {
         let u = units.entry(&d.product_url).or_insert((0.0, 0.0));
         if d.day > from30 {
@@ -565,6 +584,13 @@ fn items(
         .iter()
         .map(|p| {
             let (units_30d, units_90d) = units.get(p.url.as_str()).copied().unwrap_or_default();
+            let (on_hand, reserved) = on_hand.get(p.url.as_str()).copied().unwrap_or_default();
+            // Do-not-reorder guidelines are no reorder point.
+            let reorder = || {
+                p.guidelines
+                    .iter()
+                    .filter(|g| g.calculation_method.as_deref() != Some("##doNotReorder"))
+            };
             item_row(&ItemInput {
                 product_url: p.url.clone(),
                 sku: p.sku.clone(),
@@ -572,11 +598,17 @@ fn items(
                 status: p.status.clone(),
                 cost: p.cost,
                 list_price: p.list_price,
-                on_hand: on_hand.get(p.url.as_str()).copied().unwrap_or(0.0),
-                reorder_point: sum_present(p.guidelines.iter().map(|g| g.reorder_point)),
-                reorder_qty: sum_present(p.guidelines.iter().map(|g| g.reorder_qty)),
+                on_hand,
+                reserved,
+                reorder_point: sum_present(reorder().map(|g| g.reorder_point)),
+                reorder_qty: sum_present(reorder().map(|g| g.reorder_qty)),
+                // Per-location levels feed the critical triggers, not the item row.
+                locations: Vec::new(),
                 units_30d,
                 units_90d,
+                created: p.finale_created,
+                first_sale: first_sale.get(p.url.as_str()).copied(),
+                as_of: today,
             })
         })
         .collect();

@@ -5,6 +5,7 @@
 mod faults;
 mod flow;
 mod no_graphql;
+mod numbers;
 mod progressive;
 mod pulse;
 mod support;

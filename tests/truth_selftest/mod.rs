@@ -21,7 +21,10 @@ fn sales_lines(ds: &Dataset) -> impl Iterator<Item = (&finale_sim::Order, &final
     ds.orders
         .rows()
         .iter()
-        .filter(|o| o.order_type_id == "SALES_ORDER" && o.status_id != "ORDER_CANCELLED")
+        .filter(|o| {
+            o.order_type_id == "SALES_ORDER"
+                && matches!(o.status_id.as_str(), "ORDER_LOCKED" | "ORDER_COMPLETED")
+        })
         .flat_map(|o| o.order_item_list.iter().map(move |l| (o, l)))
 }
 
@@ -111,13 +114,16 @@ fn daily_sales_sum_to_the_sales_lines() {
     for d in &e.daily_sales {
         assert_eq!(per_key[&(d.product_url.clone(), d.day)], d.units);
     }
-    // Cancelled sales orders and purchase orders do not count.
-    assert!(
-        ds.orders
-            .rows()
-            .iter()
-            .any(|o| o.status_id == "ORDER_CANCELLED" && o.is_sales())
-    );
+    // Cancelled and draft sales orders and purchase orders do not count.
+    for status in ["ORDER_CANCELLED", "ORDER_CREATED"] {
+        assert!(
+            ds.orders
+                .rows()
+                .iter()
+                .any(|o| o.status_id == status && o.is_sales()),
+            "{status}"
+        );
+    }
 }
 
 #[test]
@@ -135,12 +141,19 @@ fn items_follow_stock_guidelines_and_recent_sales() {
         assert_eq!(it.stock, ds.on_hand(&p.product_url));
         assert_eq!(it.sku, *p.product_id);
         assert_eq!(it.price, p.list_price());
-        let rp: f64 = p
+        let rp: Vec<f64> = p
             .reorder_guideline_list
             .iter()
+            .filter(|g| g.reorder_calculation_method_id.as_deref() != Some("##doNotReorder"))
             .map(|g| g.reorder_point)
-            .sum();
-        assert_eq!(it.reorder_point, Some(rp));
+            .collect();
+        let rp = (!rp.is_empty()).then(|| rp.iter().sum::<f64>());
+        assert_eq!(it.reorder_point, rp);
+        let first_sale = sales_lines(&ds)
+            .filter(|(_, l)| l.product_url == p.product_url)
+            .map(|(o, _)| o.order_date.date_naive())
+            .min();
+        let days = engine::derive::history_days(Some(p.created_date), first_sale, today, 30.0);
         let u30: f64 = sales_lines(&ds)
             .filter(|(o, l)| {
                 l.product_url == p.product_url
@@ -149,7 +162,7 @@ fn items_follow_stock_guidelines_and_recent_sales() {
             })
             .map(|(_, l)| l.quantity)
             .sum();
-        assert_eq!(it.sales_velocity, engine::derive::round6(u30 / 30.0));
+        assert_eq!(it.sales_velocity, engine::derive::round6(u30 / days));
         assert_eq!(it.days_of_stock.is_some(), u30 > 0.0);
     }
     assert!(e.items.iter().any(|i| i.sales_velocity > 0.0));
@@ -395,9 +408,9 @@ fn order_parties_as_sent_or_resolved_by_id() {
         );
         assert_eq!(t.order_role_list[0].party_id, party.party_id);
     }
-    let no_urls = expected_snapshot_with(&ds, anchor(), &Expect::new().order_item_urls(false));
+    // Lines never carry their orderItemUrl (GraphQL lines have none).
     assert!(
-        no_urls
+        by_id
             .orders
             .iter()
             .all(|o| o.lines.iter().all(|l| l.order_item_url.is_none()))
@@ -424,6 +437,54 @@ async fn the_client_and_rows_rs_read_the_simulator_like_the_helper() {
 }
 
 /// The same after live changes (new orders and products, price changes, stock moves).
+#[test]
+fn packed_stock_counts_units() {
+    let ds = small();
+    let e = expected_snapshot(&ds, anchor());
+    let packed: Vec<&finale_sim::InventoryItem> = ds
+        .inventory_items
+        .iter()
+        .filter(|r| r.normalized_packing_string.is_some() && r.quantity_on_hand > 0.0)
+        .collect();
+    assert!(!packed.is_empty(), "the small account has packed stock");
+    for r in packed {
+        let s = e
+            .stock
+            .iter()
+            .find(|s| s.product_url == *r.product_url && s.facility_url == r.facility_url)
+            .unwrap();
+        assert!(
+            s.on_hand >= r.quantity_on_hand * r.units_per_case(),
+            "{r:?} is counted in units: {s:?}"
+        );
+        assert!(r.units_per_case() > 1.0);
+    }
+    // Cases or units on the wire, the store holds the same units.
+    let units = expected_snapshot_with(
+        &ds,
+        anchor(),
+        &Expect::new().packed(finale_sim::PackedQuantities::Units),
+    );
+    assert_eq!(units.stock, e.stock);
+}
+
+/// The client and rows.rs read packed stock as the helper does, whichever way the simulator
+/// counts it (the client configured to match).
+#[tokio::test]
+async fn packed_stock_reads_the_same_as_cases_or_as_units() {
+    for mode in [
+        finale_sim::PackedQuantities::Cases,
+        finale_sim::PackedQuantities::Units,
+    ] {
+        let p = crate::Setup::new(Size::Small)
+            .sim(|c| c.quirks.packed_quantities = mode)
+            .start(|_| {})
+            .await;
+        read_back_and_compare(&p).await;
+        p.sim.shutdown().await;
+    }
+}
+
 #[tokio::test]
 async fn live_changes_read_the_same_way() {
     let p = crate::Setup::new(Size::Small).start(|_| {}).await;
@@ -444,7 +505,7 @@ async fn read_back_and_compare(p: &crate::Pair) {
     let stock = c.fetch_all::<InventoryItem>(Priority::Smart).await.unwrap();
     assert!(facilities.errors.is_empty() && parties.errors.is_empty());
     assert!(products.errors.is_empty() && orders.errors.is_empty() && stock.errors.is_empty());
-    let (stock_rows, bad) = aggregate_stock(&stock.records);
+    let (stock_rows, bad) = aggregate_stock(&stock.records, p.config.packed_quantities);
     assert!(bad.is_empty());
     let ds = p.sim.dataset();
     let ds = ds.read().unwrap();
@@ -458,7 +519,11 @@ async fn read_back_and_compare(p: &crate::Pair) {
             r.url.clone()
         }),
         stock: stock_rows,
-        orders: rows(&orders.records, OrderRow::from_finale, |r| r.url.clone()),
+        orders: rows(
+            &orders.records,
+            |o| OrderRow::from_finale(o, p.config.packed_quantities),
+            |r| r.url.clone(),
+        ),
         daily_sales: expected.daily_sales.clone(),
         items: expected.items.clone(),
     };

@@ -213,10 +213,53 @@ pub fn print_report(r: &RunReport) {
             c.vendor_updates,
             c.critical_rows_first
         );
+        let mut by_severity: std::collections::BTreeMap<engine::sync::Severity, usize> =
+            std::collections::BTreeMap::new();
+        for i in &c.items {
+            *by_severity.entry(i.severity).or_default() += 1;
+        }
+        let counts: Vec<String> = by_severity
+            .iter()
+            .rev()
+            .map(|(s, n)| {
+                let name = serde_json::to_value(s)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                format!("{name} {n}")
+            })
+            .collect();
+        if !counts.is_empty() {
+            println!("  by severity: {}", counts.join(", "));
+        }
+        // Most severe first; e.g. `out_of_stock  SKU-1  available 0 (on hand 50)  ...`.
         for i in c.items.iter().take(10) {
+            let severity = serde_json::to_value(i.severity)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let at: Vec<String> = i
+                .locations
+                .iter()
+                .map(|l| {
+                    format!(
+                        "{} {} ≤ {}",
+                        l.location_url.as_deref().unwrap_or("(all)"),
+                        l.available,
+                        l.reorder_point
+                    )
+                })
+                .collect();
+            let at = if at.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", at.join("; "))
+            };
             println!(
-                "    {:<20} stock {:>8} {}",
+                "    {:<17} {:<20} available {:>8} (on hand {}) {}{at}",
+                severity,
                 i.sku,
+                i.available,
                 i.stock,
                 i.reasons.join(", ")
             );

@@ -38,6 +38,7 @@
 //! | Finale account | `FINALE_ACCOUNT` | `finale.account` | – |
 //! | Finale host | `FINALE_BASE_URL` | `finale.base_url` | `https://app.finaleinventory.com` |
 //! | account time zone | `FINALE_TIMEZONE` | `finale.timezone` | `UTC` |
+//! | packed quantities count | `FINALE_PACKED_QUANTITIES` | `finale.packed_quantities` | `cases` (or `units`) |
 //! | API key | `FINALE_API_KEY` | `finale.api_key` | keychain `finale-api-key` |
 //! | API secret | `FINALE_API_SECRET` | *never* | keychain `finale-api-secret` |
 //! | legacy login | `FINALE_USERNAME` / `FINALE_PASSWORD` | `finale.username` / *never* | – |
@@ -561,8 +562,8 @@ impl EngineConfig {
                     ),
                 };
                 out.push_str(&format!(
-                    "Finale: account {} at {} (time zone {}); {login}\n",
-                    cfg.account, cfg.base_url, cfg.timezone
+                    "Finale: account {} at {} (time zone {}, packed quantities count {}); {login}\n",
+                    cfg.account, cfg.base_url, cfg.timezone, cfg.packed_quantities
                 ));
             }
             Err((error, hint)) => {
@@ -684,6 +685,7 @@ struct FileFinale {
     account: Option<String>,
     base_url: Option<String>,
     timezone: Option<String>,
+    packed_quantities: Option<String>,
     api_key: Option<String>,
     username: Option<String>,
 }
@@ -1365,10 +1367,15 @@ fn resolve_finale(
     let mut secret_source = None;
 
     // Plain settings: environment, then file.
-    let plain: [(&'static str, &'static str, &Option<String>); 5] = [
+    let plain: [(&'static str, &'static str, &Option<String>); 6] = [
         ("FINALE_ACCOUNT", "finale.account", &f.account),
         ("FINALE_BASE_URL", "finale.base_url", &f.base_url),
         ("FINALE_TIMEZONE", "finale.timezone", &f.timezone),
+        (
+            "FINALE_PACKED_QUANTITIES",
+            "finale.packed_quantities",
+            &f.packed_quantities,
+        ),
         ("FINALE_API_KEY", "finale.api_key", &f.api_key),
         ("FINALE_USERNAME", "finale.username", &f.username),
     ];

@@ -371,6 +371,7 @@ fn item(sku: &str, stock: f64, reorder_point: Option<f64>, velocity: f64) -> Ite
         sku: sku.to_owned(),
         name: Some(format!("Item {sku}")),
         stock,
+        available: stock - 1.0,
         reorder_point,
         reorder_quantity: reorder_point.map(|r| r * 2.0),
         cost: Some(1.5),
@@ -1278,8 +1279,8 @@ pub async fn stock_upserts_deletes_and_hashes(store: &dyn Store) {
     );
 }
 
-/// Daily sales: per product and UTC day, cancelled and undated orders and lines without a
-/// product left out, a missing price counting 0 revenue, returns netting.
+/// Daily sales: per product and UTC day, only committed and completed sales orders (drafts,
+/// cancelled, status-less and undated orders and lines without a product left out), a missing price counting 0 revenue, returns netting.
 pub async fn refresh_daily_sales_sums_per_utc_day(store: &dyn Store) {
     let name = store.describe();
     let orders = vec![
@@ -1316,14 +1317,23 @@ pub async fn refresh_daily_sales_sums_per_utc_day(store: &dyn Store) {
             Some(t("2026-03-01T12:00:00.000Z")),
             vec![line(Some(1), 100.0, Some(1.0))],
         ),
+        // A draft (a quote that may never ship) is no sale.
         order(
             "SO-6",
             "SALES_ORDER",
             Some("ORDER_CREATED"),
-            None,
+            Some(t("2026-03-01T12:00:00.000Z")),
             vec![line(Some(1), 50.0, Some(1.0))],
         ),
-        // A sales order without a status still counts.
+        // Committed counts like completed.
+        order(
+            "SO-8",
+            "SALES_ORDER",
+            Some("ORDER_LOCKED"),
+            Some(t("2026-03-02T09:00:00.000Z")),
+            vec![line(Some(2), 2.0, Some(3.0))],
+        ),
+        // A sales order without a status is not known to be committed: no sale.
         order(
             "SO-7",
             "SALES_ORDER",
@@ -1348,8 +1358,8 @@ pub async fn refresh_daily_sales_sums_per_utc_day(store: &dyn Store) {
         vec![
             ds(1, "2026-03-01", 1.0, 5.0),
             ds(1, "2026-03-02", 3.5, 13.0),
-            ds(2, "2026-02-28", 2.0, 5.0),
             ds(2, "2026-03-01", 1.0, 0.0),
+            ds(2, "2026-03-02", 2.0, 6.0),
         ],
         "{name}: daily sales"
     );
@@ -1476,19 +1486,25 @@ pub async fn refresh_daily_sales_writes_only_changes(store: &dyn Store) {
     );
 }
 
-/// Item inputs: on hand over facilities, guideline sums, and units over the 30/90-day
-/// windows `as_of.date − N < day ≤ as_of.date`.
+/// Item inputs: on hand and reserved over facilities, guideline sums without
+/// do-not-reorder ones, stock and reorder points per location (sublocations rolled up through
+/// `parent_url`), units over the 30/90-day windows `as_of.date − N < day ≤ as_of.date` from
+/// committed and completed sales only, the first sale and the product's creation.
 pub async fn item_inputs_sum_stock_guidelines_and_sales(store: &dyn Store) {
     let name = store.describe();
     let mut p1 = product(1, Some(2.0), Some(5.0));
+    let mut dnr = guideline(102, Some(100.0), Some(7.0));
+    dnr.calculation_method = Some(crate::derive::DO_NOT_REORDER.into());
     p1.guidelines = vec![
         guideline(101, Some(5.0), Some(10.0)),
         guideline(102, Some(3.0), None),
+        dnr,
     ];
     let p1 = rehash_product(p1);
     let mut p2 = product(2, None, None);
     p2.guidelines.clear();
     p2.name = None;
+    p2.finale_created = None;
     let p2 = rehash_product(p2);
     // as_of 2026-04-30 10:00 UTC: 30-day window (03-31, 04-30], 90-day (01-30, 04-30].
     let as_of = t("2026-04-30T10:00:00.000Z");
@@ -1528,13 +1544,37 @@ pub async fn item_inputs_sum_stock_guidelines_and_sales(store: &dyn Store) {
             "2026-04-15T00:00:00.000Z",
             vec![line(Some(3), 64.0, Some(1.0))],
         ),
+        order(
+            "S-h",
+            "SALES_ORDER",
+            Some("ORDER_CREATED"),
+            Some(t("2025-12-20T00:00:00.000Z")),
+            vec![line(Some(1), 128.0, Some(1.0))],
+        ),
+        order(
+            "S-i",
+            "SALES_ORDER",
+            Some("ORDER_LOCKED"),
+            Some(t("2026-04-10T00:00:00.000Z")),
+            vec![line(Some(1), 256.0, Some(1.0))],
+        ),
     ];
     apply(
         store,
         &Batch {
+            facilities: vec![
+                facility(1, None),
+                facility(2, None),
+                facility(101, Some(1)),
+                facility(102, Some(2)),
+            ],
             products: vec![p2.clone(), p1.clone()],
             orders: sales,
-            stock_upserts: vec![stock(1, 101, 10.0), stock(1, 102, -2.5), stock(3, 101, 1.0)],
+            stock_upserts: vec![
+                StockRow::new(p(1), fac(101), 10.0, 1.0, 0.0),
+                stock(1, 102, -2.5),
+                stock(3, 101, 1.0),
+            ],
             ..Batch::default()
         },
         t0(),
@@ -1545,6 +1585,12 @@ pub async fn item_inputs_sum_stock_guidelines_and_sales(store: &dyn Store) {
         .item_inputs(&Scope::All, as_of)
         .await
         .expect("item_inputs");
+    let level = |loc: u32, on_hand: f64, reserved: f64, rp: f64| crate::derive::LocationLevel {
+        location_url: Some(fac(loc)),
+        on_hand,
+        reserved,
+        reorder_point: Some(rp),
+    };
     let want = vec![
         ItemInput {
             product_url: p(1),
@@ -1554,10 +1600,15 @@ pub async fn item_inputs_sum_stock_guidelines_and_sales(store: &dyn Store) {
             cost: Some(2.0),
             list_price: Some(5.0),
             on_hand: 7.5,
+            reserved: 1.0,
             reorder_point: Some(8.0),
             reorder_qty: Some(10.0),
-            units_30d: 3.0,
-            units_90d: 15.0,
+            locations: vec![level(1, 10.0, 1.0, 5.0), level(2, -2.5, 0.0, 3.0)],
+            units_30d: 259.0,
+            units_90d: 271.0,
+            created: p1.finale_created,
+            first_sale: Some(day("2026-01-30")),
+            as_of: day("2026-04-30"),
         },
         ItemInput {
             product_url: p(2),
@@ -1567,10 +1618,15 @@ pub async fn item_inputs_sum_stock_guidelines_and_sales(store: &dyn Store) {
             cost: None,
             list_price: None,
             on_hand: 0.0,
+            reserved: 0.0,
             reorder_point: None,
             reorder_qty: None,
+            locations: Vec::new(),
             units_30d: 0.0,
             units_90d: 0.0,
+            created: None,
+            first_sale: None,
+            as_of: day("2026-04-30"),
         },
     ];
     assert_eq!(
@@ -2483,6 +2539,7 @@ pub async fn snapshot_round_trips_every_field(store: &dyn Store) {
         sku: "SKU «Ω»".into(),
         name: Some(String::new()),
         stock: -2.5,
+        available: -7.25,
         reorder_point: Some(0.5),
         reorder_quantity: Some(1e15),
         cost: Some(0.0),
@@ -2499,6 +2556,7 @@ pub async fn snapshot_round_trips_every_field(store: &dyn Store) {
         sku: "10".into(),
         name: None,
         stock: 0.0,
+        available: 0.0,
         reorder_point: None,
         reorder_quantity: None,
         cost: None,

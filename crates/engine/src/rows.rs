@@ -13,14 +13,18 @@
 //!   the record's raw JSON. Rejecting in Rust keeps one bad record from failing the batch it
 //!   travels in, and keeps NaN out of SQLite (which would store it as NULL).
 //! - **Stock** is Finale's `inventoryitem` rows summed per (product, sublocation) over lots,
-//!   packings and orders ([`aggregate_stock`]).
+//!   packings and orders ([`aggregate_stock`]), in **units**: a case-packed row
+//!   (`normalizedPackingString` `"12 cs 12/1"`) counts cases when
+//!   [`PackedQuantities::Cases`] (the default, `FINALE_PACKED_QUANTITIES`) and is converted
+//!   by its packing; order-line quantities likewise. A packing that cannot be read is
+//!   quarantined with the raw row, never guessed, and its stock pair is left as stored.
 //! - **Derived rows** ([`ItemRow`], the seed's `inventory_items`; [`DailySalesRow`]) are
 //!   computed from stored rows, see [`crate::derive`].
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use finale::{Facility, FinaleRecord, InventoryItem, Order, PartyGroup, Product};
+use finale::{Facility, FinaleRecord, InventoryItem, Order, PackedQuantities, PartyGroup, Product};
 use serde::{Deserialize, Serialize};
 
 /// A 32-byte content hash.
@@ -161,6 +165,12 @@ pub struct OrderRow {
 }
 
 /// One `order_lines` row (its `seq` is its index in [`OrderRow::lines`]).
+///
+/// A line's content must not depend on how it was read: lines completed through GraphQL
+/// carry no `orderItemUrl` while REST lines do, so [`OrderRow::from_finale`] never stores it
+/// (`order_item_url` is always `None`; the column stays for the schema's sake). Otherwise the
+/// same order would hash differently by source and a run that switches sources would rewrite
+/// every unchanged order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LineRow {
     pub order_item_url: Option<String>,
@@ -177,8 +187,11 @@ pub struct ItemRow {
     pub finale_id: String,
     pub sku: String,
     pub name: Option<String>,
-    /// On hand, summed over every facility.
+    /// On hand, summed over every facility (the seed's column).
     pub stock: f64,
+    /// On hand − reserved over every facility: what can still be sold. Days of stock and
+    /// the critical triggers use it.
+    pub available: f64,
     pub reorder_point: Option<f64>,
     pub reorder_quantity: Option<f64>,
     pub cost: Option<f64>,
@@ -187,7 +200,7 @@ pub struct ItemRow {
     pub sales_velocity: f64,
     /// Units sold per day over the last 90 days: the item's "normal" velocity.
     pub sales_velocity_90d: f64,
-    /// Days until on-hand stock runs out at the 30-day velocity; `None` when nothing sells.
+    /// Days until available stock runs out at the 30-day velocity; `None` when nothing sells.
     pub days_of_stock: Option<f64>,
     pub status: Option<String>,
     pub content_hash: Hash,
@@ -520,8 +533,9 @@ impl ProductRow {
 impl OrderRow {
     /// Converts and validates a Finale order. Its lines must have been completed
     /// (`lines == Some(..)`); an order whose lines are unknown is rejected rather than
-    /// stored as an order without lines.
-    pub fn from_finale(o: &Order) -> Result<Self, Invalid> {
+    /// stored as an order without lines. Line quantities are stored in units: a packed line
+    /// is converted as `packed` says, and an unreadable packing rejects the order.
+    pub fn from_finale(o: &Order, packed: PackedQuantities) -> Result<Self, Invalid> {
         let c = Check {
             collection: "order",
             key: &o.url,
@@ -534,8 +548,20 @@ impl OrderRow {
             let quantity = c
                 .finite(&format!("orderItemList[{i}].quantity"), l.quantity)?
                 .unwrap_or(0.0);
+            let quantity = packed
+                .to_units(quantity, l.packing.as_deref())
+                .map_err(|e| {
+                    c.fail(
+                        &format!("orderItemList[{i}].normalizedPackingString"),
+                        e.to_string(),
+                    )
+                })?;
+            let quantity = c
+                .finite(&format!("orderItemList[{i}].quantity"), Some(quantity))?
+                .unwrap_or(0.0);
             lines.push(LineRow {
-                order_item_url: Check::reference(&l.order_item_url),
+                // Not stored: GraphQL lines have none (see [`LineRow`]).
+                order_item_url: None,
                 product_url: Check::reference(&l.product_url),
                 product_id: l.product_id.clone(),
                 quantity,
@@ -606,14 +632,23 @@ impl OrderRow {
         h.finish()
     }
 
-    /// Whether the order counts as a sale for sales history: a sales order that was not
-    /// cancelled and has a date.
+    /// Whether the order counts as a sale for sales history: a sales order that is committed
+    /// (`ORDER_LOCKED`) or completed (`ORDER_COMPLETED`) and has a date ([`SALE_STATUSES`]).
+    /// Drafts (`ORDER_CREATED`, quotes that may never ship), cancelled orders and orders
+    /// without a status do not count.
     pub fn counts_as_sale(&self) -> bool {
         self.order_type == "SALES_ORDER"
-            && self.status.as_deref() != Some("ORDER_CANCELLED")
+            && self
+                .status
+                .as_deref()
+                .is_some_and(|s| SALE_STATUSES.contains(&s))
             && self.order_date.is_some()
     }
 }
+
+/// The order statuses whose sales orders count as sales (daily sales, velocity, days of
+/// stock): committed and completed. Both stores' daily-sales SQL spells the same list.
+pub const SALE_STATUSES: [&str; 2] = ["ORDER_LOCKED", "ORDER_COMPLETED"];
 
 /// Characters kept verbatim in a URL path segment (RFC 3986 unreserved).
 const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -668,25 +703,52 @@ impl StockRow {
     }
 }
 
-/// Finale's `inventoryitem` snapshot summed per (product, sublocation): one [`StockRow`] per
-/// pair, sorted by key. A pair whose sum is not finite, or whose reserved or on-order sum is
-/// negative, is rejected (with the pair as its key) instead of stored.
-pub fn aggregate_stock(items: &[InventoryItem]) -> (Vec<StockRow>, Vec<Invalid>) {
+/// A rejected stock pair or row, with the raw row when one row is to blame.
+pub type StockReject = (Invalid, Option<serde_json::Value>);
+
+/// Finale's `inventoryitem` snapshot summed per (product, sublocation), in units: one
+/// [`StockRow`] per pair, sorted by key. Packed rows are converted as `packed` says; a row
+/// whose packing cannot be read is rejected with its raw JSON and its pair gets no row (its
+/// sum would be incomplete). A pair whose sum is not finite, or whose reserved or on-order
+/// sum is negative, is rejected too. Every rejection is keyed `"{product} @ {facility}"`.
+pub fn aggregate_stock(
+    items: &[InventoryItem],
+    packed: PackedQuantities,
+) -> (Vec<StockRow>, Vec<StockReject>) {
     let mut sums: BTreeMap<(&str, &str), [f64; 3]> = BTreeMap::new();
+    let mut unreadable: std::collections::BTreeSet<(&str, &str)> = Default::default();
+    let mut bad = Vec::new();
     for it in items {
         if it.product_url.is_empty() || it.facility_url.is_empty() {
             continue;
         }
-        let s = sums
-            .entry((&it.product_url, &it.facility_url))
-            .or_insert([0.0; 3]);
-        s[0] += it.quantity_on_hand;
-        s[1] += it.quantity_reserved;
-        s[2] += it.quantity_on_order;
+        let pair = (&*it.product_url, &*it.facility_url);
+        let per_unit = match packed.to_units(1.0, it.packing.as_deref()) {
+            Ok(f) => f,
+            Err(e) => {
+                bad.push((
+                    Invalid {
+                        collection: "inventoryitem",
+                        key: format!("{} @ {}", pair.0, pair.1),
+                        field: "normalizedPackingString".into(),
+                        reason: e.to_string(),
+                    },
+                    Some(raw_json(it)),
+                ));
+                unreadable.insert(pair);
+                continue;
+            }
+        };
+        let s = sums.entry(pair).or_insert([0.0; 3]);
+        s[0] += it.quantity_on_hand * per_unit;
+        s[1] += it.quantity_reserved * per_unit;
+        s[2] += it.quantity_on_order * per_unit;
     }
     let mut rows = Vec::with_capacity(sums.len());
-    let mut bad = Vec::new();
     for ((p, f), [on_hand, reserved, on_order]) in sums {
+        if unreadable.contains(&(p, f)) {
+            continue;
+        }
         let key = format!("{p} @ {f}");
         let c = Check {
             collection: "inventoryitem",
@@ -704,7 +766,7 @@ pub fn aggregate_stock(items: &[InventoryItem]) -> (Vec<StockRow>, Vec<Invalid>)
                 reserved,
                 on_order,
             )),
-            Err(e) => bad.push(e),
+            Err(e) => bad.push((e, None)),
         }
     }
     (rows, bad)
@@ -759,16 +821,114 @@ mod tests {
             quantity_on_order: 0.0,
             quantity_reserved: res,
         };
-        let (rows, bad) = aggregate_stock(&[
-            item("/p/1", "/f/1", 3.0, 0.0),
-            item("/p/1", "/f/1", 4.0, 1.0),
-            item("/p/2", "/f/1", 1.0, -5.0),
-            item("/p/3", "/f/2", f64::NAN, 0.0),
-        ]);
+        let (rows, bad) = aggregate_stock(
+            &[
+                item("/p/1", "/f/1", 3.0, 0.0),
+                item("/p/1", "/f/1", 4.0, 1.0),
+                item("/p/2", "/f/1", 1.0, -5.0),
+                item("/p/3", "/f/2", f64::NAN, 0.0),
+            ],
+            PackedQuantities::Cases,
+        );
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].on_hand, rows[0].reserved), (7.0, 1.0));
         assert_eq!(bad.len(), 2);
-        assert!(bad.iter().any(|e| e.field == "quantityReserved"));
-        assert!(bad.iter().any(|e| e.field == "quantityOnHand"));
+        assert!(bad.iter().any(|(e, _)| e.field == "quantityReserved"));
+        assert!(bad.iter().any(|(e, _)| e.field == "quantityOnHand"));
+    }
+
+    fn packed(p: &str, f: &str, packing: Option<&str>, oh: f64, res: f64) -> InventoryItem {
+        InventoryItem {
+            product_url: p.into(),
+            product_id: None,
+            facility_url: f.into(),
+            lot_id: None,
+            packing: packing.map(str::to_owned),
+            order_url: None,
+            quantity_on_hand: oh,
+            quantity_on_order: 0.0,
+            quantity_reserved: res,
+        }
+    }
+
+    #[test]
+    fn packed_stock_is_summed_in_units_as_the_switch_says() {
+        let rows = [
+            packed("/p/1", "/f/1", None, 5.0, 0.0),
+            packed("/p/1", "/f/1", Some("12 cs 12/1"), 3.0, 0.0),
+            packed("/p/1", "/f/1", Some("12 cs 12/1"), 0.0, 1.0),
+        ];
+        let (cases, bad) = aggregate_stock(&rows, PackedQuantities::Cases);
+        assert!(bad.is_empty());
+        assert_eq!((cases[0].on_hand, cases[0].reserved), (41.0, 12.0));
+        let (units, _) = aggregate_stock(&rows, PackedQuantities::Units);
+        assert_eq!((units[0].on_hand, units[0].reserved), (8.0, 1.0));
+    }
+
+    #[test]
+    fn an_unreadable_packing_is_rejected_with_its_row_and_its_pair_gets_no_row() {
+        let rows = [
+            packed("/p/1", "/f/1", None, 5.0, 0.0),
+            packed("/p/1", "/f/1", Some("a dozen-ish"), 3.0, 0.0),
+            packed("/p/2", "/f/1", Some("6 cs 6/1"), 2.0, 0.0),
+        ];
+        let (ok, bad) = aggregate_stock(&rows, PackedQuantities::Cases);
+        assert_eq!(ok.len(), 1);
+        assert_eq!((ok[0].product_url.as_str(), ok[0].on_hand), ("/p/2", 12.0));
+        assert_eq!(bad.len(), 1);
+        let (e, raw) = &bad[0];
+        assert_eq!(e.key, "/p/1 @ /f/1");
+        assert_eq!(e.field, "normalizedPackingString");
+        assert!(e.reason.contains("a dozen-ish"), "{}", e.reason);
+        let raw = raw.as_ref().expect("the raw row");
+        assert_eq!(raw["packing"], "a dozen-ish");
+        assert_eq!(raw["quantity_on_hand"], 3.0);
+        // Quantities in units need no packing at all.
+        let (ok, bad) = aggregate_stock(&rows, PackedQuantities::Units);
+        assert_eq!((ok.len(), bad.len()), (2, 0));
+    }
+
+    #[test]
+    fn packed_order_lines_are_stored_in_units_and_no_line_keeps_its_url() {
+        let line = |packing: Option<&str>, q: f64| finale::OrderLine {
+            order_item_url: Some("/acme/api/order/SO-1/orderItem/00000001".into()),
+            product_id: Some("W".into()),
+            product_url: Some("/acme/api/product/W".into()),
+            quantity: Some(q),
+            unit_price: Some(2.0),
+            unit_list_price: None,
+            packing: packing.map(str::to_owned),
+            description: None,
+        };
+        let order = |lines| Order {
+            url: "/acme/api/order/SO-1".into(),
+            order_id: "SO-1".into(),
+            order_type: "SALES_ORDER".into(),
+            status: Some("ORDER_LOCKED".into()),
+            order_date: None,
+            due_date: None,
+            created: None,
+            last_updated: None,
+            origin_facility_url: None,
+            destination_facility_url: None,
+            roles: Vec::new(),
+            lines: Some(lines),
+            status_history: Vec::new(),
+            shipment_urls: Vec::new(),
+            invoice_urls: Vec::new(),
+            reference_number: None,
+            total: None,
+            user_fields: Vec::new(),
+        };
+        let o = order(vec![line(Some("36 cs 36/1"), 12.0), line(None, 5.0)]);
+        let r = OrderRow::from_finale(&o, PackedQuantities::Cases).expect("valid");
+        assert_eq!(r.lines[0].quantity, 432.0);
+        assert_eq!(r.lines[1].quantity, 5.0);
+        assert!(r.lines.iter().all(|l| l.order_item_url.is_none()));
+        let u = OrderRow::from_finale(&o, PackedQuantities::Units).expect("valid");
+        assert_eq!(u.lines[0].quantity, 12.0);
+        let bad = order(vec![line(Some("box"), 1.0)]);
+        let e = OrderRow::from_finale(&bad, PackedQuantities::Cases).expect_err("unreadable");
+        assert_eq!(e.field, "orderItemList[0].normalizedPackingString");
     }
 }

@@ -29,8 +29,10 @@
 //!   by a session; a lock file beside the SQLite database) or
 //!   [`StoreError::WriterBusy`] naming who holds it.
 //!
-//! Sales-history conventions shared by both stores: a sale is a line of a `SALES_ORDER` that
-//! is not `ORDER_CANCELLED` and has an `order_date`; its day is the UTC date of `order_date`;
+//! Sales-history conventions shared by both stores: a sale is a line of a `SALES_ORDER` whose
+//! status is `ORDER_LOCKED` (committed) or `ORDER_COMPLETED` and that has an `order_date`
+//! ([`crate::rows::SALE_STATUSES`]; drafts in `ORDER_CREATED`, cancelled orders and orders
+//! without a status are not sales); its day is the UTC date of `order_date`;
 //! units are `quantity`, revenue `quantity × unit_price` (a missing price counts 0). "Units in
 //! the last N days before `as_of`" sums the days `d` with
 //! `as_of.date − N < d ≤ as_of.date`.

@@ -96,6 +96,17 @@ pub enum ErrorBodyShape {
     ErrorsList,
 }
 
+/// What the quantities of a case-packed `inventoryitem` row count (finale-api.md §7.1:
+/// "presumably in cases", unconfirmed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PackedQuantities {
+    /// Cases: a row `"12 cs 12/1"` with `quantityOnHand: 3` holds 36 units (default).
+    #[default]
+    Cases,
+    /// Units: the same stock is rendered `quantityOnHand: 36`.
+    Units,
+}
+
 /// Switches for every uncertain fact of finale-api.md §15.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Quirks {
@@ -120,6 +131,9 @@ pub struct Quirks {
     /// `true` (default): `POST /{acct}/api/graphql` is served; `false`: the account answers it
     /// like any unknown path (404), as stand-ins and restricted accounts without GraphQL do.
     pub graphql: bool,
+    /// What packed `inventoryitem` quantities count: cases (default) or units. The model
+    /// holds cases; GraphQL stock is always in units.
+    pub packed_quantities: PackedQuantities,
 }
 
 impl Default for Quirks {
@@ -134,6 +148,7 @@ impl Default for Quirks {
             graphql_date_keys: crate::graphql::DateKeys::default(),
             graphql_none_format: crate::graphql::NoneFormat::default(),
             graphql: true,
+            packed_quantities: PackedQuantities::default(),
         }
     }
 }

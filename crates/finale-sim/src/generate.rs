@@ -14,7 +14,9 @@
 //!   cycle) and a long tail of product popularity (Zipf-like);
 //! - status mix: mostly completed, recent ones locked, some cancelled and stale drafts;
 //! - stock rows with lots and case packings; ~3 % of products out of stock, some at or below
-//!   their reorder point; on-order and reserved rows for committed orders.
+//!   their reorder point; on-order and reserved rows for committed orders;
+//! - reorder rules (one per location, ~5 % "do not reorder") kept for the locations that
+//!   hold the product, and ~5 % of the others (a location that ran dry).
 
 use std::f64::consts::TAU;
 use std::sync::Arc;
@@ -851,6 +853,35 @@ pub fn generate(account: &str, seed: u64, size: Size, anchor: DateTime<Utc>) -> 
                 quantity_reserved: if o.is_sales() { l.quantity } else { 0.0 },
             });
         }
+    }
+
+    // ---------------------------------------------------------------- reorder rules
+    // A real account keeps reorder rules for the locations that carry an item. A product in
+    // stock somewhere keeps the rules of the locations holding it, and ~5 % of its other
+    // rules (a location that ran dry); a product out of stock everywhere keeps them all.
+    // Drawn last, so everything generated before is unchanged.
+    let mut stocked: std::collections::HashSet<(&str, usize)> = std::collections::HashSet::new();
+    for r in &stock {
+        if r.order_url.is_none() && r.quantity_on_hand > 0.0 {
+            stocked.insert((&r.product_url, loc_of_sub(&r.facility_url)));
+        }
+    }
+    for pr in &mut products {
+        let url: &str = &pr.product_url;
+        if !(0..locations.len()).any(|li| stocked.contains(&(url, li))) {
+            continue;
+        }
+        let mut kept = Vec::with_capacity(pr.reorder_guideline_list.len());
+        for g in std::mem::take(&mut pr.reorder_guideline_list) {
+            let li = locations
+                .iter()
+                .position(|l| *l == g.facility_url)
+                .unwrap_or(0);
+            if stocked.contains(&(url, li)) || rng.random_bool(0.05) {
+                kept.push(g);
+            }
+        }
+        pr.reorder_guideline_list = kept;
     }
 
     Dataset {

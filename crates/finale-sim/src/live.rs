@@ -134,7 +134,11 @@ pub fn step(
                 let on_hand: f64 = ds
                     .inventory_items
                     .iter()
-                    .filter(|r| r.product_url == p.product_url && r.order_url.is_none())
+                    .filter(|r| {
+                        r.product_url == p.product_url
+                            && r.order_url.is_none()
+                            && r.normalized_packing_string.is_none()
+                    })
                     .map(|r| r.quantity_on_hand)
                     .sum();
                 if on_hand <= 0.0 {
@@ -161,8 +165,10 @@ pub fn step(
             let mut k = 0;
             while left > 0.0 && k < ds.inventory_items.len() {
                 let r = &mut ds.inventory_items[k];
+                // Sales draw loose units (eaches rows); cases stay whole.
                 if r.product_url == l.product_url
                     && r.order_url.is_none()
+                    && r.normalized_packing_string.is_none()
                     && r.quantity_on_hand > 0.0
                 {
                     let take = left.min(r.quantity_on_hand);

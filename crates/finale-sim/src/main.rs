@@ -49,6 +49,10 @@ struct Args {
     /// Account time zone (IANA name), e.g. America/Chicago.
     #[arg(long, default_value = "UTC")]
     timezone: chrono_tz::Tz,
+    /// Packed stock rows count units instead of cases (match it with the client's
+    /// FINALE_PACKED_QUANTITIES=units).
+    #[arg(long)]
+    packed_units: bool,
     /// Disable rate-limit enforcement (headers are still sent).
     #[arg(long)]
     no_limits: bool,
@@ -79,6 +83,9 @@ async fn main() -> anyhow::Result<()> {
     cfg.clock = SimClock::scaled(SystemTime::now(), Utc::now(), args.time_scale);
     cfg.quirks.order_items_in_collection = !args.headers_only;
     cfg.quirks.timezone = args.timezone;
+    if args.packed_units {
+        cfg.quirks.packed_quantities = finale_sim::PackedQuantities::Units;
+    }
     cfg.limits.enabled = !args.no_limits;
     let sim = Simulator::start(cfg)
         .await

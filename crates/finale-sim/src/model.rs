@@ -554,16 +554,36 @@ pub struct InventoryItem {
     pub facility_url: String,
     /// Lot for lot-tracked stock.
     pub lot_id: Option<String>,
-    /// Packing for case-packed rows.
+    /// Packing for case-packed rows (`"12 cs 12/1"`: cases of 12 units); their quantities
+    /// count cases.
     pub normalized_packing_string: Option<String>,
     /// The committed order for on-order / reserved rows.
     pub order_url: Option<String>,
-    /// On hand (on-hand rows).
+    /// On hand (on-hand rows); cases for a packed row.
     pub quantity_on_hand: f64,
     /// On order (rows of committed purchase orders).
     pub quantity_on_order: f64,
     /// Reserved (rows of committed sales orders).
     pub quantity_reserved: f64,
+}
+
+impl InventoryItem {
+    /// Units per case of a packed row (the leading count of the generator's
+    /// `"{n} cs {n}/1"`), 1 for eaches. A packing the simulator cannot read (one a test
+    /// planted) counts 1.
+    pub fn units_per_case(&self) -> f64 {
+        self.normalized_packing_string
+            .as_deref()
+            .and_then(|p| p.split_whitespace().next())
+            .and_then(|n| n.parse::<f64>().ok())
+            .filter(|n| n.is_finite() && *n > 0.0)
+            .unwrap_or(1.0)
+    }
+
+    /// On hand in units.
+    pub fn on_hand_units(&self) -> f64 {
+        self.quantity_on_hand * self.units_per_case()
+    }
 }
 
 /// Everything the simulator knows about one account.
@@ -588,12 +608,12 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Sum of on-hand quantity of a product over all sublocations.
+    /// Sum of on-hand units of a product over all sublocations (packed rows converted).
     pub fn on_hand(&self, product_url: &str) -> f64 {
         self.inventory_items
             .iter()
             .filter(|r| &*r.product_url == product_url)
-            .map(|r| r.quantity_on_hand)
+            .map(InventoryItem::on_hand_units)
             .sum()
     }
 

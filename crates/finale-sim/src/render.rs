@@ -29,6 +29,8 @@ pub struct Cx {
     pub collection: bool,
     /// Whether order collections carry `orderItemList`.
     pub order_items_in_collection: bool,
+    /// What packed `inventoryitem` quantities count.
+    pub packed_quantities: crate::config::PackedQuantities,
 }
 
 impl Cx {
@@ -589,14 +591,21 @@ impl Render for InventoryItem {
             "lotId" => opt_str(&self.lot_id),
             "normalizedPackingString" => opt_str(&self.normalized_packing_string),
             "orderUrl" => opt_str(&self.order_url),
-            "quantityOnHand" => Scalar::Num(self.quantity_on_hand),
-            "quantityOnOrder" => Scalar::Num(self.quantity_on_order),
-            "quantityReserved" => Scalar::Num(self.quantity_reserved),
             _ => return None,
         })
     }
-    fn extra(&self, _col: &str, _cx: &Cx) -> Option<Value> {
-        None
+    /// Quantities depend on [`Cx::packed_quantities`]: the model holds cases for packed rows.
+    fn extra(&self, col: &str, cx: &Cx) -> Option<Value> {
+        let q = match col {
+            "quantityOnHand" => self.quantity_on_hand,
+            "quantityOnOrder" => self.quantity_on_order,
+            "quantityReserved" => self.quantity_reserved,
+            _ => return None,
+        };
+        Some(num(match cx.packed_quantities {
+            crate::config::PackedQuantities::Cases => q,
+            crate::config::PackedQuantities::Units => q * self.units_per_case(),
+        }))
     }
     fn corruptions() -> Vec<(&'static str, Value)> {
         vec![
@@ -677,6 +686,7 @@ mod tests {
             tz: chrono_tz::UTC,
             collection: true,
             order_items_in_collection: true,
+            packed_quantities: crate::config::PackedQuantities::Cases,
         }
     }
 
@@ -733,6 +743,43 @@ mod tests {
         assert!(
             one["orderItemList"].is_array(),
             "single records always carry lines"
+        );
+    }
+
+    #[test]
+    fn packed_stock_renders_cases_or_units_as_the_quirk_says() {
+        let d = data();
+        let packed: Vec<&InventoryItem> = d
+            .inventory_items
+            .iter()
+            .filter(|r| r.normalized_packing_string.is_some() && r.quantity_on_hand > 0.0)
+            .collect();
+        assert!(packed.len() >= 3, "the generator packs some stock");
+        let row = packed[0];
+        let n = row.units_per_case();
+        assert!(n > 1.0, "{row:?}");
+        assert_eq!(
+            row.field("quantityOnHand", &cx()),
+            Some(num(row.quantity_on_hand))
+        );
+        let units = Cx {
+            packed_quantities: crate::config::PackedQuantities::Units,
+            ..cx()
+        };
+        assert_eq!(
+            row.field("quantityOnHand", &units),
+            Some(num(row.quantity_on_hand * n))
+        );
+        assert_eq!(row.on_hand_units(), row.quantity_on_hand * n);
+        // Eaches rows are the same either way.
+        let each = d
+            .inventory_items
+            .iter()
+            .find(|r| r.normalized_packing_string.is_none() && r.quantity_on_hand > 0.0)
+            .unwrap();
+        assert_eq!(
+            each.field("quantityOnHand", &units),
+            each.field("quantityOnHand", &cx())
         );
     }
 

@@ -554,6 +554,7 @@ fn route(
         tz: inner.cfg.quirks.timezone,
         collection: matches!(route, Route::Collection(_)),
         order_items_in_collection: inner.cfg.quirks.order_items_in_collection,
+        packed_quantities: inner.cfg.quirks.packed_quantities,
     };
     match (route, method) {
         (Route::Auth, &Method::POST) => legacy_login(inner, body),

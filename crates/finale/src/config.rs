@@ -142,6 +142,9 @@ pub struct FinaleConfig {
     pub graphql_date_keys: GraphqlDateKeys,
     /// GraphQL page size for order-line completion (200).
     pub graphql_page_size: u32,
+    /// What the quantities of case-packed stock rows and order lines count (unconfirmed
+    /// upstream, finale-api.md §7.1): cases (default) or units. `FINALE_PACKED_QUANTITIES`.
+    pub packed_quantities: crate::packing::PackedQuantities,
 }
 
 impl FinaleConfig {
@@ -162,12 +165,14 @@ impl FinaleConfig {
             limit: None,
             graphql_date_keys: GraphqlDateKeys::default(),
             graphql_page_size: 200,
+            packed_quantities: crate::packing::PackedQuantities::default(),
         }
     }
 
     /// Reads `FINALE_ACCOUNT`, `FINALE_API_KEY` + `FINALE_API_SECRET` (or the legacy
     /// `FINALE_USERNAME` + `FINALE_PASSWORD`), and optionally `FINALE_BASE_URL` and
-    /// `FINALE_TIMEZONE` (IANA name) from the process environment.
+    /// `FINALE_TIMEZONE` (IANA name) and `FINALE_PACKED_QUANTITIES` (`cases` | `units`) from
+    /// the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -247,6 +252,16 @@ impl FinaleConfig {
                     tz.trim()
                 ),
             })?;
+        }
+        if let Some(p) = var("FINALE_PACKED_QUANTITIES") {
+            cfg.packed_quantities =
+                p.parse()
+                    .map_err(|e: crate::packing::ParsePackedQuantitiesError| {
+                        ConfigError::Invalid {
+                            var: "FINALE_PACKED_QUANTITIES",
+                            reason: format!("{e} (what packed stock quantities count)"),
+                        }
+                    })?;
         }
         Ok(cfg)
     }
@@ -343,6 +358,18 @@ mod tests {
     }
 
     #[test]
+    fn packed_quantities_from_the_environment() {
+        let cfg = FinaleConfig::from_lookup(lookup(&[
+            ("FINALE_ACCOUNT", "acme"),
+            ("FINALE_API_KEY", "k1"),
+            ("FINALE_API_SECRET", "s"),
+            ("FINALE_PACKED_QUANTITIES", "Units"),
+        ]))
+        .expect("valid");
+        assert_eq!(cfg.packed_quantities, crate::PackedQuantities::Units);
+    }
+
+    #[test]
     fn env_with_api_key() {
         let cfg = FinaleConfig::from_lookup(lookup(&[
             ("FINALE_ACCOUNT", "acme"),
@@ -367,6 +394,7 @@ mod tests {
         assert_eq!(cfg.max_window, Duration::days(30));
         assert_eq!(cfg.cap, 120_000);
         assert_eq!(cfg.graphql_page_size, 200);
+        assert_eq!(cfg.packed_quantities, crate::PackedQuantities::Cases);
         let shown = format!("{cfg:?} {}", Secret::from("s3cr3t-value"));
         assert!(!shown.contains("s3cr3t-value"), "{shown}");
         assert!(shown.contains("***"));
@@ -451,6 +479,15 @@ mod tests {
                     ("FINALE_TIMEZONE", "Mars/Olympus"),
                 ],
                 "FINALE_TIMEZONE",
+            ),
+            (
+                &[
+                    ("FINALE_ACCOUNT", "acme"),
+                    ("FINALE_API_KEY", "k"),
+                    ("FINALE_API_SECRET", "topsecret"),
+                    ("FINALE_PACKED_QUANTITIES", "boxes"),
+                ],
+                "FINALE_PACKED_QUANTITIES",
             ),
             (
                 &[

@@ -28,6 +28,10 @@
 //! * **Order lines** ([`graphql`]): order collections may omit `orderItemList`;
 //!   [`FinaleClient::complete_order_lines`] fetches the missing lines through GraphQL pages
 //!   or per-order GETs, whichever the budgets finish sooner.
+//! * **Case packing** ([`packing`]): packed stock rows and order lines carry a
+//!   `normalizedPackingString`; whether their quantities count cases or units is the
+//!   switch [`FinaleConfig::packed_quantities`], and [`units_per_case`] reads a packing
+//!   strictly (an unreadable one is an error for the caller to quarantine).
 //! * **Time** ([`clock`]): logic never calls `now()` directly; tests share a
 //!   [`ScaledClock`] with the simulator to compress hours of rate limits into seconds.
 //!   Offset-less timestamps are read in the account's time zone ([`FinaleConfig::timezone`]).
@@ -54,6 +58,7 @@ pub mod decode;
 pub mod error;
 pub mod filter;
 pub mod model;
+pub mod packing;
 
 pub use client::{FinaleClient, LineFetchReport, WindowBatch, WindowProgress};
 pub use clock::{Clock, ScaledClock, SystemClock};
@@ -67,5 +72,6 @@ pub use error::Error;
 pub use filter::{Filter, Window, plan_windows};
 pub use graphql::GraphqlDateKeys;
 pub use model::*;
+pub use packing::{PackedQuantities, PackingError, units_per_case};
 pub use retry::RetryPolicy;
 pub use scheduler::{Bucket, BucketReport, BudgetConfig, BudgetReport, Priority};

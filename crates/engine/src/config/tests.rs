@@ -178,6 +178,7 @@ account = "fileacct"
 api_key = "filekey"
 timezone = "Europe/Paris"
 base_url = "http://127.0.0.1:9/"
+packed_quantities = "units"
 
 [store]
 local_path = "data/local.db"
@@ -247,6 +248,8 @@ price_change_pct = 7.5
     let f = cfg.finale().expect("finale");
     assert_eq!(f.account, "envacct", "env overrides file");
     assert_eq!(f.timezone.to_string(), "Europe/Paris");
+    assert_eq!(f.packed_quantities, finale::PackedQuantities::Units);
+    assert!(cfg.describe().contains("packed quantities count units"));
     assert_eq!(f.base_url.as_str(), "http://127.0.0.1:9/");
     assert_eq!(f.overlap, TimeDelta::zero());
     assert!(matches!(&f.credentials, Credentials::ApiKey { key, .. } if key == "filekey"));
@@ -863,6 +866,16 @@ fn finale_misconfigurations() {
     let msg = err.to_string();
     assert!(
         msg.contains("finale.timezone") && msg.contains("Mars/Olympus"),
+        "{msg}"
+    );
+    let err = load_file(
+        "[finale]\naccount = \"acme\"\npacked_quantities = \"boxes\"\n",
+        &[("FINALE_API_KEY", "k"), ("FINALE_API_SECRET", "s")],
+    )
+    .expect_err("bad packed quantities");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("finale.packed_quantities") && msg.contains("boxes"),
         "{msg}"
     );
 }

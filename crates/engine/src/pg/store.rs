@@ -338,8 +338,8 @@ impl Store for PgStore {
         scope: &Scope,
         as_of: DateTime<Utc>,
     ) -> Result<Vec<ItemInput>, StoreError> {
-        let client = self.client().await?;
-        derived::item_inputs(&client, scope, as_of).await
+        let mut client = self.client().await?;
+        derived::item_inputs(&mut client, scope, as_of).await
     }
 
     async fn upsert_items(

@@ -334,7 +334,8 @@ impl Engine {
                     patterns.push(super::GRAPHQL_REFUSED.to_owned());
                 }
                 let seen = batch.records.len() + batch.errors.len();
-                let (rows, q) = convert(&batch.records, &batch.errors, run_id, at);
+                let packed = self.client.config().packed_quantities;
+                let (rows, q) = convert(&batch.records, &batch.errors, run_id, at, packed);
                 let records = rows.len() as u64;
                 let batches = chunk(rows, size, Order::put);
                 (batches, q, seen, records, batch.requests + lines.requests)
@@ -385,7 +386,8 @@ impl Engine {
         size: usize,
     ) -> (Vec<Batch>, Vec<Quarantined>, usize, u64, u32) {
         let seen = d.records.len() + d.errors.len();
-        let (rows, q) = convert(&d.records, &d.errors, run_id, at);
+        let packed = self.client.config().packed_quantities;
+        let (rows, q) = convert(&d.records, &d.errors, run_id, at, packed);
         let records = rows.len() as u64;
         (chunk(rows, size, T::put), q, seen, records, 1)
     }

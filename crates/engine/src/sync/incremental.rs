@@ -13,27 +13,34 @@
 //!   seed's `get_items_needing_sync('critical')` and writes the stock of ranked items first
 //!   (most urgent first), skips facilities (reference data for the daily run), then
 //!   evaluates the seed's triggers on the refreshed items ([`evaluate`]).
+//! - **No lost alerts.** Price changes, new orders and changed suppliers that a collection
+//!   step wrote are added to `sync_state` ([`PENDING_KEY`], [`PendingAlerts`]) in the same
+//!   transaction that moves the step's cursor, by every smart and critical run. A critical
+//!   run reports everything pending (a smart run's writes, a failed critical run's, its own)
+//!   and then clears it. (A run killed between a step's last write and its cursor move
+//!   re-reads the span but finds nothing to write: that one window can still lose an alert.)
 
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use finale::{
-    Collection, Facility, FinaleRecord, InventoryItem, Order, PartyGroup, Priority, Product,
-    RecordError,
+    Collection, Facility, FinaleRecord, InventoryItem, Order, PackedQuantities, PartyGroup,
+    Priority, Product, RecordError,
 };
 use futures::{StreamExt, TryStreamExt, stream};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::full::chunk;
 use super::plan::{Cursor, cursor_key};
 use super::{
-    CriticalItem, CriticalReport, Engine, Meter, Progress, ProgressUpdate, RunOutput, SyncError,
-    Thresholds,
+    CriticalItem, CriticalReport, Engine, LocationAlert, Meter, Progress, ProgressUpdate,
+    RunOutput, Severity, SyncError, Thresholds,
 };
+use crate::derive::{ItemInput, item_row};
 use crate::pg::Strategy;
 use crate::rows::{
-    FacilityRow, Hash, Invalid, ItemRow, OrderRow, PartyRow, ProductRow, StockKey, StockRow,
+    FacilityRow, Hash, Invalid, OrderRow, PartyRow, ProductRow, StockKey, StockRow,
     aggregate_stock, raw_json,
 };
 use crate::store::{Applied, Batch, PriceChange, Quarantined, Scope};
@@ -42,15 +49,19 @@ use crate::store::{Applied, Batch, PriceChange, Quarantined, Scope};
 pub(super) trait Mirror: FinaleRecord + Serialize + Send + Sync + 'static {
     /// The store row.
     type Stored: Send + Sync + 'static;
-    /// Converts and validates.
-    fn to_row(&self) -> Result<Self::Stored, Invalid>;
+    /// Converts and validates (`packed`: what packed quantities count).
+    fn to_row(&self, packed: PackedQuantities) -> Result<Self::Stored, Invalid>;
     /// Puts rows into a batch.
     fn put(batch: &mut Batch, rows: Vec<Self::Stored>);
+    /// The row's URL when it is a supplier ("vendor updates" count suppliers only).
+    fn supplier_url(_row: &Self::Stored) -> Option<&str> {
+        None
+    }
 }
 
 impl Mirror for Facility {
     type Stored = FacilityRow;
-    fn to_row(&self) -> Result<FacilityRow, Invalid> {
+    fn to_row(&self, _packed: PackedQuantities) -> Result<FacilityRow, Invalid> {
         FacilityRow::from_finale(self)
     }
     fn put(batch: &mut Batch, rows: Vec<FacilityRow>) {
@@ -60,17 +71,23 @@ impl Mirror for Facility {
 
 impl Mirror for PartyGroup {
     type Stored = PartyRow;
-    fn to_row(&self) -> Result<PartyRow, Invalid> {
+    fn to_row(&self, _packed: PackedQuantities) -> Result<PartyRow, Invalid> {
         PartyRow::from_finale(self)
     }
     fn put(batch: &mut Batch, rows: Vec<PartyRow>) {
         batch.parties = rows;
     }
+    fn supplier_url(row: &PartyRow) -> Option<&str> {
+        row.roles
+            .iter()
+            .any(|r| r == "SUPPLIER")
+            .then_some(row.url.as_str())
+    }
 }
 
 impl Mirror for Product {
     type Stored = ProductRow;
-    fn to_row(&self) -> Result<ProductRow, Invalid> {
+    fn to_row(&self, _packed: PackedQuantities) -> Result<ProductRow, Invalid> {
         ProductRow::from_finale(self)
     }
     fn put(batch: &mut Batch, rows: Vec<ProductRow>) {
@@ -80,8 +97,8 @@ impl Mirror for Product {
 
 impl Mirror for Order {
     type Stored = OrderRow;
-    fn to_row(&self) -> Result<OrderRow, Invalid> {
-        OrderRow::from_finale(self)
+    fn to_row(&self, packed: PackedQuantities) -> Result<OrderRow, Invalid> {
+        OrderRow::from_finale(self, packed)
     }
     fn put(batch: &mut Batch, rows: Vec<OrderRow>) {
         batch.orders = rows;
@@ -96,6 +113,7 @@ pub(super) fn convert<T: Mirror>(
     errors: &[RecordError],
     run_id: i64,
     at: DateTime<Utc>,
+    packed: PackedQuantities,
 ) -> (Vec<T::Stored>, Vec<Quarantined>) {
     let collection = T::COLLECTION.path();
     let mut q: Vec<Quarantined> = errors
@@ -104,7 +122,7 @@ pub(super) fn convert<T: Mirror>(
         .collect();
     let mut rows = Vec::with_capacity(records.len());
     for r in records {
-        match r.to_row() {
+        match r.to_row(packed) {
             Ok(row) => rows.push(row),
             Err(e) => q.push(super::quarantine_invalid(run_id, &e, Some(raw_json(r)), at)),
         }
@@ -183,10 +201,15 @@ pub(super) fn stock_changes(
     StockChanges { upserts, deletes }
 }
 
-/// The seed's critical triggers on refreshed item rows, most urgent first. Inactive products
-/// are left out (they are expected to run out).
+/// The seed's critical triggers on refreshed items, most severe first (then by SKU).
+/// Inactive products are left out (they are expected to run out).
+///
+/// Every trigger looks at *available* stock (on hand − reserved); the reorder-point trigger
+/// compares each location with its own guideline ([`crate::derive::LocationLevel`]) and
+/// lists the locations at or below it. Each item carries the [`Severity`] of its most severe
+/// trigger.
 pub fn evaluate(
-    rows: &[ItemRow],
+    inputs: &[ItemInput],
     price_changes: &[PriceChange],
     t: &Thresholds,
 ) -> Vec<CriticalItem> {
@@ -194,52 +217,107 @@ pub fn evaluate(
         .iter()
         .map(|p| (p.product_url.as_str(), p))
         .collect();
-    let mut items: Vec<(u8, CriticalItem)> = Vec::new();
-    for r in rows {
-        if r.status.as_deref() == Some("PRODUCT_INACTIVE") {
+    let mut items: Vec<CriticalItem> = Vec::new();
+    for i in inputs {
+        if i.status.as_deref() == Some("PRODUCT_INACTIVE") {
             continue;
         }
+        let r = item_row(i);
         let mut reasons = Vec::new();
-        let mut urgency = 0u8;
-        if r.stock <= 0.0 {
-            reasons.push("out_of_stock");
-            urgency = urgency.max(100);
+        let mut severity: Option<Severity> = None;
+        let mut hit = |reason: &'static str, s: Severity| {
+            reasons.push(reason);
+            severity = severity.max(Some(s));
+        };
+        if r.available <= 0.0 {
+            hit("out_of_stock", Severity::OutOfStock);
         }
-        if r.reorder_point.is_some_and(|rp| r.stock <= rp) {
-            reasons.push("at_reorder_point");
-            urgency = urgency.max(90);
+        let locations: Vec<LocationAlert> = i
+            .locations
+            .iter()
+            .filter(|l| l.at_reorder_point())
+            .map(|l| LocationAlert {
+                location_url: l.location_url.clone(),
+                available: l.available(),
+                reorder_point: l.reorder_point.unwrap_or(0.0),
+            })
+            .collect();
+        if !locations.is_empty() {
+            hit("at_reorder_point", Severity::AtReorderPoint);
         }
-        if r.stock <= t.stock_level {
-            reasons.push("low_stock");
-            urgency = urgency.max(85);
+        if r.available <= t.stock_level {
+            hit("low_stock", Severity::LowStock);
         }
         if r.sales_velocity_90d > 0.0
             && r.sales_velocity >= t.velocity_multiplier * r.sales_velocity_90d
         {
-            reasons.push("velocity_spike");
-            urgency = urgency.max(80);
+            hit("velocity_spike", Severity::VelocitySpike);
         }
         if repriced.get(r.finale_id.as_str()).is_some_and(|p| {
             changed_more_than(p.cost, t.price_change_pct)
                 || changed_more_than(p.list_price, t.price_change_pct)
         }) {
-            reasons.push("price_change");
-            urgency = urgency.max(70);
+            hit("price_change", Severity::PriceMove);
         }
-        if !reasons.is_empty() {
-            items.push((
-                urgency,
-                CriticalItem {
-                    product_url: r.finale_id.clone(),
-                    sku: r.sku.clone(),
-                    stock: r.stock,
-                    reasons,
-                },
-            ));
+        if let Some(severity) = severity {
+            items.push(CriticalItem {
+                product_url: r.finale_id.clone(),
+                sku: r.sku.clone(),
+                stock: r.stock,
+                available: r.available,
+                severity,
+                reasons,
+                locations,
+            });
         }
     }
-    items.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.sku.cmp(&b.1.sku)));
-    items.into_iter().map(|(_, i)| i).collect()
+    items.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.sku.cmp(&b.sku)));
+    items
+}
+
+/// The `sync_state` key of [`PendingAlerts`].
+pub const PENDING_KEY: &str = "critical:pending";
+
+/// What runs wrote that no critical run has reported yet (`sync_state` [`PENDING_KEY`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PendingAlerts {
+    /// Price changes, one per product (the first old value and the last new one).
+    pub price_changes: Vec<PriceChange>,
+    /// Orders inserted.
+    pub new_orders: u64,
+    /// Suppliers inserted or changed (URLs, sorted, unique).
+    pub vendor_updates: Vec<String>,
+}
+
+impl PendingAlerts {
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.price_changes.is_empty() && self.new_orders == 0 && self.vendor_updates.is_empty()
+    }
+
+    /// Adds a later run's findings: a product repriced twice keeps its first old and its last
+    /// new value.
+    pub fn merge(&mut self, price_changes: &[PriceChange], new_orders: u64, vendors: &[String]) {
+        for p in price_changes {
+            match self
+                .price_changes
+                .iter_mut()
+                .find(|q| q.product_url == p.product_url)
+            {
+                Some(q) => {
+                    q.cost.1 = p.cost.1;
+                    q.list_price.1 = p.list_price.1;
+                }
+                None => self.price_changes.push(p.clone()),
+            }
+        }
+        self.price_changes
+            .sort_by(|a, b| a.product_url.cmp(&b.product_url));
+        self.new_orders += new_orders;
+        self.vendor_updates.extend(vendors.iter().cloned());
+        self.vendor_updates.sort();
+        self.vendor_updates.dedup();
+    }
 }
 
 /// Whether a price moved by more than `pct` percent (from or to nothing counts as a change
@@ -330,19 +408,44 @@ impl Engine {
         sales.sort();
         sales.dedup();
         out.applied.sales_products = sales.clone();
-        let rows = self
+        let inputs = self
             .refresh_derived(meter, out, Scope::Products(sales), progress)
             .await?;
         step(6, "done");
         if critical {
-            let vendor_updates = out.applied.changed_parties.len() as u64;
+            // What earlier runs wrote and nobody reported, this run's own writes included
+            // (each collection step kept its findings with its cursor, see `changed`).
+            let pending = self
+                .read_state::<PendingAlerts>(PENDING_KEY)
+                .await?
+                .unwrap_or_default();
+            debug_assert!(pending.new_orders >= new_orders);
             out.critical = Some(CriticalReport {
-                items: evaluate(&rows, &out.applied.price_changes, &self.settings.thresholds),
-                new_orders,
-                vendor_updates,
+                items: evaluate(&inputs, &pending.price_changes, &self.settings.thresholds),
+                new_orders: pending.new_orders,
+                vendor_updates: pending.vendor_updates.len() as u64,
                 critical_rows_first: first,
             });
+            self.set_pending(meter, &PendingAlerts::default(), now)
+                .await?;
         }
+        Ok(())
+    }
+
+    async fn set_pending(
+        &self,
+        meter: &Meter,
+        pending: &PendingAlerts,
+        now: DateTime<Utc>,
+    ) -> Result<(), SyncError> {
+        let batch = Batch {
+            state: vec![(
+                PENDING_KEY.to_owned(),
+                serde_json::to_value(pending).map_err(|e| SyncError::State(e.to_string()))?,
+            )],
+            ..Batch::default()
+        };
+        meter.db(self.store.apply(&batch, now)).await?;
         Ok(())
     }
 
@@ -378,17 +481,51 @@ impl Engine {
             }
         }
         meter.saw(decoded.records.len() + decoded.errors.len());
-        let (rows, quarantine) = convert(&decoded.records, &decoded.errors, meter.run_id(), now);
+        let (rows, quarantine) = convert(
+            &decoded.records,
+            &decoded.errors,
+            meter.run_id(),
+            now,
+            self.client.config().packed_quantities,
+        );
         meter.quarantined(&quarantine);
+        out.suppliers
+            .extend(rows.iter().filter_map(T::supplier_url).map(str::to_owned));
+        let before = (
+            out.applied.price_changes.len(),
+            out.applied.new_orders,
+            out.applied.changed_parties.len(),
+        );
         let batches = chunk(rows, self.settings.smart_batch.max(1), T::put);
         self.write_concurrently(meter, out, batches, now).await?;
+        let mut state = vec![(
+            key,
+            serde_json::to_value(Cursor { until: now })
+                .map_err(|e| SyncError::State(e.to_string()))?,
+        )];
+        // What the writes found is kept for the next critical run in the cursor's own
+        // transaction: a run killed before it re-reads the span, one killed after has it kept.
+        let vendors: Vec<String> = out.applied.changed_parties[before.2..]
+            .iter()
+            .filter(|u| out.suppliers.contains(*u))
+            .cloned()
+            .collect();
+        let prices = &out.applied.price_changes[before.0..];
+        let orders = out.applied.new_orders - before.1;
+        if !prices.is_empty() || orders > 0 || !vendors.is_empty() {
+            let mut pending = self
+                .read_state::<PendingAlerts>(PENDING_KEY)
+                .await?
+                .unwrap_or_default();
+            pending.merge(prices, orders, &vendors);
+            state.push((
+                PENDING_KEY.to_owned(),
+                serde_json::to_value(&pending).map_err(|e| SyncError::State(e.to_string()))?,
+            ));
+        }
         let done = Batch {
             quarantine,
-            state: vec![(
-                key,
-                serde_json::to_value(Cursor { until: now })
-                    .map_err(|e| SyncError::State(e.to_string()))?,
-            )],
+            state,
             ..Batch::default()
         };
         out.applied
@@ -450,7 +587,8 @@ impl Engine {
         meter: Option<&Meter>,
     ) -> Result<StockRead, SyncError> {
         let d = self.client.fetch_all::<InventoryItem>(prio).await?;
-        let (rows, invalid) = aggregate_stock(&d.records);
+        let (rows, rejected) = aggregate_stock(&d.records, self.client.config().packed_quantities);
+        let invalid: Vec<Invalid> = rejected.iter().map(|(e, _)| e.clone()).collect();
         let stored = match meter {
             Some(m) => m.db(self.store.stock_hashes()).await?,
             None => self.store.stock_hashes().await?,
@@ -462,9 +600,9 @@ impl Engine {
             .map(|e| super::quarantine_decode(run_id, "inventoryitem", e, at))
             .collect();
         quarantine.extend(
-            invalid
-                .iter()
-                .map(|e| super::quarantine_invalid(run_id, e, None, at)),
+            rejected
+                .into_iter()
+                .map(|(e, raw)| super::quarantine_invalid(run_id, &e, raw, at)),
         );
         Ok(StockRead {
             changes,
@@ -496,6 +634,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::derive::LocationLevel;
 
     fn row(p: &str, f: &str, on_hand: f64) -> StockRow {
         StockRow::new(p.into(), f.into(), on_hand, 0.0, 0.0)
@@ -544,65 +683,145 @@ mod tests {
         );
     }
 
-    fn item(sku: &str, stock: f64, rp: Option<f64>, v30: f64, v90: f64) -> ItemRow {
-        let mut r = ItemRow {
-            finale_id: format!("/p/{sku}"),
+    /// An item with `stock` on hand at one location whose reorder point is `rp`, selling
+    /// `u30` units in 30 days and `u90` in 90 (an old product: whole windows).
+    fn item(sku: &str, stock: f64, rp: Option<f64>, u30: f64, u90: f64) -> ItemInput {
+        ItemInput {
+            product_url: format!("/p/{sku}"),
             sku: sku.into(),
             name: None,
-            stock,
-            reorder_point: rp,
-            reorder_quantity: None,
-            cost: None,
-            price: None,
-            sales_velocity: v30,
-            sales_velocity_90d: v90,
-            days_of_stock: None,
             status: Some("PRODUCT_ACTIVE".into()),
-            content_hash: [0; 32],
-        };
-        r.content_hash = crate::derive::item_hash(&r);
-        r
+            cost: None,
+            list_price: None,
+            on_hand: stock,
+            reserved: 0.0,
+            reorder_point: rp,
+            reorder_qty: None,
+            locations: vec![LocationLevel {
+                location_url: Some("/f/main".into()),
+                on_hand: stock,
+                reserved: 0.0,
+                reorder_point: rp,
+            }],
+            units_30d: u30,
+            units_90d: u90,
+            created: Some("2020-01-01T00:00:00Z".parse().unwrap()),
+            first_sale: None,
+            as_of: "2026-06-01".parse().unwrap(),
+        }
+    }
+
+    fn price(sku: &str, old: f64, new: f64) -> PriceChange {
+        PriceChange {
+            product_url: format!("/p/{sku}"),
+            cost: (Some(old), Some(new)),
+            list_price: (None, None),
+        }
     }
 
     #[test]
-    fn triggers_follow_the_seed() {
+    fn triggers_follow_the_seed_and_lead_with_severity() {
         let t = Thresholds::default();
         let rows = vec![
             item("A", 0.0, None, 0.0, 0.0),
             item("B", 20.0, Some(25.0), 0.0, 0.0),
             item("C", 8.0, None, 0.0, 0.0),
-            item("D", 100.0, None, 4.0, 2.0),
-            item("E", 100.0, None, 3.9, 2.0),
+            item("D", 100.0, None, 120.0, 180.0),
+            item("E", 100.0, None, 117.0, 180.0),
             item("F", 100.0, None, 0.0, 0.0),
             item("G", 100.0, None, 0.0, 0.0),
         ];
-        let prices = vec![
-            PriceChange {
-                product_url: "/p/F".into(),
-                cost: (Some(10.0), Some(10.6)),
-                list_price: (None, None),
-            },
-            PriceChange {
-                product_url: "/p/G".into(),
-                cost: (Some(10.0), Some(10.5)),
-                list_price: (Some(20.0), Some(20.0)),
-            },
-        ];
+        let mut prices = vec![price("F", 10.0, 10.6)];
+        prices.push(PriceChange {
+            list_price: (Some(20.0), Some(20.0)),
+            ..price("G", 10.0, 10.5)
+        });
         let got = evaluate(&rows, &prices, &t);
-        let skus: Vec<(&str, Vec<&str>)> = got
+        let skus: Vec<(&str, Severity, Vec<&str>)> = got
             .iter()
-            .map(|i| (i.sku.as_str(), i.reasons.clone()))
+            .map(|i| (i.sku.as_str(), i.severity, i.reasons.clone()))
             .collect();
         assert_eq!(
             skus,
             vec![
-                ("A", vec!["out_of_stock", "low_stock"]),
-                ("B", vec!["at_reorder_point"]),
-                ("C", vec!["low_stock"]),
-                ("D", vec!["velocity_spike"]),
-                ("F", vec!["price_change"]),
+                ("A", Severity::OutOfStock, vec!["out_of_stock", "low_stock"]),
+                ("B", Severity::AtReorderPoint, vec!["at_reorder_point"]),
+                ("D", Severity::VelocitySpike, vec!["velocity_spike"]),
+                ("C", Severity::LowStock, vec!["low_stock"]),
+                ("F", Severity::PriceMove, vec!["price_change"]),
             ],
-            "E is below 2x, G moved exactly 5 % (not more)"
+            "E is below 2x, G moved exactly 5 % (not more); a spike outranks low stock"
         );
+        assert_eq!(got[1].locations.len(), 1);
+        assert_eq!(got[1].locations[0].location_url.as_deref(), Some("/f/main"));
+    }
+
+    #[test]
+    fn a_location_out_of_stock_is_flagged_while_another_holds_stock() {
+        // 0 in the main warehouse (point 20), 150 at the depot (point 20): the totals
+        // (150 > 40) hid it.
+        let mut i = item("H", 150.0, Some(40.0), 0.0, 0.0);
+        i.locations = vec![
+            LocationLevel {
+                location_url: Some("/f/depot".into()),
+                on_hand: 150.0,
+                reserved: 0.0,
+                reorder_point: Some(20.0),
+            },
+            LocationLevel {
+                location_url: Some("/f/main".into()),
+                on_hand: 0.0,
+                reserved: 0.0,
+                reorder_point: Some(20.0),
+            },
+        ];
+        let got = evaluate(&[i], &[], &Thresholds::default());
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].reasons, vec!["at_reorder_point"]);
+        let at: Vec<_> = got[0]
+            .locations
+            .iter()
+            .map(|l| (l.location_url.as_deref(), l.available, l.reorder_point))
+            .collect();
+        assert_eq!(at, vec![(Some("/f/main"), 0.0, 20.0)]);
+    }
+
+    #[test]
+    fn reserved_stock_is_not_available() {
+        // 50 on hand, 50 reserved: nothing to sell.
+        let mut i = item("R", 50.0, None, 0.0, 0.0);
+        i.reserved = 50.0;
+        let got = evaluate(&[i], &[], &Thresholds::default());
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].reasons, vec!["out_of_stock", "low_stock"]);
+        assert_eq!((got[0].stock, got[0].available), (50.0, 0.0));
+    }
+
+    #[test]
+    fn young_products_are_no_velocity_spike() {
+        // 20 days old, selling 1/day all along: 20 units in both windows.
+        let mut i = item("Y", 500.0, None, 20.0, 20.0);
+        i.created = Some("2026-05-13T09:00:00Z".parse().unwrap());
+        assert!(evaluate(&[i], &[], &Thresholds::default()).is_empty());
+    }
+
+    #[test]
+    fn pending_alerts_merge_keeps_first_old_and_last_new() {
+        let mut p = PendingAlerts::default();
+        assert!(p.is_empty());
+        p.merge(
+            &[price("A", 10.0, 11.0)],
+            2,
+            &["/s/2".into(), "/s/1".into()],
+        );
+        p.merge(
+            &[price("A", 11.0, 12.0), price("B", 1.0, 2.0)],
+            1,
+            &["/s/1".into()],
+        );
+        assert_eq!(p.price_changes.len(), 2);
+        assert_eq!(p.price_changes[0].cost, (Some(10.0), Some(12.0)));
+        assert_eq!(p.new_orders, 3);
+        assert_eq!(p.vendor_updates, vec!["/s/1", "/s/2"]);
     }
 }

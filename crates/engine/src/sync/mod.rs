@@ -33,13 +33,14 @@ use chrono::{DateTime, Utc};
 use finale::{Clock, FinaleClient, RecordError};
 use serde::Serialize;
 
-use crate::derive::item_row;
+use crate::derive::{ItemInput, item_row};
 use crate::pg::{StoreError, Strategy};
 use crate::rows::{Invalid, ItemRow};
 use crate::store::{
     Applied, ItemWrites, Quarantined, RunMetrics, Scope, Store, WriterInfo, Writes,
 };
 
+pub use incremental::{PENDING_KEY, PendingAlerts, evaluate};
 pub use meter::Meter;
 pub use plan::{Cursor, Estimate, GRAPHQL_OVERFETCH, LoadProfile, PlanState, estimate, plan_full};
 
@@ -190,6 +191,36 @@ impl Progress for NoProgress {
     fn update(&self, _: &ProgressUpdate) {}
 }
 
+/// How much a critical item matters, so screens and notifications can lead with it: the
+/// most severe of its triggers. Ordered: `OutOfStock` > `AtReorderPoint` > `VelocitySpike` >
+/// `LowStock` > `PriceMove`. The seed's triggers stay as they are; "stock ≤ 10" alone flags
+/// half of a typical account, so it ranks below the triggers that call for action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// A cost or list price moved by more than the threshold.
+    PriceMove,
+    /// Available stock at or below the seed's stock level.
+    LowStock,
+    /// 30-day velocity at least the multiplier times the 90-day one.
+    VelocitySpike,
+    /// A location's available stock at or below its reorder point.
+    AtReorderPoint,
+    /// Nothing available.
+    OutOfStock,
+}
+
+/// A location at or below its own reorder point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LocationAlert {
+    /// The location; `None` for a guideline without one (compared with the total).
+    pub location_url: Option<String>,
+    /// Available stock there (on hand − reserved, over its sublocations).
+    pub available: f64,
+    /// Its reorder point.
+    pub reorder_point: f64,
+}
+
 /// An item that tripped a critical trigger.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CriticalItem {
@@ -197,21 +228,28 @@ pub struct CriticalItem {
     pub product_url: String,
     /// SKU.
     pub sku: String,
-    /// Stock over all facilities.
+    /// On hand over all facilities.
     pub stock: f64,
+    /// Available (on hand − reserved) over all facilities: what the triggers look at.
+    pub available: f64,
+    /// Its most severe trigger.
+    pub severity: Severity,
     /// Which triggers: `out_of_stock`, `at_reorder_point`, `low_stock`, `velocity_spike`,
     /// `price_change`.
     pub reasons: Vec<&'static str>,
+    /// The locations at or below their reorder point (`at_reorder_point`).
+    pub locations: Vec<LocationAlert>,
 }
 
 /// What a critical run found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CriticalReport {
-    /// Items that tripped a trigger, most urgent first.
+    /// Items that tripped a trigger, most severe first.
     pub items: Vec<CriticalItem>,
-    /// Orders new since the last run.
+    /// Orders new since the last critical run (smart runs' included).
     pub new_orders: u64,
-    /// Suppliers inserted or changed since the last run.
+    /// Suppliers (parties with the `SUPPLIER` role) inserted or changed since the last
+    /// critical run; customers and carriers are not vendors.
     pub vendor_updates: u64,
     /// Stock rows of ranked (critical) items, written before all others.
     pub critical_rows_first: u64,
@@ -383,14 +421,15 @@ impl Engine {
     }
 
     /// Rebuilds daily sales for `sales` and every item row (velocities move with the date
-    /// even when nothing else changed; unchanged rows are not written). Returns the rows.
+    /// even when nothing else changed; unchanged rows are not written). Returns the inputs
+    /// the rows were derived from.
     async fn refresh_derived(
         &self,
         meter: &Meter,
         out: &mut RunOutput,
         sales: Scope,
         progress: &dyn Progress,
-    ) -> Result<Vec<ItemRow>, SyncError> {
+    ) -> Result<Vec<ItemInput>, SyncError> {
         let now = self.now();
         progress.update(&ProgressUpdate {
             phase: "sales history".into(),
@@ -423,7 +462,7 @@ impl Engine {
             out.items.writes.add(w.writes);
             out.items.confirmed += w.confirmed;
         }
-        Ok(rows)
+        Ok(inputs)
     }
 }
 
@@ -434,6 +473,8 @@ struct RunOutput {
     daily_sales: Writes,
     items: ItemWrites,
     critical: Option<CriticalReport>,
+    /// URLs of the suppliers among the parties read (changed or not).
+    suppliers: std::collections::BTreeSet<String>,
 }
 
 /// A decode problem reported by the client, as a quarantine record.

@@ -135,6 +135,8 @@ async fn inventory_items_has_the_seeds_columns() {
         // V20261124010000__engine_columns: the engine's additions, after the seed's columns.
         ("sales_velocity_90d", "double precision"),
         ("days_of_stock", "double precision"),
+        // V20261204030000__available_stock: on hand - reserved.
+        ("available", "double precision"),
     ];
     let expected: Vec<(String, String)> = expected
         .iter()

@@ -81,9 +81,11 @@ impl<'a> View<'a> {
             let mut m: HashMap<&'a str, Stock> = HashMap::new();
             for row in &self.ds.inventory_items {
                 let s = m.entry(&*row.product_url).or_default();
-                s.on_hand += row.quantity_on_hand;
-                s.on_order += row.quantity_on_order;
-                s.reserved += row.quantity_reserved;
+                // GraphQL stock is in units: packed rows count cases.
+                let n = row.units_per_case();
+                s.on_hand += row.quantity_on_hand * n;
+                s.on_order += row.quantity_on_order * n;
+                s.reserved += row.quantity_reserved * n;
             }
             m
         });

@@ -12,7 +12,7 @@ use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
 use super::last_wins;
-use crate::derive::ItemInput;
+use crate::derive::{GuidelineAt, ItemInput, StockAt, guideline_totals, location_levels};
 use crate::pg::StoreError;
 use crate::rows::ItemRow;
 use crate::store::{ItemWrites, Scope, Writes};
@@ -51,7 +51,7 @@ fn daily_sales_sql(scoped: bool) -> String {
                        AS revenue \
               FROM order_lines l JOIN orders o ON o.url = l.order_url \
              WHERE o.order_type = 'SALES_ORDER' \
-               AND o.status IS DISTINCT FROM 'ORDER_CANCELLED' \
+               AND o.status IN ('ORDER_LOCKED', 'ORDER_COMPLETED') \
                AND o.order_date IS NOT NULL AND l.product_url IS NOT NULL {lines} \
              GROUP BY 1, 2), \
          old AS (SELECT d.product_url, d.day, d.units, d.revenue FROM daily_sales d {stored}), \
@@ -122,7 +122,8 @@ pub(super) async fn refresh_daily_sales(
     })
 }
 
-/// The item inputs query. With `scoped`, `$2` is the product list.
+/// The item inputs query: one row per product with its totals, sales and dates. With
+/// `scoped`, `$2` is the product list.
 fn item_inputs_sql(scoped: bool) -> String {
     let (products, children, sales) = if scoped {
         (
@@ -135,16 +136,14 @@ fn item_inputs_sql(scoped: bool) -> String {
     };
     format!(
         "SELECT p.url, p.sku, p.name, p.status, p.cost, p.list_price, \
-                coalesce(s.on_hand, 0), g.reorder_point, g.reorder_qty, \
-                coalesce(d.units_30d, 0), coalesce(d.units_90d, 0) \
+                coalesce(s.on_hand, 0), coalesce(s.reserved, 0), \
+                coalesce(d.units_30d, 0), coalesce(d.units_90d, 0), p.finale_created, \
+                f.first_sale \
            FROM products p \
-           LEFT JOIN (SELECT product_url, sum(on_hand ORDER BY facility_url) AS on_hand \
+           LEFT JOIN (SELECT product_url, sum(on_hand ORDER BY facility_url) AS on_hand, \
+                             sum(reserved ORDER BY facility_url) AS reserved \
                         FROM stock {children} GROUP BY product_url) s \
                   ON s.product_url = p.url \
-           LEFT JOIN (SELECT product_url, sum(reorder_point ORDER BY seq) AS reorder_point, \
-                             sum(reorder_qty ORDER BY seq) AS reorder_qty \
-                        FROM reorder_guidelines {children} GROUP BY product_url) g \
-                  ON g.product_url = p.url \
            LEFT JOIN (SELECT product_url, \
                              sum(units ORDER BY day) FILTER (WHERE day > $1::date - 30) \
                                  AS units_30d, \
@@ -153,51 +152,145 @@ fn item_inputs_sql(scoped: bool) -> String {
                        WHERE day > $1::date - 90 AND day <= $1::date {sales} \
                        GROUP BY product_url) d \
                   ON d.product_url = p.url \
+           LEFT JOIN (SELECT product_url, min(day) AS first_sale FROM daily_sales {children} \
+                       GROUP BY product_url) f \
+                  ON f.product_url = p.url \
            {products} \
           ORDER BY p.url COLLATE \"C\""
     )
 }
 
+/// Stock rows with their facility's parent, by product and facility (byte-wise, the order
+/// the SQLite store reads them in). With `scoped`, `$1` is the product list.
+fn stock_at_sql(scoped: bool) -> String {
+    let scope = if scoped {
+        "WHERE s.product_url = ANY($1)"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT s.product_url, s.facility_url, f.parent_url, s.on_hand, s.reserved \
+           FROM stock s LEFT JOIN facilities f ON f.url = s.facility_url {scope} \
+          ORDER BY s.product_url COLLATE \"C\", s.facility_url COLLATE \"C\""
+    )
+}
+
+/// Reorder guidelines with their facility's parent, by product and position. With `scoped`,
+/// `$1` is the product list.
+fn guidelines_at_sql(scoped: bool) -> String {
+    let scope = if scoped {
+        "WHERE g.product_url = ANY($1)"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT g.product_url, g.facility_url, f.parent_url, g.reorder_point, g.reorder_qty, \
+                g.calculation_method \
+           FROM reorder_guidelines g LEFT JOIN facilities f ON f.url = g.facility_url {scope} \
+          ORDER BY g.product_url COLLATE \"C\", g.seq"
+    )
+}
+
 /// One [`ItemInput`] per stored product in scope, ordered by product URL (byte-wise).
 pub(super) async fn item_inputs(
-    client: &Client,
+    client: &mut Client,
     scope: &Scope,
     as_of: DateTime<Utc>,
 ) -> Result<Vec<ItemInput>, StoreError> {
     const WHAT: &str = "gather item inputs";
     let day: NaiveDate = as_of.date_naive();
     let urls = scope_urls(scope);
-    let rows = match &urls {
-        Some(urls) if urls.is_empty() => return Ok(Vec::new()),
-        Some(urls) => {
-            client
-                .query_typed(
-                    &item_inputs_sql(true),
-                    &[(&day, Type::DATE), (urls, Type::TEXT_ARRAY)],
-                )
-                .await
-        }
-        None => {
-            client
-                .query_typed(&item_inputs_sql(false), &[(&day, Type::DATE)])
-                .await
-        }
+    if urls.as_ref().is_some_and(Vec::is_empty) {
+        return Ok(Vec::new());
     }
-    .map_err(StoreError::query(WHAT))?;
-    rows.iter()
+    // One repeatable-read transaction: the three reads see one state.
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(StoreError::query(WHAT))?;
+    let (products, stock, guidelines) = match &urls {
+        Some(urls) => (
+            tx.query_typed(
+                &item_inputs_sql(true),
+                &[(&day, Type::DATE), (urls, Type::TEXT_ARRAY)],
+            )
+            .await,
+            tx.query_typed(&stock_at_sql(true), &[(urls, Type::TEXT_ARRAY)])
+                .await,
+            tx.query_typed(&guidelines_at_sql(true), &[(urls, Type::TEXT_ARRAY)])
+                .await,
+        ),
+        None => (
+            tx.query_typed(&item_inputs_sql(false), &[(&day, Type::DATE)])
+                .await,
+            tx.query_typed(&stock_at_sql(false), &[]).await,
+            tx.query_typed(&guidelines_at_sql(false), &[]).await,
+        ),
+    };
+    let (products, stock, guidelines) = (
+        products.map_err(StoreError::query(WHAT))?,
+        stock.map_err(StoreError::query(WHAT))?,
+        guidelines.map_err(StoreError::query(WHAT))?,
+    );
+    tx.commit().await.map_err(StoreError::query(WHAT))?;
+    let mut stock_by: HashMap<String, Vec<StockAt>> = HashMap::new();
+    for r in &stock {
+        let product: String = r.try_get(0).map_err(StoreError::query(WHAT))?;
+        stock_by.entry(product).or_default().push(
+            (|| {
+                Ok::<_, tokio_postgres::Error>(StockAt {
+                    facility_url: r.try_get(1)?,
+                    parent_url: r.try_get(2)?,
+                    on_hand: r.try_get(3)?,
+                    reserved: r.try_get(4)?,
+                })
+            })()
+            .map_err(StoreError::query(WHAT))?,
+        );
+    }
+    let mut guides_by: HashMap<String, Vec<GuidelineAt>> = HashMap::new();
+    for r in &guidelines {
+        let product: String = r.try_get(0).map_err(StoreError::query(WHAT))?;
+        guides_by.entry(product).or_default().push(
+            (|| {
+                Ok::<_, tokio_postgres::Error>(GuidelineAt {
+                    facility_url: r.try_get(1)?,
+                    parent_url: r.try_get(2)?,
+                    reorder_point: r.try_get(3)?,
+                    reorder_qty: r.try_get(4)?,
+                    calculation_method: r.try_get(5)?,
+                })
+            })()
+            .map_err(StoreError::query(WHAT))?,
+        );
+    }
+    products
+        .iter()
         .map(|r| {
+            let product_url: String = r.try_get(0)?;
+            let stock = stock_by.remove(&product_url).unwrap_or_default();
+            let guides = guides_by.remove(&product_url).unwrap_or_default();
+            let (reorder_point, reorder_qty) = guideline_totals(&guides);
             Ok(ItemInput {
-                product_url: r.try_get(0)?,
                 sku: r.try_get(1)?,
                 name: r.try_get(2)?,
                 status: r.try_get(3)?,
                 cost: r.try_get(4)?,
                 list_price: r.try_get(5)?,
                 on_hand: r.try_get(6)?,
-                reorder_point: r.try_get(7)?,
-                reorder_qty: r.try_get(8)?,
-                units_30d: r.try_get(9)?,
-                units_90d: r.try_get(10)?,
+                reserved: r.try_get(7)?,
+                reorder_point,
+                reorder_qty,
+                locations: location_levels(&stock, &guides),
+                units_30d: r.try_get(8)?,
+                units_90d: r.try_get(9)?,
+                created: r.try_get(10)?,
+                first_sale: r.try_get(11)?,
+                as_of: day,
+                product_url,
             })
         })
         .collect::<Result<_, tokio_postgres::Error>>()
@@ -207,17 +300,17 @@ pub(super) async fn item_inputs(
 const UPSERT_ITEMS: &str = "\
 INSERT INTO inventory_items AS t (finale_id, sku, name, stock, reorder_point, \
     reorder_quantity, cost, price, sales_velocity, sales_velocity_90d, days_of_stock, status, \
-    content_hash, last_updated, finale_last_sync) \
+    content_hash, available, last_updated, finale_last_sync) \
 SELECT u.*, $14, $14 FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], \
     $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[], \
-    $11::float8[], $12::text[], $13::bytea[]) AS u \
+    $11::float8[], $12::text[], $13::bytea[], $15::float8[]) AS u \
 ON CONFLICT (finale_id) DO UPDATE SET sku = EXCLUDED.sku, name = EXCLUDED.name, \
     stock = EXCLUDED.stock, reorder_point = EXCLUDED.reorder_point, \
     reorder_quantity = EXCLUDED.reorder_quantity, cost = EXCLUDED.cost, \
     price = EXCLUDED.price, sales_velocity = EXCLUDED.sales_velocity, \
     sales_velocity_90d = EXCLUDED.sales_velocity_90d, days_of_stock = EXCLUDED.days_of_stock, \
     status = EXCLUDED.status, content_hash = EXCLUDED.content_hash, \
-    last_updated = EXCLUDED.last_updated, finale_last_sync = EXCLUDED.finale_last_sync \
+    available = EXCLUDED.available, last_updated = EXCLUDED.last_updated, finale_last_sync = EXCLUDED.finale_last_sync \
 WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash \
 RETURNING t.finale_id, (t.xmax = 0)";
 
@@ -271,6 +364,7 @@ pub(super) async fn upsert_items(
         let days: Vec<Option<f64>> = todo.iter().map(|r| r.days_of_stock).collect();
         let status: Vec<Option<&str>> = todo.iter().map(|r| r.status.as_deref()).collect();
         let hash: Vec<&[u8]> = todo.iter().map(|r| r.content_hash.as_slice()).collect();
+        let available: Vec<f64> = todo.iter().map(|r| r.available).collect();
         const UPSERT: &str = "upsert inventory items";
         let written: Vec<bool> = tx
             .query_typed(
@@ -290,6 +384,7 @@ pub(super) async fn upsert_items(
                     (&status, Type::TEXT_ARRAY),
                     (&hash, Type::BYTEA_ARRAY),
                     (&now, Type::TIMESTAMPTZ),
+                    (&available, Type::FLOAT8_ARRAY),
                 ],
             )
             .await

@@ -422,7 +422,7 @@ async fn items(tx: &Transaction<'_>) -> Result<Vec<ItemRow>, StoreError> {
     let rows = select(
         tx,
         "SELECT finale_id, sku, name, stock, reorder_point, reorder_quantity, cost, price, \
-                sales_velocity, sales_velocity_90d, days_of_stock, status, content_hash \
+                sales_velocity, sales_velocity_90d, days_of_stock, status, content_hash, available \
            FROM inventory_items WHERE finale_id IS NOT NULL ORDER BY finale_id COLLATE \"C\"",
         WHAT,
     )
@@ -436,6 +436,7 @@ async fn items(tx: &Transaction<'_>) -> Result<Vec<ItemRow>, StoreError> {
                         sku: r.try_get(1)?,
                         name: r.try_get(2)?,
                         stock: r.try_get(3)?,
+                        available: r.try_get(13)?,
                         reorder_point: r.try_get(4)?,
                         reorder_quantity: r.try_get(5)?,
                         cost: r.try_get(6)?,

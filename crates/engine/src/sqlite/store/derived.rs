@@ -5,8 +5,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Days, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::conv::{day_text, finite, last_by_key, scope_param, scoped};
-use crate::derive::{ItemInput, NORMAL_VELOCITY_DAYS, VELOCITY_DAYS};
+use super::conv::{day, day_text, finite, last_by_key, scope_param, scoped, time};
+use crate::derive::{
+    GuidelineAt, ItemInput, NORMAL_VELOCITY_DAYS, StockAt, VELOCITY_DAYS, guideline_totals,
+    location_levels,
+};
 use crate::pg::StoreError;
 use crate::rows::{Hash, ItemRow};
 use crate::sqlite::to_millis;
@@ -22,7 +25,7 @@ SELECT l.product_url, date(o.order_date / 1000.0, 'unixepoch') AS day, l.quantit
        coalesce(l.unit_price, 0)
   FROM orders o JOIN order_lines l ON l.order_url = o.url
  WHERE o.order_type = 'SALES_ORDER'
-   AND o.status IS NOT 'ORDER_CANCELLED'
+   AND o.status IN ('ORDER_LOCKED', 'ORDER_COMPLETED')
    AND o.order_date IS NOT NULL
    AND l.product_url IS NOT NULL /*scope*/
  ORDER BY l.product_url, day, o.url, l.seq";
@@ -119,22 +122,22 @@ pub fn refresh_daily_sales(
 }
 
 const PRODUCTS: &str = "\
-SELECT url, sku, name, status, cost, list_price FROM products WHERE 1 /*scope*/ ORDER BY url";
+SELECT url, sku, name, status, cost, list_price, finale_created FROM products WHERE 1 /*scope*/
+ ORDER BY url";
 const STOCK: &str = "\
-SELECT product_url, on_hand FROM stock WHERE 1 /*scope*/ ORDER BY product_url, facility_url";
+SELECT s.product_url, s.facility_url, f.parent_url, s.on_hand, s.reserved
+  FROM stock s LEFT JOIN facilities f ON f.url = s.facility_url WHERE 1 /*scope*/
+ ORDER BY s.product_url, s.facility_url";
 const GUIDELINES: &str = "\
-SELECT product_url, reorder_point, reorder_qty FROM reorder_guidelines WHERE 1 /*scope*/
- ORDER BY product_url, seq";
+SELECT g.product_url, g.facility_url, f.parent_url, g.reorder_point, g.reorder_qty,
+       g.calculation_method
+  FROM reorder_guidelines g LEFT JOIN facilities f ON f.url = g.facility_url WHERE 1 /*scope*/
+ ORDER BY g.product_url, g.seq";
 const SALES: &str = "\
 SELECT product_url, day, units FROM daily_sales WHERE day > ?1 AND day <= ?2 /*scope*/
  ORDER BY product_url, day";
-
-/// Adds `v` to a sum that stays `None` until a value arrives.
-fn add(sum: &mut Option<f64>, v: Option<f64>) {
-    if let Some(v) = v {
-        *sum = Some(sum.unwrap_or(0.0) + v);
-    }
-}
+const FIRST_SALES: &str = "\
+SELECT product_url, min(day) FROM daily_sales WHERE 1 /*scope*/ GROUP BY product_url";
 
 /// One input per stored product in scope, by URL.
 pub fn item_inputs(
@@ -155,7 +158,7 @@ pub fn item_inputs(
         back(NORMAL_VELOCITY_DAYS),
         day_text(today),
     );
-    // One read transaction: the four reads see one state.
+    // One read transaction: the reads see one state.
     let tx = conn.transaction().map_err(q("begin reading item inputs"))?;
     let mut inputs: BTreeMap<String, ItemInput> = BTreeMap::new();
     {
@@ -163,19 +166,27 @@ pub fn item_inputs(
             .prepare_cached(&scoped(PRODUCTS, "url", scope))
             .map_err(q("prepare reading products"))?;
         let map = |row: &rusqlite::Row<'_>| {
-            Ok(ItemInput {
-                product_url: row.get(0)?,
-                sku: row.get(1)?,
-                name: row.get(2)?,
-                status: row.get(3)?,
-                cost: row.get(4)?,
-                list_price: row.get(5)?,
-                on_hand: 0.0,
-                reorder_point: None,
-                reorder_qty: None,
-                units_30d: 0.0,
-                units_90d: 0.0,
-            })
+            Ok((
+                ItemInput {
+                    product_url: row.get(0)?,
+                    sku: row.get(1)?,
+                    name: row.get(2)?,
+                    status: row.get(3)?,
+                    cost: row.get(4)?,
+                    list_price: row.get(5)?,
+                    on_hand: 0.0,
+                    reserved: 0.0,
+                    reorder_point: None,
+                    reorder_qty: None,
+                    locations: Vec::new(),
+                    units_30d: 0.0,
+                    units_90d: 0.0,
+                    created: None,
+                    first_sale: None,
+                    as_of: today,
+                },
+                row.get::<_, Option<i64>>(6)?,
+            ))
         };
         let rows = match &param {
             Some(p) => s.query_map(rusqlite::named_params! {"?9": p}, map),
@@ -183,34 +194,56 @@ pub fn item_inputs(
         }
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
         .map_err(q("read products"))?;
-        inputs.extend(rows.into_iter().map(|i| (i.product_url.clone(), i)));
+        for (mut i, created) in rows {
+            i.created = time(created, "products.finale_created")?;
+            inputs.insert(i.product_url.clone(), i);
+        }
     }
+    let mut stock: BTreeMap<String, Vec<StockAt>> = BTreeMap::new();
     {
         let mut s = tx
-            .prepare_cached(&scoped(STOCK, "product_url", scope))
+            .prepare_cached(&scoped(STOCK, "s.product_url", scope))
             .map_err(q("prepare reading stock"))?;
-        let map = |row: &rusqlite::Row<'_>| Ok((row.get::<_, String>(0)?, row.get::<_, f64>(1)?));
+        let map = |row: &rusqlite::Row<'_>| {
+            Ok((
+                row.get::<_, String>(0)?,
+                StockAt {
+                    facility_url: row.get(1)?,
+                    parent_url: row.get(2)?,
+                    on_hand: row.get(3)?,
+                    reserved: row.get(4)?,
+                },
+            ))
+        };
         let rows = match &param {
             Some(p) => s.query_map(rusqlite::named_params! {"?9": p}, map),
             None => s.query_map([], map),
         }
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
         .map_err(q("read stock"))?;
-        for (p, on_hand) in rows {
+        for (p, at) in rows {
             if let Some(i) = inputs.get_mut(&p) {
-                i.on_hand += on_hand;
+                i.on_hand += at.on_hand;
+                i.reserved += at.reserved;
+                stock.entry(p).or_default().push(at);
             }
         }
     }
+    let mut guidelines: BTreeMap<String, Vec<GuidelineAt>> = BTreeMap::new();
     {
         let mut s = tx
-            .prepare_cached(&scoped(GUIDELINES, "product_url", scope))
+            .prepare_cached(&scoped(GUIDELINES, "g.product_url", scope))
             .map_err(q("prepare reading reorder guidelines"))?;
         let map = |row: &rusqlite::Row<'_>| {
             Ok((
                 row.get::<_, String>(0)?,
-                row.get::<_, Option<f64>>(1)?,
-                row.get::<_, Option<f64>>(2)?,
+                GuidelineAt {
+                    facility_url: row.get(1)?,
+                    parent_url: row.get(2)?,
+                    reorder_point: row.get(3)?,
+                    reorder_qty: row.get(4)?,
+                    calculation_method: row.get(5)?,
+                },
             ))
         };
         let rows = match &param {
@@ -219,11 +252,8 @@ pub fn item_inputs(
         }
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
         .map_err(q("read reorder guidelines"))?;
-        for (p, point, qty) in rows {
-            if let Some(i) = inputs.get_mut(&p) {
-                add(&mut i.reorder_point, point);
-                add(&mut i.reorder_qty, qty);
-            }
+        for (p, g) in rows {
+            guidelines.entry(p).or_default().push(g);
         }
     }
     {
@@ -252,7 +282,31 @@ pub fn item_inputs(
             }
         }
     }
+    {
+        let mut s = tx
+            .prepare_cached(&scoped(FIRST_SALES, "product_url", scope))
+            .map_err(q("prepare reading first sales"))?;
+        let map =
+            |row: &rusqlite::Row<'_>| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?));
+        let rows = match &param {
+            Some(p) => s.query_map(rusqlite::named_params! {"?9": p}, map),
+            None => s.query_map([], map),
+        }
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(q("read first sales"))?;
+        for (p, d) in rows {
+            if let Some(i) = inputs.get_mut(&p) {
+                i.first_sale = Some(day(&d)?);
+            }
+        }
+    }
     tx.commit().map_err(q("end reading item inputs"))?;
+    for i in inputs.values_mut() {
+        let at = stock.remove(&i.product_url).unwrap_or_default();
+        let g = guidelines.remove(&i.product_url).unwrap_or_default();
+        (i.reorder_point, i.reorder_qty) = guideline_totals(&g);
+        i.locations = location_levels(&at, &g);
+    }
     Ok(inputs.into_values().collect())
 }
 
@@ -266,6 +320,7 @@ pub fn upsert_items(
     for r in rows {
         let at = |f: &'static str| move || format!("inventory_items.{f} of {}", r.finale_id);
         finite(Some(r.stock), &at("stock"))?;
+        finite(Some(r.available), &at("available"))?;
         finite(r.reorder_point, &at("reorder_point"))?;
         finite(r.reorder_quantity, &at("reorder_quantity"))?;
         finite(r.cost, &at("cost"))?;
@@ -304,8 +359,10 @@ pub fn upsert_items(
                 tx.prepare_cached(
                     "INSERT INTO inventory_items (finale_id, sku, name, stock, reorder_point,
                             reorder_quantity, cost, price, sales_velocity, sales_velocity_90d,
-                            days_of_stock, status, content_hash, finale_last_sync, last_updated)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)
+                            days_of_stock, status, content_hash, finale_last_sync, last_updated,
+                            available)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14,
+                            ?15)
                      ON CONFLICT (finale_id) DO UPDATE SET sku = excluded.sku,
                             name = excluded.name, stock = excluded.stock,
                             reorder_point = excluded.reorder_point,
@@ -314,6 +371,7 @@ pub fn upsert_items(
                             sales_velocity_90d = excluded.sales_velocity_90d,
                             days_of_stock = excluded.days_of_stock, status = excluded.status,
                             content_hash = excluded.content_hash,
+                            available = excluded.available,
                             finale_last_sync = excluded.finale_last_sync,
                             last_updated = excluded.last_updated",
                 )
@@ -333,6 +391,7 @@ pub fn upsert_items(
                         r.status,
                         r.content_hash,
                         now,
+                        r.available,
                     ])
                 })
                 .map_err(q("write an item"))?;

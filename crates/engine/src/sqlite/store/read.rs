@@ -321,7 +321,7 @@ pub fn snapshot(conn: &mut Connection) -> Result<crate::store::Snapshot, StoreEr
     let items = all(
         conn,
         "SELECT finale_id, sku, name, stock, reorder_point, reorder_quantity, cost, price,
-                sales_velocity, sales_velocity_90d, days_of_stock, status, content_hash
+                sales_velocity, sales_velocity_90d, days_of_stock, status, content_hash, available
            FROM inventory_items WHERE finale_id IS NOT NULL ORDER BY finale_id",
         "read inventory items",
         |r| {
@@ -330,6 +330,7 @@ pub fn snapshot(conn: &mut Connection) -> Result<crate::store::Snapshot, StoreEr
                 sku: r.get(1)?,
                 name: r.get(2)?,
                 stock: r.get(3)?,
+                available: r.get(13)?,
                 reorder_point: r.get(4)?,
                 reorder_quantity: r.get(5)?,
                 cost: r.get(6)?,
