@@ -439,7 +439,11 @@ mod tests {
             limit: Some(100),
             ..Query::default()
         };
-        assert_eq!(run(&d.products, &q, 25).len(), 25, "limit cannot lift the cap");
+        assert_eq!(
+            run(&d.products, &q, 25).len(),
+            25,
+            "limit cannot lift the cap"
+        );
         assert_eq!(truncate_at_cap(&d.inventory_items, 7).len(), 7);
         assert_eq!(
             truncate_at_cap(&d.inventory_items, usize::MAX).len(),

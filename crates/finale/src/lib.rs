@@ -28,6 +28,10 @@
 //! * **Order lines** ([`graphql`]): order collections may omit `orderItemList`;
 //!   [`FinaleClient::complete_order_lines`] fetches the missing lines through GraphQL pages
 //!   or per-order GETs, whichever the budgets finish sooner.
+//! * **The entity cap**: Finale silently truncates collection responses at 120,000 entities
+//!   ([`FinaleConfig::cap`], `FINALE_COLLECTION_CAP`); every collection read reports whether
+//!   it reached the cap ([`Decoded::capped`]). Stock of an account past the cap is read
+//!   through GraphQL product pages instead ([`FinaleClient::fetch_stock_graphql`]).
 //! * **Time** ([`clock`]): logic never calls `now()` directly; tests share a
 //!   [`ScaledClock`] with the simulator to compress hours of rate limits into seconds.
 //!   Offset-less timestamps are read in the account's time zone ([`FinaleConfig::timezone`]).
@@ -44,6 +48,7 @@
 pub mod clock;
 pub mod display;
 pub mod graphql;
+pub mod graphql_stock;
 pub mod retry;
 pub mod scheduler;
 
@@ -66,6 +71,7 @@ pub use decode::{
 pub use error::Error;
 pub use filter::{Filter, Window, plan_windows};
 pub use graphql::GraphqlDateKeys;
+pub use graphql_stock::GraphqlStock;
 pub use model::*;
 pub use retry::RetryPolicy;
 pub use scheduler::{Bucket, BucketReport, BudgetConfig, BudgetReport, Priority};

@@ -819,7 +819,15 @@ fn product_stock_items_are_the_inventory_rows_of_each_product() {
           edges { node { type quantity(formatter: "none") shown: quantity lotId(formatter: "none")
             packing(formatter: "none") sublocation { facilityUrl } location { facilityUrl } } } } } } } }"#;
     let mut after = J::Null;
-    let mut got: Vec<(String, String, f64, f64, f64, Option<String>, Option<String>)> = Vec::new();
+    let mut got: Vec<(
+        String,
+        String,
+        f64,
+        f64,
+        f64,
+        Option<String>,
+        Option<String>,
+    )> = Vec::new();
     let mut pages = 0;
     loop {
         let data = ok(run_with(&ctx(), q, json!({ "a": after })));
@@ -841,7 +849,12 @@ fn product_stock_items_are_the_inventory_rows_of_each_product() {
                     other => panic!("unexpected type {other}"),
                 };
                 let sub = s["sublocation"]["facilityUrl"].as_str().unwrap();
-                let parent = ds.facilities.by_url(sub).unwrap().parent_facility_url.clone();
+                let parent = ds
+                    .facilities
+                    .by_url(sub)
+                    .unwrap()
+                    .parent_facility_url
+                    .clone();
                 assert_eq!(s["location"]["facilityUrl"].as_str(), parent.as_deref());
                 got.push((
                     url.clone(),
@@ -875,16 +888,26 @@ fn product_stock_items_are_the_inventory_rows_of_each_product() {
             )
         })
         .collect();
-    let key = |r: &(String, String, f64, f64, f64, Option<String>, Option<String>)| {
-        format!("{r:?}")
-    };
+    let key = |r: &(
+        String,
+        String,
+        f64,
+        f64,
+        f64,
+        Option<String>,
+        Option<String>,
+    )| { format!("{r:?}") };
     got.sort_by_key(key);
     want.sort_by_key(key);
     assert_eq!(got, want, "every inventoryitem row, once");
     // Nested paging: one row per page, cursors per product.
     let url = &ds.inventory_items[0].product_url;
     let pid = &ds.products.by_url(url).unwrap().product_id;
-    let rows = ds.inventory_items.iter().filter(|r| r.product_url == *url).count();
+    let rows = ds
+        .inventory_items
+        .iter()
+        .filter(|r| r.product_url == *url)
+        .count();
     let q = format!(
         r#"query($a: String) {{ productViewConnection(productId: "{pid}") {{ edges {{ node {{
           stockItem(first: 1, after: $a) {{ pageInfo {{ hasNextPage endCursor }} edges {{ node {{ quantity }} }} }} }} }} }} }}"#

@@ -640,11 +640,10 @@ impl<'a> Node<'a> for StockItemNode<'a> {
         match field {
             "sublocation" => Ok(v.facility(Some(&self.row.facility_url))),
             "location" => {
-                let parent = v
-                    .ds
-                    .facilities
-                    .by_url(&self.row.facility_url)
-                    .and_then(|f| f.parent_facility_url.as_deref());
+                let parent =
+                    v.ds.facilities
+                        .by_url(&self.row.facility_url)
+                        .and_then(|f| f.parent_facility_url.as_deref());
                 Ok(v.facility(parent))
             }
             _ => Err(GqlError::new(format!("Internal error: stockItem.{field}"))),
