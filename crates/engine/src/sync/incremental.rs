@@ -6,7 +6,9 @@
 //!   killed in between re-reads the span next time; upserts make that harmless.
 //! - **Hash diff** where it has not: `inventoryitem` is read whole, summed per (product,
 //!   facility) and compared with the stored hashes ([`stock_changes`]); only new, changed and
-//!   vanished pairs are written.
+//!   vanished pairs are written. A snapshot that reached Finale's entity cap is discarded and
+//!   stock is read through GraphQL product pages instead (module [`super::cap`]), so no pair
+//!   is ever deleted because it fell off the end of a truncated response.
 //! - **Batches** of `smart_batch` rows, `smart_concurrency` at a time (each batch is one
 //!   transaction; the Postgres store has a connection per concurrent batch).
 //! - **Critical** runs at critical priority in the request scheduler, ranks items with the
@@ -129,6 +131,8 @@ pub(super) struct StockRead {
     pub quarantine: Vec<Quarantined>,
     /// Records read (good and bad).
     pub seen: usize,
+    /// Requests made (1, or 1 + the GraphQL pages when the snapshot reached the cap).
+    pub requests: u32,
 }
 
 /// Diffs a stock snapshot with the stored hashes. Pairs touched by a record that failed to
@@ -446,7 +450,18 @@ impl Engine {
         at: DateTime<Utc>,
         meter: Option<&Meter>,
     ) -> Result<StockRead, SyncError> {
-        let d = self.client.fetch_all::<InventoryItem>(prio).await?;
+        let mut d = self.client.fetch_all::<InventoryItem>(prio).await?;
+        let mut requests = 1;
+        if d.capped {
+            // A truncated snapshot is no evidence: read every product's stock rows instead.
+            tracing::warn!(
+                rows = d.records.len(),
+                "the stock snapshot reached Finale's entity cap; reading stock through GraphQL"
+            );
+            let g = self.client.fetch_stock_graphql(prio).await?;
+            requests += g.requests;
+            d = g.items;
+        }
         let (rows, invalid) = aggregate_stock(&d.records);
         let stored = match meter {
             Some(m) => m.db(self.store.stock_hashes()).await?,
@@ -467,6 +482,7 @@ impl Engine {
             changes,
             quarantine,
             seen: d.records.len() + d.errors.len(),
+            requests,
         })
     }
 
