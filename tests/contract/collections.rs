@@ -195,3 +195,74 @@ async fn single_record_reads_follow_urls_from_payloads() {
         .unwrap_err();
     assert!(matches!(err, finale::Error::NotFound { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn capped_reads_are_flagged_and_graphql_stock_reads_every_row() {
+    let cap = 25;
+    let p = stockpulse_tests::Setup::new(finale_sim::Size::Small)
+        .sim(|c| c.cap = cap)
+        .start(|c| c.cap = cap)
+        .await;
+    let facilities = p
+        .client
+        .fetch_all::<Facility>(Priority::Smart)
+        .await
+        .unwrap();
+    assert!(facilities.records.len() < cap && !facilities.capped);
+    let products = p
+        .client
+        .fetch_all::<Product>(Priority::Smart)
+        .await
+        .unwrap();
+    assert_eq!(products.records.len(), cap);
+    assert!(products.capped, "an unfiltered read at the cap is flagged");
+    let stock = p
+        .client
+        .fetch_all::<InventoryItem>(Priority::Smart)
+        .await
+        .unwrap();
+    assert_eq!(stock.records.len(), cap);
+    assert!(stock.capped, "inventoryitem is cut at the cap and flagged");
+
+    // GraphQL reads every row of every product, whatever the cap.
+    let g = p.client.fetch_stock_graphql(Priority::Smart).await.unwrap();
+    assert!(g.items.errors.is_empty(), "{:?}", g.items.errors);
+    assert!(!g.items.capped);
+    let ds = p.sim.dataset();
+    let truth = ds.read().unwrap();
+    assert_eq!(g.products, truth.products.len());
+    assert_eq!(g.requests, 1, "200 products fit one page of 500");
+    let key = |p: &str, f: &str, lot: Option<&str>, pk: Option<&str>, q: [f64; 3]| {
+        format!("{p}|{f}|{lot:?}|{pk:?}|{q:?}")
+    };
+    let mut want: Vec<String> = truth
+        .inventory_items
+        .iter()
+        .map(|r| {
+            key(
+                &r.product_url,
+                &r.facility_url,
+                r.lot_id.as_deref(),
+                r.normalized_packing_string.as_deref(),
+                [r.quantity_on_hand, r.quantity_on_order, r.quantity_reserved],
+            )
+        })
+        .collect();
+    let mut got: Vec<String> = g
+        .items
+        .records
+        .iter()
+        .map(|r| {
+            key(
+                &r.product_url,
+                &r.facility_url,
+                r.lot_id.as_deref(),
+                r.packing.as_deref(),
+                [r.quantity_on_hand, r.quantity_on_order, r.quantity_reserved],
+            )
+        })
+        .collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+}
