@@ -266,3 +266,43 @@ async fn capped_reads_are_flagged_and_graphql_stock_reads_every_row() {
     got.sort();
     assert_eq!(got, want);
 }
+
+/// Manual measurement on the `large` account (125,989 stock rows, over Finale's 120,000):
+/// `cargo test -p stockpulse-tests --release --test contract -- --ignored large_stock --nocapture`.
+#[tokio::test]
+#[ignore = "generates the large data set; a manual measurement"]
+async fn large_stock_through_graphql() {
+    let p = stockpulse_tests::Setup::new(finale_sim::Size::Large)
+        .start(|_| {})
+        .await;
+    let (rows, products, widest) = {
+        let ds = p.sim.dataset();
+        let truth = ds.read().unwrap();
+        let mut per: HashMap<&str, usize> = HashMap::new();
+        for r in &truth.inventory_items {
+            *per.entry(&r.product_url).or_default() += 1;
+        }
+        (
+            truth.inventory_items.len(),
+            truth.products.len(),
+            per.values().copied().max().unwrap_or(0),
+        )
+    };
+    let rest = p
+        .client
+        .fetch_all::<InventoryItem>(Priority::Smart)
+        .await
+        .unwrap();
+    assert!(rest.capped, "{rows} rows are over the cap");
+    let t = std::time::Instant::now();
+    let g = p.client.fetch_stock_graphql(Priority::Smart).await.unwrap();
+    println!(
+        "large: {products} products, {rows} stock rows (at most {widest} per product); REST read {} rows, capped; GraphQL: {} rows in {} POSTs, {:?}",
+        rest.records.len(),
+        g.items.records.len(),
+        g.requests,
+        t.elapsed()
+    );
+    assert_eq!(g.items.records.len(), rows);
+    assert!(g.items.errors.is_empty());
+}

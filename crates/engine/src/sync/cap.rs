@@ -131,6 +131,43 @@ pub fn expand_windowed(
     out
 }
 
+/// What one stock read costs ([`stock_read_cost`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StockReadCost {
+    /// Collection reads: the REST `inventoryitem` snapshot (also the probe when it is capped).
+    pub collection_reads: u64,
+    /// GraphQL POSTs (0 below the cap).
+    pub graphql_pages: u64,
+    /// Whether stock comes through GraphQL (the snapshot reaches the cap).
+    pub via_graphql: bool,
+}
+
+/// The requests of one stock read of an account with `products` products, `stock_rows`
+/// `inventoryitem` rows, of which `overflowing` products have more than
+/// [`finale::graphql_stock::STOCK_ROWS_PER_PRODUCT`] rows (one extra POST per further page of
+/// their rows), under the entity `cap`. On the `large` data set (50,000 products, 125,989
+/// rows, none over 100 per product): 1 collection read + 100 POSTs.
+pub fn stock_read_cost(
+    products: u64,
+    stock_rows: u64,
+    overflowing: u64,
+    cap: u64,
+) -> StockReadCost {
+    if stock_rows < cap {
+        return StockReadCost {
+            collection_reads: 1,
+            graphql_pages: 0,
+            via_graphql: false,
+        };
+    }
+    let page = u64::from(finale::graphql_stock::STOCK_PAGE_SIZE);
+    StockReadCost {
+        collection_reads: 1,
+        graphql_pages: products.div_ceil(page).max(1) + overflowing,
+        via_graphql: true,
+    }
+}
+
 /// The GraphQL connection and node field naming a collection's last change, if it has one.
 fn graphql_source(c: Collection) -> Option<&'static str> {
     match c {
@@ -254,9 +291,29 @@ mod tests {
     }
 
     #[test]
+    fn stock_read_cost_on_the_large_account() {
+        // `large`: 50,000 products, 125,989 stock rows (at most a handful per product).
+        let large = stock_read_cost(50_000, 125_989, 0, 120_000);
+        assert_eq!(
+            large,
+            StockReadCost {
+                collection_reads: 1,
+                graphql_pages: 100,
+                via_graphql: true
+            }
+        );
+        let medium = stock_read_cost(5_000, 12_600, 0, 120_000);
+        assert_eq!(medium.graphql_pages, 0);
+        assert!(!medium.via_graphql);
+        assert_eq!(stock_read_cost(200, 500, 2, 300).graphql_pages, 3);
+    }
+
+    #[test]
     fn floors_belong_to_one_plan() {
-        let mut w = Windowed::default();
-        w.plan_end = Some(t("2026-11-01T00:00:00Z"));
+        let mut w = Windowed {
+            plan_end: Some(t("2026-11-01T00:00:00Z")),
+            ..Windowed::default()
+        };
         w.floors.insert("product".into(), t("2020-01-01T00:00:00Z"));
         assert_eq!(w.clone().for_plan(t("2026-11-01T00:00:00Z")).len(), 1);
         assert!(w.for_plan(t("2026-12-01T00:00:00Z")).is_empty());

@@ -810,6 +810,17 @@ fn large_page_probe() {
     println!("stock history page: {:?}", t.elapsed());
 }
 
+/// (product, sublocation, on hand, on order, reserved, lot, packing).
+type StockTuple = (
+    String,
+    String,
+    f64,
+    f64,
+    f64,
+    Option<String>,
+    Option<String>,
+);
+
 #[test]
 fn product_stock_items_are_the_inventory_rows_of_each_product() {
     let ds = dataset();
@@ -819,15 +830,7 @@ fn product_stock_items_are_the_inventory_rows_of_each_product() {
           edges { node { type quantity(formatter: "none") shown: quantity lotId(formatter: "none")
             packing(formatter: "none") sublocation { facilityUrl } location { facilityUrl } } } } } } } }"#;
     let mut after = J::Null;
-    let mut got: Vec<(
-        String,
-        String,
-        f64,
-        f64,
-        f64,
-        Option<String>,
-        Option<String>,
-    )> = Vec::new();
+    let mut got: Vec<StockTuple> = Vec::new();
     let mut pages = 0;
     loop {
         let data = ok(run_with(&ctx(), q, json!({ "a": after })));
@@ -888,15 +891,7 @@ fn product_stock_items_are_the_inventory_rows_of_each_product() {
             )
         })
         .collect();
-    let key = |r: &(
-        String,
-        String,
-        f64,
-        f64,
-        f64,
-        Option<String>,
-        Option<String>,
-    )| { format!("{r:?}") };
+    let key = |r: &StockTuple| format!("{r:?}");
     got.sort_by_key(key);
     want.sort_by_key(key);
     assert_eq!(got, want, "every inventoryitem row, once");
