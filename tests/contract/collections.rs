@@ -275,17 +275,27 @@ async fn large_stock_through_graphql() {
     let p = stockpulse_tests::Setup::new(finale_sim::Size::Large)
         .start(|_| {})
         .await;
-    let (rows, products, widest) = {
+    let (rows, products, widest, follow_ups) = {
         let ds = p.sim.dataset();
         let truth = ds.read().unwrap();
         let mut per: HashMap<&str, usize> = HashMap::new();
         for r in &truth.inventory_items {
             *per.entry(&r.product_url).or_default() += 1;
         }
+        let first = finale::graphql_stock::STOCK_ROWS_PER_PRODUCT as usize;
+        let more = finale::graphql_stock::STOCK_ROWS_PER_FOLLOW_UP as usize;
+        let follow_ups: usize = per
+            .values()
+            .filter(|&&n| n > first)
+            .map(|&n| (n - first).div_ceil(more))
+            .sum();
+        let over = per.values().filter(|&&n| n > first).count();
+        println!("products with more than {first} stock rows: {over}");
         (
             truth.inventory_items.len(),
             truth.products.len(),
             per.values().copied().max().unwrap_or(0),
+            follow_ups,
         )
     };
     let rest = p
@@ -304,5 +314,7 @@ async fn large_stock_through_graphql() {
         t.elapsed()
     );
     assert_eq!(g.items.records.len(), rows);
+    let pages = products.div_ceil(finale::graphql_stock::STOCK_PAGE_SIZE as usize);
+    assert_eq!(g.requests as usize, pages + follow_ups);
     assert!(g.items.errors.is_empty());
 }

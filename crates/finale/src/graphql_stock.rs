@@ -52,8 +52,13 @@ use crate::scheduler::Priority;
 /// Products per page (finale-api.md §9: clients use 100–500; one says product pages "must be
 /// paged at 500").
 pub const STOCK_PAGE_SIZE: u32 = 500;
-/// Stock rows requested per product in a page; more are read by [`ProductStockQuery`].
-pub const STOCK_ROWS_PER_PRODUCT: u32 = 100;
+/// Stock rows requested per product in a page; more are read by [`ProductStockQuery`]. An
+/// upper bound costs nothing for products with fewer rows, and lot-tracked products can have
+/// thousands (2,559 on the simulator's `large` account; 27 of its 50,000 products have more
+/// than 100), so it is as large as a page may be (1,000 in the simulator).
+pub const STOCK_ROWS_PER_PRODUCT: u32 = 1000;
+/// Stock rows per page when completing one product's rows ([`ProductStockQuery`]).
+pub const STOCK_ROWS_PER_FOLLOW_UP: u32 = 1000;
 
 const ROW_SELECTION: &str = "pageInfo { hasNextPage endCursor } edges { node { type \
      quantity(formatter:\"none\") lotId(formatter:\"none\") packing(formatter:\"none\") \
@@ -391,7 +396,8 @@ pub struct GraphqlStock {
 impl FinaleClient {
     /// Every product's stock rows through GraphQL product pages ([`StockQuery`], then
     /// [`ProductStockQuery`] for products with more rows than a page holds). Costs one POST
-    /// per page of [`STOCK_PAGE_SIZE`] products (plus one per overflowing product); no
+    /// per page of [`STOCK_PAGE_SIZE`] products, plus one per [`STOCK_ROWS_PER_FOLLOW_UP`]
+    /// further rows of a product with more than [`STOCK_ROWS_PER_PRODUCT`]; no
     /// collection read unless GraphQL counts as one. Never capped.
     pub async fn fetch_stock_graphql(&self, prio: Priority) -> Result<GraphqlStock, Error> {
         let mut out = GraphqlStock::default();
@@ -422,7 +428,7 @@ impl FinaleClient {
                     let q = ProductStockQuery {
                         product_id: id,
                         after: Some(cursor),
-                        items_first: STOCK_ROWS_PER_PRODUCT,
+                        items_first: STOCK_ROWS_PER_FOLLOW_UP,
                     };
                     let body = self.graphql_raw(&q.to_request(), prio).await?;
                     out.requests += 1;
@@ -522,7 +528,7 @@ mod tests {
 
     #[test]
     fn queries_page_sorted_products_and_escape_the_sku() {
-        let q = StockQuery::new(500, 100);
+        let q = StockQuery::new(STOCK_PAGE_SIZE, 100);
         let body = q.to_request();
         let text = body["query"].as_str().unwrap();
         assert!(
