@@ -199,7 +199,9 @@ async fn single_record_reads_follow_urls_from_payloads() {
 #[tokio::test]
 async fn capped_reads_are_flagged_and_graphql_stock_reads_every_row() {
     let cap = 25;
+    // A minute of budget per second: the small pages below take more than 120 POSTs.
     let p = stockpulse_tests::Setup::new(finale_sim::Size::Small)
+        .scale(60.0)
         .sim(|c| c.cap = cap)
         .start(|c| c.cap = cap)
         .await;
@@ -265,6 +267,41 @@ async fn capped_reads_are_flagged_and_graphql_stock_reads_every_row() {
     want.sort();
     got.sort();
     assert_eq!(got, want);
+
+    // Small pages: products over several pages, and products with more rows than a page
+    // completed by follow-up queries.
+    let widest = {
+        let mut per: HashMap<&str, usize> = HashMap::new();
+        for r in &truth.inventory_items {
+            *per.entry(&r.product_url).or_default() += 1;
+        }
+        per.values().copied().max().unwrap_or(0)
+    };
+    assert!(widest > 2, "some product has more than 2 stock rows");
+    let paged = p
+        .client
+        .fetch_stock_graphql_paged(Priority::Smart, 7, 2, 1)
+        .await
+        .unwrap();
+    assert!(paged.items.errors.is_empty(), "{:?}", paged.items.errors);
+    assert_eq!(paged.products, truth.products.len());
+    assert!(paged.requests as usize > truth.products.len().div_ceil(7));
+    let mut got_paged: Vec<String> = paged
+        .items
+        .records
+        .iter()
+        .map(|r| {
+            key(
+                &r.product_url,
+                &r.facility_url,
+                r.lot_id.as_deref(),
+                r.packing.as_deref(),
+                [r.quantity_on_hand, r.quantity_on_order, r.quantity_reserved],
+            )
+        })
+        .collect();
+    got_paged.sort();
+    assert_eq!(got_paged, want);
 }
 
 /// Manual measurement on the `large` account (125,989 stock rows, over Finale's 120,000):

@@ -400,10 +400,28 @@ impl FinaleClient {
     /// further rows of a product with more than [`STOCK_ROWS_PER_PRODUCT`]; no
     /// collection read unless GraphQL counts as one. Never capped.
     pub async fn fetch_stock_graphql(&self, prio: Priority) -> Result<GraphqlStock, Error> {
+        self.fetch_stock_graphql_paged(
+            prio,
+            STOCK_PAGE_SIZE,
+            STOCK_ROWS_PER_PRODUCT,
+            STOCK_ROWS_PER_FOLLOW_UP,
+        )
+        .await
+    }
+
+    /// [`FinaleClient::fetch_stock_graphql`] with explicit page sizes: `products` per page,
+    /// `rows` per product in a page, `follow_up` rows per page of one product's remaining rows.
+    pub async fn fetch_stock_graphql_paged(
+        &self,
+        prio: Priority,
+        products: u32,
+        rows: u32,
+        follow_up: u32,
+    ) -> Result<GraphqlStock, Error> {
         let mut out = GraphqlStock::default();
         let mut seen: HashSet<String> = HashSet::new();
         let mut cursors: HashSet<String> = HashSet::new();
-        let mut query = StockQuery::new(STOCK_PAGE_SIZE, STOCK_ROWS_PER_PRODUCT);
+        let mut query = StockQuery::new(products, rows);
         loop {
             let body = self.graphql_raw(&query.to_request(), prio).await?;
             out.requests += 1;
@@ -428,7 +446,7 @@ impl FinaleClient {
                     let q = ProductStockQuery {
                         product_id: id,
                         after: Some(cursor),
-                        items_first: STOCK_ROWS_PER_FOLLOW_UP,
+                        items_first: follow_up,
                     };
                     let body = self.graphql_raw(&q.to_request(), prio).await?;
                     out.requests += 1;
