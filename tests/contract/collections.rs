@@ -230,13 +230,13 @@ async fn capped_reads_are_flagged_and_graphql_stock_reads_every_row() {
     let g = p.client.fetch_stock_graphql(Priority::Smart).await.unwrap();
     assert!(g.items.errors.is_empty(), "{:?}", g.items.errors);
     assert!(!g.items.capped);
-    let ds = p.sim.dataset();
-    let truth = ds.read().unwrap();
-    assert_eq!(g.products, truth.products.len());
-    assert_eq!(g.requests, 1, "200 products fit one page of 500");
     let key = |p: &str, f: &str, lot: Option<&str>, pk: Option<&str>, q: [f64; 3]| {
         format!("{p}|{f}|{lot:?}|{pk:?}|{q:?}")
     };
+    let ds = p.sim.dataset();
+    let truth = ds.read().unwrap().clone();
+    assert_eq!(g.products, truth.products.len());
+    assert_eq!(g.requests, 1, "200 products fit one page of 500");
     let mut want: Vec<String> = truth
         .inventory_items
         .iter()
