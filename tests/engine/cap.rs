@@ -186,6 +186,68 @@ async fn products_and_parties_over_the_cap_complete_the_full_load(kind: Kind) {
     pair.sim.shutdown().await;
 }
 
+/// Injects a permanent failure into the next product read once the product snapshot is
+/// written (that read is one of the window jobs the snapshot added).
+struct FailNextProductRead {
+    sim: finale_sim::SimHandle,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl engine::sync::Progress for FailNextProductRead {
+    fn update(&self, p: &engine::sync::ProgressUpdate) {
+        if p.phase == "product snapshot"
+            && !self.done.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            self.sim.inject(
+                finale_sim::FaultPlan::new(finale_sim::Fault::Status(400), 1)
+                    .on_path("/api/product"),
+            );
+        }
+    }
+}
+
+async fn a_failed_window_of_a_capped_snapshot_is_retried_by_the_next_run(kind: Kind) {
+    let pair = capped(30).await;
+    let expect = Expect::for_sim(pair.sim.config());
+    let ts = TestStore::new(kind).await;
+    let eng = engine(&pair, ts.store.clone(), "test:cap-resume");
+    let progress = FailNextProductRead {
+        sim: pair.sim.clone(),
+        done: false.into(),
+    };
+    let err = eng
+        .run(Strategy::Full, &progress)
+        .await
+        .expect_err("one window job fails");
+    assert!(err.to_string().contains("backfill jobs failed"), "{err}");
+    let first = ts.store.backfill_jobs().await.expect("jobs");
+    let failed: Vec<_> = first
+        .iter()
+        .filter(|j| j.status == JobStatus::Failed)
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].job.collection, "product");
+    assert_eq!(failed[0].job.kind, JobKind::Window);
+
+    let again = run(&eng, Strategy::Full).await;
+    assert!(again.metrics.success);
+    let second = ts.store.backfill_jobs().await.expect("jobs");
+    assert!(
+        second.iter().all(|j| j.status == JobStatus::Done),
+        "{second:?}"
+    );
+    let ids = |jobs: &[engine::store::BackfillJob]| -> BTreeSet<String> {
+        jobs.iter().map(|j| key(&j.job)).collect()
+    };
+    assert_eq!(
+        ids(&first),
+        ids(&second),
+        "the resumed run planned the same jobs"
+    );
+    assert_store_is_truth(&pair, &*ts.store, &expect).await;
+    pair.sim.shutdown().await;
+}
+
 fn key(j: &PlannedJob) -> String {
     format!(
         "{} {} {} {}",
@@ -200,4 +262,5 @@ crate::on_both_stores!(
     stock_rows_over_the_cap_sync_to_the_truth,
     a_later_snapshot_at_the_cap_deletes_nothing,
     products_and_parties_over_the_cap_complete_the_full_load,
+    a_failed_window_of_a_capped_snapshot_is_retried_by_the_next_run,
 );
