@@ -34,6 +34,16 @@ async fn capped(cap: usize) -> Pair {
         .await
 }
 
+/// REST `inventoryitem` reads the simulator answered so far.
+fn stock_snapshots(pair: &Pair) -> usize {
+    pair.sim
+        .stats()
+        .log
+        .iter()
+        .filter(|e| e.method == "GET" && e.path.contains("/api/inventoryitem"))
+        .count()
+}
+
 /// GraphQL POSTs the simulator answered so far.
 fn graphql_posts(pair: &Pair) -> usize {
     pair.sim
@@ -73,9 +83,16 @@ async fn stock_rows_over_the_cap_sync_to_the_truth(kind: Kind) {
 
     pair.sim.step_live(Duration::hours(6));
     let before = graphql_posts(&pair);
+    let probes = stock_snapshots(&pair);
+    assert_eq!(probes, 1, "the full load probed the REST snapshot once");
     let smart = run(&eng, Strategy::Smart).await;
     assert!(smart.metrics.items_changed > 0);
     assert!(graphql_posts(&pair) > before);
+    assert_eq!(
+        stock_snapshots(&pair),
+        probes,
+        "known to be past the cap: no 120,000-row probe to throw away"
+    );
     assert_store_is_truth(&pair, &*ts.store, &expect).await;
 
     pair.sim.step_live(Duration::hours(3));

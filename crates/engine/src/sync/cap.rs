@@ -38,6 +38,12 @@
 //! GraphQL as one (then 100 of the 300 hourly collection reads: read stock less often) — and
 //! needs no state. So at the cap every stock read is a GraphQL product read.
 //!
+//! The REST probe itself is 120,000 rows (tens of megabytes) thrown away, so the engine
+//! remembers that the account is past the cap (`sync_state` key [`STOCK_CAPPED_KEY`], the
+//! time of the last capped probe) and goes straight to GraphQL for [`REPROBE_AFTER`]; then it
+//! probes REST again, and an account that shrank under the cap returns to the one-read
+//! snapshot.
+//!
 //! # Products, parties, facilities in the full load
 //!
 //! The full load reads reference collections as one unfiltered snapshot each. A snapshot
@@ -60,6 +66,30 @@ use serde::{Deserialize, Serialize};
 
 use super::{Engine, SyncError};
 use crate::store::{JobKind, PlannedJob};
+
+/// The `sync_state` key remembering when the stock snapshot last reached the cap
+/// ([`StockCapped`], or `null` once it no longer does).
+pub const STOCK_CAPPED_KEY: &str = "stock:capped";
+
+/// How long stock is read through GraphQL without probing the REST snapshot again.
+pub const REPROBE_AFTER: Duration = Duration::hours(24);
+
+/// The stored value of [`STOCK_CAPPED_KEY`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockCapped {
+    /// When the REST stock snapshot last reached the cap.
+    pub at: DateTime<Utc>,
+}
+
+/// The stock records of one read, from REST or (at the cap) GraphQL.
+pub(super) struct StockRecords {
+    /// Records and bad rows; never from a capped response.
+    pub items: finale::Decoded<finale::InventoryItem>,
+    /// Requests made.
+    pub requests: u32,
+    /// `sync_state` to write with the read's changes.
+    pub state: Vec<(String, serde_json::Value)>,
+}
 
 /// The `sync_state` key of [`Windowed`].
 pub const WINDOWED_KEY: &str = "backfill:windowed";
@@ -220,6 +250,48 @@ impl Engine {
             // The capped snapshot alone does not know what it missed.
             _ => fallback,
         }
+    }
+
+    /// Reads every stock row: the REST snapshot below the cap, GraphQL product pages at it
+    /// (straight away while [`STOCK_CAPPED_KEY`] is younger than [`REPROBE_AFTER`]).
+    pub(super) async fn stock_records(&self, prio: Priority) -> Result<StockRecords, SyncError> {
+        let now = self.now();
+        let known: Option<StockCapped> = self
+            .read_state::<Option<StockCapped>>(STOCK_CAPPED_KEY)
+            .await?
+            .flatten();
+        let graphql = |requests: u32, state: Vec<(String, serde_json::Value)>| async move {
+            let g = self.client.fetch_stock_graphql(prio).await?;
+            Ok::<_, SyncError>(StockRecords {
+                items: g.items,
+                requests: requests + g.requests,
+                state,
+            })
+        };
+        if known.is_some_and(|k| now - k.at < REPROBE_AFTER && k.at <= now) {
+            return graphql(0, Vec::new()).await;
+        }
+        let d = self.client.fetch_all::<finale::InventoryItem>(prio).await?;
+        if d.capped {
+            // A truncated snapshot is no evidence: read every product's stock rows instead.
+            tracing::warn!(
+                rows = d.records.len(),
+                "the stock snapshot reached Finale's entity cap; reading stock through GraphQL"
+            );
+            let state = serde_json::to_value(Some(StockCapped { at: now }))
+                .map_err(|e| SyncError::State(e.to_string()))?;
+            return graphql(1, vec![(STOCK_CAPPED_KEY.to_owned(), state)]).await;
+        }
+        let state = if known.is_some() {
+            vec![(STOCK_CAPPED_KEY.to_owned(), serde_json::Value::Null)]
+        } else {
+            Vec::new()
+        };
+        Ok(StockRecords {
+            items: d,
+            requests: 1,
+            state,
+        })
     }
 
     /// The stored floors of the plan ending at `plan_end`.

@@ -310,6 +310,7 @@ impl Engine {
             .parse()
             .map_err(|e: finale::collection::UnknownCollection| SyncError::State(e.to_string()))?;
         let mut windowed_from = None;
+        let mut state = Vec::new();
         let window = || {
             Window::new(job.job.window_start, job.job.window_end)
                 .map_err(|e| SyncError::State(e.to_string()))
@@ -361,7 +362,9 @@ impl Engine {
                     quarantine: q,
                     seen,
                     requests,
+                    state: s,
                 } = self.read_stock(prio, run_id, at, None).await?;
+                state = s;
                 let records = changes.upserts.len() as u64;
                 let mut batches = chunk(changes.upserts, size, |b, rows| b.stock_upserts = rows);
                 batches.extend(chunk(changes.deletes, size, |b, keys| {
@@ -390,7 +393,7 @@ impl Engine {
             fetch_time: started.elapsed(),
             windowed_from,
             added_jobs: 0,
-            state: Vec::new(),
+            state,
         })
     }
 

@@ -21,8 +21,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use finale::{
-    Collection, Facility, FinaleRecord, InventoryItem, Order, PartyGroup, Priority, Product,
-    RecordError,
+    Collection, Facility, FinaleRecord, Order, PartyGroup, Priority, Product, RecordError,
 };
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
@@ -133,6 +132,8 @@ pub(super) struct StockRead {
     pub seen: usize,
     /// Requests made (1, or 1 + the GraphQL pages when the snapshot reached the cap).
     pub requests: u32,
+    /// `sync_state` to write with the changes (whether the account is past the cap).
+    pub state: Vec<(String, serde_json::Value)>,
 }
 
 /// Diffs a stock snapshot with the stored hashes. Pairs touched by a record that failed to
@@ -411,7 +412,7 @@ impl Engine {
             .read_stock(prio, meter.run_id(), now, Some(meter))
             .await?;
         meter.saw(read.seen);
-        let (mut changes, quarantine) = (read.changes, read.quarantine);
+        let (mut changes, quarantine, state) = (read.changes, read.quarantine, read.state);
         meter.quarantined(&quarantine);
 
         let size = self.settings.smart_batch.max(1);
@@ -430,9 +431,10 @@ impl Engine {
         batches.extend(chunk(changes.deletes, size, |b, keys| {
             b.stock_deletes = keys
         }));
-        if !quarantine.is_empty() {
+        if !quarantine.is_empty() || !state.is_empty() {
             batches.push(Batch {
                 quarantine,
+                state,
                 ..Batch::default()
             });
         }
@@ -450,18 +452,12 @@ impl Engine {
         at: DateTime<Utc>,
         meter: Option<&Meter>,
     ) -> Result<StockRead, SyncError> {
-        let mut d = self.client.fetch_all::<InventoryItem>(prio).await?;
-        let mut requests = 1;
-        if d.capped {
-            // A truncated snapshot is no evidence: read every product's stock rows instead.
-            tracing::warn!(
-                rows = d.records.len(),
-                "the stock snapshot reached Finale's entity cap; reading stock through GraphQL"
-            );
-            let g = self.client.fetch_stock_graphql(prio).await?;
-            requests += g.requests;
-            d = g.items;
-        }
+        // Never from a capped response (module `cap`).
+        let super::cap::StockRecords {
+            items: d,
+            requests,
+            state,
+        } = self.stock_records(prio).await?;
         let (rows, invalid) = aggregate_stock(&d.records);
         let stored = match meter {
             Some(m) => m.db(self.store.stock_hashes()).await?,
@@ -483,6 +479,7 @@ impl Engine {
             quarantine,
             seen: d.records.len() + d.errors.len(),
             requests,
+            state,
         })
     }
 
