@@ -24,7 +24,7 @@
 //! | way | requests per stock read | what it yields |
 //! |---|---|---|
 //! | REST `inventoryitem` | 1 collection read | truncated at 120,000 rows: unusable |
-//! | GraphQL products + `stockItem` | 1 collection read (the probe) + ⌈50,000 / 500⌉ = 100 POSTs + 1 per further 1,000 rows of a product (2 products on `large`: **103 POSTs measured**) | every row, per sublocation, complete |
+//! | GraphQL products + `stockItem` | ⌈50,000 / 500⌉ = 100 POSTs + 1 per further 1,000 rows of a product (2 products on `large`: **103 POSTs measured**), plus the REST probe (1 collection read) once per [`REPROBE_AFTER`] | every row, per sublocation, complete |
 //! | GraphQL per-location stock columns | 100 POSTs | per *location* only: the store keeps stock per sublocation |
 //! | `stockHistoryViewConnection` ledger | a few POSTs per day of movements, **after** a baseline | movements of on-hand stock only |
 //!
@@ -178,7 +178,8 @@ pub struct StockReadCost {
 /// pages for products with more than [`finale::graphql_stock::STOCK_ROWS_PER_PRODUCT`] rows
 /// (one per further [`finale::graphql_stock::STOCK_ROWS_PER_FOLLOW_UP`] rows). On the
 /// `large` data set (50,000 products, 127,224 rows, 3 follow-up pages): 1 collection read +
-/// 103 POSTs, as measured by the contract suite's `large_stock_through_graphql`.
+/// 103 POSTs, as measured by the contract suite's `large_stock_through_graphql`. This is the
+/// read that finds the cap; later reads within [`REPROBE_AFTER`] skip the collection read.
 pub fn stock_read_cost(
     products: u64,
     stock_rows: u64,
