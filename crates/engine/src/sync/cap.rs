@@ -60,7 +60,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, SubsecRound, TimeZone, Utc};
 use finale::{Collection, FinaleRecord, Priority};
 use serde::{Deserialize, Serialize};
 
@@ -246,11 +246,14 @@ impl Engine {
             None => None,
         };
         let fallback: DateTime<Utc> = FALLBACK_FLOOR.parse().unwrap_or(DateTime::<Utc>::MIN_UTC);
-        match (seen, oldest) {
+        let floor = match (seen, oldest) {
             (Some(a), Some(b)) => a.min(b) - Duration::days(1),
             // The capped snapshot alone does not know what it missed.
             _ => fallback,
-        }
+        };
+        // Whole seconds: both stores keep the planned instants exactly (SQLite keeps
+        // milliseconds), so the stored jobs compare equal to the re-planned ones.
+        floor.trunc_subsecs(0)
     }
 
     /// Reads every stock row: the REST snapshot below the cap, GraphQL product pages at it
