@@ -302,6 +302,7 @@ async fn planner_check(
         graphql_page_size: client.config().graphql_page_size,
         graphql_overfetch: GRAPHQL_OVERFETCH,
         cap: client.config().cap as u64,
+        stock_graphql_pages: stock_pages(&sim, client.config().cap),
         request_time: Duration::ZERO,
     };
     let est = estimate(&jobs, &profile, &budgets);
@@ -410,6 +411,7 @@ async fn main() {
             graphql_page_size: client.config().graphql_page_size,
             graphql_overfetch: GRAPHQL_OVERFETCH,
             cap: client.config().cap as u64,
+            stock_graphql_pages: stock_pages(&sim, client.config().cap),
             request_time: Duration::ZERO,
         };
         let est = estimate(&jobs, &profile, &client.config().budgets);
@@ -422,4 +424,28 @@ async fn main() {
         );
         sim.shutdown().await;
     }
+}
+
+/// GraphQL pages of the stock job on the simulator's account (0 under the cap).
+fn stock_pages(sim: &finale_sim::SimHandle, cap: usize) -> u64 {
+    let ds = sim.dataset();
+    let ds = ds.read().unwrap();
+    let mut per: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+    for r in &ds.inventory_items {
+        *per.entry(&r.product_url).or_default() += 1;
+    }
+    let first = u64::from(finale::graphql_stock::STOCK_ROWS_PER_PRODUCT);
+    let more = u64::from(finale::graphql_stock::STOCK_ROWS_PER_FOLLOW_UP);
+    let follow_ups = per
+        .values()
+        .filter(|&&n| n > first)
+        .map(|&n| (n - first).div_ceil(more))
+        .sum();
+    engine::sync::cap::stock_read_cost(
+        ds.products.len() as u64,
+        ds.inventory_items.len() as u64,
+        follow_ups,
+        cap as u64,
+    )
+    .graphql_pages
 }

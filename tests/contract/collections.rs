@@ -195,3 +195,163 @@ async fn single_record_reads_follow_urls_from_payloads() {
         .unwrap_err();
     assert!(matches!(err, finale::Error::NotFound { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn capped_reads_are_flagged_and_graphql_stock_reads_every_row() {
+    let cap = 25;
+    // A minute of budget per second: the small pages below take more than 120 POSTs.
+    let p = stockpulse_tests::Setup::new(finale_sim::Size::Small)
+        .scale(60.0)
+        .sim(|c| c.cap = cap)
+        .start(|c| c.cap = cap)
+        .await;
+    let facilities = p
+        .client
+        .fetch_all::<Facility>(Priority::Smart)
+        .await
+        .unwrap();
+    assert!(facilities.records.len() < cap && !facilities.capped);
+    let products = p
+        .client
+        .fetch_all::<Product>(Priority::Smart)
+        .await
+        .unwrap();
+    assert_eq!(products.records.len(), cap);
+    assert!(products.capped, "an unfiltered read at the cap is flagged");
+    let stock = p
+        .client
+        .fetch_all::<InventoryItem>(Priority::Smart)
+        .await
+        .unwrap();
+    assert_eq!(stock.records.len(), cap);
+    assert!(stock.capped, "inventoryitem is cut at the cap and flagged");
+
+    // GraphQL reads every row of every product, whatever the cap.
+    let g = p.client.fetch_stock_graphql(Priority::Smart).await.unwrap();
+    assert!(g.items.errors.is_empty(), "{:?}", g.items.errors);
+    assert!(!g.items.capped);
+    let key = |p: &str, f: &str, lot: Option<&str>, pk: Option<&str>, q: [f64; 3]| {
+        format!("{p}|{f}|{lot:?}|{pk:?}|{q:?}")
+    };
+    let ds = p.sim.dataset();
+    let truth = ds.read().unwrap().clone();
+    assert_eq!(g.products, truth.products.len());
+    assert_eq!(g.requests, 1, "200 products fit one page of 500");
+    let mut want: Vec<String> = truth
+        .inventory_items
+        .iter()
+        .map(|r| {
+            key(
+                &r.product_url,
+                &r.facility_url,
+                r.lot_id.as_deref(),
+                r.normalized_packing_string.as_deref(),
+                [r.quantity_on_hand, r.quantity_on_order, r.quantity_reserved],
+            )
+        })
+        .collect();
+    let mut got: Vec<String> = g
+        .items
+        .records
+        .iter()
+        .map(|r| {
+            key(
+                &r.product_url,
+                &r.facility_url,
+                r.lot_id.as_deref(),
+                r.packing.as_deref(),
+                [r.quantity_on_hand, r.quantity_on_order, r.quantity_reserved],
+            )
+        })
+        .collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+
+    // Small pages: products over several pages, and products with more rows than a page
+    // completed by follow-up queries.
+    let widest = {
+        let mut per: HashMap<&str, usize> = HashMap::new();
+        for r in &truth.inventory_items {
+            *per.entry(&r.product_url).or_default() += 1;
+        }
+        per.values().copied().max().unwrap_or(0)
+    };
+    assert!(widest > 2, "some product has more than 2 stock rows");
+    let paged = p
+        .client
+        .fetch_stock_graphql_paged(Priority::Smart, 7, 2, 1)
+        .await
+        .unwrap();
+    assert!(paged.items.errors.is_empty(), "{:?}", paged.items.errors);
+    assert_eq!(paged.products, truth.products.len());
+    assert!(paged.requests as usize > truth.products.len().div_ceil(7));
+    let mut got_paged: Vec<String> = paged
+        .items
+        .records
+        .iter()
+        .map(|r| {
+            key(
+                &r.product_url,
+                &r.facility_url,
+                r.lot_id.as_deref(),
+                r.packing.as_deref(),
+                [r.quantity_on_hand, r.quantity_on_order, r.quantity_reserved],
+            )
+        })
+        .collect();
+    got_paged.sort();
+    assert_eq!(got_paged, want);
+}
+
+/// Manual measurement on the `large` account (125,989 stock rows, over Finale's 120,000):
+/// `cargo test -p stockpulse-tests --release --test contract -- --ignored large_stock --nocapture`.
+#[tokio::test]
+#[ignore = "generates the large data set; a manual measurement"]
+async fn large_stock_through_graphql() {
+    let p = stockpulse_tests::Setup::new(finale_sim::Size::Large)
+        .start(|_| {})
+        .await;
+    let (rows, products, widest, follow_ups) = {
+        let ds = p.sim.dataset();
+        let truth = ds.read().unwrap();
+        let mut per: HashMap<&str, usize> = HashMap::new();
+        for r in &truth.inventory_items {
+            *per.entry(&r.product_url).or_default() += 1;
+        }
+        let first = finale::graphql_stock::STOCK_ROWS_PER_PRODUCT as usize;
+        let more = finale::graphql_stock::STOCK_ROWS_PER_FOLLOW_UP as usize;
+        let follow_ups: usize = per
+            .values()
+            .filter(|&&n| n > first)
+            .map(|&n| (n - first).div_ceil(more))
+            .sum();
+        let over = per.values().filter(|&&n| n > first).count();
+        println!("products with more than {first} stock rows: {over}");
+        (
+            truth.inventory_items.len(),
+            truth.products.len(),
+            per.values().copied().max().unwrap_or(0),
+            follow_ups,
+        )
+    };
+    let rest = p
+        .client
+        .fetch_all::<InventoryItem>(Priority::Smart)
+        .await
+        .unwrap();
+    assert!(rest.capped, "{rows} rows are over the cap");
+    let t = std::time::Instant::now();
+    let g = p.client.fetch_stock_graphql(Priority::Smart).await.unwrap();
+    println!(
+        "large: {products} products, {rows} stock rows (at most {widest} per product); REST read {} rows, capped; GraphQL: {} rows in {} POSTs, {:?}",
+        rest.records.len(),
+        g.items.records.len(),
+        g.requests,
+        t.elapsed()
+    );
+    assert_eq!(g.items.records.len(), rows);
+    let pages = products.div_ceil(finale::graphql_stock::STOCK_PAGE_SIZE as usize);
+    assert_eq!(g.requests as usize, pages + follow_ups);
+    assert!(g.items.errors.is_empty());
+}

@@ -505,6 +505,9 @@ async fn read_back_and_compare(p: &crate::Pair) {
     let stock = c.fetch_all::<InventoryItem>(Priority::Smart).await.unwrap();
     assert!(facilities.errors.is_empty() && parties.errors.is_empty());
     assert!(products.errors.is_empty() && orders.errors.is_empty() && stock.errors.is_empty());
+    // Complete reads: nothing reached the entity cap.
+    assert!(!(facilities.capped || parties.capped || products.capped || orders.capped));
+    assert!(!stock.capped);
     let (stock_rows, bad) = aggregate_stock(&stock.records, p.config.packed_quantities);
     assert!(bad.is_empty());
     let ds = p.sim.dataset();

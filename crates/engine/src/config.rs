@@ -39,6 +39,7 @@
 //! | Finale host | `FINALE_BASE_URL` | `finale.base_url` | `https://app.finaleinventory.com` |
 //! | account time zone | `FINALE_TIMEZONE` | `finale.timezone` | `UTC` |
 //! | packed quantities count | `FINALE_PACKED_QUANTITIES` | `finale.packed_quantities` | `cases` (or `units`) |
+//! | Finale's entity cap | `FINALE_COLLECTION_CAP` | `finale.collection_cap` | 120000 |
 //! | API key | `FINALE_API_KEY` | `finale.api_key` | keychain `finale-api-key` |
 //! | API secret | `FINALE_API_SECRET` | *never* | keychain `finale-api-secret` |
 //! | legacy login | `FINALE_USERNAME` / `FINALE_PASSWORD` | `finale.username` / *never* | – |
@@ -562,8 +563,8 @@ impl EngineConfig {
                     ),
                 };
                 out.push_str(&format!(
-                    "Finale: account {} at {} (time zone {}, packed quantities count {}); {login}\n",
-                    cfg.account, cfg.base_url, cfg.timezone, cfg.packed_quantities
+                    "Finale: account {} at {} (time zone {}, packed quantities count {}, entity cap {}); {login}\n",
+                    cfg.account, cfg.base_url, cfg.timezone, cfg.packed_quantities, cfg.cap
                 ));
             }
             Err((error, hint)) => {
@@ -686,6 +687,8 @@ struct FileFinale {
     base_url: Option<String>,
     timezone: Option<String>,
     packed_quantities: Option<String>,
+    /// Read as `i64` so that a zero or negative value gets the client's message.
+    collection_cap: Option<i64>,
     api_key: Option<String>,
     username: Option<String>,
 }
@@ -1386,6 +1389,13 @@ fn resolve_finale(
             vars.insert(var, v.clone());
             from_file.push((var, file_key));
         }
+    }
+    // The entity cap: an integer in the file, validated by the client like the variable.
+    if let Some(v) = env("FINALE_COLLECTION_CAP") {
+        vars.insert("FINALE_COLLECTION_CAP", v);
+    } else if let Some(n) = f.collection_cap {
+        vars.insert("FINALE_COLLECTION_CAP", n.to_string());
+        from_file.push(("FINALE_COLLECTION_CAP", "finale.collection_cap"));
     }
     // Secrets: environment only (the file was checked for them already).
     for var in ["FINALE_API_SECRET", "FINALE_PASSWORD"] {

@@ -174,7 +174,9 @@ pub struct SimConfig {
     pub clock: SimClock,
     /// Rate-limit budgets.
     pub limits: RateLimitConfig,
-    /// Entity cap applied to `lastUpdatedDate`-filtered reads before other filters.
+    /// Entity cap (Finale: 120,000): every collection read, filtered or not, `inventoryitem`
+    /// included, sees at most this many records; a `lastUpdatedDate` window is cut to it
+    /// before the other filters apply. Small in tests.
     pub cap: usize,
     /// Where to listen (default `127.0.0.1:0`, an ephemeral port).
     pub bind: SocketAddr,

@@ -9,7 +9,9 @@
 //! - `lastUpdatedDate` is special: its lower bound is required, its upper bound defaults to
 //!   "now" (or is rejected, per quirk), the range may span at most 30 days, and it is applied
 //!   **first**, through the table's time index, after which the result is truncated to the
-//!   entity cap **before** the other filters run.
+//!   entity cap **before** the other filters run. A read without a window is truncated to
+//!   the cap as well (the whole collection stands in for the window); `inventoryitem`, which
+//!   takes no filter at all, is cut at the cap by the server ([`truncate_at_cap`]).
 //! - `limit` applies last. There is no offset.
 //!
 //! [`parse`] turns the raw parameters into a [`Query`] (pure, testable), and [`run`] applies a
@@ -237,14 +239,16 @@ pub fn matches<T: Render>(row: &T, conds: &[Cond]) -> bool {
 
 /// Runs `q` on `table`: window first, then `cap`, then conditions, then `limit`.
 /// Returns row indexes in natural order (oldest `lastUpdatedDate` first).
+///
+/// The cap applies to unfiltered reads too (finale-api.md §8.2: collections larger than the
+/// cap are silently truncated, and unfiltered reads of them are "not accurate"): a read
+/// without a `lastUpdatedDate` window sees only the first `cap` records of the collection.
 pub fn run<T: Render + Record>(table: &Table<T>, q: &Query, cap: usize) -> Vec<usize> {
     let candidates: &[usize] = match q.window {
-        Some((lo, hi)) => {
-            let w = table.updated_between(lo, hi);
-            &w[..w.len().min(cap)]
-        }
+        Some((lo, hi)) => table.updated_between(lo, hi),
         None => table.natural_order(),
     };
+    let candidates = &candidates[..candidates.len().min(cap)];
     let limit = q.limit.unwrap_or(usize::MAX);
     candidates
         .iter()
@@ -252,6 +256,12 @@ pub fn run<T: Render + Record>(table: &Table<T>, q: &Query, cap: usize) -> Vec<u
         .filter(|&i| table.get(i).is_some_and(|r| matches(r, &q.conds)))
         .take(limit)
         .collect()
+}
+
+/// The first `cap` rows of an unfilterable collection (`inventoryitem`): Finale truncates it
+/// silently like any other collection larger than the cap.
+pub fn truncate_at_cap<T>(rows: &[T], cap: usize) -> &[T] {
+    &rows[..rows.len().min(cap)]
 }
 
 #[cfg(test)]
@@ -416,6 +426,29 @@ mod tests {
         let limited = run(&d.orders, &q, usize::MAX);
         assert_eq!(limited.len(), 3);
         assert!(limited.iter().all(|&i| d.orders.rows()[i].is_sales()));
+    }
+
+    #[test]
+    fn unfiltered_reads_are_cut_at_the_cap_before_filters() {
+        let d = generate("acme", 9, Size::Small, now());
+        let all = run(&d.products, &Query::default(), usize::MAX);
+        assert_eq!(all.len(), d.products.len());
+        let capped = run(&d.products, &Query::default(), 25);
+        assert_eq!(capped, all[..25].to_vec(), "the first 25 in natural order");
+        let q = Query {
+            limit: Some(100),
+            ..Query::default()
+        };
+        assert_eq!(
+            run(&d.products, &q, 25).len(),
+            25,
+            "limit cannot lift the cap"
+        );
+        assert_eq!(truncate_at_cap(&d.inventory_items, 7).len(), 7);
+        assert_eq!(
+            truncate_at_cap(&d.inventory_items, usize::MAX).len(),
+            d.inventory_items.len()
+        );
     }
 
     #[test]

@@ -563,7 +563,9 @@ fn route(
             let params = query_params(query);
             let res = match c {
                 Coll::InventoryItem => {
-                    let rows: Vec<_> = ds.inventory_items.iter().collect();
+                    let rows: Vec<_> = filter::truncate_at_cap(&ds.inventory_items, inner.cfg.cap)
+                        .iter()
+                        .collect();
                     Ok(render::column_major(
                         &rows,
                         &cx,

@@ -243,9 +243,28 @@ async fn filters_windows_cap_and_limit() {
     let none = json!({"orderId": ["ZZZ", "ZZZZ"]});
     let r = get(&sim, &format!("/acme/api/order/?filter={}", f(none))).await;
     assert_eq!(r.bytes().await.unwrap().as_ref(), b"{}");
-    // no date filter: cap does not apply
+    // no date filter: the cap applies all the same (finale-api.md §8.2), inventoryitem too
     let (_, v) = get_json(&sim, "/acme/api/product/").await;
-    assert_eq!(rows(&v), ds.read().unwrap().products.len());
+    assert!(ds.read().unwrap().products.len() > 15);
+    assert_eq!(rows(&v), 15);
+    let (_, v) = get_json(&sim, "/acme/api/inventoryitem/").await;
+    assert!(ds.read().unwrap().inventory_items.len() > 15);
+    assert_eq!(v["productUrl"].as_array().unwrap().len(), 15);
+    let first: Vec<String> = {
+        let d = ds.read().unwrap();
+        d.products.natural_order()[..15]
+            .iter()
+            .map(|&i| d.products.rows()[i].product_url.to_string())
+            .collect()
+    };
+    let (_, v) = get_json(&sim, "/acme/api/product/").await;
+    let got: Vec<String> = v["productUrl"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(got, first, "the first 15 in natural order");
 }
 
 #[tokio::test]

@@ -30,6 +30,9 @@
 //! * [`FinaleClient::fetch_changed`]: [`plan_windows`] then each window in order.
 //! * [`FinaleClient::fetch_one`]: a record URL taken from a payload (never built from ids),
 //!   resolved against the configured host only (a payload cannot send credentials elsewhere).
+//! * [`FinaleClient::fetch_stock_graphql`]: every product's stock rows through GraphQL
+//!   pages, the way to read stock when `inventoryitem` reaches the entity cap
+//!   ([`crate::graphql_stock`]).
 //! * [`FinaleClient::complete_order_lines`]: orders whose collection rows had no
 //!   `orderItemList` get their lines through GraphQL pages or per-order GETs, whichever the
 //!   budgets finish sooner ([`choose_line_source`]).
@@ -81,6 +84,9 @@ pub struct WindowBatch<T> {
     pub requests: u32,
     /// How many times a full window was halved.
     pub splits: u32,
+    /// The records come from a response that reached the entity cap (only possible for
+    /// `inventoryitem`, whose "window" is the whole account; a full filtered window is split).
+    pub capped: bool,
 }
 
 /// Progress of [`FinaleClient::fetch_changed`], reported after each window.
@@ -202,7 +208,8 @@ impl FinaleClient {
         u
     }
 
-    /// One unfiltered collection read.
+    /// One unfiltered collection read. [`Decoded::capped`] says whether it reached the
+    /// entity cap (and so may be missing records).
     pub async fn fetch_all<T: FinaleRecord>(&self, prio: Priority) -> Result<Decoded<T>, Error> {
         let url = self.collection_url(T::COLLECTION);
         let (decoded, _) = self.read_page::<T>(url, prio).await?;
@@ -210,8 +217,27 @@ impl FinaleClient {
     }
 
     /// GET a collection page and decode it (inside the retry loop, so a truncated page is
-    /// re-read).
+    /// re-read). Sets [`Decoded::capped`] when the page has `cap` rows or more.
     async fn read_page<T: FinaleRecord>(
+        &self,
+        url: Url,
+        prio: Priority,
+    ) -> Result<(Decoded<T>, usize), Error> {
+        let cap = self.inner.cfg.cap;
+        let (mut decoded, rows) = self.read_page_uncapped::<T>(url, prio).await?;
+        decoded.capped = rows >= cap;
+        if decoded.capped {
+            warn!(
+                collection = %T::COLLECTION,
+                rows,
+                cap,
+                "the response reached Finale's entity cap: it may be truncated"
+            );
+        }
+        Ok((decoded, rows))
+    }
+
+    async fn read_page_uncapped<T: FinaleRecord>(
         &self,
         url: Url,
         prio: Priority,
@@ -269,6 +295,7 @@ impl FinaleClient {
                 .await?;
             return Ok(WindowBatch {
                 window,
+                capped: d.capped,
                 records: d.records,
                 errors: d.errors,
                 requests: 1,
@@ -314,6 +341,7 @@ impl FinaleClient {
         }
         Ok(WindowBatch {
             window,
+            capped: false,
             records: dedupe_newest(records),
             errors,
             requests,
@@ -347,9 +375,11 @@ impl FinaleClient {
                 records_so_far: records.len(),
             });
         }
+        // Every window kept is below the cap (a full one was split, or failed as too dense).
         Ok(Decoded {
             records: dedupe_newest(records),
             errors,
+            capped: false,
         })
     }
 
@@ -408,7 +438,9 @@ impl FinaleClient {
                         });
                     }
                 };
-                let Decoded { records, errors } = decoded;
+                let Decoded {
+                    records, errors, ..
+                } = decoded;
                 match records.into_iter().next() {
                     Some(r) => {
                         for e in &errors {
@@ -467,7 +499,8 @@ impl FinaleClient {
         Ok(v)
     }
 
-    async fn graphql_raw(
+    /// POST a GraphQL request and return the body (errors are the caller's to parse).
+    pub(crate) async fn graphql_raw(
         &self,
         request: &serde_json::Value,
         prio: Priority,
@@ -1291,6 +1324,62 @@ mod tests {
             assert!(matches!(err, Error::InvalidUrl { .. }), "{evil}: {err:?}");
         }
         assert!(log.lock().expect("log").is_empty(), "nothing was sent");
+    }
+
+    #[tokio::test]
+    async fn every_collection_read_reports_whether_it_reached_the_cap() {
+        // The server answers 2 facilities, or 3 stock rows.
+        let (base, _) = serve(|_, seen| {
+            let n = if seen.path.contains("inventoryitem") {
+                3
+            } else {
+                2
+            };
+            let urls: Vec<String> = (0..n)
+                .map(|i| format!("\"/acme/api/facility/{i}\""))
+                .collect();
+            ok(format!(
+                "{{\"facilityUrl\":[{0}],\"productUrl\":[{0}],\"facilityId\":[{0}]}}",
+                urls.join(",")
+            ))
+        })
+        .await;
+        for (cap, facility_capped, stock_capped) in
+            [(2, true, true), (3, false, true), (4, false, false)]
+        {
+            let mut cfg = config(&base);
+            cfg.cap = cap;
+            let client = FinaleClient::new(cfg).expect("client");
+            let f = client
+                .fetch_all::<Facility>(Priority::Smart)
+                .await
+                .expect("facilities");
+            assert_eq!(f.records.len(), 2);
+            assert_eq!(f.capped, facility_capped, "cap {cap}: facility");
+            let s = client
+                .fetch_all::<crate::model::InventoryItem>(Priority::Smart)
+                .await
+                .expect("stock");
+            assert_eq!(s.records.len(), 3);
+            assert_eq!(s.capped, stock_capped, "cap {cap}: inventoryitem");
+            let w = Window::new(
+                "2025-01-01T00:00:00Z".parse().expect("t"),
+                "2025-01-02T00:00:00Z".parse().expect("t"),
+            )
+            .expect("window");
+            let b = client
+                .fetch_window::<crate::model::InventoryItem>(w, Priority::Smart)
+                .await
+                .expect("stock window");
+            assert_eq!(b.capped, stock_capped, "inventoryitem ignores windows");
+        }
+        // The pure decoder knows no cap.
+        let d = crate::decode_collection::<Facility>(
+            br#"{"facilityUrl":["/acme/api/facility/1"]}"#,
+            &DecodeContext::default(),
+        )
+        .expect("decodes");
+        assert!(!d.capped);
     }
 
     #[tokio::test]

@@ -134,7 +134,9 @@ pub struct FinaleConfig {
     /// Applied by callers via [`FinaleConfig::resume_from`]; `fetch_changed` reads exactly
     /// the range it is given.
     pub overlap: Duration,
-    /// Finale's silent truncation: a window returning `>= cap` records is split (120,000).
+    /// Finale's entity cap (120,000; `FINALE_COLLECTION_CAP`): collections larger than this
+    /// are silently truncated (finale-api.md §8.2). A window returning `>= cap` records is
+    /// split; any collection response of `>= cap` records is flagged [`crate::Decoded::capped`].
     pub cap: usize,
     /// Optional `limit` query parameter; a window returning exactly `limit` is split too.
     pub limit: Option<u32>,
@@ -161,7 +163,7 @@ impl FinaleConfig {
             clock: Arc::new(SystemClock),
             max_window: Duration::days(30),
             overlap: Duration::minutes(5),
-            cap: 120_000,
+            cap: DEFAULT_COLLECTION_CAP,
             limit: None,
             graphql_date_keys: GraphqlDateKeys::default(),
             graphql_page_size: 200,
@@ -170,9 +172,9 @@ impl FinaleConfig {
     }
 
     /// Reads `FINALE_ACCOUNT`, `FINALE_API_KEY` + `FINALE_API_SECRET` (or the legacy
-    /// `FINALE_USERNAME` + `FINALE_PASSWORD`), and optionally `FINALE_BASE_URL` and
-    /// `FINALE_TIMEZONE` (IANA name) and `FINALE_PACKED_QUANTITIES` (`cases` | `units`) from
-    /// the process environment.
+    /// `FINALE_USERNAME` + `FINALE_PASSWORD`), and optionally `FINALE_BASE_URL`,
+    /// `FINALE_TIMEZONE` (IANA name), `FINALE_PACKED_QUANTITIES` (`cases` | `units`) and
+    /// `FINALE_COLLECTION_CAP` (entities, default 120000) from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -244,6 +246,12 @@ impl FinaleConfig {
                 reason,
             })?;
         }
+        if let Some(cap) = var("FINALE_COLLECTION_CAP") {
+            cfg.cap = parse_cap(&cap).map_err(|reason| ConfigError::Invalid {
+                var: "FINALE_COLLECTION_CAP",
+                reason,
+            })?;
+        }
         if let Some(tz) = var("FINALE_TIMEZONE") {
             cfg.timezone = tz.trim().parse::<Tz>().map_err(|_| ConfigError::Invalid {
                 var: "FINALE_TIMEZONE",
@@ -298,6 +306,12 @@ impl FinaleConfig {
                 reason: format!("`{}` is not an http(s) URL", self.base_url),
             });
         }
+        if self.cap == 0 {
+            return Err(ConfigError::Invalid {
+                var: "FINALE_COLLECTION_CAP",
+                reason: "must be at least 1 (Finale's cap is 120000)".into(),
+            });
+        }
         if self.max_window <= Duration::zero() {
             return Err(ConfigError::Invalid {
                 var: "max_window",
@@ -331,6 +345,25 @@ fn validate_account(account: &str) -> Result<(), ConfigError> {
         return Err(bad("contains whitespace or is not a path segment"));
     }
     Ok(())
+}
+
+/// The default of [`FinaleConfig::cap`]: Finale's documented 120,000 entities.
+pub const DEFAULT_COLLECTION_CAP: usize = 120_000;
+
+/// Parses `FINALE_COLLECTION_CAP`: a whole number of entities, at least 1 (`_` and `,`
+/// separators allowed, e.g. `120_000`).
+pub fn parse_cap(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let digits: String = t.chars().filter(|c| !matches!(c, '_' | ',')).collect();
+    match digits.parse::<usize>() {
+        Ok(0) => Err(format!(
+            "`{t}`: must be at least 1 (Finale's cap is 120000)"
+        )),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!(
+            "`{t}` is not a whole number of records (Finale's cap is 120000)"
+        )),
+    }
 }
 
 fn parse_base_url(s: &str) -> Result<Url, String> {
@@ -523,6 +556,52 @@ mod tests {
             assert!(msg.contains(needle), "{vars:?}: {msg}");
             assert!(!msg.contains("topsecret"), "{msg}");
         }
+    }
+
+    #[test]
+    fn collection_cap_is_configurable_and_validated() {
+        let base = [
+            ("FINALE_ACCOUNT", "acme"),
+            ("FINALE_API_KEY", "k"),
+            ("FINALE_API_SECRET", "topsecret"),
+        ];
+        let with = |cap: &str| {
+            let mut v = base.to_vec();
+            v.push(("FINALE_COLLECTION_CAP", cap));
+            FinaleConfig::from_lookup(lookup(&v))
+        };
+        assert_eq!(
+            FinaleConfig::from_lookup(lookup(&base)).expect("valid").cap,
+            DEFAULT_COLLECTION_CAP
+        );
+        assert_eq!(with("500").expect("valid").cap, 500);
+        assert_eq!(with(" 120_000 ").expect("valid").cap, 120_000);
+        assert_eq!(with("1,000").expect("valid").cap, 1_000);
+        for bad in ["0", "-5", "lots", "1.5", "99999999999999999999999"] {
+            let err = with(bad).expect_err(bad);
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        var: "FINALE_COLLECTION_CAP",
+                        ..
+                    }
+                ),
+                "{bad}: {err:?}"
+            );
+            let msg = err.to_string();
+            assert!(msg.contains("FINALE_COLLECTION_CAP"), "{msg}");
+            assert!(!msg.contains("topsecret"), "{msg}");
+        }
+        let mut cfg = FinaleConfig::new(
+            "acme",
+            Credentials::ApiKey {
+                key: "k".into(),
+                secret: "s".into(),
+            },
+        );
+        cfg.cap = 0;
+        assert!(cfg.validate().is_err(), "a zero cap would flag every page");
     }
 
     #[test]

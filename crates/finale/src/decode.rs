@@ -87,6 +87,11 @@ pub struct Decoded<T> {
     pub records: Vec<T>,
     /// Every cell or record that could not be decoded, in page order.
     pub errors: Vec<RecordError>,
+    /// The response reached Finale's entity cap ([`crate::FinaleConfig::cap`]: at least
+    /// `cap` rows): Finale silently truncates larger collections (finale-api.md §8.2), so the
+    /// page may be missing records and is no evidence that anything is absent. Set by the
+    /// client on every collection read, filtered or not; the pure decoders leave it `false`.
+    pub capped: bool,
 }
 
 impl<T> Default for Decoded<T> {
@@ -94,6 +99,7 @@ impl<T> Default for Decoded<T> {
         Self {
             records: Vec::new(),
             errors: Vec::new(),
+            capped: false,
         }
     }
 }
@@ -344,6 +350,7 @@ fn finish_rows<T: FinaleRecord>(
     let mut out = Decoded {
         records: Vec::with_capacity(n),
         errors: Vec::new(),
+        capped: false,
     };
     for (index, row) in T::Row::rows(table, n).enumerate() {
         // The key is cloned only for rows that have something to report.

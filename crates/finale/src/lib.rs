@@ -32,6 +32,10 @@
 //!   `normalizedPackingString`; whether their quantities count cases or units is the
 //!   switch [`FinaleConfig::packed_quantities`], and [`units_per_case`] reads a packing
 //!   strictly (an unreadable one is an error for the caller to quarantine).
+//! * **The entity cap**: Finale silently truncates collection responses at 120,000 entities
+//!   ([`FinaleConfig::cap`], `FINALE_COLLECTION_CAP`); every collection read reports whether
+//!   it reached the cap ([`Decoded::capped`]). Stock of an account past the cap is read
+//!   through GraphQL product pages instead ([`FinaleClient::fetch_stock_graphql`]).
 //! * **Time** ([`clock`]): logic never calls `now()` directly; tests share a
 //!   [`ScaledClock`] with the simulator to compress hours of rate limits into seconds.
 //!   Offset-less timestamps are read in the account's time zone ([`FinaleConfig::timezone`]).
@@ -48,6 +52,7 @@
 pub mod clock;
 pub mod display;
 pub mod graphql;
+pub mod graphql_stock;
 pub mod retry;
 pub mod scheduler;
 
@@ -71,6 +76,7 @@ pub use decode::{
 pub use error::Error;
 pub use filter::{Filter, Window, plan_windows};
 pub use graphql::GraphqlDateKeys;
+pub use graphql_stock::GraphqlStock;
 pub use model::*;
 pub use packing::{PackedQuantities, PackingError, units_per_case};
 pub use retry::RetryPolicy;

@@ -179,6 +179,7 @@ api_key = "filekey"
 timezone = "Europe/Paris"
 base_url = "http://127.0.0.1:9/"
 packed_quantities = "units"
+collection_cap = 50000
 
 [store]
 local_path = "data/local.db"
@@ -251,6 +252,12 @@ price_change_pct = 7.5
     assert_eq!(f.packed_quantities, finale::PackedQuantities::Units);
     assert!(cfg.describe().contains("packed quantities count units"));
     assert_eq!(f.base_url.as_str(), "http://127.0.0.1:9/");
+    assert_eq!(f.cap, 50_000, "finale.collection_cap");
+    assert!(
+        cfg.describe().contains("entity cap 50000"),
+        "{}",
+        cfg.describe()
+    );
     assert_eq!(f.overlap, TimeDelta::zero());
     assert!(matches!(&f.credentials, Credentials::ApiKey { key, .. } if key == "filekey"));
     assert_eq!(cfg.finale_key_source, Some(SecretSource::File));
@@ -856,6 +863,54 @@ fn finale_misconfigurations() {
         assert!(shown.contains(needle), "{shown}");
         assert!(!shown.contains("topsecretval"), "{shown}");
     }
+
+    // The entity cap: the variable overrides the file; bad values are typed errors.
+    let cfg = load_file(
+        "[finale]\naccount = \"acme\"\ncollection_cap = 1000\n",
+        &[
+            ("FINALE_API_KEY", "k"),
+            ("FINALE_API_SECRET", "s"),
+            ("FINALE_COLLECTION_CAP", "2000"),
+        ],
+    )
+    .expect("load");
+    assert_eq!(cfg.finale().expect("finale").cap, 2_000);
+    let cfg = load(FINALE_OK).expect("load");
+    assert_eq!(cfg.finale().expect("finale").cap, 120_000, "the default");
+    for bad in ["0", "-1", "lots"] {
+        let mut vars = FINALE_OK.to_vec();
+        vars.push(("FINALE_COLLECTION_CAP", bad));
+        let err = load(&vars).expect_err(bad);
+        assert!(
+            matches!(
+                &err,
+                ConfigError::Finale {
+                    error: finale::ConfigError::Invalid {
+                        var: "FINALE_COLLECTION_CAP",
+                        ..
+                    },
+                    ..
+                }
+            ),
+            "{bad}: {err:?}"
+        );
+    }
+    let err = load_file(
+        "[finale]\naccount = \"acme\"\ncollection_cap = 0\n",
+        &[("FINALE_API_KEY", "k"), ("FINALE_API_SECRET", "s")],
+    )
+    .expect_err("zero cap");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("finale.collection_cap") && msg.contains("FINALE_COLLECTION_CAP"),
+        "{msg}"
+    );
+    let err = load_file(
+        "[finale]\naccount = \"acme\"\ncollection_cap = \"many\"\n",
+        &[("FINALE_API_KEY", "k"), ("FINALE_API_SECRET", "s")],
+    )
+    .expect_err("not a number");
+    assert!(matches!(err, ConfigError::File { .. }), "{err:?}");
 
     // A wrong value from the file says it came from the file.
     let err = load_file(

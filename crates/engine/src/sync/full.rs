@@ -15,14 +15,20 @@
 //!   last 90 days of orders are in — and a progress note says what is usable already.
 //! - **Completion** rebuilds all derived data, sets every incremental cursor to the plan's
 //!   horizon end, and marks the plan complete (so `smart` and `critical` may run).
+//! - **At the cap** (module [`super::cap`]): a reference snapshot that reaches Finale's entity
+//!   cap is stored as far as it goes and extends the plan with `lastUpdatedDate` window jobs
+//!   of its collection, run right after it; the stock snapshot reads stock through GraphQL.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SubsecRound, Utc};
-use finale::{Bucket, Collection, Facility, Order, PartyGroup, Priority, Product, Window};
+use finale::{
+    Bucket, Collection, Facility, FinaleRecord, Order, PartyGroup, Priority, Product, Window,
+};
 use tokio::sync::mpsc;
 
+use super::cap::{WINDOWED_KEY, Windowed, expand_windowed, window_jobs};
 use super::incremental::{Mirror, StockRead, convert};
 use super::plan::{Cursor, PLAN_KEY, PlanState, cursor_key, eta, plan_full, velocity_ready};
 use super::{Engine, Meter, Progress, ProgressUpdate, RunOutput, SyncError};
@@ -39,6 +45,12 @@ struct Fetched {
     fetch_time: Duration,
     /// Error patterns met while reading (for the run's metrics).
     patterns: Vec<String>,
+    /// The snapshot reached the cap: its collection is read in windows from here.
+    windowed_from: Option<DateTime<Utc>>,
+    /// Jobs this one added to the plan (window jobs of a capped snapshot).
+    added_jobs: u64,
+    /// `sync_state` written with the job's done mark (the plan's windowed collections).
+    state: Vec<(String, serde_json::Value)>,
 }
 
 impl Engine {
@@ -62,7 +74,12 @@ impl Engine {
                 completed_at: None,
             },
         };
-        let planned = plan_full(plan.start, plan.end, self.settings.window);
+        let windowed = self.windowed_floors(plan.end).await?;
+        let planned = expand_windowed(
+            plan_full(plan.start, plan.end, self.settings.window),
+            &windowed,
+            self.settings.window,
+        );
         meter.db(self.store.plan_backfill(&planned, now)).await?;
         let state = Batch {
             state: vec![(PLAN_KEY.to_owned(), json(&plan)?)],
@@ -83,7 +100,7 @@ impl Engine {
             .collect();
         // Execution order is the plan's order (reference data, stock, orders newest first).
         jobs.sort_by_key(|j| planned.iter().position(|p| *p == j.job));
-        let total = jobs.len() as u64;
+        let mut total = jobs.len() as u64;
         if total != planned.len() as u64 {
             return Err(SyncError::State(format!(
                 "the store holds {total} of the plan's {} jobs",
@@ -107,14 +124,35 @@ impl Engine {
         let producer = {
             let engine = self.clone();
             let run_id = meter.run_id();
+            let mut windowed = Windowed {
+                plan_end: Some(plan.end),
+                floors: windowed,
+            };
             tokio::spawn(async move {
-                for job in todo {
+                let mut queue: VecDeque<BackfillJob> = todo.into();
+                while let Some(job) = queue.pop_front() {
                     if let Err(e) = engine.store.start_job(job.id, engine.now()).await {
                         let _ = tx.send(Err((job, e.into()))).await;
                         return;
                     }
                     let msg = match engine.fetch_job(&job, run_id).await {
-                        Ok(f) => Ok(f),
+                        Ok(mut f) => match f.windowed_from {
+                            Some(floor) => {
+                                match engine.extend_plan(&job, floor, &mut windowed).await {
+                                    Ok((added, state)) => {
+                                        f.added_jobs = added.len() as u64;
+                                        f.state = state;
+                                        // The window jobs run next, in order.
+                                        for j in added.into_iter().rev() {
+                                            queue.push_front(j);
+                                        }
+                                        Ok(f)
+                                    }
+                                    Err(e) => Err((job, e)),
+                                }
+                            }
+                            None => Ok(f),
+                        },
                         Err(e) => Err((job, e)),
                     };
                     if tx.send(msg).await.is_err() {
@@ -153,11 +191,14 @@ impl Engine {
             for p in &f.patterns {
                 meter.pattern(p.clone());
             }
+            total += f.added_jobs;
             let n = f.batches.len();
             let mut quarantine = Some(f.quarantine);
+            let mut state = Some(f.state);
             for (i, mut batch) in f.batches.into_iter().enumerate() {
                 if i + 1 == n {
                     batch.quarantine = quarantine.take().unwrap_or_default();
+                    batch.state.extend(state.take().unwrap_or_default());
                     batch.job_done = Some(JobDone {
                         id: f.job.id,
                         records: f.records,
@@ -290,42 +331,49 @@ impl Engine {
         let at = self.now();
         let size = self.settings.full_batch.max(1);
         let prio = Priority::Backfill;
-        let cap = self.client.config().cap;
         let collection: Collection = job
             .job
             .collection
             .parse()
             .map_err(|e: finale::collection::UnknownCollection| SyncError::State(e.to_string()))?;
-        let check_cap = |n: usize| {
-            if n >= cap {
-                Err(SyncError::State(format!(
-                    "`{collection}` returned {n} records, Finale's cap: a snapshot this large needs windowed reads, which this version does not do"
-                )))
-            } else {
-                Ok(())
-            }
+        let mut windowed_from = None;
+        let mut state = Vec::new();
+        let window = || {
+            Window::new(job.job.window_start, job.job.window_end)
+                .map_err(|e| SyncError::State(e.to_string()))
         };
         let mut patterns = Vec::new();
         let (mut batches, quarantine, seen, records, requests) = match (collection, job.job.kind) {
             (Collection::Facility, JobKind::Snapshot) => {
                 let d = self.client.fetch_all::<Facility>(prio).await?;
-                check_cap(d.records.len() + d.errors.len())?;
+                windowed_from = self.floor_if_capped(&d, prio).await;
                 self.snapshot_batches(d, run_id, at, size)
             }
             (Collection::PartyGroup, JobKind::Snapshot) => {
                 let d = self.client.fetch_all::<PartyGroup>(prio).await?;
-                check_cap(d.records.len() + d.errors.len())?;
+                windowed_from = self.floor_if_capped(&d, prio).await;
                 self.snapshot_batches(d, run_id, at, size)
             }
             (Collection::Product, JobKind::Snapshot) => {
                 let d = self.client.fetch_all::<Product>(prio).await?;
-                check_cap(d.records.len() + d.errors.len())?;
+                windowed_from = self.floor_if_capped(&d, prio).await;
                 self.snapshot_batches(d, run_id, at, size)
             }
+            // Window jobs of a capped snapshot (module `cap`).
+            (Collection::Facility, JobKind::Window) => {
+                self.window_batches::<Facility>(window()?, run_id, at, size)
+                    .await?
+            }
+            (Collection::PartyGroup, JobKind::Window) => {
+                self.window_batches::<PartyGroup>(window()?, run_id, at, size)
+                    .await?
+            }
+            (Collection::Product, JobKind::Window) => {
+                self.window_batches::<Product>(window()?, run_id, at, size)
+                    .await?
+            }
             (Collection::Order, JobKind::Window) => {
-                let window = Window::new(job.job.window_start, job.job.window_end)
-                    .map_err(|e| SyncError::State(e.to_string()))?;
-                let mut batch = self.client.fetch_window::<Order>(window, prio).await?;
+                let mut batch = self.client.fetch_window::<Order>(window()?, prio).await?;
                 let lines = self
                     .client
                     .complete_order_lines(&mut batch.records, prio)
@@ -345,13 +393,16 @@ impl Engine {
                     changes,
                     quarantine: q,
                     seen,
+                    requests,
+                    state: s,
                 } = self.read_stock(prio, run_id, at, None).await?;
+                state = s;
                 let records = changes.upserts.len() as u64;
                 let mut batches = chunk(changes.upserts, size, |b, rows| b.stock_upserts = rows);
                 batches.extend(chunk(changes.deletes, size, |b, keys| {
                     b.stock_deletes = keys
                 }));
-                (batches, q, seen, records, 1)
+                (batches, q, seen, records, requests)
             }
             (c, kind) => {
                 return Err(SyncError::State(format!(
@@ -373,7 +424,81 @@ impl Engine {
             requests,
             fetch_time: started.elapsed(),
             patterns,
+            windowed_from,
+            added_jobs: 0,
+            state,
         })
+    }
+
+    /// Where the window jobs of a snapshot start, if the snapshot reached the cap.
+    async fn floor_if_capped<T: FinaleRecord>(
+        &self,
+        d: &finale::Decoded<T>,
+        prio: Priority,
+    ) -> Option<DateTime<Utc>> {
+        if !d.capped {
+            return None;
+        }
+        let floor = self.windowed_floor(&d.records, prio).await;
+        tracing::warn!(
+            collection = %T::COLLECTION,
+            records = d.records.len(),
+            %floor,
+            "the snapshot reached Finale's entity cap: reading the collection in windows"
+        );
+        Some(floor)
+    }
+
+    /// Adds the window jobs of a capped snapshot `job` to the stored plan and returns them
+    /// (in plan order) with the `sync_state` that makes a resumed plan include them.
+    async fn extend_plan(
+        &self,
+        job: &BackfillJob,
+        floor: DateTime<Utc>,
+        windowed: &mut Windowed,
+    ) -> Result<(Vec<BackfillJob>, Vec<(String, serde_json::Value)>), SyncError> {
+        let planned = window_jobs(
+            &job.job.collection,
+            floor,
+            job.job.window_end,
+            self.settings.window,
+        );
+        self.store.plan_backfill(&planned, self.now()).await?;
+        let mut added: Vec<BackfillJob> = self
+            .store
+            .backfill_jobs()
+            .await?
+            .into_iter()
+            .filter(|j| planned.contains(&j.job) && j.status != JobStatus::Done)
+            .collect();
+        added.sort_by_key(|j| planned.iter().position(|p| *p == j.job));
+        windowed.floors.insert(job.job.collection.clone(), floor);
+        Ok((added, vec![(WINDOWED_KEY.to_owned(), json(&*windowed)?)]))
+    }
+
+    /// Reads one `lastUpdatedDate` window of a reference collection into batches.
+    #[allow(clippy::type_complexity)]
+    async fn window_batches<T: Mirror>(
+        &self,
+        window: Window,
+        run_id: i64,
+        at: DateTime<Utc>,
+        size: usize,
+    ) -> Result<(Vec<Batch>, Vec<Quarantined>, usize, u64, u32), SyncError> {
+        let batch = self
+            .client
+            .fetch_window::<T>(window, Priority::Backfill)
+            .await?;
+        let seen = batch.records.len() + batch.errors.len();
+        let (rows, q) = convert(
+            &batch.records,
+            &batch.errors,
+            run_id,
+            at,
+            self.client.config().packed_quantities,
+        );
+        let records = rows.len() as u64;
+        Ok((chunk(rows, size, T::put), q, seen, records, batch.requests))
     }
 
     /// Converts an unfiltered read into batches.

@@ -6,7 +6,9 @@
 //!   killed in between re-reads the span next time; upserts make that harmless.
 //! - **Hash diff** where it has not: `inventoryitem` is read whole, summed per (product,
 //!   facility) and compared with the stored hashes ([`stock_changes`]); only new, changed and
-//!   vanished pairs are written.
+//!   vanished pairs are written. A snapshot that reached Finale's entity cap is discarded and
+//!   stock is read through GraphQL product pages instead (module [`super::cap`]), so no pair
+//!   is ever deleted because it fell off the end of a truncated response.
 //! - **Batches** of `smart_batch` rows, `smart_concurrency` at a time (each batch is one
 //!   transaction; the Postgres store has a connection per concurrent batch).
 //! - **Critical** runs at critical priority in the request scheduler, ranks items with the
@@ -25,8 +27,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use finale::{
-    Collection, Facility, FinaleRecord, InventoryItem, Order, PackedQuantities, PartyGroup,
-    Priority, Product, RecordError,
+    Collection, Facility, FinaleRecord, Order, PackedQuantities, PartyGroup, Priority, Product,
+    RecordError,
 };
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
@@ -147,6 +149,10 @@ pub(super) struct StockRead {
     pub quarantine: Vec<Quarantined>,
     /// Records read (good and bad).
     pub seen: usize,
+    /// Requests made (1, or 1 + the GraphQL pages when the snapshot reached the cap).
+    pub requests: u32,
+    /// `sync_state` to write with the changes (whether the account is past the cap).
+    pub state: Vec<(String, serde_json::Value)>,
 }
 
 /// Diffs a stock snapshot with the stored hashes. Pairs touched by a record that failed to
@@ -547,7 +553,7 @@ impl Engine {
             .read_stock(prio, meter.run_id(), now, Some(meter))
             .await?;
         meter.saw(read.seen);
-        let (mut changes, quarantine) = (read.changes, read.quarantine);
+        let (mut changes, quarantine, state) = (read.changes, read.quarantine, read.state);
         meter.quarantined(&quarantine);
 
         let size = self.settings.smart_batch.max(1);
@@ -566,9 +572,10 @@ impl Engine {
         batches.extend(chunk(changes.deletes, size, |b, keys| {
             b.stock_deletes = keys
         }));
-        if !quarantine.is_empty() {
+        if !quarantine.is_empty() || !state.is_empty() {
             batches.push(Batch {
                 quarantine,
+                state,
                 ..Batch::default()
             });
         }
@@ -586,7 +593,12 @@ impl Engine {
         at: DateTime<Utc>,
         meter: Option<&Meter>,
     ) -> Result<StockRead, SyncError> {
-        let d = self.client.fetch_all::<InventoryItem>(prio).await?;
+        // Never from a capped response (module `cap`).
+        let super::cap::StockRecords {
+            items: d,
+            requests,
+            state,
+        } = self.stock_records(prio).await?;
         let (rows, rejected) = aggregate_stock(&d.records, self.client.config().packed_quantities);
         let invalid: Vec<Invalid> = rejected.iter().map(|(e, _)| e.clone()).collect();
         let stored = match meter {
@@ -608,6 +620,8 @@ impl Engine {
             changes,
             quarantine,
             seen: d.records.len() + d.errors.len(),
+            requests,
+            state,
         })
     }
 

@@ -10,8 +10,11 @@
 //!    backfill plan of module [`plan`]), or [`smart`](Strategy::Smart) /
 //!    [`critical`](Strategy::Critical) (module `incremental`: cursors with overlap where
 //!    Finale has `lastUpdatedDate`, hash diff of the `inventoryitem` snapshot where it has
-//!    not, critical items written first), or the [`stock`](Strategy::Stock) pulse (module
-//!    `pulse`: the stock snapshot alone, every few minutes, at critical priority);
+//!    not, critical items written first; a response that reached Finale's entity cap is
+//!    never evidence that anything is absent: module [`cap`], stock is then read through
+//!    GraphQL, a capped reference snapshot through `lastUpdatedDate` windows), or the
+//!    [`stock`](Strategy::Stock) pulse (module `pulse`: the stock snapshot alone, every few
+//!    minutes, at critical priority);
 //! 3. rebuilds derived data for what changed (daily sales, velocities, days of stock left,
 //!    the seed's `inventory_items`);
 //! 4. completes the `sync_runs` row with the run's metrics, also when it failed.
@@ -19,6 +22,7 @@
 //! Bad records never stop a run: a record that does not decode or would violate the schema
 //! goes to `sync_errors` with its raw payload and the reason ([`Quarantined`]).
 
+pub mod cap;
 mod full;
 mod incremental;
 mod meter;

@@ -138,6 +138,9 @@ pub struct LoadProfile {
     pub graphql_overfetch: f64,
     /// Finale's cap of rows per collection response (a fuller window is split).
     pub cap: u64,
+    /// GraphQL pages of the stock job: 0 when `inventoryitem` is under the cap, else what
+    /// [`super::cap::stock_read_cost`] says (the snapshot is then read through GraphQL).
+    pub stock_graphql_pages: u64,
     /// Typical time one request takes (used where the budget is not the limit).
     pub request_time: Duration,
 }
@@ -183,7 +186,7 @@ pub fn estimate(jobs: &[PlannedJob], profile: &LoadProfile, budgets: &BudgetConf
         reads_per_window += parts;
     }
     let collection_reads = snapshots + windows * reads_per_window;
-    let graphql_pages = if profile.lines_in_collection {
+    let line_pages = if profile.lines_in_collection {
         0
     } else {
         let pages = profile
@@ -191,6 +194,7 @@ pub fn estimate(jobs: &[PlannedJob], profile: &LoadProfile, budgets: &BudgetConf
             .div_ceil(u64::from(profile.graphql_page_size.max(1)));
         (pages as f64 * profile.graphql_overfetch.max(1.0)).ceil() as u64
     };
+    let graphql_pages = line_pages + profile.stock_graphql_pages;
     let mut by_bucket: BTreeMap<Bucket, u64> = BTreeMap::new();
     *by_bucket.entry(Bucket::Get).or_default() += collection_reads;
     *by_bucket.entry(Bucket::Collection).or_default() += collection_reads;
@@ -499,6 +503,7 @@ mod tests {
             graphql_page_size: 100,
             graphql_overfetch: 1.0,
             cap: 120_000,
+            stock_graphql_pages: 0,
             request_time: Duration::from_millis(500),
         }
     }
@@ -586,6 +591,24 @@ mod tests {
             e.duration,
             Duration::from_secs(23 * 60).max(Duration::from_millis(500 * 2_829))
         );
+    }
+
+    #[test]
+    fn stock_over_the_cap_costs_its_graphql_pages() {
+        let jobs = plan_full(t(2024, 11, 24), t(2026, 11, 24), chrono::Duration::days(30));
+        let cost = super::super::cap::stock_read_cost(50_000, 127_224, 3, 120_000);
+        let p = LoadProfile {
+            stock_graphql_pages: cost.graphql_pages,
+            ..profile(280_000, true)
+        };
+        let e = estimate(&jobs, &p, &BudgetConfig::default());
+        assert_eq!(e.requests.get("post"), Some(&103));
+        assert_eq!(
+            e.requests.get("collection"),
+            Some(&29),
+            "no collection read added"
+        );
+        assert_eq!(e.total_requests, 29 + 103);
     }
 
     #[test]

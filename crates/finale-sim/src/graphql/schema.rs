@@ -292,6 +292,17 @@ fn build() -> Schema {
                     "recordLastUpdated",
                 ]);
                 f.push(object("supplier1", "party"));
+                // Stock rows of the product, one per inventoryitem row (finale-api.md §7.2).
+                f.push(connection_field("stockItem", "stockItem", &[], false));
+                f
+            },
+        },
+        TypeDef {
+            name: "stockItem".into(),
+            fields: {
+                let mut f = scalars(&["type", "quantity", "lotId", "packing"]);
+                f.push(object("location", "facility"));
+                f.push(object("sublocation", "facility"));
                 f
             },
         },
@@ -342,6 +353,7 @@ fn build() -> Schema {
         "party",
         "facility",
         "stockHistory",
+        "stockItem",
     ] {
         types.extend(connection_types(node));
     }

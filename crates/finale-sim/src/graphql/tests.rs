@@ -809,3 +809,118 @@ fn large_page_probe() {
     ok(execute(&ds, &ctx(), body.as_bytes()).unwrap());
     println!("stock history page: {:?}", t.elapsed());
 }
+
+/// (product, sublocation, on hand, on order, reserved, lot, packing).
+type StockTuple = (
+    String,
+    String,
+    f64,
+    f64,
+    f64,
+    Option<String>,
+    Option<String>,
+);
+
+#[test]
+fn product_stock_items_are_the_inventory_rows_of_each_product() {
+    let ds = dataset();
+    let q = r#"query($a: String) { productViewConnection(first: 40, after: $a) {
+        pageInfo { hasNextPage endCursor }
+        edges { node { productUrl stockItem(first: 1000) { pageInfo { hasNextPage }
+          edges { node { type quantity(formatter: "none") shown: quantity lotId(formatter: "none")
+            packing(formatter: "none") sublocation { facilityUrl } location { facilityUrl } } } } } } } }"#;
+    let mut after = J::Null;
+    let mut got: Vec<StockTuple> = Vec::new();
+    let mut pages = 0;
+    loop {
+        let data = ok(run_with(&ctx(), q, json!({ "a": after })));
+        pages += 1;
+        let conn = &data["productViewConnection"];
+        for e in edges(conn) {
+            let n = &e["node"];
+            let url = n["productUrl"].as_str().unwrap().to_owned();
+            assert_eq!(n["stockItem"]["pageInfo"]["hasNextPage"], J::Bool(false));
+            for s in edges(&n["stockItem"]) {
+                let s = &s["node"];
+                let q = s["quantity"].as_f64().unwrap();
+                let shown = s["shown"].as_str().unwrap();
+                assert!(!shown.is_empty(), "display form is a string");
+                let (on_hand, on_order, reserved) = match s["type"].as_str().unwrap() {
+                    "On hand" => (q, 0.0, 0.0),
+                    "On order" => (0.0, q, 0.0),
+                    "Reserved" => (0.0, 0.0, q),
+                    other => panic!("unexpected type {other}"),
+                };
+                let sub = s["sublocation"]["facilityUrl"].as_str().unwrap();
+                let parent = ds
+                    .facilities
+                    .by_url(sub)
+                    .unwrap()
+                    .parent_facility_url
+                    .clone();
+                assert_eq!(s["location"]["facilityUrl"].as_str(), parent.as_deref());
+                got.push((
+                    url.clone(),
+                    sub.to_owned(),
+                    on_hand,
+                    on_order,
+                    reserved,
+                    s["lotId"].as_str().map(str::to_owned),
+                    s["packing"].as_str().map(str::to_owned),
+                ));
+            }
+        }
+        if conn["pageInfo"]["hasNextPage"] != J::Bool(true) {
+            break;
+        }
+        after = conn["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(pages, ds.products.len().div_ceil(40));
+    let mut want: Vec<_> = ds
+        .inventory_items
+        .iter()
+        .map(|r| {
+            (
+                r.product_url.to_string(),
+                r.facility_url.clone(),
+                r.quantity_on_hand,
+                r.quantity_on_order,
+                r.quantity_reserved,
+                r.lot_id.clone(),
+                r.normalized_packing_string.clone(),
+            )
+        })
+        .collect();
+    let key = |r: &StockTuple| format!("{r:?}");
+    got.sort_by_key(key);
+    want.sort_by_key(key);
+    assert_eq!(got, want, "every inventoryitem row, once");
+    // Nested paging: one row per page, cursors per product.
+    let url = &ds.inventory_items[0].product_url;
+    let pid = &ds.products.by_url(url).unwrap().product_id;
+    let rows = ds
+        .inventory_items
+        .iter()
+        .filter(|r| r.product_url == *url)
+        .count();
+    let q = format!(
+        r#"query($a: String) {{ productViewConnection(productId: "{pid}") {{ edges {{ node {{
+          stockItem(first: 1, after: $a) {{ pageInfo {{ hasNextPage endCursor }} edges {{ node {{ quantity }} }} }} }} }} }} }}"#
+    );
+    let (mut after, mut seen) = (J::Null, 0);
+    loop {
+        let data = ok(run_with(&ctx(), &q, json!({ "a": after })));
+        let conn = &edges(&data["productViewConnection"])[0]["node"]["stockItem"];
+        seen += edges(conn).len();
+        if conn["pageInfo"]["hasNextPage"] != J::Bool(true) {
+            break;
+        }
+        after = conn["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen, rows);
+    // Unknown stock fields fail the whole query.
+    let msg = fails(run(
+        "{ productViewConnection(first: 1) { edges { node { stockItem { edges { node { bin } } } } } } }",
+    ));
+    assert!(msg.contains("bin"), "{msg}");
+}

@@ -15,6 +15,15 @@
 //!   sales orders whose order date lies in the last 30/90 days before `ctx.now`;
 //!   `stockoutDays` = available ÷ (90-day sales per day), `--` without demand.
 //!
+//! Product **stock rows** (`stockItem`, a nested connection on a product, finale-api.md
+//! §7.2): one edge per `inventoryitem` row of the product, in the rows' stored order, with
+//! `type` ("On hand", "On order", "Reserved": the row's non-zero quantity; a row with no
+//! quantity at all is "On hand" 0), `quantity` (the row's raw quantity, as REST reports it),
+//! `lotId`, `packing` (the row's `normalizedPackingString`; the GraphQL name is our
+//! inference), and `location`/`sublocation` facility objects. Unlike a REST collection read
+//! it is never cut at the entity cap, so it is how a client reads the stock of an account
+//! whose `inventoryitem` collection is larger than the cap.
+//!
 //! The **stock ledger** (`stockHistoryViewConnection`) is derived from shipments: every line
 //! of a sales shipment is a `Sale` row (units out, negative quantity) dated at its ship date,
 //! every line of a purchase shipment a `Receipt` row (units in) dated at its receive date.
@@ -39,13 +48,15 @@ use super::exec::{Child, LazySource, Node, VecSource, connection};
 use super::format::Scalar;
 use super::{GqlContext, GqlError};
 use crate::model::{
-    Dataset, Facility, FacilityKind, Order, OrderItem, PartyGroup, Product, Shipment, ShipmentItem,
+    Dataset, Facility, FacilityKind, InventoryItem, Order, OrderItem, PartyGroup, Product,
+    Shipment, ShipmentItem,
 };
 
 /// Per-request lazily computed aggregates.
 #[derive(Debug, Default)]
 pub(crate) struct Cache<'a> {
     stock: OnceCell<HashMap<&'a str, Stock>>,
+    stock_rows: OnceCell<HashMap<&'a str, Vec<usize>>>,
     sales: OnceCell<HashMap<&'a str, Sales>>,
 }
 
@@ -90,6 +101,18 @@ impl<'a> View<'a> {
             m
         });
         map.get(product_url).copied().unwrap_or_default()
+    }
+
+    /// Indexes of the product's `inventoryitem` rows, in stored order.
+    fn stock_rows(&self, product_url: &str) -> &'a [usize] {
+        let map = self.cache.stock_rows.get_or_init(|| {
+            let mut m: HashMap<&'a str, Vec<usize>> = HashMap::new();
+            for (i, row) in self.ds.inventory_items.iter().enumerate() {
+                m.entry(&*row.product_url).or_default().push(i);
+            }
+            m
+        });
+        map.get(product_url).map_or(&[], Vec::as_slice)
     }
 
     fn sales(&self, product_url: &str) -> Sales {
@@ -560,8 +583,24 @@ impl<'a> Node<'a> for ProductNode<'a> {
         })
     }
 
-    fn object(&self, field: &str, _: &Args) -> Result<Option<Child<'a, '_>>, GqlError> {
+    fn object(&self, field: &str, a: &Args) -> Result<Option<Child<'a, '_>>, GqlError> {
         match field {
+            "stockItem" => {
+                let v = self.v;
+                let rows: Vec<&'a InventoryItem> = v
+                    .stock_rows(&self.p.product_url)
+                    .iter()
+                    .map(|&i| &v.ds.inventory_items[i])
+                    .collect();
+                let make = move |row: &&'a InventoryItem| -> Box<dyn Node<'a> + 'a> {
+                    Box::new(StockItemNode { v, row })
+                };
+                Ok(Some(connection(
+                    Box::new(VecSource::new(rows, make)),
+                    a,
+                    "stockItem",
+                )?))
+            }
             "supplier1" => {
                 let party = self
                     .p
@@ -570,6 +609,46 @@ impl<'a> Node<'a> for ProductNode<'a> {
                 Ok(self.v.party(party))
             }
             _ => Err(GqlError::new(format!("Internal error: product.{field}"))),
+        }
+    }
+}
+
+struct StockItemNode<'a> {
+    v: View<'a>,
+    row: &'a InventoryItem,
+}
+
+impl<'a> Node<'a> for StockItemNode<'a> {
+    fn scalar(&self, field: &str) -> Result<Scalar, GqlError> {
+        let r = self.row;
+        let (kind, quantity) = if r.quantity_on_order != 0.0 {
+            (("ON_ORDER", "On order"), r.quantity_on_order)
+        } else if r.quantity_reserved != 0.0 {
+            (("RESERVED", "Reserved"), r.quantity_reserved)
+        } else {
+            (("ON_HAND", "On hand"), r.quantity_on_hand)
+        };
+        Ok(match field {
+            "type" => Scalar::enumerated(kind.0, kind.1),
+            "quantity" => Scalar::Qty(quantity),
+            "lotId" => Scalar::Lot(r.lot_id.clone()),
+            "packing" => Scalar::opt_text(r.normalized_packing_string.as_deref()),
+            _ => return Err(GqlError::new(format!("Internal error: stockItem.{field}"))),
+        })
+    }
+
+    fn object(&self, field: &str, _: &Args) -> Result<Option<Child<'a, '_>>, GqlError> {
+        let v = self.v;
+        match field {
+            "sublocation" => Ok(v.facility(Some(&self.row.facility_url))),
+            "location" => {
+                let parent =
+                    v.ds.facilities
+                        .by_url(&self.row.facility_url)
+                        .and_then(|f| f.parent_facility_url.as_deref());
+                Ok(v.facility(parent))
+            }
+            _ => Err(GqlError::new(format!("Internal error: stockItem.{field}"))),
         }
     }
 }
