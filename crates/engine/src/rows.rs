@@ -16,10 +16,19 @@
 //!   packings and orders ([`aggregate_stock`]).
 //! - **Derived rows** ([`ItemRow`], the seed's `inventory_items`; [`DailySalesRow`]) are
 //!   computed from stored rows, see [`crate::derive`].
+//! - **The business day of an order** ([`OrderRow::order_day`]) is the calendar date of
+//!   `order_date` in the account's time zone (`FINALE_TIMEZONE`), computed here in Rust with
+//!   chrono-tz ([`business_day`]) and stored as a column, so both stores group sales by the
+//!   same value: SQLite has no time-zone database, and Postgres' own could disagree with
+//!   chrono-tz's on a recently changed zone. It is derived from `order_date` and a setting,
+//!   not from Finale's content, so it is left out of the content hash: when the account's
+//!   zone changes the engine re-derives it for every stored order
+//!   ([`crate::store::Store::set_order_days`]) instead of rewriting every order.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use finale::{Facility, FinaleRecord, InventoryItem, Order, PartyGroup, Product};
 use serde::{Deserialize, Serialize};
 
@@ -147,6 +156,8 @@ pub struct OrderRow {
     pub order_type: String,
     pub status: Option<String>,
     pub order_date: Option<DateTime<Utc>>,
+    /// The account's business day of `order_date` ([`business_day`]); not hashed.
+    pub order_day: Option<NaiveDate>,
     pub due_date: Option<DateTime<Utc>>,
     pub origin_facility_url: Option<String>,
     pub destination_facility_url: Option<String>,
@@ -193,7 +204,8 @@ pub struct ItemRow {
     pub content_hash: Hash,
 }
 
-/// Units and revenue of one product on one (UTC) day, from sales-order lines.
+/// Units and revenue of one product on one business day (the account's zone), from
+/// sales-order lines.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DailySalesRow {
     pub product_url: String,
@@ -520,8 +532,9 @@ impl ProductRow {
 impl OrderRow {
     /// Converts and validates a Finale order. Its lines must have been completed
     /// (`lines == Some(..)`); an order whose lines are unknown is rejected rather than
-    /// stored as an order without lines.
-    pub fn from_finale(o: &Order) -> Result<Self, Invalid> {
+    /// stored as an order without lines. `zone` is the account's time zone, which decides
+    /// [`OrderRow::order_day`].
+    pub fn from_finale(o: &Order, zone: Tz) -> Result<Self, Invalid> {
         let c = Check {
             collection: "order",
             key: &o.url,
@@ -564,6 +577,7 @@ impl OrderRow {
             order_type: c.required("orderTypeId", &o.order_type)?,
             status: o.status.clone(),
             order_date: o.order_date,
+            order_day: o.order_date.map(|t| business_day(t, zone)),
             due_date: o.due_date,
             origin_facility_url: Check::reference(&o.origin_facility_url),
             destination_facility_url: Check::reference(&o.destination_facility_url),
@@ -613,6 +627,11 @@ impl OrderRow {
             && self.status.as_deref() != Some("ORDER_CANCELLED")
             && self.order_date.is_some()
     }
+}
+
+/// The account's business day of an instant: its calendar date in `zone`.
+pub fn business_day(t: DateTime<Utc>, zone: Tz) -> NaiveDate {
+    t.with_timezone(&zone).date_naive()
 }
 
 /// Characters kept verbatim in a URL path segment (RFC 3986 unreserved).

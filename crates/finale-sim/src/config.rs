@@ -96,15 +96,46 @@ pub enum ErrorBodyShape {
     ErrorsList,
 }
 
+/// The zone in which offset-less REST timestamps are written (finale-api.md §6.5, §15b).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Timestamps {
+    /// UTC (default): what Finale's own build example shows (`createdDate` equals its
+    /// `txStamp` epoch seconds read as UTC).
+    #[default]
+    Utc,
+    /// Wall-clock time in the account zone ([`Quirks::timezone`]).
+    Account,
+}
+
+/// Error returned by `Timestamps::from_str`.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown timestamp zone {0:?} (expected utc or account)")]
+pub struct ParseTimestampsError(String);
+
+impl FromStr for Timestamps {
+    type Err = ParseTimestampsError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "utc" => Ok(Timestamps::Utc),
+            "account" => Ok(Timestamps::Account),
+            _ => Err(ParseTimestampsError(s.to_owned())),
+        }
+    }
+}
+
 /// Switches for every uncertain fact of finale-api.md §15.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Quirks {
     /// `true` (default): the order collection carries `orderItemList` (arrays of arrays);
     /// `false`: headers only, lines via `GET {orderUrl}`.
     pub order_items_in_collection: bool,
-    /// Account time zone in which offset-less timestamps are written and naive filter bounds
-    /// are read. Default UTC.
+    /// The account's time zone (default UTC): GraphQL's display dates and date filters, and
+    /// the zone of REST timestamps under [`Timestamps::Account`].
     pub timezone: chrono_tz::Tz,
+    /// The zone offset-less REST timestamps are written in and naive REST filter bounds are
+    /// read in (default [`Timestamps::Utc`]); bounds with `Z` or an offset are instants
+    /// either way. See [`Quirks::timestamp_zone`].
+    pub timestamps: Timestamps,
     /// `false` (default): a null `lastUpdatedDate` upper bound means "now"; `true`: 400.
     pub reject_open_upper_bound: bool,
     /// Shape of error bodies.
@@ -124,12 +155,23 @@ impl Default for Quirks {
         Self {
             order_items_in_collection: true,
             timezone: chrono_tz::UTC,
+            timestamps: Timestamps::Utc,
             reject_open_upper_bound: false,
             error_body: ErrorBodyShape::ErrorMessage,
             rate_limit_headers: true,
             clock_skew: Duration::zero(),
             graphql_date_keys: crate::graphql::DateKeys::default(),
             graphql_none_format: crate::graphql::NoneFormat::default(),
+        }
+    }
+}
+
+impl Quirks {
+    /// The zone REST timestamps are rendered in and naive REST filter bounds are read in.
+    pub fn timestamp_zone(&self) -> chrono_tz::Tz {
+        match self.timestamps {
+            Timestamps::Utc => chrono_tz::UTC,
+            Timestamps::Account => self.timezone,
         }
     }
 }

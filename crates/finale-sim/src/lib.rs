@@ -35,7 +35,7 @@ pub mod render;
 pub mod server;
 
 pub use clock::SimClock;
-pub use config::{ErrorBodyShape, Quirks, RateLimitConfig, SimConfig, Size};
+pub use config::{ErrorBodyShape, Quirks, RateLimitConfig, SimConfig, Size, Timestamps};
 pub use faults::{Fault, FaultPlan};
 pub use graphql::{DateKeys, NoneFormat};
 pub use live::LiveReport;

@@ -49,6 +49,9 @@ struct Args {
     /// Account time zone (IANA name), e.g. America/Chicago.
     #[arg(long, default_value = "UTC")]
     timezone: chrono_tz::Tz,
+    /// Zone of offset-less REST timestamps: utc (default) or account.
+    #[arg(long, default_value = "utc")]
+    timestamps: finale_sim::config::Timestamps,
     /// Disable rate-limit enforcement (headers are still sent).
     #[arg(long)]
     no_limits: bool,
@@ -79,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
     cfg.clock = SimClock::scaled(SystemTime::now(), Utc::now(), args.time_scale);
     cfg.quirks.order_items_in_collection = !args.headers_only;
     cfg.quirks.timezone = args.timezone;
+    cfg.quirks.timestamps = args.timestamps;
     cfg.limits.enabled = !args.no_limits;
     let sim = Simulator::start(cfg)
         .await

@@ -440,7 +440,8 @@ pub struct Order {
     pub order_type_id: String,
     /// `ORDER_CREATED`, `ORDER_LOCKED`, `ORDER_COMPLETED` or `ORDER_CANCELLED`.
     pub status_id: String,
-    /// Order date (midnight in UTC of the day it was placed).
+    /// When the order was placed (any time of day; its business day is the account-local
+    /// date of this instant).
     pub order_date: DateTime<Utc>,
     /// Shipping location for sales orders.
     pub origin_facility_url: Option<String>,

@@ -9,8 +9,9 @@
 //!
 //! Every record type implements [`Render`]: a static column list, typed access to its
 //! top-level scalar fields ([`Scalar`], also what `filter` compares), and rendering of nested
-//! lists. Timestamps are written as `YYYY-MM-DDTHH:MM:SS` without offset in the account time
-//! zone; `txStamp` as epoch seconds; whole numbers as JSON integers.
+//! lists. Timestamps are written as `YYYY-MM-DDTHH:MM:SS` without offset in the timestamp
+//! zone (`Quirks::timestamp_zone`: UTC by default, the account zone under
+//! `Timestamps::Account`); `txStamp` as epoch seconds; whole numbers as JSON integers.
 //!
 //! Collections are written column by column straight into a byte buffer, so a large read never
 //! holds more than one column of `Value`s at a time.
@@ -20,7 +21,7 @@ use serde_json::{Map, Value, json};
 
 use crate::model::*;
 
-/// Rendering context: account time zone and whether the output is a collection.
+/// Rendering context: timestamp zone and whether the output is a collection.
 #[derive(Debug, Clone, Copy)]
 pub struct Cx {
     /// Time zone in which offset-less timestamps are written.
@@ -32,7 +33,7 @@ pub struct Cx {
 }
 
 impl Cx {
-    /// Formats an instant as Finale does: local time in the account zone, no offset.
+    /// Formats an instant as Finale does: wall-clock time in the timestamp zone, no offset.
     pub fn date(&self, t: DateTime<Utc>) -> String {
         t.with_timezone(&self.tz)
             .format("%Y-%m-%dT%H:%M:%S")

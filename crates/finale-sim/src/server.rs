@@ -465,7 +465,7 @@ fn serve_collection<T: Render + Record>(
     let q = filter::parse::<T>(
         get("filter"),
         get("limit"),
-        inner.cfg.quirks.timezone,
+        inner.cfg.quirks.timestamp_zone(),
         now,
         inner.cfg.quirks.reject_open_upper_bound,
     )?;
@@ -551,7 +551,7 @@ fn route(
     let shape = inner.cfg.quirks.error_body;
     let ds = inner.dataset.read().unwrap_or_else(PoisonError::into_inner);
     let cx = Cx {
-        tz: inner.cfg.quirks.timezone,
+        tz: inner.cfg.quirks.timestamp_zone(),
         collection: matches!(route, Route::Collection(_)),
         order_items_in_collection: inner.cfg.quirks.order_items_in_collection,
     };

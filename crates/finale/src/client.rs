@@ -163,7 +163,7 @@ impl FinaleClient {
             inner: Arc::new(Inner {
                 api_root: cfg.api_root(),
                 ctx: DecodeContext {
-                    timezone: cfg.timezone,
+                    timestamp_zone: cfg.timestamp_zone(),
                 },
                 cfg,
                 http,

@@ -30,7 +30,10 @@
 //!   or per-order GETs, whichever the budgets finish sooner.
 //! * **Time** ([`clock`]): logic never calls `now()` directly; tests share a
 //!   [`ScaledClock`] with the simulator to compress hours of rate limits into seconds.
-//!   Offset-less timestamps are read in the account's time zone ([`FinaleConfig::timezone`]).
+//!   Offset-less timestamps are read in [`FinaleConfig::timestamp_zone`]: UTC by default
+//!   (the evidence of finale-api.md §15b), the account's zone with
+//!   [`TimestampZone::Account`]. The account's zone ([`FinaleConfig::timezone`]) is a
+//!   separate fact: it decides the business day of a sale and GraphQL's display dates.
 //!
 //! # Layout
 //!
@@ -58,7 +61,7 @@ pub mod model;
 pub use client::{FinaleClient, LineFetchReport, WindowBatch, WindowProgress};
 pub use clock::{Clock, ScaledClock, SystemClock};
 pub use collection::Collection;
-pub use config::{ConfigError, Credentials, FinaleConfig, Secret};
+pub use config::{ConfigError, Credentials, FinaleConfig, Secret, TimestampZone};
 pub use decode::{
     DecodeContext, DecodeError, Decoded, FinaleRecord, RecordError, decode_collection,
     decode_record,

@@ -303,7 +303,13 @@ impl Engine {
                     .complete_order_lines(&mut batch.records, prio)
                     .await?;
                 let seen = batch.records.len() + batch.errors.len();
-                let (rows, q) = convert(&batch.records, &batch.errors, run_id, at);
+                let (rows, q) = convert(
+                    &batch.records,
+                    &batch.errors,
+                    run_id,
+                    at,
+                    self.account_zone(),
+                );
                 let records = rows.len() as u64;
                 let batches = chunk(rows, size, Order::put);
                 (batches, q, seen, records, batch.requests + lines.requests)
@@ -353,7 +359,7 @@ impl Engine {
         size: usize,
     ) -> (Vec<Batch>, Vec<Quarantined>, usize, u64, u32) {
         let seen = d.records.len() + d.errors.len();
-        let (rows, q) = convert(&d.records, &d.errors, run_id, at);
+        let (rows, q) = convert(&d.records, &d.errors, run_id, at, self.account_zone());
         let records = rows.len() as u64;
         (chunk(rows, size, T::put), q, seen, records, 1)
     }

@@ -18,6 +18,7 @@ use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, SubsecRound, Utc};
+use chrono_tz::Tz;
 use finale::{
     Collection, Facility, FinaleRecord, InventoryItem, Order, PartyGroup, Priority, Product,
     RecordError,
@@ -42,15 +43,15 @@ use crate::store::{Applied, Batch, PriceChange, Quarantined, Scope};
 pub(super) trait Mirror: FinaleRecord + Serialize + Send + Sync + 'static {
     /// The store row.
     type Stored: Send + Sync + 'static;
-    /// Converts and validates.
-    fn to_row(&self) -> Result<Self::Stored, Invalid>;
+    /// Converts and validates; `zone` is the account's time zone (an order's business day).
+    fn to_row(&self, zone: Tz) -> Result<Self::Stored, Invalid>;
     /// Puts rows into a batch.
     fn put(batch: &mut Batch, rows: Vec<Self::Stored>);
 }
 
 impl Mirror for Facility {
     type Stored = FacilityRow;
-    fn to_row(&self) -> Result<FacilityRow, Invalid> {
+    fn to_row(&self, _zone: Tz) -> Result<FacilityRow, Invalid> {
         FacilityRow::from_finale(self)
     }
     fn put(batch: &mut Batch, rows: Vec<FacilityRow>) {
@@ -60,7 +61,7 @@ impl Mirror for Facility {
 
 impl Mirror for PartyGroup {
     type Stored = PartyRow;
-    fn to_row(&self) -> Result<PartyRow, Invalid> {
+    fn to_row(&self, _zone: Tz) -> Result<PartyRow, Invalid> {
         PartyRow::from_finale(self)
     }
     fn put(batch: &mut Batch, rows: Vec<PartyRow>) {
@@ -70,7 +71,7 @@ impl Mirror for PartyGroup {
 
 impl Mirror for Product {
     type Stored = ProductRow;
-    fn to_row(&self) -> Result<ProductRow, Invalid> {
+    fn to_row(&self, _zone: Tz) -> Result<ProductRow, Invalid> {
         ProductRow::from_finale(self)
     }
     fn put(batch: &mut Batch, rows: Vec<ProductRow>) {
@@ -80,8 +81,8 @@ impl Mirror for Product {
 
 impl Mirror for Order {
     type Stored = OrderRow;
-    fn to_row(&self) -> Result<OrderRow, Invalid> {
-        OrderRow::from_finale(self)
+    fn to_row(&self, zone: Tz) -> Result<OrderRow, Invalid> {
+        OrderRow::from_finale(self, zone)
     }
     fn put(batch: &mut Batch, rows: Vec<OrderRow>) {
         batch.orders = rows;
@@ -96,6 +97,7 @@ pub(super) fn convert<T: Mirror>(
     errors: &[RecordError],
     run_id: i64,
     at: DateTime<Utc>,
+    zone: Tz,
 ) -> (Vec<T::Stored>, Vec<Quarantined>) {
     let collection = T::COLLECTION.path();
     let mut q: Vec<Quarantined> = errors
@@ -104,7 +106,7 @@ pub(super) fn convert<T: Mirror>(
         .collect();
     let mut rows = Vec::with_capacity(records.len());
     for r in records {
-        match r.to_row() {
+        match r.to_row(zone) {
             Ok(row) => rows.push(row),
             Err(e) => q.push(super::quarantine_invalid(run_id, &e, Some(raw_json(r)), at)),
         }
@@ -303,7 +305,10 @@ impl Engine {
                     .into_iter()
                     .map(|c| (c.sku, c.priority))
                     .collect();
-                for i in meter.db(self.store.item_inputs(&Scope::All, now)).await? {
+                for i in meter
+                    .db(self.store.item_inputs(&Scope::All, self.today(now)))
+                    .await?
+                {
                     if let Some(p) = by_sku.get(&i.sku) {
                         ranked.insert(i.product_url, *p);
                     }
@@ -375,7 +380,13 @@ impl Engine {
             self.client.complete_order_lines(orders, prio).await?;
         }
         meter.saw(decoded.records.len() + decoded.errors.len());
-        let (rows, quarantine) = convert(&decoded.records, &decoded.errors, meter.run_id(), now);
+        let (rows, quarantine) = convert(
+            &decoded.records,
+            &decoded.errors,
+            meter.run_id(),
+            now,
+            self.account_zone(),
+        );
         meter.quarantined(&quarantine);
         let batches = chunk(rows, self.settings.smart_batch.max(1), T::put);
         self.write_concurrently(meter, out, batches, now).await?;

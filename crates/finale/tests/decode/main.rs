@@ -396,7 +396,7 @@ fn party_group_contacts_and_user_fields() {
 #[test]
 fn timestamps_in_the_account_time_zone() {
     let chicago = DecodeContext {
-        timezone: "America/Chicago".parse().expect("tz"),
+        timestamp_zone: "America/Chicago".parse().expect("tz"),
     };
     let body = fixture("timestamps_with_offsets.json");
     let d = decode_collection::<Facility>(&body, &chicago).expect("decodes");
