@@ -71,6 +71,10 @@ impl Setup {
         let mut config = client_config(&sim, &self.sim);
         config.clock = Arc::new(ScaledClock::new(real_anchor, anchor(), self.scale));
         config.timezone = self.sim.quirks.timezone;
+        config.timestamps = match self.sim.quirks.timestamps {
+            finale_sim::Timestamps::Utc => finale::TimestampZone::Utc,
+            finale_sim::Timestamps::Account => finale::TimestampZone::Account,
+        };
         tweak(&mut config);
         let client = FinaleClient::new(config.clone()).expect("client builds");
         Pair {

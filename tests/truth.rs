@@ -16,8 +16,9 @@
 //!
 //! The expected rows hold what the client *receives*, not the simulator's in-memory values:
 //!
-//! - **Timestamps** are rendered `YYYY-MM-DDTHH:MM:SS` without offset in the account time zone
-//!   ([`Expect::timezone`], the simulator's `quirks.timezone`) and parsed back in that zone:
+//! - **Timestamps** are rendered `YYYY-MM-DDTHH:MM:SS` without offset in the timestamp zone
+//!   ([`Expect::timestamp_zone`], the simulator's `quirks.timestamp_zone()`: UTC unless
+//!   `quirks.timestamps` is `Account`) and parsed back in that zone:
 //!   fractions of a second are lost, and a local time that occurs twice (the hour after a
 //!   DST fall-back) resolves to its earlier instant. Generated and live-mode timestamps are
 //!   whole seconds, so both stores (SQLite keeps milliseconds, Postgres microseconds) can
@@ -46,13 +47,16 @@
 //! - Stock: `inventoryitem` rows summed per (product, sublocation) over lots, packings and
 //!   orders; pairs whose sums rows.rs would reject (non-finite, negative reserved/on order)
 //!   are left out.
+//! - An order's business day (`order_day`) is the calendar date of its order date (as read
+//!   back) in the account's time zone ([`Expect::timezone`], the simulator's
+//!   `quirks.timezone`), computed here with chrono-tz directly.
 //! - Daily sales (store.rs conventions): lines of `SALES_ORDER`s not `ORDER_CANCELLED` with an
-//!   order date, per (product, UTC day of the order date); units = quantity, revenue =
+//!   order date, per (product, business day of the order); units = quantity, revenue =
 //!   quantity × unit price (a missing price counts 0).
 //! - Items (the seed's `inventory_items`): one per product, from an [`ItemInput`] built here
 //!   (on hand summed over the product's stock rows, 0 without any; reorder point and quantity
-//!   summed over guidelines, `None` without any; units sold in the 30 and 90 days up to
-//!   `as_of`'s UTC date) and finished by [`engine::derive::item_row`]. Velocities depend on
+//!   summed over guidelines, `None` without any; units sold in the 30 and 90 business days up
+//!   to `as_of`'s date in the account's zone) and finished by [`engine::derive::item_row`]. Velocities depend on
 //!   `as_of`'s date only: pass the `as_of` of the engine's last item refresh.
 //!
 //! Records the engine quarantines are not stored. The simulator's data is valid by default,
@@ -111,8 +115,10 @@ pub enum OrderParty {
 /// receives, and records to leave out.
 #[derive(Debug, Clone)]
 pub struct Expect {
-    /// The account time zone timestamps are rendered in (the simulator's `quirks.timezone`).
+    /// The account's time zone (the simulator's `quirks.timezone`): business days.
     pub timezone: Tz,
+    /// The zone timestamps are rendered in (the simulator's `quirks.timestamp_zone()`).
+    pub timestamp_zone: Tz,
     /// Which party URL orders hold.
     pub order_party: OrderParty,
     /// Whether order lines carry their `orderItemUrl` (REST lines do; lines completed
@@ -128,6 +134,7 @@ impl Default for Expect {
     fn default() -> Self {
         Self {
             timezone: chrono_tz::UTC,
+            timestamp_zone: chrono_tz::UTC,
             order_party: OrderParty::default(),
             order_item_urls: true,
             exclude: BTreeSet::new(),
@@ -142,17 +149,24 @@ impl Expect {
         Self::default()
     }
 
-    /// The defaults with the simulator's account time zone.
+    /// The defaults with the simulator's account time zone and timestamp zone.
     pub fn for_sim(cfg: &SimConfig) -> Self {
         Self {
             timezone: cfg.quirks.timezone,
+            timestamp_zone: cfg.quirks.timestamp_zone(),
             ..Self::default()
         }
     }
 
-    /// Sets the account time zone.
+    /// Sets the account's time zone (business days).
     pub fn timezone(mut self, tz: Tz) -> Self {
         self.timezone = tz;
+        self
+    }
+
+    /// Sets the zone timestamps are rendered in.
+    pub fn timestamp_zone(mut self, tz: Tz) -> Self {
+        self.timestamp_zone = tz;
         self
     }
 
@@ -205,7 +219,7 @@ pub fn expected_snapshot(ds: &Dataset, as_of: DateTime<Utc>) -> Snapshot {
 /// What a perfectly synced store holds for `ds`, read as `expect` says.
 pub fn expected_snapshot_with(ds: &Dataset, as_of: DateTime<Utc>, expect: &Expect) -> Snapshot {
     let w = Wire {
-        tz: expect.timezone,
+        tz: expect.timestamp_zone,
     };
     let keep = |url: &str| !expect.exclude.contains(url);
 
@@ -253,7 +267,12 @@ pub fn expected_snapshot_with(ds: &Dataset, as_of: DateTime<Utc>, expect: &Expec
 
     let stock = stock(ds, &expect.exclude_stock);
     let daily_sales = daily_sales(&orders);
-    let items = items(&products, &stock, &daily_sales, as_of);
+    let items = items(
+        &products,
+        &stock,
+        &daily_sales,
+        as_of.with_timezone(&expect.timezone).date_naive(),
+    );
 
     Snapshot {
         facilities,
@@ -466,6 +485,11 @@ fn order(
         order_type: o.order_type_id.clone(),
         status: Some(o.status_id.clone()),
         order_date: w.time_opt(o.order_date),
+        order_day: Some(
+            w.time(o.order_date)
+                .with_timezone(&expect.timezone)
+                .date_naive(),
+        ),
         // Not rendered by the simulator.
         due_date: None,
         origin_facility_url: reference(o.origin_facility_url.as_deref()),
@@ -510,7 +534,7 @@ fn stock(ds: &Dataset, exclude: &BTreeSet<StockKey>) -> Vec<StockRow> {
 fn daily_sales(orders: &[OrderRow]) -> Vec<DailySalesRow> {
     let mut days: BTreeMap<(&str, NaiveDate), (f64, f64)> = BTreeMap::new();
     for o in orders {
-        let Some(date) = o.order_date else { continue };
+        let Some(day) = o.order_day else { continue };
         if o.order_type != "SALES_ORDER" || o.status.as_deref() == Some("ORDER_CANCELLED") {
             continue;
         }
@@ -518,7 +542,7 @@ fn daily_sales(orders: &[OrderRow]) -> Vec<DailySalesRow> {
             let Some(p) = l.product_url.as_deref() else {
                 continue;
             };
-            let d = days.entry((p, date.date_naive())).or_insert((0.0, 0.0));
+            let d = days.entry((p, day)).or_insert((0.0, 0.0));
             d.0 += l.quantity;
             d.1 += l.quantity * l.unit_price.unwrap_or(0.0);
         }
@@ -543,13 +567,12 @@ fn items(
     products: &[ProductRow],
     stock: &[StockRow],
     sales: &[DailySalesRow],
-    as_of: DateTime<Utc>,
+    today: NaiveDate,
 ) -> Vec<engine::rows::ItemRow> {
     let mut on_hand: BTreeMap<&str, f64> = BTreeMap::new();
     for s in stock {
         *on_hand.entry(&s.product_url).or_insert(0.0) += s.on_hand;
     }
-    let today = as_of.date_naive();
     let (from30, from90) = (today - Duration::days(30), today - Duration::days(90));
     let mut units: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
     for d in sales.iter().filter(|d| d.day <= today) {

@@ -2600,7 +2600,8 @@ pub async fn snapshot_round_trips_every_field(store: &dyn Store) {
         s.daily_sales,
         vec![DailySalesRow {
             product_url: url("product", "10"),
-            day: day("2026-03-05"),
+            // The order's business day, not the UTC date of its order_date.
+            day: day("2026-03-06"),
             units: 1.5,
             revenue: 7.5,
         }],
