@@ -595,3 +595,50 @@ async fn live_mode_changes_timestamps_and_stock() {
     );
     sim.clone().shutdown().await;
 }
+
+/// The timestamp zone (`Quirks::timestamps`): UTC by default whatever the account zone, the
+/// account's wall time under `Timestamps::Account`; naive filter bounds are read in the same
+/// zone, so a bound with `Z` and the same instant written naive select the same rows in both
+/// modes. Orders are placed at any time of day, not only at midnight.
+#[tokio::test]
+async fn timestamps_are_written_and_naive_bounds_read_in_the_timestamp_zone() {
+    let sydney = chrono_tz::Australia::Sydney;
+    for mode in [crate::Timestamps::Utc, crate::Timestamps::Account] {
+        let mut c = cfg();
+        c.quirks.timezone = sydney;
+        c.quirks.timestamps = mode;
+        let sim = start(c).await;
+        let zone = sim.config().quirks.timestamp_zone();
+        assert_eq!(
+            zone,
+            match mode {
+                crate::Timestamps::Utc => chrono_tz::UTC,
+                crate::Timestamps::Account => sydney,
+            }
+        );
+        let (lo, hi) = (anchor() - Duration::days(10), anchor() - Duration::days(3));
+        let z = json!({"lastUpdatedDate": [
+            lo.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            hi.format("%Y-%m-%dT%H:%M:%SZ").to_string()]});
+        let naive = json!({"lastUpdatedDate": [
+            lo.with_timezone(&zone).format("%Y-%m-%dT%H:%M:%S").to_string(),
+            hi.with_timezone(&zone).format("%Y-%m-%dT%H:%M:%S").to_string()]});
+        let (s, by_z) = get_json(&sim, &format!("/acme/api/order/?filter={}", f(z))).await;
+        assert_eq!(s, 200);
+        let (_, by_naive) = get_json(&sim, &format!("/acme/api/order/?filter={}", f(naive))).await;
+        assert!(rows(&by_z) > 0);
+        assert_eq!(by_z["orderUrl"], by_naive["orderUrl"], "{mode:?}");
+        let ds = sim.dataset();
+        let ds = ds.read().unwrap();
+        let mut off_midnight = 0;
+        for (i, url) in by_z["orderUrl"].as_array().unwrap().iter().enumerate() {
+            let o = ds.orders.by_url(url.as_str().unwrap()).unwrap();
+            let want = o.order_date.with_timezone(&zone).format("%Y-%m-%dT%H:%M:%S");
+            assert_eq!(by_z["orderDate"][i], json!(want.to_string()), "{mode:?}");
+            if o.order_date.timestamp() % 86_400 != 0 {
+                off_midnight += 1;
+            }
+        }
+        assert!(off_midnight > 0, "orders are placed at any time of day");
+    }
+}
