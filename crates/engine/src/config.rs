@@ -37,7 +37,8 @@
 //! |---|---|---|---|
 //! | Finale account | `FINALE_ACCOUNT` | `finale.account` | – |
 //! | Finale host | `FINALE_BASE_URL` | `finale.base_url` | `https://app.finaleinventory.com` |
-//! | account time zone | `FINALE_TIMEZONE` | `finale.timezone` | `UTC` |
+//! | account time zone (business day of a sale) | `FINALE_TIMEZONE` | `finale.timezone` | `UTC` |
+//! | zone of Finale's offset-less timestamps | `FINALE_TIMESTAMPS` | `finale.timestamps` | `utc` (or `account`) |
 //! | API key | `FINALE_API_KEY` | `finale.api_key` | keychain `finale-api-key` |
 //! | API secret | `FINALE_API_SECRET` | *never* | keychain `finale-api-secret` |
 //! | legacy login | `FINALE_USERNAME` / `FINALE_PASSWORD` | `finale.username` / *never* | – |
@@ -552,8 +553,11 @@ impl EngineConfig {
                     ),
                 };
                 out.push_str(&format!(
-                    "Finale: account {} at {} (time zone {}); {login}\n",
-                    cfg.account, cfg.base_url, cfg.timezone
+                    "Finale: account {} at {} (time zone {}, timestamps in {}); {login}\n",
+                    cfg.account,
+                    cfg.base_url,
+                    cfg.timezone,
+                    cfg.timestamps
                 ));
             }
             Err((error, hint)) => {
@@ -660,6 +664,7 @@ struct FileFinale {
     account: Option<String>,
     base_url: Option<String>,
     timezone: Option<String>,
+    timestamps: Option<String>,
     api_key: Option<String>,
     username: Option<String>,
 }
@@ -1309,10 +1314,11 @@ fn resolve_finale(
     let mut secret_source = None;
 
     // Plain settings: environment, then file.
-    let plain: [(&'static str, &'static str, &Option<String>); 5] = [
+    let plain: [(&'static str, &'static str, &Option<String>); 6] = [
         ("FINALE_ACCOUNT", "finale.account", &f.account),
         ("FINALE_BASE_URL", "finale.base_url", &f.base_url),
         ("FINALE_TIMEZONE", "finale.timezone", &f.timezone),
+        ("FINALE_TIMESTAMPS", "finale.timestamps", &f.timestamps),
         ("FINALE_API_KEY", "finale.api_key", &f.api_key),
         ("FINALE_USERNAME", "finale.username", &f.username),
     ];
