@@ -142,6 +142,12 @@ pub struct Quirks {
     pub error_body: ErrorBodyShape,
     /// Whether responses carry `X-RateLimit-*` headers (default `true`).
     pub rate_limit_headers: bool,
+    /// `X-RateLimit-Reset` in epoch milliseconds instead of seconds (default `false`; the
+    /// unit is unresolved, finale-api.md §15b).
+    pub rate_limit_reset_millis: bool,
+    /// A collection path without its trailing slash (`/api/inventoryitem`) is an unknown
+    /// path: an HTML 404 (default `true`, seen live, finale-api.md §15b); `false` serves it.
+    pub collection_needs_trailing_slash: bool,
     /// Live-mode writes stamp `lastUpdatedDate` with `now + clock_skew` (default zero).
     pub clock_skew: Duration,
     /// GraphQL date-range keys accepted: `{begin, end}`, `{start, end}` or both (default).
@@ -159,6 +165,8 @@ impl Default for Quirks {
             reject_open_upper_bound: false,
             error_body: ErrorBodyShape::ErrorMessage,
             rate_limit_headers: true,
+            rate_limit_reset_millis: false,
+            collection_needs_trailing_slash: true,
             clock_skew: Duration::zero(),
             graphql_date_keys: crate::graphql::DateKeys::default(),
             graphql_none_format: crate::graphql::NoneFormat::default(),

@@ -83,7 +83,7 @@ async fn collections_are_column_major_and_bodies_deterministic() {
         assert_eq!(pa.status(), 200);
         assert_eq!(pa.headers()["content-type"], "application/json");
         let ba = pa.bytes().await.unwrap();
-        let bb = get(&b, &format!("/acme/api/{coll}"))
+        let bb = get(&b, &format!("/acme/api/{coll}/"))
             .await
             .bytes()
             .await
@@ -336,7 +336,8 @@ async fn error_body_shapes_follow_the_quirk() {
     let mut c = cfg();
     c.quirks.error_body = crate::ErrorBodyShape::ErrorsList;
     let sim = start(c).await;
-    let (s, v) = get_json(&sim, "/acme/api/nope/").await;
+    // A missing record is an API error in the configured shape (an unknown path is HTML).
+    let (s, v) = get_json(&sim, "/acme/api/product/NO-SUCH-SKU").await;
     assert_eq!(s, 404);
     assert!(v["errors"][0].is_string());
 }
@@ -414,7 +415,7 @@ async fn collection_reads_report_the_collection_bucket() {
         .parse()
         .unwrap();
     assert_eq!(reset % 3600, 0);
-    assert_eq!(get(&sim, "/acme/api/facility").await.status(), 200);
+    assert_eq!(get(&sim, "/acme/api/facility/").await.status(), 200);
     let r = get(&sim, "/acme/api/facility/").await;
     assert_eq!(r.status(), 429);
     assert_eq!(r.headers()["x-ratelimit-limit"], "2");
@@ -641,4 +642,39 @@ async fn timestamps_are_written_and_naive_bounds_read_in_the_timestamp_zone() {
         }
         assert!(off_midnight > 0, "orders are placed at any time of day");
     }
+}
+
+/// finale-api.md §15b: a collection path without its trailing slash and any unknown path
+/// answer an HTML 404 (not JSON); the quirk can serve the slash-less path instead. The
+/// `X-RateLimit-Reset` header can be written in epoch milliseconds.
+#[tokio::test]
+async fn unknown_paths_are_html_404s_and_the_reset_unit_is_a_quirk() {
+    let sim = start(cfg()).await;
+    for path in ["/acme/api/inventoryitem?limit=5", "/acme/api/nonsense/"] {
+        let r = get(&sim, path).await;
+        assert_eq!(r.status(), 404, "{path}");
+        let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.starts_with("text/html"), "{path}: {ct}");
+        let body = r.text().await.unwrap();
+        assert!(serde_json::from_str::<Value>(&body).is_err(), "{path}: {body}");
+    }
+    let reset = |r: &reqwest::Response| -> i64 {
+        r.headers()["x-ratelimit-reset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let secs = reset(&get(&sim, "/acme/api/facility/").await);
+    assert!(secs > 1_000_000_000 && secs < 1_000_000_000_000, "{secs}");
+
+    let mut c = cfg();
+    c.quirks.collection_needs_trailing_slash = false;
+    c.quirks.rate_limit_reset_millis = true;
+    let lax = start(c).await;
+    let r = get(&lax, "/acme/api/inventoryitem?limit=5").await;
+    assert_eq!(r.status(), 200);
+    let ms = reset(&r);
+    assert!(ms > 1_000_000_000_000, "{ms}");
+    assert_eq!(ms % 1000, 0);
 }

@@ -1010,6 +1010,44 @@ impl Cell for Stamp {
     }
 }
 
+/// A date-only cell (`dueDate`): Finale writes a local date as a timestamp with a fixed clock
+/// time (`2019-07-30T16:00:00`, finale-api.md §15b), so the date part IS the date, whatever
+/// the zones. It is kept as midnight UTC of that date (its UTC date is the date); a value
+/// that does not start with `YYYY-MM-DD` is a cell error.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Day;
+
+impl Cell for Day {
+    type Out = DateTime<Utc>;
+    type State = ();
+    fn decode<'de, D: de::Deserializer<'de>>(
+        d: D,
+        _ctx: &DecodeContext,
+        errs: &mut Vec<CellError>,
+    ) -> Result<Option<DateTime<Utc>>, D::Error> {
+        let s = scalar(d)?;
+        let res = match &s {
+            Scalar::Null => return Ok(None),
+            Scalar::Str(v) if v.trim().is_empty() => return Ok(None),
+            Scalar::Str(v) => v
+                .trim()
+                .get(..10)
+                .and_then(|head| NaiveDate::parse_from_str(head, "%Y-%m-%d").ok())
+                .map(|date| date.and_time(NaiveTime::MIN).and_utc())
+                .ok_or("expected a date (YYYY-MM-DD...)"),
+            _ => Err("expected a date string"),
+        };
+        Ok(match res {
+            Ok(t) => Some(t),
+            Err(reason) => {
+                errs.push(cell_err(s.raw(), reason));
+                None
+            }
+        })
+    }
+}
+
 /// A boolean cell; `"true"`/`"false"` strings and 0/1 are accepted.
 #[doc(hidden)]
 #[derive(Debug)]
