@@ -32,7 +32,11 @@ fn assert_orders_match(
         assert_eq!(o.order_type, t.order_type_id);
         assert_eq!(o.status.as_deref(), Some(t.status_id.as_str()));
         assert_eq!(o.last_updated, Some(t.last_updated_date));
-        assert_eq!(o.order_date, Some(t.order_date), "order times arrive to the second");
+        assert_eq!(
+            o.order_date,
+            Some(t.order_date),
+            "order times arrive to the second"
+        );
         if let Some(lines) = &o.lines {
             assert_eq!(lines.len(), t.order_item_list.len(), "{}", t.order_url);
             for (l, tl) in lines.iter().zip(&t.order_item_list) {

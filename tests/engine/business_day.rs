@@ -84,7 +84,10 @@ async fn sales_land_on_the_account_day(kind: Kind, zone: Tz, sales: &[(&str, &st
         let (url, _) = count.into_iter().min_by_key(|(_, n)| *n).expect("products");
         url.to_owned()
     };
-    let before = units(&truth(&pair, &Expect::for_sim(pair.sim.config())).daily_sales, &product);
+    let before = units(
+        &truth(&pair, &Expect::for_sim(pair.sim.config())).daily_sales,
+        &product,
+    );
     for (id, at, _) in sales {
         place_sale(&pair, id, t(at), &product);
     }
@@ -94,7 +97,10 @@ async fn sales_land_on_the_account_day(kind: Kind, zone: Tz, sales: &[(&str, &st
     run(&eng, Strategy::Full).await;
     assert_store_is_truth(&pair, &*ts.store, &expect).await;
 
-    let stored = units(&ts.store.snapshot().await.expect("snapshot").daily_sales, &product);
+    let stored = units(
+        &ts.store.snapshot().await.expect("snapshot").daily_sales,
+        &product,
+    );
     for (id, at, local_day) in sales {
         let day = d(local_day);
         assert_ne!(
@@ -108,10 +114,17 @@ async fn sales_land_on_the_account_day(kind: Kind, zone: Tz, sales: &[(&str, &st
                     .iter()
                     .filter(|(_, _, other)| *other == *local_day)
                     .count() as f64;
-        assert_eq!(stored.get(&day).copied(), Some(want), "{id} on {day} in {zone}");
+        assert_eq!(
+            stored.get(&day).copied(),
+            Some(want),
+            "{id} on {day} in {zone}"
+        );
     }
     // Read as a UTC account, the same data gives other days: the difference shows.
-    let utc = truth(&pair, &Expect::for_sim(pair.sim.config()).timezone(chrono_tz::UTC));
+    let utc = truth(
+        &pair,
+        &Expect::for_sim(pair.sim.config()).timezone(chrono_tz::UTC),
+    );
     assert_ne!(units(&utc.daily_sales, &product), stored, "{zone}");
 }
 
@@ -163,7 +176,12 @@ async fn a_changed_account_zone_moves_stored_sales(kind: Kind) {
     let mut cfg = pair.config.clone();
     cfg.timezone = sydney;
     let client = finale::FinaleClient::new(cfg).expect("client");
-    let eng = Engine::new(client, ts.store.clone(), SyncSettings::default(), "test:sydney");
+    let eng = Engine::new(
+        client,
+        ts.store.clone(),
+        SyncSettings::default(),
+        "test:sydney",
+    );
     let smart = run(&eng, Strategy::Smart).await;
     assert!(smart.daily_sales.total() > 0, "{:?}", smart.daily_sales);
     let expect = Expect::for_sim(pair.sim.config()).timezone(sydney);

@@ -554,10 +554,7 @@ impl EngineConfig {
                 };
                 out.push_str(&format!(
                     "Finale: account {} at {} (time zone {}, timestamps in {}); {login}\n",
-                    cfg.account,
-                    cfg.base_url,
-                    cfg.timezone,
-                    cfg.timestamps
+                    cfg.account, cfg.base_url, cfg.timezone, cfg.timestamps
                 ));
             }
             Err((error, hint)) => {

@@ -747,7 +747,11 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
                 let mut out = error_out(shape, status, &format!("injected fault: status {code}"));
                 if headers_on {
                     let v = lock(&inner.limiter).peek(now, &buckets);
-                    rate_headers(&mut out.extra_headers, &v, inner.cfg.quirks.rate_limit_reset_millis);
+                    rate_headers(
+                        &mut out.extra_headers,
+                        &v,
+                        inner.cfg.quirks.rate_limit_reset_millis,
+                    );
                 }
                 entry.status = status.as_u16();
                 record(&inner, entry, &[], out.body.len());
@@ -768,7 +772,11 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
                 };
                 let mut out =
                     error_out(shape, StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded");
-                rate_headers(&mut out.extra_headers, &v, inner.cfg.quirks.rate_limit_reset_millis);
+                rate_headers(
+                    &mut out.extra_headers,
+                    &v,
+                    inner.cfg.quirks.rate_limit_reset_millis,
+                );
                 entry.status = 429;
                 record(&inner, entry, &[], out.body.len());
                 return into_response(out);
@@ -799,7 +807,11 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         let mut out = error_out(shape, StatusCode::UNAUTHORIZED, "authentication required");
         if headers_on {
             let v = lock(&inner.limiter).peek(now, &buckets);
-            rate_headers(&mut out.extra_headers, &v, inner.cfg.quirks.rate_limit_reset_millis);
+            rate_headers(
+                &mut out.extra_headers,
+                &v,
+                inner.cfg.quirks.rate_limit_reset_millis,
+            );
         }
         out
     } else {
@@ -823,13 +835,21 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
                 corrupt,
             );
             if headers_on {
-                rate_headers(&mut out.extra_headers, &verdict, inner.cfg.quirks.rate_limit_reset_millis);
+                rate_headers(
+                    &mut out.extra_headers,
+                    &verdict,
+                    inner.cfg.quirks.rate_limit_reset_millis,
+                );
             }
             out
         } else {
             let mut out = error_out(shape, StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded");
             // A 429 always carries the headers: they are the only way to know when to retry.
-            rate_headers(&mut out.extra_headers, &verdict, inner.cfg.quirks.rate_limit_reset_millis);
+            rate_headers(
+                &mut out.extra_headers,
+                &verdict,
+                inner.cfg.quirks.rate_limit_reset_millis,
+            );
             out
         }
     };

@@ -634,7 +634,10 @@ async fn timestamps_are_written_and_naive_bounds_read_in_the_timestamp_zone() {
         let mut off_midnight = 0;
         for (i, url) in by_z["orderUrl"].as_array().unwrap().iter().enumerate() {
             let o = ds.orders.by_url(url.as_str().unwrap()).unwrap();
-            let want = o.order_date.with_timezone(&zone).format("%Y-%m-%dT%H:%M:%S");
+            let want = o
+                .order_date
+                .with_timezone(&zone)
+                .format("%Y-%m-%dT%H:%M:%S");
             assert_eq!(by_z["orderDate"][i], json!(want.to_string()), "{mode:?}");
             if o.order_date.timestamp() % 86_400 != 0 {
                 off_midnight += 1;
@@ -656,7 +659,10 @@ async fn unknown_paths_are_html_404s_and_the_reset_unit_is_a_quirk() {
         let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
         assert!(ct.starts_with("text/html"), "{path}: {ct}");
         let body = r.text().await.unwrap();
-        assert!(serde_json::from_str::<Value>(&body).is_err(), "{path}: {body}");
+        assert!(
+            serde_json::from_str::<Value>(&body).is_err(),
+            "{path}: {body}"
+        );
     }
     let reset = |r: &reqwest::Response| -> i64 {
         r.headers()["x-ratelimit-reset"]

@@ -1198,14 +1198,8 @@ mod tests {
     async fn an_html_404_page_is_not_found_with_its_status() {
         let page = "<!DOCTYPE html><html><head><title>404 Not Found</title></head>\
                     <body><h1>Not Found</h1></body></html>";
-        let (base, log) = serve(move |_, _| {
-            (
-                404,
-                vec![("content-type", "text/html".into())],
-                page.into(),
-            )
-        })
-        .await;
+        let (base, log) =
+            serve(move |_, _| (404, vec![("content-type", "text/html".into())], page.into())).await;
         let client = FinaleClient::new(config(&base)).expect("client");
         let err = client
             .fetch_all::<Facility>(Priority::Smart)
@@ -1215,7 +1209,10 @@ mod tests {
         assert_eq!(err.status(), Some(404));
         assert!(err.is_permanent());
         let shown = err.to_string();
-        assert!(shown.contains("Not Found") && !shown.contains('<'), "{shown}");
+        assert!(
+            shown.contains("Not Found") && !shown.contains('<'),
+            "{shown}"
+        );
         assert_eq!(log.lock().expect("log").len(), 1, "not retried");
     }
 

@@ -302,12 +302,12 @@ impl FinaleConfig {
             })?;
         }
         if let Some(zone) = var("FINALE_TIMESTAMPS") {
-            cfg.timestamps = zone
-                .parse::<TimestampZone>()
-                .map_err(|reason| ConfigError::Invalid {
-                    var: "FINALE_TIMESTAMPS",
-                    reason,
-                })?;
+            cfg.timestamps =
+                zone.parse::<TimestampZone>()
+                    .map_err(|reason| ConfigError::Invalid {
+                        var: "FINALE_TIMESTAMPS",
+                        reason,
+                    })?;
         }
         Ok(cfg)
     }
@@ -431,7 +431,11 @@ mod tests {
         );
         assert_eq!(cfg.timezone, chrono_tz::America::Chicago);
         assert_eq!(cfg.timestamps, TimestampZone::Utc, "UTC by default (§15b)");
-        assert_eq!(cfg.timestamp_zone(), Tz::UTC, "the account zone is not the stamps' zone");
+        assert_eq!(
+            cfg.timestamp_zone(),
+            Tz::UTC,
+            "the account zone is not the stamps' zone"
+        );
         assert_eq!(
             cfg.api_root().as_str(),
             "https://app.finaleinventory.com/acme/api/"
@@ -579,7 +583,11 @@ mod tests {
         ];
         for (value, want, zone) in [
             ("utc", TimestampZone::Utc, Tz::UTC),
-            (" Account ", TimestampZone::Account, chrono_tz::Australia::Sydney),
+            (
+                " Account ",
+                TimestampZone::Account,
+                chrono_tz::Australia::Sydney,
+            ),
         ] {
             let mut vars = base.to_vec();
             vars.push(("FINALE_TIMESTAMPS", value));

@@ -1091,7 +1091,11 @@ mod tests {
             t0(),
             &hdr(Some(100), Some(0), Some(reset.timestamp_millis())),
         );
-        assert_eq!(b.paused_until(t0()), Some(reset), "ms, not a pause for ever");
+        assert_eq!(
+            b.paused_until(t0()),
+            Some(reset),
+            "ms, not a pause for ever"
+        );
         let mut b = BucketState::new(100, s(60), true);
         b.throttle(t0(), &hdr(Some(100), Some(0), Some(reset.timestamp())));
         assert_eq!(b.paused_until(t0()), Some(reset), "seconds still work");

@@ -820,7 +820,11 @@ fn finale_misconfigurations() {
     let f = cfg.finale().expect("configured");
     assert_eq!(f.timestamps, finale::TimestampZone::Account);
     assert_eq!(f.timestamp_zone(), chrono_tz::Australia::Sydney);
-    assert!(cfg.describe().contains("timestamps in account"), "{}", cfg.describe());
+    assert!(
+        cfg.describe().contains("timestamps in account"),
+        "{}",
+        cfg.describe()
+    );
     let err = load_file(
         "[finale]\naccount = \"acme\"\ntimestamps = \"local\"\n",
         &[("FINALE_API_KEY", "k"), ("FINALE_API_SECRET", "s")],

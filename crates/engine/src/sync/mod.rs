@@ -321,7 +321,11 @@ impl Engine {
         let now = self.now();
         let moved = meter.db(self.store.set_order_days(zone, now)).await?;
         if moved > 0 {
-            tracing::info!(moved, zone = zone.name(), "orders moved to the account's business day");
+            tracing::info!(
+                moved,
+                zone = zone.name(),
+                "orders moved to the account's business day"
+            );
             let w = meter
                 .db(self.store.refresh_daily_sales(&Scope::All, now))
                 .await?;

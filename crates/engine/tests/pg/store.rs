@@ -805,7 +805,10 @@ async fn daily_sales_and_item_inputs_follow_the_conventions() {
     );
 
     // Item inputs: on hand summed, guidelines summed (none: NULL), sales windows.
-    let inputs = s.item_inputs(&Scope::All, at(10, 5).date_naive()).await.expect("inputs");
+    let inputs = s
+        .item_inputs(&Scope::All, at(10, 5).date_naive())
+        .await
+        .expect("inputs");
     assert_eq!(inputs.len(), 3);
     let i1 = &inputs[0];
     assert_eq!(i1.product_url, product_url(1));
@@ -836,7 +839,10 @@ async fn daily_sales_and_item_inputs_follow_the_conventions() {
         .expect("inputs");
     assert_eq!(edge[0].units_30d, 0.0);
     let edge = s
-        .item_inputs(&Scope::Products(vec![product_url(1)]), at(9, 0).date_naive())
+        .item_inputs(
+            &Scope::Products(vec![product_url(1)]),
+            at(9, 0).date_naive(),
+        )
         .await
         .expect("inputs");
     assert_eq!(edge[0].units_30d, 5.0);

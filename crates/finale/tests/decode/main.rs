@@ -557,7 +557,10 @@ fn payload_timestamps_are_utc_looking() {
     assert_eq!(o.created, o.status_history[0].at);
     assert_eq!(o.last_updated, o.status_history[1].at);
     assert_eq!(o.created, Some(utc(2019, 7, 25, 19, 12, 8)));
-    assert_eq!(o.status_history[0].status, None, "a null statusId is an edit, kept");
+    assert_eq!(
+        o.status_history[0].status, None,
+        "a null statusId is an edit, kept"
+    );
 }
 
 /// A date-only field carries a fixed clock time (`T16:00:00`): its date part is the date,
@@ -582,7 +585,11 @@ fn payload_date_only_fields_keep_their_date() {
     )
     .expect("page");
     assert_eq!(d.records[0].due_date, None);
-    assert_eq!(d.errors.len(), 1, "a bad date is a cell error, the record survives");
+    assert_eq!(
+        d.errors.len(),
+        1,
+        "a bad date is a cell error, the record survives"
+    );
     let single = decode_record::<Order>(bad, &DecodeContext::default()).expect("decodes");
     assert_eq!(single.records.len(), 1);
     assert_eq!(single.errors.len(), 1);
@@ -592,7 +599,8 @@ fn payload_date_only_fields_keep_their_date() {
 /// objects (`price` missing from a `priceList` entry); explicit nulls elsewhere.
 #[test]
 fn payload_absent_keys_and_columns_are_none() {
-    let body = br#"{"productId": ["A", "B"], "productUrl": ["/a/api/product/A", "/a/api/product/B"],
+    let body =
+        br#"{"productId": ["A", "B"], "productUrl": ["/a/api/product/A", "/a/api/product/B"],
         "priceList": [[{"productPriceTypeId": "LIST_PRICE", "currencyUomId": "USD"}],
                       [{"productPriceTypeId": "LIST_PRICE", "price": null}]]}"#;
     let d = decode_collection::<Product>(body, &DecodeContext::default()).expect("decodes");
@@ -648,6 +656,9 @@ fn payload_orders_without_dates_and_unknown_keys() {
         "invalidations": {"facility": ["/a/api/facility/1"]}, "statusId": "ORDER_CREATED",
         "orderItemList": [{"productId": "A", "quantity": 2}]}"#;
     let o: Order = one(body, &DecodeContext::default());
-    assert_eq!((o.order_date, o.created, o.last_updated), (None, None, None));
+    assert_eq!(
+        (o.order_date, o.created, o.last_updated),
+        (None, None, None)
+    );
     assert_eq!(o.lines.as_ref().map(Vec::len), Some(1));
 }

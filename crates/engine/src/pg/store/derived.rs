@@ -214,7 +214,10 @@ pub(super) async fn set_order_days(
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     const WHAT: &str = "re-derive order days";
-    let tx = client.transaction().await.map_err(StoreError::query(WHAT))?;
+    let tx = client
+        .transaction()
+        .await
+        .map_err(StoreError::query(WHAT))?;
     let rows = tx
         .query_typed("SELECT url, order_date, order_day FROM orders", &[])
         .await
