@@ -32,8 +32,10 @@
 //! - Optional URL references (`parentFacilityUrl`, `supplierPartyUrl`, a guideline's
 //!   `facilityUrl`, an order's facilities, a line's `orderItemUrl`/`productUrl`) that are
 //!   empty strings become `None`; other strings are kept as sent (`Some("")` stays).
-//! - Fields the simulator does not render are `None`: a facility's `facilityTypeId`, an
-//!   order's `dueDate`.
+//! - Fields the simulator does not render are `None`: a facility's `facilityTypeId`, a sales
+//!   order's `dueDate`. A purchase order's `dueDate` is date-only (the calendar day of its
+//!   order date in the timestamp zone plus 14 days, written `…T16:00:00`): stored as midnight
+//!   UTC of that date.
 //! - Product: `category` = `userCategory`, `list_price` = the first `LIST_PRICE` entry of
 //!   `priceList`, a supplier link `is_main` when its `supplierPrefOrderId` contains `MAIN`
 //!   (case-sensitive, as rows.rs), `user_fields` = `{attrName: attrValue}` (a later duplicate
@@ -490,8 +492,13 @@ fn order(
                 .with_timezone(&expect.timezone)
                 .date_naive(),
         ),
-        // Not rendered by the simulator.
-        due_date: None,
+        // A purchase order's date-only due date: rendered `<order day + 14>T16:00:00` in the
+        // timestamp zone; the client keeps its date part at midnight UTC.
+        due_date: (o.order_type_id == "PURCHASE_ORDER").then(|| {
+            (w.time(o.order_date).with_timezone(&w.tz).date_naive() + Duration::days(14))
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+        }),
         origin_facility_url: reference(o.origin_facility_url.as_deref()),
         destination_facility_url: reference(o.destination_facility_url.as_deref()),
         party_url,

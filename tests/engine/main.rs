@@ -5,5 +5,6 @@
 mod business_day;
 mod faults;
 mod flow;
+mod payloads;
 mod support;
 mod writers;

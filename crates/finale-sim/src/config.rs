@@ -148,6 +148,14 @@ pub struct Quirks {
     /// A collection path without its trailing slash (`/api/inventoryitem`) is an unknown
     /// path: an HTML 404 (default `true`, seen live, finale-api.md §15b); `false` serves it.
     pub collection_needs_trailing_slash: bool,
+    /// Products look like the live capture of finale-api.md §15b (default `false`): every
+    /// `priceList` carries a user-defined `##user2` entry without a `price` key, and the
+    /// live collection's other nested lists (`productStoreList`, `glAccountList`,
+    /// `contentList`, `productAssocList`) come as empty arrays per record.
+    pub live_product_shape: bool,
+    /// Single-record GETs look like Finale's doc examples (default `false`): no
+    /// `orderDate`/`createdDate`/`lastUpdatedDate`, plus an undocumented `invalidations` key.
+    pub doc_shaped_records: bool,
     /// Live-mode writes stamp `lastUpdatedDate` with `now + clock_skew` (default zero).
     pub clock_skew: Duration,
     /// GraphQL date-range keys accepted: `{begin, end}`, `{start, end}` or both (default).
@@ -167,6 +175,8 @@ impl Default for Quirks {
             rate_limit_headers: true,
             rate_limit_reset_millis: false,
             collection_needs_trailing_slash: true,
+            live_product_shape: false,
+            doc_shaped_records: false,
             clock_skew: Duration::zero(),
             graphql_date_keys: crate::graphql::DateKeys::default(),
             graphql_none_format: crate::graphql::NoneFormat::default(),

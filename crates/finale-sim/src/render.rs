@@ -30,6 +30,10 @@ pub struct Cx {
     pub collection: bool,
     /// Whether order collections carry `orderItemList`.
     pub order_items_in_collection: bool,
+    /// Products look like the live capture of finale-api.md §15b (`Quirks::live_product_shape`).
+    pub live_product_shape: bool,
+    /// Single records look like Finale's doc examples (`Quirks::doc_shaped_records`).
+    pub doc_shaped_records: bool,
 }
 
 impl Cx {
@@ -291,6 +295,10 @@ impl Render for Product {
         "priceList",
         "reorderGuidelineList",
         "userFieldDataList",
+        "productStoreList",
+        "glAccountList",
+        "contentList",
+        "productAssocList",
         "createdDate",
         "lastUpdatedDate",
         "actionUrlActivate",
@@ -328,7 +336,7 @@ impl Render for Product {
             _ => return None,
         })
     }
-    fn extra(&self, col: &str, _cx: &Cx) -> Option<Value> {
+    fn extra(&self, col: &str, cx: &Cx) -> Option<Value> {
         match col {
             "supplierList" => Some(Value::Array(
                 self.supplier_list
@@ -345,8 +353,9 @@ impl Render for Product {
                     })
                     .collect(),
             )),
-            "priceList" => Some(Value::Array(
-                self.price_list
+            "priceList" => {
+                let mut list: Vec<Value> = self
+                    .price_list
                     .iter()
                     .map(|p| {
                         json!({
@@ -355,8 +364,18 @@ impl Render for Product {
                             "currencyUomId": p.currency_uom_id,
                         })
                     })
-                    .collect(),
-            )),
+                    .collect();
+                if cx.live_product_shape {
+                    // A user-defined price type nobody priced: its `price` key is absent.
+                    list.push(json!({"productPriceTypeId": "##user2", "currencyUomId": "USD"}));
+                }
+                Some(Value::Array(list))
+            }
+            "productStoreList" | "glAccountList" | "contentList" | "productAssocList"
+                if cx.live_product_shape =>
+            {
+                Some(Value::Array(Vec::new()))
+            }
             "reorderGuidelineList" => Some(Value::Array(
                 self.reorder_guideline_list
                     .iter()
@@ -396,6 +415,7 @@ impl Render for Order {
         "orderTypeId",
         "statusId",
         "orderDate",
+        "dueDate",
         "originFacilityUrl",
         "destinationFacilityUrl",
         "referenceNumber",
@@ -446,6 +466,10 @@ impl Render for Order {
         let url = &self.order_url;
         let st = self.status_id.as_str();
         match col {
+            // A date-only field, written as Finale does: the date at a fixed clock time.
+            "dueDate" => self
+                .due_day(cx.tz)
+                .map(|d| Value::String(format!("{}T16:00:00", d.format("%Y-%m-%d")))),
             "orderRoleList" => Some(Value::Array(
                 self.order_role_list
                     .iter()
@@ -608,12 +632,23 @@ impl Render for InventoryItem {
 }
 
 /// Renders one record as a plain object (all present fields, nested lists included).
+///
+/// With [`Cx::doc_shaped_records`] a record looks like Finale's own doc examples
+/// (finale-api.md §15b): no `orderDate`, `createdDate` or `lastUpdatedDate`, and an
+/// undocumented `invalidations` key.
 pub fn single<T: Render>(row: &T, cx: &Cx) -> Vec<u8> {
     let mut m = Map::new();
     for col in T::COLUMNS {
+        if cx.doc_shaped_records && matches!(*col, "orderDate" | "createdDate" | "lastUpdatedDate")
+        {
+            continue;
+        }
         if let Some(v) = row.field(col, cx) {
             m.insert((*col).to_owned(), v);
         }
+    }
+    if cx.doc_shaped_records {
+        m.insert("invalidations".to_owned(), json!({}));
     }
     serde_json::to_vec(&Value::Object(m)).unwrap_or_else(|_| b"{}".to_vec())
 }
@@ -678,6 +713,8 @@ mod tests {
             tz: chrono_tz::UTC,
             collection: true,
             order_items_in_collection: true,
+            live_product_shape: false,
+            doc_shaped_records: false,
         }
     }
 

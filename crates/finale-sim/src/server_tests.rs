@@ -684,3 +684,59 @@ async fn unknown_paths_are_html_404s_and_the_reset_unit_is_a_quirk() {
     assert!(ms > 1_000_000_000_000, "{ms}");
     assert_eq!(ms % 1000, 0);
 }
+
+/// finale-api.md §15b shapes on request: live-captured products (a user-defined price type
+/// without a `price` key, empty nested lists per record) and doc-example single records (no
+/// dates, an `invalidations` key). A purchase order's `dueDate` is a date at a fixed clock
+/// time in either case.
+#[tokio::test]
+async fn live_and_doc_payload_shapes_follow_their_quirks() {
+    let plain = start(cfg()).await;
+    let mut c = cfg();
+    c.quirks.live_product_shape = true;
+    c.quirks.doc_shaped_records = true;
+    let shaped = start(c).await;
+
+    let (_, p) = get_json(&plain, "/acme/api/product/").await;
+    assert!(p.get("productStoreList").is_none());
+    let (_, p) = get_json(&shaped, "/acme/api/product/").await;
+    let prices = p["priceList"][0].as_array().unwrap();
+    let user = prices.last().unwrap();
+    assert_eq!(user["productPriceTypeId"], json!("##user2"));
+    assert!(user.get("price").is_none(), "{user}");
+    assert!(
+        prices
+            .iter()
+            .any(|e| e["productPriceTypeId"] == json!("LIST_PRICE"))
+    );
+    assert_eq!(p["productStoreList"][0], json!([]));
+    assert_eq!(rows(&p), shaped.dataset().read().unwrap().products.len());
+
+    let po = {
+        let ds = plain.dataset();
+        let ds = ds.read().unwrap();
+        ds.orders
+            .rows()
+            .iter()
+            .find(|o| o.order_type_id == "PURCHASE_ORDER")
+            .unwrap()
+            .clone()
+    };
+    let path = po.order_url.clone();
+    let (s, one) = get_json(&plain, &path).await;
+    assert_eq!(s, 200);
+    assert!(one["orderDate"].is_string() && one.get("invalidations").is_none());
+    let due = format!("{}T16:00:00", po.due_day(chrono_tz::UTC).unwrap());
+    assert_eq!(one["dueDate"], json!(due));
+    let (s, one) = get_json(&shaped, &path).await;
+    assert_eq!(s, 200);
+    for key in ["orderDate", "createdDate", "lastUpdatedDate"] {
+        assert!(one.get(key).is_none(), "{key}: {one}");
+    }
+    assert!(one["invalidations"].is_object());
+    assert_eq!(one["dueDate"], json!(due));
+    assert!(one["orderItemList"].is_array());
+    // Collections keep their dates.
+    let (_, coll) = get_json(&shaped, "/acme/api/order/?limit=3").await;
+    assert!(coll["orderDate"][0].is_string());
+}
