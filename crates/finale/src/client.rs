@@ -527,6 +527,8 @@ impl FinaleClient {
         report: &mut LineFetchReport,
     ) -> Result<Vec<usize>, Error> {
         let cfg = &self.inner.cfg;
+        // GraphQL's `orderDate` is the account-local calendar day (finale-api.md §6.5), so
+        // the range is taken in the account's zone, not in the timestamps' zone.
         let tz = cfg.timezone;
         let (dated, mut left): (Vec<usize>, Vec<usize>) = missing
             .into_iter()
