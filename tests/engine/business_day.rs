@@ -191,7 +191,29 @@ async fn a_changed_account_zone_moves_stored_sales(kind: Kind) {
     assert_eq!(again.daily_sales.total(), 0, "{:?}", again.daily_sales);
 }
 
+/// Order lines completed through GraphQL (headers-only collections) for an account east of
+/// UTC: GraphQL's `orderDate` is the account-local day, the client asks for the account's
+/// days, and every order gets its lines; the store equals the truth.
+async fn headers_only_lines_east_of_utc(kind: Kind) {
+    let pair = Setup::new(Size::Small)
+        .sim(|c| {
+            c.quirks.timezone = chrono_tz::Pacific::Kiritimati; // UTC+14
+            c.quirks.order_items_in_collection = false;
+        })
+        .start(|_| {})
+        .await;
+    let ts = TestStore::new(kind).await;
+    run(
+        &engine(&pair, ts.store.clone(), "test:kiritimati"),
+        Strategy::Full,
+    )
+    .await;
+    let expect = Expect::for_sim(pair.sim.config()).order_item_urls(false);
+    assert_store_is_truth(&pair, &*ts.store, &expect).await;
+}
+
 crate::on_both_stores!(
+    headers_only_lines_east_of_utc,
     sales_land_on_the_account_day_west_of_utc,
     sales_land_on_the_account_day_east_of_utc,
     a_changed_account_zone_moves_stored_sales,
