@@ -740,3 +740,13 @@ async fn live_and_doc_payload_shapes_follow_their_quirks() {
     let (_, coll) = get_json(&shaped, "/acme/api/order/?limit=3").await;
     assert!(coll["orderDate"][0].is_string());
 }
+
+/// finale-api.md §15b: `offset` appears to be ignored; collections return oldest rows first.
+#[tokio::test]
+async fn offset_is_ignored() {
+    let sim = start(cfg()).await;
+    let (_, first) = get_json(&sim, "/acme/api/facility/?limit=2").await;
+    let (_, skipped) = get_json(&sim, "/acme/api/facility/?limit=2&offset=1").await;
+    assert_eq!(rows(&first), 2);
+    assert_eq!(first["facilityUrl"], skipped["facilityUrl"]);
+}
