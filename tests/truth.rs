@@ -34,8 +34,8 @@
 //!   empty strings become `None`; other strings are kept as sent (`Some("")` stays).
 //! - Fields the simulator does not render are `None`: a facility's `facilityTypeId`, a sales
 //!   order's `dueDate`. A purchase order's `dueDate` is date-only (the calendar day of its
-//!   order date in the timestamp zone plus 14 days, written `…T16:00:00`): stored as midnight
-//!   UTC of that date.
+//!   order date in the account's zone plus 14 days, written `…T16:00:00`): stored as
+//!   midnight UTC of that date.
 //! - Product: `category` = `userCategory`, `list_price` = the first `LIST_PRICE` entry of
 //!   `priceList`, a supplier link `is_main` when its `supplierPrefOrderId` contains `MAIN`
 //!   (case-sensitive, as rows.rs), `user_fields` = `{attrName: attrValue}` (a later duplicate
@@ -492,10 +492,10 @@ fn order(
                 .with_timezone(&expect.timezone)
                 .date_naive(),
         ),
-        // A purchase order's date-only due date: rendered `<order day + 14>T16:00:00` in the
-        // timestamp zone; the client keeps its date part at midnight UTC.
+        // A purchase order's date-only due date: `<account-local order day + 14>T16:00:00`;
+        // the client keeps its date part at midnight UTC.
         due_date: (o.order_type_id == "PURCHASE_ORDER").then(|| {
-            (w.time(o.order_date).with_timezone(&w.tz).date_naive() + Duration::days(14))
+            (o.order_date.with_timezone(&expect.timezone).date_naive() + Duration::days(14))
                 .and_time(chrono::NaiveTime::MIN)
                 .and_utc()
         }),

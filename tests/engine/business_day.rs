@@ -167,25 +167,33 @@ async fn sales_land_on_the_account_day_east_of_utc(kind: Kind) {
 /// new to say about them) and rebuilds daily sales, after which the store equals the
 /// truth read in the new zone; a further run moves nothing.
 async fn a_changed_account_zone_moves_stored_sales(kind: Kind) {
-    let pair = Setup::new(Size::Small).start(|_| {}).await;
-    let ts = TestStore::new(kind).await;
-    run(&engine(&pair, ts.store.clone(), "test:utc"), Strategy::Full).await;
-    assert_store_is_truth(&pair, &*ts.store, &Expect::for_sim(pair.sim.config())).await;
-
     let sydney = chrono_tz::Australia::Sydney;
-    let mut cfg = pair.config.clone();
-    cfg.timezone = sydney;
-    let client = finale::FinaleClient::new(cfg).expect("client");
+    let pair = Setup::new(Size::Small)
+        .sim(|c| c.quirks.timezone = sydney)
+        .start(|_| {})
+        .await;
+    let ts = TestStore::new(kind).await;
+    let mut as_utc = pair.config.clone();
+    as_utc.timezone = chrono_tz::UTC;
+    let client = finale::FinaleClient::new(as_utc).expect("client");
     let eng = Engine::new(
         client,
         ts.store.clone(),
         SyncSettings::default(),
-        "test:sydney",
+        "test:utc",
     );
+    run(&eng, Strategy::Full).await;
+    let utc_days = truth(
+        &pair,
+        &Expect::for_sim(pair.sim.config()).timezone(chrono_tz::UTC),
+    );
+    let stored = ts.store.snapshot().await.expect("snapshot");
+    assert_eq!(stored.daily_sales, utc_days.daily_sales, "UTC days first");
+
+    let eng = engine(&pair, ts.store.clone(), "test:sydney");
     let smart = run(&eng, Strategy::Smart).await;
     assert!(smart.daily_sales.total() > 0, "{:?}", smart.daily_sales);
-    let expect = Expect::for_sim(pair.sim.config()).timezone(sydney);
-    assert_store_is_truth(&pair, &*ts.store, &expect).await;
+    assert_store_is_truth(&pair, &*ts.store, &Expect::for_sim(pair.sim.config())).await;
     let again = run(&eng, Strategy::Smart).await;
     assert_eq!(again.applied.rows_written(), 0, "{:?}", again.applied);
     assert_eq!(again.daily_sales.total(), 0, "{:?}", again.daily_sales);

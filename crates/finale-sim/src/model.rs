@@ -465,7 +465,7 @@ pub struct Order {
 
 impl Order {
     /// The `dueDate` of a purchase order: 14 days after the calendar day of its order date in
-    /// `tz` (the zone its timestamps are written in). Sales orders have none.
+    /// `tz` (the account's zone: a due date is a local date). Sales orders have none.
     pub fn due_day(&self, tz: chrono_tz::Tz) -> Option<chrono::NaiveDate> {
         (self.order_type_id == "PURCHASE_ORDER")
             .then(|| self.order_date.with_timezone(&tz).date_naive() + chrono::Duration::days(14))

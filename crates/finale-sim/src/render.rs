@@ -30,6 +30,8 @@ pub struct Cx {
     pub collection: bool,
     /// Whether order collections carry `orderItemList`.
     pub order_items_in_collection: bool,
+    /// The account's time zone: the calendar day of date-only fields (`dueDate`).
+    pub account_tz: chrono_tz::Tz,
     /// Products look like the live capture of finale-api.md §15b (`Quirks::live_product_shape`).
     pub live_product_shape: bool,
     /// Single records look like Finale's doc examples (`Quirks::doc_shaped_records`).
@@ -468,7 +470,7 @@ impl Render for Order {
         match col {
             // A date-only field, written as Finale does: the date at a fixed clock time.
             "dueDate" => self
-                .due_day(cx.tz)
+                .due_day(cx.account_tz)
                 .map(|d| Value::String(format!("{}T16:00:00", d.format("%Y-%m-%d")))),
             "orderRoleList" => Some(Value::Array(
                 self.order_role_list
@@ -713,6 +715,7 @@ mod tests {
             tz: chrono_tz::UTC,
             collection: true,
             order_items_in_collection: true,
+            account_tz: chrono_tz::UTC,
             live_product_shape: false,
             doc_shaped_records: false,
         }

@@ -554,6 +554,7 @@ fn route(
         tz: inner.cfg.quirks.timestamp_zone(),
         collection: matches!(route, Route::Collection(_)),
         order_items_in_collection: inner.cfg.quirks.order_items_in_collection,
+        account_tz: inner.cfg.quirks.timezone,
         live_product_shape: inner.cfg.quirks.live_product_shape,
         doc_shaped_records: inner.cfg.quirks.doc_shaped_records,
     };
