@@ -75,6 +75,10 @@ impl Setup {
             finale_sim::PackedQuantities::Cases => finale::PackedQuantities::Cases,
             finale_sim::PackedQuantities::Units => finale::PackedQuantities::Units,
         };
+        config.timestamps = match self.sim.quirks.timestamps {
+            finale_sim::Timestamps::Utc => finale::TimestampZone::Utc,
+            finale_sim::Timestamps::Account => finale::TimestampZone::Account,
+        };
         tweak(&mut config);
         let client = FinaleClient::new(config.clone()).expect("client builds");
         Pair {

@@ -16,8 +16,9 @@
 //!
 //! The expected rows hold what the client *receives*, not the simulator's in-memory values:
 //!
-//! - **Timestamps** are rendered `YYYY-MM-DDTHH:MM:SS` without offset in the account time zone
-//!   ([`Expect::timezone`], the simulator's `quirks.timezone`) and parsed back in that zone:
+//! - **Timestamps** are rendered `YYYY-MM-DDTHH:MM:SS` without offset in the timestamp zone
+//!   ([`Expect::timestamp_zone`], the simulator's `quirks.timestamp_zone()`: UTC unless
+//!   `quirks.timestamps` is `Account`) and parsed back in that zone:
 //!   fractions of a second are lost, and a local time that occurs twice (the hour after a
 //!   DST fall-back) resolves to its earlier instant. Generated and live-mode timestamps are
 //!   whole seconds, so both stores (SQLite keeps milliseconds, Postgres microseconds) can
@@ -32,8 +33,10 @@
 //!   `facilityUrl`, an order's facilities, a line's `productUrl`) that are empty strings
 //!   become `None`; other strings are kept as sent (`Some("")` stays). A line's
 //!   `orderItemUrl` is never stored (GraphQL lines carry none), so it is always `None`.
-//! - Fields the simulator does not render are `None`: a facility's `facilityTypeId`, an
-//!   order's `dueDate`.
+//! - Fields the simulator does not render are `None`: a facility's `facilityTypeId`, a sales
+//!   order's `dueDate`. A purchase order's `dueDate` is date-only (the calendar day of its
+//!   order date in the account's zone plus 14 days, written `…T16:00:00`): stored as
+//!   midnight UTC of that date.
 //! - Product: `category` = `userCategory`, `list_price` = the first `LIST_PRICE` entry of
 //!   `priceList`, a supplier link `is_main` when its `supplierPrefOrderId` contains `MAIN`
 //!   (case-sensitive, as rows.rs), `user_fields` = `{attrName: attrValue}` (a later duplicate
@@ -48,14 +51,19 @@
 //!   orders, in units: a packed row's quantities (cases in the model) times its units per
 //!   case, read as the wire carries them ([`Expect::packed`]); pairs whose sums rows.rs
 //!   would reject (non-finite, negative reserved/on order) are left out.
+//! - An order's business day (`order_day`) is the calendar date of its order date (as read
+//!   back) in the account's time zone ([`Expect::timezone`], the simulator's
+//!   `quirks.timezone`), computed here with chrono-tz directly.
 //! - Daily sales (store.rs conventions): lines of `SALES_ORDER`s in `ORDER_LOCKED` or
-//!   `ORDER_COMPLETED` (drafts and cancelled orders are no sales) with an order date, per (product, UTC day of the order date); units = quantity, revenue =
-//!   quantity × unit price (a missing price counts 0).
+//!   `ORDER_COMPLETED` (drafts and cancelled orders are no sales) with an order date, per
+//!   (product, business day of the order); units = quantity, revenue = quantity × unit price
+//!   (a missing price counts 0).
 //! - Items (the seed's `inventory_items`): one per product, from an [`ItemInput`] built here
 //!   (on hand and reserved summed over the product's stock rows, 0 without any; reorder point
 //!   and quantity summed over the guidelines that are not `##doNotReorder`, `None` without
-//!   any; units sold in the 30 and 90 days up to `as_of`'s UTC date; the product's created
-//!   date and its first sale, which bound the days a young product's velocity divides by) and finished by [`engine::derive::item_row`]. Velocities depend on
+//!   any; units sold in the 30 and 90 business days up to `as_of`'s date in the account's
+//!   zone; the product's created date and its first sale, which bound the days a young
+//!   product's velocity divides by) and finished by [`engine::derive::item_row`]. Velocities depend on
 //!   `as_of`'s date only: pass the `as_of` of the engine's last item refresh.
 //!
 //! Records the engine quarantines are not stored. The simulator's data is valid by default,
@@ -114,8 +122,10 @@ pub enum OrderParty {
 /// receives, and records to leave out.
 #[derive(Debug, Clone)]
 pub struct Expect {
-    /// The account time zone timestamps are rendered in (the simulator's `quirks.timezone`).
+    /// The account's time zone (the simulator's `quirks.timezone`): business days.
     pub timezone: Tz,
+    /// The zone timestamps are rendered in (the simulator's `quirks.timestamp_zone()`).
+    pub timestamp_zone: Tz,
     /// Which party URL orders hold.
     pub order_party: OrderParty,
     /// What packed `inventoryitem` quantities count on the wire (the simulator's
@@ -131,6 +141,7 @@ impl Default for Expect {
     fn default() -> Self {
         Self {
             timezone: chrono_tz::UTC,
+            timestamp_zone: chrono_tz::UTC,
             order_party: OrderParty::default(),
             packed: PackedQuantities::default(),
             exclude: BTreeSet::new(),
@@ -145,18 +156,25 @@ impl Expect {
         Self::default()
     }
 
-    /// The defaults with the simulator's account time zone.
+    /// The defaults with the simulator's account time zone and timestamp zone.
     pub fn for_sim(cfg: &SimConfig) -> Self {
         Self {
             timezone: cfg.quirks.timezone,
             packed: cfg.quirks.packed_quantities,
+            timestamp_zone: cfg.quirks.timestamp_zone(),
             ..Self::default()
         }
     }
 
-    /// Sets the account time zone.
+    /// Sets the account's time zone (business days).
     pub fn timezone(mut self, tz: Tz) -> Self {
         self.timezone = tz;
+        self
+    }
+
+    /// Sets the zone timestamps are rendered in.
+    pub fn timestamp_zone(mut self, tz: Tz) -> Self {
+        self.timestamp_zone = tz;
         self
     }
 
@@ -209,7 +227,7 @@ pub fn expected_snapshot(ds: &Dataset, as_of: DateTime<Utc>) -> Snapshot {
 /// What a perfectly synced store holds for `ds`, read as `expect` says.
 pub fn expected_snapshot_with(ds: &Dataset, as_of: DateTime<Utc>, expect: &Expect) -> Snapshot {
     let w = Wire {
-        tz: expect.timezone,
+        tz: expect.timestamp_zone,
     };
     let keep = |url: &str| !expect.exclude.contains(url);
 
@@ -257,7 +275,12 @@ pub fn expected_snapshot_with(ds: &Dataset, as_of: DateTime<Utc>, expect: &Expec
 
     let stock = stock(ds, expect.packed, &expect.exclude_stock);
     let daily_sales = daily_sales(&orders);
-    let items = items(&products, &stock, &daily_sales, as_of);
+    let items = items(
+        &products,
+        &stock,
+        &daily_sales,
+        as_of.with_timezone(&expect.timezone).date_naive(),
+    );
 
     Snapshot {
         facilities,
@@ -467,8 +490,18 @@ fn order(
         order_type: o.order_type_id.clone(),
         status: Some(o.status_id.clone()),
         order_date: w.time_opt(o.order_date),
-        // Not rendered by the simulator.
-        due_date: None,
+        order_day: Some(
+            w.time(o.order_date)
+                .with_timezone(&expect.timezone)
+                .date_naive(),
+        ),
+        // A purchase order's date-only due date: `<account-local order day + 14>T16:00:00`;
+        // the client keeps its date part at midnight UTC.
+        due_date: (o.order_type_id == "PURCHASE_ORDER").then(|| {
+            (o.order_date.with_timezone(&expect.timezone).date_naive() + Duration::days(14))
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+        }),
         origin_facility_url: reference(o.origin_facility_url.as_deref()),
         destination_facility_url: reference(o.destination_facility_url.as_deref()),
         party_url,
@@ -518,7 +551,7 @@ fn stock(ds: &Dataset, packed: PackedQuantities, exclude: &BTreeSet<StockKey>) -
 fn daily_sales(orders: &[OrderRow]) -> Vec<DailySalesRow> {
     let mut days: BTreeMap<(&str, NaiveDate), (f64, f64)> = BTreeMap::new();
     for o in orders {
-        let Some(date) = o.order_date else { continue };
+        let Some(day) = o.order_day else { continue };
         let committed = matches!(
             o.status.as_deref(),
             Some("ORDER_LOCKED" | "ORDER_COMPLETED")
@@ -530,7 +563,7 @@ fn daily_sales(orders: &[OrderRow]) -> Vec<DailySalesRow> {
             let Some(p) = l.product_url.as_deref() else {
                 continue;
             };
-            let d = days.entry((p, date.date_naive())).or_insert((0.0, 0.0));
+            let d = days.entry((p, day)).or_insert((0.0, 0.0));
             d.0 += l.quantity;
             d.1 += l.quantity * l.unit_price.unwrap_or(0.0);
         }
@@ -555,7 +588,7 @@ fn items(
     products: &[ProductRow],
     stock: &[StockRow],
     sales: &[DailySalesRow],
-    as_of: DateTime<Utc>,
+    today: NaiveDate,
 ) -> Vec<engine::rows::ItemRow> {
     let mut on_hand: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
     for s in stock {
@@ -563,7 +596,6 @@ fn items(
         e.0 += s.on_hand;
         e.1 += s.reserved;
     }
-    let today = as_of.date_naive();
     let (from30, from90) = (today - Duration::days(30), today - Duration::days(90));
     let mut units: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
     let mut first_sale: BTreeMap<&str, NaiveDate> = BTreeMap::new();

@@ -113,7 +113,7 @@ async fn main() {
     }
 
     let ctx = DecodeContext {
-        timezone: chrono_tz::UTC,
+        timestamp_zone: chrono_tz::UTC,
     };
     println!();
     println!(

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::Duration;
-use finale::{Error, Order, Priority, Shipment, Window};
+use finale::{Error, Order, Priority, Shipment, TimestampZone, Window};
 use finale_sim::Size;
 use stockpulse_tests::{Setup, anchor, small};
 
@@ -32,6 +32,11 @@ fn assert_orders_match(
         assert_eq!(o.order_type, t.order_type_id);
         assert_eq!(o.status.as_deref(), Some(t.status_id.as_str()));
         assert_eq!(o.last_updated, Some(t.last_updated_date));
+        assert_eq!(
+            o.order_date,
+            Some(t.order_date),
+            "order times arrive to the second"
+        );
         if let Some(lines) = &o.lines {
             assert_eq!(lines.len(), t.order_item_list.len(), "{}", t.order_url);
             for (l, tl) in lines.iter().zip(&t.order_item_list) {
@@ -170,14 +175,58 @@ async fn open_upper_bounds_are_never_sent() {
     assert_orders_match(&got.records, &ds.read().unwrap(), since, anchor());
 }
 
+/// `FINALE_TIMESTAMPS=utc` (the default): an account in Chicago whose server writes UTC is
+/// read exactly, windows included (bounds go out with `Z`), and reading the same bytes as
+/// Chicago wall time would be off by Chicago's offset.
 #[tokio::test]
-async fn offset_less_timestamps_are_read_in_the_account_time_zone() {
+async fn offset_less_timestamps_are_utc_by_default_whatever_the_account_zone() {
     let chicago: chrono_tz::Tz = "America/Chicago".parse().unwrap();
     let p = Setup::new(Size::Small)
         .sim(|c| c.quirks.timezone = chicago)
         .start(|_| {})
         .await;
     assert_eq!(p.config.timezone, chicago);
+    assert_eq!(p.config.timestamps, TimestampZone::Utc);
+    let since = anchor() - Duration::days(60);
+    let got = p
+        .client
+        .fetch_changed::<Order>(since, anchor(), Priority::Smart, |_| {})
+        .await
+        .unwrap();
+    let ds = p.sim.dataset();
+    assert_orders_match(&got.records, &ds.read().unwrap(), since, anchor());
+
+    let mut local = p.config.clone();
+    local.timestamps = TimestampZone::Account;
+    let client = finale::FinaleClient::new(local).unwrap();
+    let w = Window::new(anchor() - Duration::days(20), anchor() - Duration::days(10)).unwrap();
+    let skewed = client
+        .fetch_window::<Order>(w, Priority::Smart)
+        .await
+        .unwrap();
+    let truth = ds.read().unwrap();
+    let o = skewed.records.first().expect("some orders in the window");
+    let t = truth.orders.by_url(&o.url).unwrap();
+    let off = o.last_updated.unwrap() - t.last_updated_date;
+    assert!(
+        off == Duration::hours(5) || off == Duration::hours(6),
+        "offset {off}"
+    );
+}
+
+/// `FINALE_TIMESTAMPS=account`: a server writing Chicago wall time is read in Chicago time.
+#[tokio::test]
+async fn offset_less_timestamps_are_read_in_the_account_time_zone() {
+    let chicago: chrono_tz::Tz = "America/Chicago".parse().unwrap();
+    let p = Setup::new(Size::Small)
+        .sim(|c| {
+            c.quirks.timezone = chicago;
+            c.quirks.timestamps = finale_sim::Timestamps::Account;
+        })
+        .start(|_| {})
+        .await;
+    assert_eq!(p.config.timezone, chicago);
+    assert_eq!(p.config.timestamps, TimestampZone::Account);
     let since = anchor() - Duration::days(60);
     let got = p
         .client
@@ -189,7 +238,7 @@ async fn offset_less_timestamps_are_read_in_the_account_time_zone() {
 
     // The same account read as if it were UTC is off by Chicago's offset: the setting matters.
     let mut utc = p.config.clone();
-    utc.timezone = chrono_tz::UTC;
+    utc.timestamps = TimestampZone::Utc;
     let client = finale::FinaleClient::new(utc).unwrap();
     let w = Window::new(anchor() - Duration::days(20), anchor() - Duration::days(10)).unwrap();
     let skewed = client

@@ -2,11 +2,13 @@
 //! store (every test runs on both the SQLite and the Postgres store).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod business_day;
 mod cap;
 mod faults;
 mod flow;
 mod no_graphql;
 mod numbers;
+mod payloads;
 mod progressive;
 mod pulse;
 mod support;

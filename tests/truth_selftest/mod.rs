@@ -343,7 +343,7 @@ fn timestamps_go_through_the_account_zone() {
     let c = expected_snapshot_with(
         &ds,
         anchor(),
-        &Expect::new().timezone(chrono_tz::Asia::Tokyo),
+        &Expect::new().timestamp_zone(chrono_tz::Asia::Tokyo),
     );
     assert!(compare(&expected_snapshot(&ds, anchor()), &c).is_empty());
 }
@@ -422,7 +422,10 @@ fn order_parties_as_sent_or_resolved_by_id() {
 #[tokio::test]
 async fn the_client_and_rows_rs_read_the_simulator_like_the_helper() {
     let p = crate::Setup::new(Size::Small)
-        .sim(|c| c.quirks.timezone = chrono_tz::America::Chicago)
+        .sim(|c| {
+            c.quirks.timezone = chrono_tz::America::Chicago;
+            c.quirks.timestamps = finale_sim::Timestamps::Account;
+        })
         .start(|_| {})
         .await;
     // A local time that happens twice in Chicago: both readings must pick the same instant.
@@ -433,6 +436,18 @@ async fn the_client_and_rows_rs_read_the_simulator_like_the_helper() {
         .unwrap()
         .facilities
         .update(1, |f| f.last_updated_date = ambiguous);
+    read_back_and_compare(&p).await;
+}
+
+/// The same for an account east of UTC whose timestamps are UTC (the default reading):
+/// business days differ from UTC days, and both readings agree on them.
+#[tokio::test]
+async fn an_account_east_of_utc_with_utc_timestamps_reads_the_same_way() {
+    let p = crate::Setup::new(Size::Small)
+        .sim(|c| c.quirks.timezone = chrono_tz::Australia::Sydney)
+        .start(|_| {})
+        .await;
+    assert_eq!(p.config.timestamp_zone(), chrono_tz::UTC);
     read_back_and_compare(&p).await;
 }
 
@@ -524,7 +539,7 @@ async fn read_back_and_compare(p: &crate::Pair) {
         stock: stock_rows,
         orders: rows(
             &orders.records,
-            |o| OrderRow::from_finale(o, p.config.packed_quantities),
+            |o| OrderRow::from_finale(o, p.config.packed_quantities, p.config.timezone),
             |r| r.url.clone(),
         ),
         daily_sales: expected.daily_sales.clone(),

@@ -37,7 +37,8 @@
 //! |---|---|---|---|
 //! | Finale account | `FINALE_ACCOUNT` | `finale.account` | – |
 //! | Finale host | `FINALE_BASE_URL` | `finale.base_url` | `https://app.finaleinventory.com` |
-//! | account time zone | `FINALE_TIMEZONE` | `finale.timezone` | `UTC` |
+//! | account time zone (business day of a sale) | `FINALE_TIMEZONE` | `finale.timezone` | `UTC` |
+//! | zone of Finale's offset-less timestamps | `FINALE_TIMESTAMPS` | `finale.timestamps` | `utc` (or `account`) |
 //! | packed quantities count | `FINALE_PACKED_QUANTITIES` | `finale.packed_quantities` | `cases` (or `units`) |
 //! | Finale's entity cap | `FINALE_COLLECTION_CAP` | `finale.collection_cap` | 120000 |
 //! | API key | `FINALE_API_KEY` | `finale.api_key` | keychain `finale-api-key` |
@@ -563,8 +564,8 @@ impl EngineConfig {
                     ),
                 };
                 out.push_str(&format!(
-                    "Finale: account {} at {} (time zone {}, packed quantities count {}, entity cap {}); {login}\n",
-                    cfg.account, cfg.base_url, cfg.timezone, cfg.packed_quantities, cfg.cap
+                    "Finale: account {} at {} (time zone {}, timestamps in {}, packed quantities count {}, entity cap {}); {login}\n",
+                    cfg.account, cfg.base_url, cfg.timezone, cfg.timestamps, cfg.packed_quantities, cfg.cap
                 ));
             }
             Err((error, hint)) => {
@@ -689,6 +690,7 @@ struct FileFinale {
     packed_quantities: Option<String>,
     /// Read as `i64` so that a zero or negative value gets the client's message.
     collection_cap: Option<i64>,
+    timestamps: Option<String>,
     api_key: Option<String>,
     username: Option<String>,
 }
@@ -1370,7 +1372,7 @@ fn resolve_finale(
     let mut secret_source = None;
 
     // Plain settings: environment, then file.
-    let plain: [(&'static str, &'static str, &Option<String>); 6] = [
+    let plain: [(&'static str, &'static str, &Option<String>); 7] = [
         ("FINALE_ACCOUNT", "finale.account", &f.account),
         ("FINALE_BASE_URL", "finale.base_url", &f.base_url),
         ("FINALE_TIMEZONE", "finale.timezone", &f.timezone),
@@ -1379,6 +1381,7 @@ fn resolve_finale(
             "finale.packed_quantities",
             &f.packed_quantities,
         ),
+        ("FINALE_TIMESTAMPS", "finale.timestamps", &f.timestamps),
         ("FINALE_API_KEY", "finale.api_key", &f.api_key),
         ("FINALE_USERNAME", "finale.username", &f.username),
     ];

@@ -57,7 +57,7 @@ use crate::derive::{ItemInput, item_hash};
 use crate::pg::{StoreError, Strategy};
 use crate::rows::{
     DailySalesRow, FacilityRow, GuidelineRow, ItemRow, LineRow, OrderRow, PartyRow, ProductRow,
-    StockRow, SupplierLinkRow,
+    StockRow, SupplierLinkRow, business_day,
 };
 use crate::store::{
     Applied, Batch, JobDone, JobKind, JobStatus, PlannedJob, Quarantined, RunMetrics, Scope, Store,
@@ -165,6 +165,8 @@ checks!(
     stock_upserts_deletes_and_hashes,
     refresh_daily_sales_sums_per_utc_day,
     refresh_daily_sales_writes_only_changes,
+    refresh_daily_sales_groups_by_business_day,
+    set_order_days_follows_the_account_zone,
     item_inputs_sum_stock_guidelines_and_sales,
     upsert_items_writes_content_and_confirms,
     job_done_is_atomic_with_its_batch,
@@ -338,6 +340,7 @@ fn order(
         order_type: order_type.to_owned(),
         status: status.map(str::to_owned),
         order_date: date,
+        order_day: date.map(|d| business_day(d, chrono_tz::UTC)),
         due_date: None,
         origin_facility_url: Some(fac(101)),
         destination_facility_url: None,
@@ -1365,6 +1368,129 @@ pub async fn refresh_daily_sales_sums_per_utc_day(store: &dyn Store) {
     );
 }
 
+/// Daily sales group by the order's stored business day (`order_day`), not by the UTC date
+/// of `order_date`: a Sydney evening sale and a Los Angeles evening sale land on their own
+/// account's day.
+pub async fn refresh_daily_sales_groups_by_business_day(store: &dyn Store) {
+    let name = store.describe();
+    let in_zone = |id: &str, at: &str, zone: chrono_tz::Tz, qty: f64| {
+        let mut o = sale(id, at, vec![line(Some(1), qty, Some(1.0))]);
+        o.order_day = o.order_date.map(|d| business_day(d, zone));
+        rehash_order(o)
+    };
+    let orders = vec![
+        // 09:30 on 2 March in Sydney (UTC+11) is 22:30 UTC on 1 March.
+        in_zone(
+            "SO-syd",
+            "2026-03-01T22:30:00.000Z",
+            chrono_tz::Australia::Sydney,
+            2.0,
+        ),
+        // 20:00 on 1 March in Los Angeles (UTC-8) is 04:00 UTC on 2 March.
+        in_zone(
+            "SO-la",
+            "2026-03-02T04:00:00.000Z",
+            chrono_tz::America::Los_Angeles,
+            3.0,
+        ),
+    ];
+    assert_eq!(orders[0].order_day, Some(day("2026-03-02")));
+    assert_eq!(orders[1].order_day, Some(day("2026-03-01")));
+    apply(
+        store,
+        &Batch {
+            orders,
+            ..Batch::default()
+        },
+        t0(),
+    )
+    .await;
+    refresh(store, &Scope::All, t0()).await;
+    assert_eq!(
+        snapshot(store).await.daily_sales,
+        vec![ds(1, "2026-03-01", 3.0, 3.0), ds(1, "2026-03-02", 2.0, 2.0)],
+        "{name}: each sale on its business day"
+    );
+}
+
+/// `set_order_days` re-derives every order's business day in a new zone, writes only the
+/// orders whose day moved (an undated order stays without a day), and a refresh then moves
+/// the sales; a second call writes nothing.
+pub async fn set_order_days_follows_the_account_zone(store: &dyn Store) {
+    let name = store.describe();
+    let orders = vec![
+        sale(
+            "SO-1",
+            "2026-03-01T22:30:00.000Z",
+            vec![line(Some(1), 2.0, Some(1.0))],
+        ),
+        sale(
+            "SO-2",
+            "2026-03-01T02:00:00.000Z",
+            vec![line(Some(1), 1.0, Some(1.0))],
+        ),
+        order(
+            "SO-3",
+            "SALES_ORDER",
+            Some("ORDER_COMPLETED"),
+            None,
+            vec![line(Some(1), 7.0, Some(1.0))],
+        ),
+    ];
+    apply(
+        store,
+        &Batch {
+            orders,
+            ..Batch::default()
+        },
+        t0(),
+    )
+    .await;
+    refresh(store, &Scope::All, t0()).await;
+    assert_eq!(
+        snapshot(store).await.daily_sales,
+        vec![ds(1, "2026-03-01", 3.0, 3.0)],
+        "{name}: UTC days first"
+    );
+    let marks_before = marks(store).await;
+    let moved = store
+        .set_order_days(chrono_tz::Australia::Sydney, t0() + minutes(1))
+        .await
+        .expect("set_order_days");
+    assert_eq!(moved, 1, "{name}: only SO-1 changes its day in Sydney");
+    let snap = snapshot(store).await;
+    let days: Vec<(String, Option<NaiveDate>)> = snap
+        .orders
+        .iter()
+        .map(|o| (o.order_id.clone(), o.order_day))
+        .collect();
+    assert_eq!(
+        days,
+        vec![
+            ("SO-1".to_owned(), Some(day("2026-03-02"))),
+            ("SO-2".to_owned(), Some(day("2026-03-01"))),
+            ("SO-3".to_owned(), None),
+        ],
+        "{name}: days in Sydney"
+    );
+    assert_ne!(
+        marks(store).await.get("orders"),
+        marks_before.get("orders"),
+        "{name}: the orders' mark moves"
+    );
+    refresh(store, &Scope::All, t0() + minutes(2)).await;
+    assert_eq!(
+        snapshot(store).await.daily_sales,
+        vec![ds(1, "2026-03-01", 1.0, 1.0), ds(1, "2026-03-02", 2.0, 2.0)],
+        "{name}: sales follow the days"
+    );
+    let again = store
+        .set_order_days(chrono_tz::Australia::Sydney, t0() + minutes(3))
+        .await
+        .expect("set_order_days");
+    assert_eq!(again, 0, "{name}: nothing left to move");
+}
+
 /// A refresh writes only the days that differ, deletes vanished ones, and keeps to its scope.
 pub async fn refresh_daily_sales_writes_only_changes(store: &dyn Store) {
     let name = store.describe();
@@ -1582,7 +1708,7 @@ pub async fn item_inputs_sum_stock_guidelines_and_sales(store: &dyn Store) {
     .await;
     refresh(store, &Scope::All, t0()).await;
     let got = store
-        .item_inputs(&Scope::All, as_of)
+        .item_inputs(&Scope::All, as_of.date_naive())
         .await
         .expect("item_inputs");
     let level = |loc: u32, on_hand: f64, reserved: f64, rp: f64| crate::derive::LocationLevel {
@@ -1634,12 +1760,12 @@ pub async fn item_inputs_sum_stock_guidelines_and_sales(store: &dyn Store) {
         "{name}: item inputs for every product (product 3 is not stored)"
     );
     let scoped = store
-        .item_inputs(&Scope::Products(vec![p(2), p(3), p(2)]), as_of)
+        .item_inputs(&Scope::Products(vec![p(2), p(3), p(2)]), as_of.date_naive())
         .await
         .expect("item_inputs");
     assert_eq!(scoped, want[1..].to_vec(), "{name}: scoped item inputs");
     let none = store
-        .item_inputs(&Scope::Products(vec![]), as_of)
+        .item_inputs(&Scope::Products(vec![]), as_of.date_naive())
         .await
         .expect("item_inputs");
     assert!(none.is_empty(), "{name}: empty scope");
@@ -2474,6 +2600,8 @@ pub async fn snapshot_round_trips_every_field(store: &dyn Store) {
         order_type: "SALES_ORDER".into(),
         status: Some("ORDER_COMPLETED".into()),
         order_date: Some(t("2026-03-05T13:14:15.016Z")),
+        // Not the UTC date: the store keeps the business day it is given.
+        order_day: Some(day("2026-03-06")),
         due_date: Some(t("2026-03-12T00:00:00.000Z")),
         origin_facility_url: Some(url("facility", "200")),
         destination_facility_url: Some(String::new()),
@@ -2513,6 +2641,7 @@ pub async fn snapshot_round_trips_every_field(store: &dyn Store) {
         order_type: "PURCHASE_ORDER".into(),
         status: None,
         order_date: None,
+        order_day: None,
         due_date: None,
         origin_facility_url: None,
         destination_facility_url: None,
@@ -2599,7 +2728,8 @@ pub async fn snapshot_round_trips_every_field(store: &dyn Store) {
         s.daily_sales,
         vec![DailySalesRow {
             product_url: url("product", "10"),
-            day: day("2026-03-05"),
+            // The order's business day, not the UTC date of its order_date.
+            day: day("2026-03-06"),
             units: 1.5,
             revenue: 7.5,
         }],

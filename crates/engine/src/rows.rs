@@ -20,10 +20,19 @@
 //!   quarantined with the raw row, never guessed, and its stock pair is left as stored.
 //! - **Derived rows** ([`ItemRow`], the seed's `inventory_items`; [`DailySalesRow`]) are
 //!   computed from stored rows, see [`crate::derive`].
+//! - **The business day of an order** ([`OrderRow::order_day`]) is the calendar date of
+//!   `order_date` in the account's time zone (`FINALE_TIMEZONE`), computed here in Rust with
+//!   chrono-tz ([`business_day`]) and stored as a column, so both stores group sales by the
+//!   same value: SQLite has no time-zone database, and Postgres' own could disagree with
+//!   chrono-tz's on a recently changed zone. It is derived from `order_date` and a setting,
+//!   not from Finale's content, so it is left out of the content hash: when the account's
+//!   zone changes the engine re-derives it for every stored order
+//!   ([`crate::store::Store::set_order_days`]) instead of rewriting every order.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use finale::{Facility, FinaleRecord, InventoryItem, Order, PackedQuantities, PartyGroup, Product};
 use serde::{Deserialize, Serialize};
 
@@ -151,6 +160,8 @@ pub struct OrderRow {
     pub order_type: String,
     pub status: Option<String>,
     pub order_date: Option<DateTime<Utc>>,
+    /// The account's business day of `order_date` ([`business_day`]); not hashed.
+    pub order_day: Option<NaiveDate>,
     pub due_date: Option<DateTime<Utc>>,
     pub origin_facility_url: Option<String>,
     pub destination_facility_url: Option<String>,
@@ -206,7 +217,8 @@ pub struct ItemRow {
     pub content_hash: Hash,
 }
 
-/// Units and revenue of one product on one (UTC) day, from sales-order lines.
+/// Units and revenue of one product on one business day (the account's zone), from
+/// sales-order lines.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DailySalesRow {
     pub product_url: String,
@@ -534,8 +546,9 @@ impl OrderRow {
     /// Converts and validates a Finale order. Its lines must have been completed
     /// (`lines == Some(..)`); an order whose lines are unknown is rejected rather than
     /// stored as an order without lines. Line quantities are stored in units: a packed line
-    /// is converted as `packed` says, and an unreadable packing rejects the order.
-    pub fn from_finale(o: &Order, packed: PackedQuantities) -> Result<Self, Invalid> {
+    /// is converted as `packed` says, and an unreadable packing rejects the order. `zone` is
+    /// the account's time zone, which decides [`OrderRow::order_day`].
+    pub fn from_finale(o: &Order, packed: PackedQuantities, zone: Tz) -> Result<Self, Invalid> {
         let c = Check {
             collection: "order",
             key: &o.url,
@@ -590,6 +603,7 @@ impl OrderRow {
             order_type: c.required("orderTypeId", &o.order_type)?,
             status: o.status.clone(),
             order_date: o.order_date,
+            order_day: o.order_date.map(|t| business_day(t, zone)),
             due_date: o.due_date,
             origin_facility_url: Check::reference(&o.origin_facility_url),
             destination_facility_url: Check::reference(&o.destination_facility_url),
@@ -649,6 +663,10 @@ impl OrderRow {
 /// The order statuses whose sales orders count as sales (daily sales, velocity, days of
 /// stock): committed and completed. Both stores' daily-sales SQL spells the same list.
 pub const SALE_STATUSES: [&str; 2] = ["ORDER_LOCKED", "ORDER_COMPLETED"];
+/// The account's business day of an instant: its calendar date in `zone`.
+pub fn business_day(t: DateTime<Utc>, zone: Tz) -> NaiveDate {
+    t.with_timezone(&zone).date_naive()
+}
 
 /// Characters kept verbatim in a URL path segment (RFC 3986 unreserved).
 const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -921,14 +939,15 @@ mod tests {
             user_fields: Vec::new(),
         };
         let o = order(vec![line(Some("36 cs 36/1"), 12.0), line(None, 5.0)]);
-        let r = OrderRow::from_finale(&o, PackedQuantities::Cases).expect("valid");
+        let r = OrderRow::from_finale(&o, PackedQuantities::Cases, Tz::UTC).expect("valid");
         assert_eq!(r.lines[0].quantity, 432.0);
         assert_eq!(r.lines[1].quantity, 5.0);
         assert!(r.lines.iter().all(|l| l.order_item_url.is_none()));
-        let u = OrderRow::from_finale(&o, PackedQuantities::Units).expect("valid");
+        let u = OrderRow::from_finale(&o, PackedQuantities::Units, Tz::UTC).expect("valid");
         assert_eq!(u.lines[0].quantity, 12.0);
         let bad = order(vec![line(Some("box"), 1.0)]);
-        let e = OrderRow::from_finale(&bad, PackedQuantities::Cases).expect_err("unreadable");
+        let e =
+            OrderRow::from_finale(&bad, PackedQuantities::Cases, Tz::UTC).expect_err("unreadable");
         assert_eq!(e.field, "orderItemList[0].normalizedPackingString");
     }
 }

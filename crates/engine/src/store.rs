@@ -32,15 +32,18 @@
 //! Sales-history conventions shared by both stores: a sale is a line of a `SALES_ORDER` whose
 //! status is `ORDER_LOCKED` (committed) or `ORDER_COMPLETED` and that has an `order_date`
 //! ([`crate::rows::SALE_STATUSES`]; drafts in `ORDER_CREATED`, cancelled orders and orders
-//! without a status are not sales); its day is the UTC date of `order_date`;
-//! units are `quantity`, revenue `quantity × unit_price` (a missing price counts 0). "Units in
-//! the last N days before `as_of`" sums the days `d` with
-//! `as_of.date − N < d ≤ as_of.date`.
+//! without a status are not sales); its day is the order's stored `order_day`, the calendar
+//! date of `order_date` in the account's time zone (`FINALE_TIMEZONE`, computed in Rust by
+//! [`crate::rows::business_day`], so both stores group by the same value); units are
+//! `quantity`, revenue `quantity × unit_price` (a missing price counts 0). "Units in the last
+//! N days up to `today`" sums the days `d` with `today − N < d ≤ today`, where `today` is the
+//! account's business day of the run's clock (the caller passes it).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::derive::ItemInput;
@@ -471,12 +474,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now: DateTime<Utc>,
     ) -> Result<Writes, StoreError>;
 
-    /// One [`ItemInput`] per stored product in scope, by product URL.
+    /// One [`ItemInput`] per stored product in scope, by product URL, with units sold in
+    /// the 30 and 90 business days up to `today` (the account's day, see the module docs).
     async fn item_inputs(
         &self,
         scope: &Scope,
-        as_of: DateTime<Utc>,
+        today: NaiveDate,
     ) -> Result<Vec<ItemInput>, StoreError>;
+
+    /// Sets every stored order's `order_day` to its business day in `zone`
+    /// ([`crate::rows::business_day`]), writing only orders whose day differs; returns how
+    /// many were written. The engine calls it when the account's time zone changed.
+    async fn set_order_days(&self, zone: Tz, now: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Upserts the seed's rows by `finale_id` (new rows get a fresh `id`): rows whose hash
     /// differs are written with `last_updated = finale_last_sync = now`; unchanged rows get

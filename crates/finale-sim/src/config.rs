@@ -107,21 +107,66 @@ pub enum PackedQuantities {
     Units,
 }
 
+/// The zone in which offset-less REST timestamps are written (finale-api.md §6.5, §15b).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Timestamps {
+    /// UTC (default): what Finale's own build example shows (`createdDate` equals its
+    /// `txStamp` epoch seconds read as UTC).
+    #[default]
+    Utc,
+    /// Wall-clock time in the account zone ([`Quirks::timezone`]).
+    Account,
+}
+
+/// Error returned by `Timestamps::from_str`.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown timestamp zone {0:?} (expected utc or account)")]
+pub struct ParseTimestampsError(String);
+
+impl FromStr for Timestamps {
+    type Err = ParseTimestampsError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "utc" => Ok(Timestamps::Utc),
+            "account" => Ok(Timestamps::Account),
+            _ => Err(ParseTimestampsError(s.to_owned())),
+        }
+    }
+}
+
 /// Switches for every uncertain fact of finale-api.md §15.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Quirks {
     /// `true` (default): the order collection carries `orderItemList` (arrays of arrays);
     /// `false`: headers only, lines via `GET {orderUrl}`.
     pub order_items_in_collection: bool,
-    /// Account time zone in which offset-less timestamps are written and naive filter bounds
-    /// are read. Default UTC.
+    /// The account's time zone (default UTC): GraphQL's display dates and date filters, and
+    /// the zone of REST timestamps under [`Timestamps::Account`].
     pub timezone: chrono_tz::Tz,
+    /// The zone offset-less REST timestamps are written in and naive REST filter bounds are
+    /// read in (default [`Timestamps::Utc`]); bounds with `Z` or an offset are instants
+    /// either way. See [`Quirks::timestamp_zone`].
+    pub timestamps: Timestamps,
     /// `false` (default): a null `lastUpdatedDate` upper bound means "now"; `true`: 400.
     pub reject_open_upper_bound: bool,
     /// Shape of error bodies.
     pub error_body: ErrorBodyShape,
     /// Whether responses carry `X-RateLimit-*` headers (default `true`).
     pub rate_limit_headers: bool,
+    /// `X-RateLimit-Reset` in epoch milliseconds instead of seconds (default `false`; the
+    /// unit is unresolved, finale-api.md §15b).
+    pub rate_limit_reset_millis: bool,
+    /// A collection path without its trailing slash (`/api/inventoryitem`) is an unknown
+    /// path: an HTML 404 (default `true`, seen live, finale-api.md §15b); `false` serves it.
+    pub collection_needs_trailing_slash: bool,
+    /// Products look like the live capture of finale-api.md §15b (default `false`): every
+    /// `priceList` carries a user-defined `##user2` entry without a `price` key, and the
+    /// live collection's other nested lists (`productStoreList`, `glAccountList`,
+    /// `contentList`, `productAssocList`) come as empty arrays per record.
+    pub live_product_shape: bool,
+    /// Single-record GETs look like Finale's doc examples (default `false`): no
+    /// `orderDate`/`createdDate`/`lastUpdatedDate`, plus an undocumented `invalidations` key.
+    pub doc_shaped_records: bool,
     /// Live-mode writes stamp `lastUpdatedDate` with `now + clock_skew` (default zero).
     pub clock_skew: Duration,
     /// GraphQL date-range keys accepted: `{begin, end}`, `{start, end}` or both (default).
@@ -141,14 +186,29 @@ impl Default for Quirks {
         Self {
             order_items_in_collection: true,
             timezone: chrono_tz::UTC,
+            timestamps: Timestamps::Utc,
             reject_open_upper_bound: false,
             error_body: ErrorBodyShape::ErrorMessage,
             rate_limit_headers: true,
+            rate_limit_reset_millis: false,
+            collection_needs_trailing_slash: true,
+            live_product_shape: false,
+            doc_shaped_records: false,
             clock_skew: Duration::zero(),
             graphql_date_keys: crate::graphql::DateKeys::default(),
             graphql_none_format: crate::graphql::NoneFormat::default(),
             graphql: true,
             packed_quantities: PackedQuantities::default(),
+        }
+    }
+}
+
+impl Quirks {
+    /// The zone REST timestamps are rendered in and naive REST filter bounds are read in.
+    pub fn timestamp_zone(&self) -> chrono_tz::Tz {
+        match self.timestamps {
+            Timestamps::Utc => chrono_tz::UTC,
+            Timestamps::Account => self.timezone,
         }
     }
 }

@@ -736,7 +736,9 @@ pub fn generate(account: &str, seed: u64, size: Size, anchor: DateTime<Utc>) -> 
             }
             .into(),
             status_id: status.into(),
-            order_date: ts(t - t.rem_euclid(day)),
+            // The instant the order was placed, at any time of day (not midnight), so a
+            // sale's business day depends on the account's zone.
+            order_date: ts(t),
             origin_facility_url: sales.then(|| locations[loc_idx].clone()),
             destination_facility_url: (!sales).then(|| locations[loc_idx].clone()),
             order_role_list: vec![party],

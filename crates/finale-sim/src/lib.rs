@@ -35,7 +35,9 @@ pub mod render;
 pub mod server;
 
 pub use clock::SimClock;
-pub use config::{ErrorBodyShape, PackedQuantities, Quirks, RateLimitConfig, SimConfig, Size};
+pub use config::{
+    ErrorBodyShape, PackedQuantities, Quirks, RateLimitConfig, SimConfig, Size, Timestamps,
+};
 pub use faults::{Fault, FaultPlan};
 pub use graphql::{DateKeys, NoneFormat};
 pub use live::LiveReport;

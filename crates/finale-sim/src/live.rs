@@ -224,7 +224,7 @@ pub fn step(
             order_url,
             order_type_id: "SALES_ORDER".into(),
             status_id: "ORDER_COMPLETED".into(),
-            order_date: stamp - Duration::seconds(stamp.timestamp().rem_euclid(86_400)),
+            order_date: stamp,
             origin_facility_url: Some(loc),
             destination_facility_url: None,
             order_role_list: vec![OrderRole {
@@ -272,7 +272,7 @@ pub fn step(
                 order_url: order_url.clone(),
                 order_type_id: "PURCHASE_ORDER".into(),
                 status_id: "ORDER_LOCKED".into(),
-                order_date: stamp - Duration::seconds(stamp.timestamp().rem_euclid(86_400)),
+                order_date: stamp,
                 origin_facility_url: None,
                 destination_facility_url: Some(locations[0].clone()),
                 order_role_list: vec![OrderRole {

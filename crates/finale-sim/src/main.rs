@@ -53,6 +53,9 @@ struct Args {
     /// FINALE_PACKED_QUANTITIES=units).
     #[arg(long)]
     packed_units: bool,
+    /// Zone of offset-less REST timestamps: utc (default) or account.
+    #[arg(long, default_value = "utc")]
+    timestamps: finale_sim::config::Timestamps,
     /// Disable rate-limit enforcement (headers are still sent).
     #[arg(long)]
     no_limits: bool,
@@ -86,6 +89,7 @@ async fn main() -> anyhow::Result<()> {
     if args.packed_units {
         cfg.quirks.packed_quantities = finale_sim::PackedQuantities::Units;
     }
+    cfg.quirks.timestamps = args.timestamps;
     cfg.limits.enabled = !args.no_limits;
     let sim = Simulator::start(cfg)
         .await

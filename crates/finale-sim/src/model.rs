@@ -440,7 +440,8 @@ pub struct Order {
     pub order_type_id: String,
     /// `ORDER_CREATED`, `ORDER_LOCKED`, `ORDER_COMPLETED` or `ORDER_CANCELLED`.
     pub status_id: String,
-    /// Order date (midnight in UTC of the day it was placed).
+    /// When the order was placed (any time of day; its business day is the account-local
+    /// date of this instant).
     pub order_date: DateTime<Utc>,
     /// Shipping location for sales orders.
     pub origin_facility_url: Option<String>,
@@ -463,6 +464,13 @@ pub struct Order {
 }
 
 impl Order {
+    /// The `dueDate` of a purchase order: 14 days after the calendar day of its order date in
+    /// `tz` (the account's zone: a due date is a local date). Sales orders have none.
+    pub fn due_day(&self, tz: chrono_tz::Tz) -> Option<chrono::NaiveDate> {
+        (self.order_type_id == "PURCHASE_ORDER")
+            .then(|| self.order_date.with_timezone(&tz).date_naive() + chrono::Duration::days(14))
+    }
+
     /// Sum of `quantity × unitPrice` over lines.
     pub fn item_total(&self) -> f64 {
         self.order_item_list

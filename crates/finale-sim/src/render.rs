@@ -9,8 +9,9 @@
 //!
 //! Every record type implements [`Render`]: a static column list, typed access to its
 //! top-level scalar fields ([`Scalar`], also what `filter` compares), and rendering of nested
-//! lists. Timestamps are written as `YYYY-MM-DDTHH:MM:SS` without offset in the account time
-//! zone; `txStamp` as epoch seconds; whole numbers as JSON integers.
+//! lists. Timestamps are written as `YYYY-MM-DDTHH:MM:SS` without offset in the timestamp
+//! zone (`Quirks::timestamp_zone`: UTC by default, the account zone under
+//! `Timestamps::Account`); `txStamp` as epoch seconds; whole numbers as JSON integers.
 //!
 //! Collections are written column by column straight into a byte buffer, so a large read never
 //! holds more than one column of `Value`s at a time.
@@ -20,7 +21,7 @@ use serde_json::{Map, Value, json};
 
 use crate::model::*;
 
-/// Rendering context: account time zone and whether the output is a collection.
+/// Rendering context: timestamp zone and whether the output is a collection.
 #[derive(Debug, Clone, Copy)]
 pub struct Cx {
     /// Time zone in which offset-less timestamps are written.
@@ -31,10 +32,16 @@ pub struct Cx {
     pub order_items_in_collection: bool,
     /// What packed `inventoryitem` quantities count.
     pub packed_quantities: crate::config::PackedQuantities,
+    /// The account's time zone: the calendar day of date-only fields (`dueDate`).
+    pub account_tz: chrono_tz::Tz,
+    /// Products look like the live capture of finale-api.md §15b (`Quirks::live_product_shape`).
+    pub live_product_shape: bool,
+    /// Single records look like Finale's doc examples (`Quirks::doc_shaped_records`).
+    pub doc_shaped_records: bool,
 }
 
 impl Cx {
-    /// Formats an instant as Finale does: local time in the account zone, no offset.
+    /// Formats an instant as Finale does: wall-clock time in the timestamp zone, no offset.
     pub fn date(&self, t: DateTime<Utc>) -> String {
         t.with_timezone(&self.tz)
             .format("%Y-%m-%dT%H:%M:%S")
@@ -292,6 +299,10 @@ impl Render for Product {
         "priceList",
         "reorderGuidelineList",
         "userFieldDataList",
+        "productStoreList",
+        "glAccountList",
+        "contentList",
+        "productAssocList",
         "createdDate",
         "lastUpdatedDate",
         "actionUrlActivate",
@@ -329,7 +340,7 @@ impl Render for Product {
             _ => return None,
         })
     }
-    fn extra(&self, col: &str, _cx: &Cx) -> Option<Value> {
+    fn extra(&self, col: &str, cx: &Cx) -> Option<Value> {
         match col {
             "supplierList" => Some(Value::Array(
                 self.supplier_list
@@ -346,8 +357,9 @@ impl Render for Product {
                     })
                     .collect(),
             )),
-            "priceList" => Some(Value::Array(
-                self.price_list
+            "priceList" => {
+                let mut list: Vec<Value> = self
+                    .price_list
                     .iter()
                     .map(|p| {
                         json!({
@@ -356,8 +368,18 @@ impl Render for Product {
                             "currencyUomId": p.currency_uom_id,
                         })
                     })
-                    .collect(),
-            )),
+                    .collect();
+                if cx.live_product_shape {
+                    // A user-defined price type nobody priced: its `price` key is absent.
+                    list.push(json!({"productPriceTypeId": "##user2", "currencyUomId": "USD"}));
+                }
+                Some(Value::Array(list))
+            }
+            "productStoreList" | "glAccountList" | "contentList" | "productAssocList"
+                if cx.live_product_shape =>
+            {
+                Some(Value::Array(Vec::new()))
+            }
             "reorderGuidelineList" => Some(Value::Array(
                 self.reorder_guideline_list
                     .iter()
@@ -397,6 +419,7 @@ impl Render for Order {
         "orderTypeId",
         "statusId",
         "orderDate",
+        "dueDate",
         "originFacilityUrl",
         "destinationFacilityUrl",
         "referenceNumber",
@@ -447,6 +470,10 @@ impl Render for Order {
         let url = &self.order_url;
         let st = self.status_id.as_str();
         match col {
+            // A date-only field, written as Finale does: the date at a fixed clock time.
+            "dueDate" => self
+                .due_day(cx.account_tz)
+                .map(|d| Value::String(format!("{}T16:00:00", d.format("%Y-%m-%d")))),
             "orderRoleList" => Some(Value::Array(
                 self.order_role_list
                     .iter()
@@ -616,12 +643,23 @@ impl Render for InventoryItem {
 }
 
 /// Renders one record as a plain object (all present fields, nested lists included).
+///
+/// With [`Cx::doc_shaped_records`] a record looks like Finale's own doc examples
+/// (finale-api.md §15b): no `orderDate`, `createdDate` or `lastUpdatedDate`, and an
+/// undocumented `invalidations` key.
 pub fn single<T: Render>(row: &T, cx: &Cx) -> Vec<u8> {
     let mut m = Map::new();
     for col in T::COLUMNS {
+        if cx.doc_shaped_records && matches!(*col, "orderDate" | "createdDate" | "lastUpdatedDate")
+        {
+            continue;
+        }
         if let Some(v) = row.field(col, cx) {
             m.insert((*col).to_owned(), v);
         }
+    }
+    if cx.doc_shaped_records {
+        m.insert("invalidations".to_owned(), json!({}));
     }
     serde_json::to_vec(&Value::Object(m)).unwrap_or_else(|_| b"{}".to_vec())
 }
@@ -687,6 +725,9 @@ mod tests {
             collection: true,
             order_items_in_collection: true,
             packed_quantities: crate::config::PackedQuantities::Cases,
+            account_tz: chrono_tz::UTC,
+            live_product_shape: false,
+            doc_shaped_records: false,
         }
     }
 

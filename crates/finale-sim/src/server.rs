@@ -465,7 +465,7 @@ fn serve_collection<T: Render + Record>(
     let q = filter::parse::<T>(
         get("filter"),
         get("limit"),
-        inner.cfg.quirks.timezone,
+        inner.cfg.quirks.timestamp_zone(),
         now,
         inner.cfg.quirks.reject_open_upper_bound,
     )?;
@@ -551,14 +551,22 @@ fn route(
     let shape = inner.cfg.quirks.error_body;
     let ds = inner.dataset.read().unwrap_or_else(PoisonError::into_inner);
     let cx = Cx {
-        tz: inner.cfg.quirks.timezone,
+        tz: inner.cfg.quirks.timestamp_zone(),
         collection: matches!(route, Route::Collection(_)),
         order_items_in_collection: inner.cfg.quirks.order_items_in_collection,
         packed_quantities: inner.cfg.quirks.packed_quantities,
+        account_tz: inner.cfg.quirks.timezone,
+        live_product_shape: inner.cfg.quirks.live_product_shape,
+        doc_shaped_records: inner.cfg.quirks.doc_shaped_records,
     };
     match (route, method) {
         (Route::Auth, &Method::POST) => legacy_login(inner, body),
         (Route::Graphql, &Method::POST) => graphql_response(inner, &ds, body, now),
+        (Route::Collection(_), &Method::GET)
+            if inner.cfg.quirks.collection_needs_trailing_slash && !path.ends_with('/') =>
+        {
+            html_not_found()
+        }
         (Route::Collection(c), &Method::GET) => {
             let params = query_params(query);
             let res = match c {
@@ -608,11 +616,26 @@ fn route(
             StatusCode::METHOD_NOT_ALLOWED,
             "writes are not supported by the simulator",
         ),
-        _ => error_out(shape, StatusCode::NOT_FOUND, "not found"),
+        _ => html_not_found(),
     }
 }
 
-fn rate_headers(out: &mut Vec<(header::HeaderName, HeaderValue)>, v: &Verdict) {
+/// What Finale answers for a path it does not have: an HTML page, not JSON
+/// (finale-api.md §15b, seen live for `/api/inventoryitem?limit=5` without the slash).
+fn html_not_found() -> Out {
+    Out {
+        status: StatusCode::NOT_FOUND,
+        body: b"<!DOCTYPE html><html><head><title>404 Not Found</title></head>\
+<body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body></html>"
+            .to_vec(),
+        content_type: "text/html; charset=utf-8",
+        extra_headers: Vec::new(),
+    }
+}
+
+/// The `X-RateLimit-*` headers of a verdict; with `reset_millis` the reset is written in
+/// epoch milliseconds (the unresolved unit of finale-api.md §15b).
+fn rate_headers(out: &mut Vec<(header::HeaderName, HeaderValue)>, v: &Verdict, reset_millis: bool) {
     out.push((
         header::HeaderName::from_static("x-ratelimit-limit"),
         HeaderValue::from(v.limit),
@@ -623,7 +646,11 @@ fn rate_headers(out: &mut Vec<(header::HeaderName, HeaderValue)>, v: &Verdict) {
     ));
     out.push((
         header::HeaderName::from_static("x-ratelimit-reset"),
-        HeaderValue::from(v.reset),
+        HeaderValue::from(if reset_millis {
+            v.reset.saturating_mul(1000)
+        } else {
+            v.reset
+        }),
     ));
     if let Some(r) = v.retry_after {
         out.push((header::RETRY_AFTER, HeaderValue::from(r)));
@@ -729,7 +756,11 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
                 let mut out = error_out(shape, status, &format!("injected fault: status {code}"));
                 if headers_on {
                     let v = lock(&inner.limiter).peek(now, &buckets);
-                    rate_headers(&mut out.extra_headers, &v);
+                    rate_headers(
+                        &mut out.extra_headers,
+                        &v,
+                        inner.cfg.quirks.rate_limit_reset_millis,
+                    );
                 }
                 entry.status = status.as_u16();
                 record(&inner, entry, &[], out.body.len());
@@ -750,7 +781,11 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
                 };
                 let mut out =
                     error_out(shape, StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded");
-                rate_headers(&mut out.extra_headers, &v);
+                rate_headers(
+                    &mut out.extra_headers,
+                    &v,
+                    inner.cfg.quirks.rate_limit_reset_millis,
+                );
                 entry.status = 429;
                 record(&inner, entry, &[], out.body.len());
                 return into_response(out);
@@ -781,7 +816,11 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         let mut out = error_out(shape, StatusCode::UNAUTHORIZED, "authentication required");
         if headers_on {
             let v = lock(&inner.limiter).peek(now, &buckets);
-            rate_headers(&mut out.extra_headers, &v);
+            rate_headers(
+                &mut out.extra_headers,
+                &v,
+                inner.cfg.quirks.rate_limit_reset_millis,
+            );
         }
         out
     } else {
@@ -805,13 +844,21 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
                 corrupt,
             );
             if headers_on {
-                rate_headers(&mut out.extra_headers, &verdict);
+                rate_headers(
+                    &mut out.extra_headers,
+                    &verdict,
+                    inner.cfg.quirks.rate_limit_reset_millis,
+                );
             }
             out
         } else {
             let mut out = error_out(shape, StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded");
             // A 429 always carries the headers: they are the only way to know when to retry.
-            rate_headers(&mut out.extra_headers, &verdict);
+            rate_headers(
+                &mut out.extra_headers,
+                &verdict,
+                inner.cfg.quirks.rate_limit_reset_millis,
+            );
             out
         }
     };

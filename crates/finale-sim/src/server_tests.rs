@@ -83,7 +83,7 @@ async fn collections_are_column_major_and_bodies_deterministic() {
         assert_eq!(pa.status(), 200);
         assert_eq!(pa.headers()["content-type"], "application/json");
         let ba = pa.bytes().await.unwrap();
-        let bb = get(&b, &format!("/acme/api/{coll}"))
+        let bb = get(&b, &format!("/acme/api/{coll}/"))
             .await
             .bytes()
             .await
@@ -355,7 +355,8 @@ async fn error_body_shapes_follow_the_quirk() {
     let mut c = cfg();
     c.quirks.error_body = crate::ErrorBodyShape::ErrorsList;
     let sim = start(c).await;
-    let (s, v) = get_json(&sim, "/acme/api/nope/").await;
+    // A missing record is an API error in the configured shape (an unknown path is HTML).
+    let (s, v) = get_json(&sim, "/acme/api/product/NO-SUCH-SKU").await;
     assert_eq!(s, 404);
     assert!(v["errors"][0].is_string());
 }
@@ -433,7 +434,7 @@ async fn collection_reads_report_the_collection_bucket() {
         .parse()
         .unwrap();
     assert_eq!(reset % 3600, 0);
-    assert_eq!(get(&sim, "/acme/api/facility").await.status(), 200);
+    assert_eq!(get(&sim, "/acme/api/facility/").await.status(), 200);
     let r = get(&sim, "/acme/api/facility/").await;
     assert_eq!(r.status(), 429);
     assert_eq!(r.headers()["x-ratelimit-limit"], "2");
@@ -613,4 +614,158 @@ async fn live_mode_changes_timestamps_and_stock() {
         "{stamps:?} vs {skewed}"
     );
     sim.clone().shutdown().await;
+}
+
+/// The timestamp zone (`Quirks::timestamps`): UTC by default whatever the account zone, the
+/// account's wall time under `Timestamps::Account`; naive filter bounds are read in the same
+/// zone, so a bound with `Z` and the same instant written naive select the same rows in both
+/// modes. Orders are placed at any time of day, not only at midnight.
+#[tokio::test]
+async fn timestamps_are_written_and_naive_bounds_read_in_the_timestamp_zone() {
+    let sydney = chrono_tz::Australia::Sydney;
+    for mode in [crate::Timestamps::Utc, crate::Timestamps::Account] {
+        let mut c = cfg();
+        c.quirks.timezone = sydney;
+        c.quirks.timestamps = mode;
+        let sim = start(c).await;
+        let zone = sim.config().quirks.timestamp_zone();
+        assert_eq!(
+            zone,
+            match mode {
+                crate::Timestamps::Utc => chrono_tz::UTC,
+                crate::Timestamps::Account => sydney,
+            }
+        );
+        let (lo, hi) = (anchor() - Duration::days(10), anchor() - Duration::days(3));
+        let z = json!({"lastUpdatedDate": [
+            lo.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            hi.format("%Y-%m-%dT%H:%M:%SZ").to_string()]});
+        let naive = json!({"lastUpdatedDate": [
+            lo.with_timezone(&zone).format("%Y-%m-%dT%H:%M:%S").to_string(),
+            hi.with_timezone(&zone).format("%Y-%m-%dT%H:%M:%S").to_string()]});
+        let (s, by_z) = get_json(&sim, &format!("/acme/api/order/?filter={}", f(z))).await;
+        assert_eq!(s, 200);
+        let (_, by_naive) = get_json(&sim, &format!("/acme/api/order/?filter={}", f(naive))).await;
+        assert!(rows(&by_z) > 0);
+        assert_eq!(by_z["orderUrl"], by_naive["orderUrl"], "{mode:?}");
+        let ds = sim.dataset();
+        let ds = ds.read().unwrap();
+        let mut off_midnight = 0;
+        for (i, url) in by_z["orderUrl"].as_array().unwrap().iter().enumerate() {
+            let o = ds.orders.by_url(url.as_str().unwrap()).unwrap();
+            let want = o
+                .order_date
+                .with_timezone(&zone)
+                .format("%Y-%m-%dT%H:%M:%S");
+            assert_eq!(by_z["orderDate"][i], json!(want.to_string()), "{mode:?}");
+            if o.order_date.timestamp() % 86_400 != 0 {
+                off_midnight += 1;
+            }
+        }
+        assert!(off_midnight > 0, "orders are placed at any time of day");
+    }
+}
+
+/// finale-api.md §15b: a collection path without its trailing slash and any unknown path
+/// answer an HTML 404 (not JSON); the quirk can serve the slash-less path instead. The
+/// `X-RateLimit-Reset` header can be written in epoch milliseconds.
+#[tokio::test]
+async fn unknown_paths_are_html_404s_and_the_reset_unit_is_a_quirk() {
+    let sim = start(cfg()).await;
+    for path in ["/acme/api/inventoryitem?limit=5", "/acme/api/nonsense/"] {
+        let r = get(&sim, path).await;
+        assert_eq!(r.status(), 404, "{path}");
+        let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.starts_with("text/html"), "{path}: {ct}");
+        let body = r.text().await.unwrap();
+        assert!(
+            serde_json::from_str::<Value>(&body).is_err(),
+            "{path}: {body}"
+        );
+    }
+    let reset = |r: &reqwest::Response| -> i64 {
+        r.headers()["x-ratelimit-reset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let secs = reset(&get(&sim, "/acme/api/facility/").await);
+    assert!(secs > 1_000_000_000 && secs < 1_000_000_000_000, "{secs}");
+
+    let mut c = cfg();
+    c.quirks.collection_needs_trailing_slash = false;
+    c.quirks.rate_limit_reset_millis = true;
+    let lax = start(c).await;
+    let r = get(&lax, "/acme/api/inventoryitem?limit=5").await;
+    assert_eq!(r.status(), 200);
+    let ms = reset(&r);
+    assert!(ms > 1_000_000_000_000, "{ms}");
+    assert_eq!(ms % 1000, 0);
+}
+
+/// finale-api.md §15b shapes on request: live-captured products (a user-defined price type
+/// without a `price` key, empty nested lists per record) and doc-example single records (no
+/// dates, an `invalidations` key). A purchase order's `dueDate` is a date at a fixed clock
+/// time in either case.
+#[tokio::test]
+async fn live_and_doc_payload_shapes_follow_their_quirks() {
+    let plain = start(cfg()).await;
+    let mut c = cfg();
+    c.quirks.live_product_shape = true;
+    c.quirks.doc_shaped_records = true;
+    let shaped = start(c).await;
+
+    let (_, p) = get_json(&plain, "/acme/api/product/").await;
+    assert!(p.get("productStoreList").is_none());
+    let (_, p) = get_json(&shaped, "/acme/api/product/").await;
+    let prices = p["priceList"][0].as_array().unwrap();
+    let user = prices.last().unwrap();
+    assert_eq!(user["productPriceTypeId"], json!("##user2"));
+    assert!(user.get("price").is_none(), "{user}");
+    assert!(
+        prices
+            .iter()
+            .any(|e| e["productPriceTypeId"] == json!("LIST_PRICE"))
+    );
+    assert_eq!(p["productStoreList"][0], json!([]));
+    assert_eq!(rows(&p), shaped.dataset().read().unwrap().products.len());
+
+    let po = {
+        let ds = plain.dataset();
+        let ds = ds.read().unwrap();
+        ds.orders
+            .rows()
+            .iter()
+            .find(|o| o.order_type_id == "PURCHASE_ORDER")
+            .unwrap()
+            .clone()
+    };
+    let path = po.order_url.clone();
+    let (s, one) = get_json(&plain, &path).await;
+    assert_eq!(s, 200);
+    assert!(one["orderDate"].is_string() && one.get("invalidations").is_none());
+    let due = format!("{}T16:00:00", po.due_day(chrono_tz::UTC).unwrap());
+    assert_eq!(one["dueDate"], json!(due));
+    let (s, one) = get_json(&shaped, &path).await;
+    assert_eq!(s, 200);
+    for key in ["orderDate", "createdDate", "lastUpdatedDate"] {
+        assert!(one.get(key).is_none(), "{key}: {one}");
+    }
+    assert!(one["invalidations"].is_object());
+    assert_eq!(one["dueDate"], json!(due));
+    assert!(one["orderItemList"].is_array());
+    // Collections keep their dates.
+    let (_, coll) = get_json(&shaped, "/acme/api/order/?limit=3").await;
+    assert!(coll["orderDate"][0].is_string());
+}
+
+/// finale-api.md §15b: `offset` appears to be ignored; collections return oldest rows first.
+#[tokio::test]
+async fn offset_is_ignored() {
+    let sim = start(cfg()).await;
+    let (_, first) = get_json(&sim, "/acme/api/facility/?limit=2").await;
+    let (_, skipped) = get_json(&sim, "/acme/api/facility/?limit=2&offset=1").await;
+    assert_eq!(rows(&first), 2);
+    assert_eq!(first["facilityUrl"], skipped["facilityUrl"]);
 }

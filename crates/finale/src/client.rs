@@ -178,7 +178,7 @@ impl FinaleClient {
             inner: Arc::new(Inner {
                 api_root: cfg.api_root(),
                 ctx: DecodeContext {
-                    timezone: cfg.timezone,
+                    timestamp_zone: cfg.timestamp_zone(),
                 },
                 cfg,
                 http,
@@ -606,6 +606,8 @@ impl FinaleClient {
         report: &mut LineFetchReport,
     ) -> Result<Vec<usize>, Error> {
         let cfg = &self.inner.cfg;
+        // GraphQL's `orderDate` is the account-local calendar day (finale-api.md §6.5), so
+        // the range is taken in the account's zone, not in the timestamps' zone.
         let tz = cfg.timezone;
         let (dated, mut left): (Vec<usize>, Vec<usize>) = missing
             .into_iter()
@@ -1290,6 +1292,30 @@ mod tests {
             .expect_err("wide");
         assert!(matches!(err, Error::WindowTooWide { .. }), "{err:?}");
         assert_eq!(log.lock().expect("log").len(), 1);
+    }
+
+    /// finale-api.md §15b: an unknown path answers an HTML 404 page; it is a permanent
+    /// not-found error with its status and the page's text, not a decode error or a retry.
+    #[tokio::test]
+    async fn an_html_404_page_is_not_found_with_its_status() {
+        let page = "<!DOCTYPE html><html><head><title>404 Not Found</title></head>\
+                    <body><h1>Not Found</h1></body></html>";
+        let (base, log) =
+            serve(move |_, _| (404, vec![("content-type", "text/html".into())], page.into())).await;
+        let client = FinaleClient::new(config(&base)).expect("client");
+        let err = client
+            .fetch_all::<Facility>(Priority::Smart)
+            .await
+            .expect_err("404");
+        assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+        assert_eq!(err.status(), Some(404));
+        assert!(err.is_permanent());
+        let shown = err.to_string();
+        assert!(
+            shown.contains("Not Found") && !shown.contains('<'),
+            "{shown}"
+        );
+        assert_eq!(log.lock().expect("log").len(), 1, "not retried");
     }
 
     #[tokio::test]

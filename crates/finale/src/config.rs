@@ -108,6 +108,52 @@ pub enum ConfigError {
     Credentials(&'static str),
 }
 
+/// The zone in which Finale writes its offset-less REST timestamps (`2019-07-25T19:13:45`).
+///
+/// Finale does not document it (finale-api.md §6.5). The evidence favours UTC (§15b): in
+/// Finale's own build example `createdDate` and `lastUpdatedDate` equal the `txStamp` epoch
+/// seconds of the same events read as UTC, to the second, and a second fixture shows the
+/// same coincidence. Hence the default [`TimestampZone::Utc`]; [`TimestampZone::Account`]
+/// reads them as wall-clock time in [`FinaleConfig::timezone`] for an account that proves
+/// otherwise. This is a different fact from the account's time zone, which decides the
+/// business day a sale falls on whatever the timestamps' zone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum TimestampZone {
+    /// Offset-less timestamps are UTC (default; `FINALE_TIMESTAMPS=utc`).
+    #[default]
+    Utc,
+    /// Offset-less timestamps are wall-clock time in the account zone
+    /// (`FINALE_TIMESTAMPS=account`).
+    Account,
+}
+
+impl TimestampZone {
+    /// The setting's spelling (`utc`, `account`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimestampZone::Utc => "utc",
+            TimestampZone::Account => "account",
+        }
+    }
+}
+
+impl fmt::Display for TimestampZone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for TimestampZone {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "utc" => Ok(TimestampZone::Utc),
+            "account" => Ok(TimestampZone::Account),
+            other => Err(format!("`{other}` is neither `utc` nor `account`")),
+        }
+    }
+}
+
 /// Everything the client needs. Cheap to clone (the clock is shared).
 #[derive(Clone, Debug)]
 pub struct FinaleConfig {
@@ -118,8 +164,13 @@ pub struct FinaleConfig {
     pub account: String,
     /// API key or legacy session.
     pub credentials: Credentials,
-    /// Account time zone for offset-less timestamps (Finale does not say; default UTC).
+    /// The account's time zone (`FINALE_TIMEZONE`, default UTC): the business day a sale
+    /// falls on, GraphQL's display dates, and the zone of offset-less timestamps when
+    /// [`FinaleConfig::timestamps`] is [`TimestampZone::Account`].
     pub timezone: Tz,
+    /// The zone Finale writes offset-less timestamps in (`FINALE_TIMESTAMPS`, default
+    /// [`TimestampZone::Utc`]); see [`FinaleConfig::timestamp_zone`].
+    pub timestamps: TimestampZone,
     /// Rate budgets shared by every request of the client.
     pub budgets: BudgetConfig,
     /// Retries for 5xx, network errors, timeouts and truncated bodies.
@@ -157,6 +208,7 @@ impl FinaleConfig {
             account: account.into(),
             credentials,
             timezone: Tz::UTC,
+            timestamps: TimestampZone::Utc,
             budgets: BudgetConfig::default(),
             retry: RetryPolicy::default(),
             request_timeout: StdDuration::from_secs(30),
@@ -173,8 +225,9 @@ impl FinaleConfig {
 
     /// Reads `FINALE_ACCOUNT`, `FINALE_API_KEY` + `FINALE_API_SECRET` (or the legacy
     /// `FINALE_USERNAME` + `FINALE_PASSWORD`), and optionally `FINALE_BASE_URL`,
-    /// `FINALE_TIMEZONE` (IANA name), `FINALE_PACKED_QUANTITIES` (`cases` | `units`) and
-    /// `FINALE_COLLECTION_CAP` (entities, default 120000) from the process environment.
+    /// `FINALE_TIMEZONE` (IANA name), `FINALE_TIMESTAMPS` (`utc`/`account`),
+    /// `FINALE_PACKED_QUANTITIES` (`cases` | `units`) and `FINALE_COLLECTION_CAP` (entities,
+    /// default 120000) from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -271,7 +324,24 @@ impl FinaleConfig {
                         }
                     })?;
         }
+        if let Some(zone) = var("FINALE_TIMESTAMPS") {
+            cfg.timestamps =
+                zone.parse::<TimestampZone>()
+                    .map_err(|reason| ConfigError::Invalid {
+                        var: "FINALE_TIMESTAMPS",
+                        reason,
+                    })?;
+        }
         Ok(cfg)
+    }
+
+    /// The zone offset-less REST timestamps are read in: UTC, or the account zone with
+    /// [`TimestampZone::Account`].
+    pub fn timestamp_zone(&self) -> Tz {
+        match self.timestamps {
+            TimestampZone::Utc => Tz::UTC,
+            TimestampZone::Account => self.timezone,
+        }
     }
 
     /// The REST root: `{base_url}/{account}/api/` (the account is one percent-encoded
@@ -420,6 +490,12 @@ mod tests {
             }
         );
         assert_eq!(cfg.timezone, chrono_tz::America::Chicago);
+        assert_eq!(cfg.timestamps, TimestampZone::Utc, "UTC by default (§15b)");
+        assert_eq!(
+            cfg.timestamp_zone(),
+            Tz::UTC,
+            "the account zone is not the stamps' zone"
+        );
         assert_eq!(
             cfg.api_root().as_str(),
             "https://app.finaleinventory.com/acme/api/"
@@ -527,6 +603,15 @@ mod tests {
                     ("FINALE_ACCOUNT", "acme"),
                     ("FINALE_API_KEY", "k"),
                     ("FINALE_API_SECRET", "topsecret"),
+                    ("FINALE_TIMESTAMPS", "local"),
+                ],
+                "FINALE_TIMESTAMPS",
+            ),
+            (
+                &[
+                    ("FINALE_ACCOUNT", "acme"),
+                    ("FINALE_API_KEY", "k"),
+                    ("FINALE_API_SECRET", "topsecret"),
                     ("FINALE_BASE_URL", "ftp://x"),
                 ],
                 "FINALE_BASE_URL",
@@ -602,6 +687,31 @@ mod tests {
         );
         cfg.cap = 0;
         assert!(cfg.validate().is_err(), "a zero cap would flag every page");
+    }
+
+    #[test]
+    fn timestamps_switch_reads_utc_or_account() {
+        let base = [
+            ("FINALE_ACCOUNT", "acme"),
+            ("FINALE_API_KEY", "k"),
+            ("FINALE_API_SECRET", "s"),
+            ("FINALE_TIMEZONE", "Australia/Sydney"),
+        ];
+        for (value, want, zone) in [
+            ("utc", TimestampZone::Utc, Tz::UTC),
+            (
+                " Account ",
+                TimestampZone::Account,
+                chrono_tz::Australia::Sydney,
+            ),
+        ] {
+            let mut vars = base.to_vec();
+            vars.push(("FINALE_TIMESTAMPS", value));
+            let cfg = FinaleConfig::from_lookup(lookup(&vars)).expect("valid");
+            assert_eq!(cfg.timestamps, want);
+            assert_eq!(cfg.timestamp_zone(), zone);
+            assert_eq!(cfg.timezone, chrono_tz::Australia::Sydney);
+        }
     }
 
     #[test]

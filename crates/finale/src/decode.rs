@@ -47,8 +47,10 @@
 //! # Timestamps
 //!
 //! REST timestamps are `YYYY-MM-DDTHH:MM:SS[.fff]` without an offset; they are read as local
-//! time in [`DecodeContext::timezone`] (UTC unless configured). A `Z` or numeric offset is
-//! honoured; a date alone means local midnight. In a DST fold the earlier instant wins; a
+//! time in [`DecodeContext::timestamp_zone`]: UTC by default (finale-api.md §15b: Finale's
+//! own build example has `createdDate` equal to its `txStamp` epoch seconds read as UTC), the
+//! account's zone when `FINALE_TIMESTAMPS=account` (see [`crate::TimestampZone`]). The
+//! account's business day is not decided here. A `Z` or numeric offset is honoured; a date alone means local midnight. In a DST fold the earlier instant wins; a
 //! wall time inside a DST gap (which never happened) maps to the earliest valid instant after
 //! it, i.e. the end of the gap. `txStamp` values are epoch seconds.
 
@@ -70,13 +72,16 @@ use crate::collection::Collection;
 /// What the decoder needs to know about the account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeContext {
-    /// Time zone for timestamps that carry no offset (Finale's usual format).
-    pub timezone: Tz,
+    /// Zone of timestamps that carry no offset (Finale's usual format): UTC, or the account's
+    /// zone under `FINALE_TIMESTAMPS=account` ([`crate::FinaleConfig::timestamp_zone`]).
+    pub timestamp_zone: Tz,
 }
 
 impl Default for DecodeContext {
     fn default() -> Self {
-        Self { timezone: Tz::UTC }
+        Self {
+            timestamp_zone: Tz::UTC,
+        }
     }
 }
 
@@ -994,13 +999,51 @@ impl Cell for Stamp {
         let res = match &s {
             Scalar::Null => return Ok(None),
             Scalar::Str(v) if v.trim().is_empty() => return Ok(None),
-            Scalar::Str(v) => parse_timestamp(v, ctx.timezone),
+            Scalar::Str(v) => parse_timestamp(v, ctx.timestamp_zone),
             Scalar::U(v) => i64::try_from(*v)
                 .ok()
                 .and_then(|v| DateTime::from_timestamp(v, 0))
                 .ok_or("epoch seconds out of range"),
             Scalar::I(v) => DateTime::from_timestamp(*v, 0).ok_or("epoch seconds out of range"),
             _ => Err("expected a timestamp string"),
+        };
+        Ok(match res {
+            Ok(t) => Some(t),
+            Err(reason) => {
+                errs.push(cell_err(s.raw(), reason));
+                None
+            }
+        })
+    }
+}
+
+/// A date-only cell (`dueDate`): Finale writes a local date as a timestamp with a fixed clock
+/// time (`2019-07-30T16:00:00`, finale-api.md §15b), so the date part IS the date, whatever
+/// the zones. It is kept as midnight UTC of that date (its UTC date is the date); a value
+/// that does not start with `YYYY-MM-DD` is a cell error.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Day;
+
+impl Cell for Day {
+    type Out = DateTime<Utc>;
+    type State = ();
+    fn decode<'de, D: de::Deserializer<'de>>(
+        d: D,
+        _ctx: &DecodeContext,
+        errs: &mut Vec<CellError>,
+    ) -> Result<Option<DateTime<Utc>>, D::Error> {
+        let s = scalar(d)?;
+        let res = match &s {
+            Scalar::Null => return Ok(None),
+            Scalar::Str(v) if v.trim().is_empty() => return Ok(None),
+            Scalar::Str(v) => v
+                .trim()
+                .get(..10)
+                .and_then(|head| NaiveDate::parse_from_str(head, "%Y-%m-%d").ok())
+                .map(|date| date.and_time(NaiveTime::MIN).and_utc())
+                .ok_or("expected a date (YYYY-MM-DD...)"),
+            _ => Err("expected a date string"),
         };
         Ok(match res {
             Ok(t) => Some(t),

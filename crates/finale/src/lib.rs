@@ -38,7 +38,10 @@
 //!   through GraphQL product pages instead ([`FinaleClient::fetch_stock_graphql`]).
 //! * **Time** ([`clock`]): logic never calls `now()` directly; tests share a
 //!   [`ScaledClock`] with the simulator to compress hours of rate limits into seconds.
-//!   Offset-less timestamps are read in the account's time zone ([`FinaleConfig::timezone`]).
+//!   Offset-less timestamps are read in [`FinaleConfig::timestamp_zone`]: UTC by default
+//!   (the evidence of finale-api.md §15b), the account's zone with
+//!   [`TimestampZone::Account`]. The account's zone ([`FinaleConfig::timezone`]) is a
+//!   separate fact: it decides the business day of a sale and GraphQL's display dates.
 //!
 //! # Layout
 //!
@@ -68,7 +71,7 @@ pub mod packing;
 pub use client::{FinaleClient, LineFetchReport, WindowBatch, WindowProgress};
 pub use clock::{Clock, ScaledClock, SystemClock};
 pub use collection::Collection;
-pub use config::{ConfigError, Credentials, FinaleConfig, Secret};
+pub use config::{ConfigError, Credentials, FinaleConfig, Secret, TimestampZone};
 pub use decode::{
     DecodeContext, DecodeError, Decoded, FinaleRecord, RecordError, decode_collection,
     decode_record,

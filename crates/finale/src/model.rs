@@ -32,7 +32,7 @@ use serde::Deserialize;
 
 use crate::collection::Collection;
 use crate::decode::{
-    Cell, CellError, DecodeContext, FinaleRecord, Flag, List, Missing, Num, SharedText, Stamp,
+    Cell, CellError, Day, DecodeContext, FinaleRecord, Flag, List, Missing, Num, SharedText, Stamp,
     StrCache, StrictList, Text, TextList, lenient_epoch, lenient_f64, lenient_str,
 };
 
@@ -1013,7 +1013,8 @@ pub struct Order {
     pub status: Option<String>,
     /// `orderDate`.
     pub order_date: Option<DateTime<Utc>>,
-    /// `dueDate`.
+    /// `dueDate`, a date-only field: midnight UTC of the date Finale wrote (the date part of
+    /// its `…T16:00:00`-style value, finale-api.md §15b), whatever the zones.
     pub due_date: Option<DateTime<Utc>>,
     /// `createdDate`.
     pub created: Option<DateTime<Utc>>,
@@ -1059,7 +1060,7 @@ record_columns! {
         order_type: Text = "orderTypeId",
         status: Text = "statusId",
         order_date: Stamp = "orderDate",
-        due_date: Stamp = "dueDate",
+        due_date: Day = "dueDate",
         created: Stamp = "createdDate",
         last_updated: Stamp = "lastUpdatedDate",
         origin_facility_url: Text = "originFacilityUrl",

@@ -257,7 +257,8 @@ pub struct RateLimitHeaders {
     pub limit: Option<u32>,
     /// `X-RateLimit-Remaining`: units left in that bucket's current window.
     pub remaining: Option<u32>,
-    /// `X-RateLimit-Reset`: Unix epoch seconds (virtual time) when the window ends.
+    /// `X-RateLimit-Reset`: when the window ends, as Unix epoch seconds, epoch milliseconds
+    /// (a value above 10^12, finale-api.md §15b) or seconds from now (a small value).
     pub reset: Option<i64>,
     /// `Retry-After` in seconds (429 only; HTTP-date form is not supported and yields `None`).
     pub retry_after: Option<u64>,
@@ -499,10 +500,18 @@ impl BucketState {
     }
 }
 
-/// Epoch seconds (or, below [`EPOCH_HEURISTIC`], seconds from `now`) to an instant.
+/// Resets above this are epoch *milliseconds*: finale-api.md §15b leaves the header's unit
+/// open and one careful client reads milliseconds; no epoch-seconds value reaches 10^12
+/// before the year 33658.
+const EPOCH_MILLIS_HEURISTIC: i64 = 1_000_000_000_000;
+
+/// Epoch seconds (below [`EPOCH_HEURISTIC`]: seconds from `now`; above
+/// [`EPOCH_MILLIS_HEURISTIC`]: epoch milliseconds) to an instant.
 fn reset_instant(now: DateTime<Utc>, r: i64) -> DateTime<Utc> {
     if r < EPOCH_HEURISTIC {
         plus(now, Duration::seconds(r))
+    } else if r > EPOCH_MILLIS_HEURISTIC {
+        DateTime::<Utc>::from_timestamp_millis(r).unwrap_or(DateTime::<Utc>::MAX_UTC)
     } else {
         DateTime::<Utc>::from_timestamp(r, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
@@ -1072,6 +1081,24 @@ mod tests {
         let mut b = BucketState::new(100, s(60), true);
         b.observe(t0(), &hdr(None, Some(0), Some(15)));
         assert_eq!(b.try_grant(t0()), Err(t0() + s(15)));
+    }
+
+    #[test]
+    fn a_reset_in_epoch_milliseconds_is_read_as_milliseconds() {
+        let reset = t0() + s(42);
+        let mut b = BucketState::new(100, s(60), true);
+        b.throttle(
+            t0(),
+            &hdr(Some(100), Some(0), Some(reset.timestamp_millis())),
+        );
+        assert_eq!(
+            b.paused_until(t0()),
+            Some(reset),
+            "ms, not a pause for ever"
+        );
+        let mut b = BucketState::new(100, s(60), true);
+        b.throttle(t0(), &hdr(Some(100), Some(0), Some(reset.timestamp())));
+        assert_eq!(b.paused_until(t0()), Some(reset), "seconds still work");
     }
 
     #[test]

@@ -139,6 +139,11 @@ fn finale_from_env_with_overlap_from_sync() {
     assert_eq!(f.account, "acme");
     assert_eq!(f.overlap, TimeDelta::seconds(120));
     assert_eq!(f.timezone.to_string(), "America/Chicago");
+    assert_eq!(
+        f.timestamps,
+        finale::TimestampZone::Utc,
+        "Finale's timestamps are UTC unless told otherwise (finale-api.md §15b)"
+    );
     assert_eq!(f.base_url.as_str(), "https://app.finaleinventory.com/");
     match &f.credentials {
         Credentials::ApiKey { key, secret } => {
@@ -911,6 +916,30 @@ fn finale_misconfigurations() {
     )
     .expect_err("not a number");
     assert!(matches!(err, ConfigError::File { .. }), "{err:?}");
+    // The timestamps' zone comes from the file too, and a wrong one names its key.
+    let cfg = load_file(
+        "[finale]\naccount = \"acme\"\ntimezone = \"Australia/Sydney\"\ntimestamps = \"account\"\n",
+        &[("FINALE_API_KEY", "k"), ("FINALE_API_SECRET", "s")],
+    )
+    .expect("timestamps from the file");
+    let f = cfg.finale().expect("configured");
+    assert_eq!(f.timestamps, finale::TimestampZone::Account);
+    assert_eq!(f.timestamp_zone(), chrono_tz::Australia::Sydney);
+    assert!(
+        cfg.describe().contains("timestamps in account"),
+        "{}",
+        cfg.describe()
+    );
+    let err = load_file(
+        "[finale]\naccount = \"acme\"\ntimestamps = \"local\"\n",
+        &[("FINALE_API_KEY", "k"), ("FINALE_API_SECRET", "s")],
+    )
+    .expect_err("bad timestamps");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("finale.timestamps") && msg.contains("local"),
+        "{msg}"
+    );
 
     // A wrong value from the file says it came from the file.
     let err = load_file(

@@ -297,7 +297,7 @@ pub async fn copy_snapshot(client: &Client, snap: &Snapshot) -> Result<u64, Stor
         client,
         "COPY orders (url, order_id, order_type, status, order_date, due_date, \
              origin_facility_url, destination_facility_url, party_url, total, \
-             reference_number, finale_created, finale_last_updated, content_hash) \
+             reference_number, finale_created, finale_last_updated, content_hash, order_day) \
              FROM STDIN (FORMAT binary)",
         &[
             Type::TEXT,
@@ -314,6 +314,7 @@ pub async fn copy_snapshot(client: &Client, snap: &Snapshot) -> Result<u64, Stor
             Type::TIMESTAMPTZ,
             Type::TIMESTAMPTZ,
             Type::BYTEA,
+            Type::DATE,
         ],
         ORD,
     )
@@ -336,6 +337,7 @@ pub async fn copy_snapshot(client: &Client, snap: &Snapshot) -> Result<u64, Stor
                 &o.finale_created,
                 &o.finale_last_updated,
                 &hash,
+                &o.order_day,
             ])
             .await
             .map_err(StoreError::query(ORD))?;

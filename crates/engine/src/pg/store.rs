@@ -72,7 +72,8 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio_postgres::Client;
 
@@ -336,10 +337,15 @@ impl Store for PgStore {
     async fn item_inputs(
         &self,
         scope: &Scope,
-        as_of: DateTime<Utc>,
+        today: NaiveDate,
     ) -> Result<Vec<ItemInput>, StoreError> {
         let mut client = self.client().await?;
-        derived::item_inputs(&mut client, scope, as_of).await
+        derived::item_inputs(&mut client, scope, today).await
+    }
+
+    async fn set_order_days(&self, zone: Tz, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut client = self.client().await?;
+        derived::set_order_days(&mut client, zone, now).await
     }
 
     async fn upsert_items(

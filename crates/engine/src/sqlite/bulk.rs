@@ -158,8 +158,8 @@ pub fn insert_snapshot(path: &Path, snap: &Snapshot) -> Result<u64, StoreError> 
             .prepare(
                 "INSERT INTO orders (url, order_id, order_type, status, order_date, due_date,
                  origin_facility_url, destination_facility_url, party_url, total, reference_number,
-                 finale_created, finale_last_updated, content_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 finale_created, finale_last_updated, content_hash, order_day)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )
             .map_err(StoreError::sqlite("prepare orders"))?;
         let mut line = tx
@@ -183,7 +183,8 @@ pub fn insert_snapshot(path: &Path, snap: &Snapshot) -> Result<u64, StoreError> 
                 o.reference_number,
                 ms(o.finale_created),
                 ms(o.finale_last_updated),
-                &o.content_hash[..]
+                &o.content_hash[..],
+                o.order_day.map(|d| d.format("%Y-%m-%d").to_string())
             ])
             .map_err(StoreError::sqlite("insert orders"))?;
             n += 1;

@@ -43,8 +43,8 @@
 //! Daily sales are folded in Rust from sales-order lines read in a fixed order (product, day,
 //! order URL, line position) with plain `f64` addition, so a repeated refresh over the same
 //! lines gives bit-identical sums (SQLite's own `sum()` compensates rounding, Postgres' does
-//! not: folding here keeps the definition independent of either). The UTC day of an order is
-//! `date(order_date / 1000.0, 'unixepoch')` (timestamps are epoch milliseconds).
+//! not: folding here keeps the definition independent of either). The day of an order is
+//! the stored `order_day` (`YYYY-MM-DD` text, the account's business day computed in Rust).
 //! [`Store::item_inputs`] folds stock (by facility), guidelines (by position) and daily sales
 //! (by day) the same way.
 //!
@@ -70,7 +70,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use rusqlite::Connection;
 
 use super::lock::{MemoryLock, lock_path, try_lock_file};
@@ -234,10 +235,15 @@ impl Store for SqliteStore {
     async fn item_inputs(
         &self,
         scope: &Scope,
-        as_of: DateTime<Utc>,
+        today: NaiveDate,
     ) -> Result<Vec<ItemInput>, StoreError> {
         let scope = scope.clone();
-        self.call(move |conn| derived::item_inputs(conn, &scope, as_of))
+        self.call(move |conn| derived::item_inputs(conn, &scope, today))
+            .await
+    }
+
+    async fn set_order_days(&self, zone: Tz, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.call(move |conn| derived::set_order_days(conn, zone, now))
             .await
     }
 

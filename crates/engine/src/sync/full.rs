@@ -382,8 +382,14 @@ impl Engine {
                     patterns.push(super::GRAPHQL_REFUSED.to_owned());
                 }
                 let seen = batch.records.len() + batch.errors.len();
-                let packed = self.client.config().packed_quantities;
-                let (rows, q) = convert(&batch.records, &batch.errors, run_id, at, packed);
+                let (rows, q) = convert(
+                    &batch.records,
+                    &batch.errors,
+                    run_id,
+                    at,
+                    self.client.config().packed_quantities,
+                    self.account_zone(),
+                );
                 let records = rows.len() as u64;
                 let batches = chunk(rows, size, Order::put);
                 (batches, q, seen, records, batch.requests + lines.requests)
@@ -496,6 +502,7 @@ impl Engine {
             run_id,
             at,
             self.client.config().packed_quantities,
+            self.account_zone(),
         );
         let records = rows.len() as u64;
         Ok((chunk(rows, size, T::put), q, seen, records, batch.requests))
@@ -511,8 +518,14 @@ impl Engine {
         size: usize,
     ) -> (Vec<Batch>, Vec<Quarantined>, usize, u64, u32) {
         let seen = d.records.len() + d.errors.len();
-        let packed = self.client.config().packed_quantities;
-        let (rows, q) = convert(&d.records, &d.errors, run_id, at, packed);
+        let (rows, q) = convert(
+            &d.records,
+            &d.errors,
+            run_id,
+            at,
+            self.client.config().packed_quantities,
+            self.account_zone(),
+        );
         let records = rows.len() as u64;
         (chunk(rows, size, T::put), q, seen, records, 1)
     }

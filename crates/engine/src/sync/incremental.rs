@@ -26,6 +26,7 @@ use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, SubsecRound, Utc};
+use chrono_tz::Tz;
 use finale::{
     Collection, Facility, FinaleRecord, Order, PackedQuantities, PartyGroup, Priority, Product,
     RecordError,
@@ -51,8 +52,9 @@ use crate::store::{Applied, Batch, PriceChange, Quarantined, Scope};
 pub(super) trait Mirror: FinaleRecord + Serialize + Send + Sync + 'static {
     /// The store row.
     type Stored: Send + Sync + 'static;
-    /// Converts and validates (`packed`: what packed quantities count).
-    fn to_row(&self, packed: PackedQuantities) -> Result<Self::Stored, Invalid>;
+    /// Converts and validates (`packed`: what packed quantities count; `zone`: the account's
+    /// time zone, which decides an order's business day).
+    fn to_row(&self, packed: PackedQuantities, zone: Tz) -> Result<Self::Stored, Invalid>;
     /// Puts rows into a batch.
     fn put(batch: &mut Batch, rows: Vec<Self::Stored>);
     /// The row's URL when it is a supplier ("vendor updates" count suppliers only).
@@ -63,7 +65,7 @@ pub(super) trait Mirror: FinaleRecord + Serialize + Send + Sync + 'static {
 
 impl Mirror for Facility {
     type Stored = FacilityRow;
-    fn to_row(&self, _packed: PackedQuantities) -> Result<FacilityRow, Invalid> {
+    fn to_row(&self, _packed: PackedQuantities, _zone: Tz) -> Result<FacilityRow, Invalid> {
         FacilityRow::from_finale(self)
     }
     fn put(batch: &mut Batch, rows: Vec<FacilityRow>) {
@@ -73,7 +75,7 @@ impl Mirror for Facility {
 
 impl Mirror for PartyGroup {
     type Stored = PartyRow;
-    fn to_row(&self, _packed: PackedQuantities) -> Result<PartyRow, Invalid> {
+    fn to_row(&self, _packed: PackedQuantities, _zone: Tz) -> Result<PartyRow, Invalid> {
         PartyRow::from_finale(self)
     }
     fn put(batch: &mut Batch, rows: Vec<PartyRow>) {
@@ -89,7 +91,7 @@ impl Mirror for PartyGroup {
 
 impl Mirror for Product {
     type Stored = ProductRow;
-    fn to_row(&self, _packed: PackedQuantities) -> Result<ProductRow, Invalid> {
+    fn to_row(&self, _packed: PackedQuantities, _zone: Tz) -> Result<ProductRow, Invalid> {
         ProductRow::from_finale(self)
     }
     fn put(batch: &mut Batch, rows: Vec<ProductRow>) {
@@ -99,8 +101,8 @@ impl Mirror for Product {
 
 impl Mirror for Order {
     type Stored = OrderRow;
-    fn to_row(&self, packed: PackedQuantities) -> Result<OrderRow, Invalid> {
-        OrderRow::from_finale(self, packed)
+    fn to_row(&self, packed: PackedQuantities, zone: Tz) -> Result<OrderRow, Invalid> {
+        OrderRow::from_finale(self, packed, zone)
     }
     fn put(batch: &mut Batch, rows: Vec<OrderRow>) {
         batch.orders = rows;
@@ -116,6 +118,7 @@ pub(super) fn convert<T: Mirror>(
     run_id: i64,
     at: DateTime<Utc>,
     packed: PackedQuantities,
+    zone: Tz,
 ) -> (Vec<T::Stored>, Vec<Quarantined>) {
     let collection = T::COLLECTION.path();
     let mut q: Vec<Quarantined> = errors
@@ -124,7 +127,7 @@ pub(super) fn convert<T: Mirror>(
         .collect();
     let mut rows = Vec::with_capacity(records.len());
     for r in records {
-        match r.to_row(packed) {
+        match r.to_row(packed, zone) {
             Ok(row) => rows.push(row),
             Err(e) => q.push(super::quarantine_invalid(run_id, &e, Some(raw_json(r)), at)),
         }
@@ -387,7 +390,10 @@ impl Engine {
                     .into_iter()
                     .map(|c| (c.sku, c.priority))
                     .collect();
-                for i in meter.db(self.store.item_inputs(&Scope::All, now)).await? {
+                for i in meter
+                    .db(self.store.item_inputs(&Scope::All, self.today(now)))
+                    .await?
+                {
                     if let Some(p) = by_sku.get(&i.sku) {
                         ranked.insert(i.product_url, *p);
                     }
@@ -493,6 +499,7 @@ impl Engine {
             meter.run_id(),
             now,
             self.client.config().packed_quantities,
+            self.account_zone(),
         );
         meter.quarantined(&quarantine);
         out.suppliers

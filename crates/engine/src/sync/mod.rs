@@ -33,15 +33,15 @@ pub mod status;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use finale::{Clock, FinaleClient, RecordError};
 use serde::Serialize;
 
 use crate::derive::{ItemInput, item_row};
 use crate::pg::{StoreError, Strategy};
-use crate::rows::{Invalid, ItemRow};
+use crate::rows::{Invalid, ItemRow, business_day};
 use crate::store::{
-    Applied, ItemWrites, Quarantined, RunMetrics, Scope, Store, WriterInfo, Writes,
+    Applied, Batch, ItemWrites, Quarantined, RunMetrics, Scope, Store, WriterInfo, Writes,
 };
 
 pub use incremental::{PENDING_KEY, PendingAlerts, evaluate};
@@ -51,6 +51,9 @@ pub use plan::{Cursor, Estimate, GRAPHQL_OVERFETCH, LoadProfile, PlanState, esti
 /// The error pattern of a run whose order lines came from per-order GETs because Finale's
 /// GraphQL refused the lines query (no GraphQL on the account, an `errors` answer).
 pub const GRAPHQL_REFUSED: &str = "graphql refused: order lines read by GET";
+/// `sync_state` key: the time zone the stored orders' business days (`orders.order_day`)
+/// were derived in (an IANA name; absent = UTC).
+pub const ORDER_DAY_ZONE_KEY: &str = "order_day_zone";
 
 /// Tunables of the strategies (the seed's numbers are the defaults).
 #[derive(Debug, Clone, PartialEq)]
@@ -337,6 +340,52 @@ impl Engine {
         self.clock().now()
     }
 
+    /// The account's time zone (`FINALE_TIMEZONE`): it decides an order's business day.
+    /// Not the zone of Finale's timestamps (`FINALE_TIMESTAMPS`), which only the client sees.
+    fn account_zone(&self) -> chrono_tz::Tz {
+        self.client.config().timezone
+    }
+
+    /// The account's business day at `now`: the "as of" day of the 30/90-day velocities.
+    fn today(&self, now: DateTime<Utc>) -> NaiveDate {
+        business_day(now, self.account_zone())
+    }
+
+    /// Keeps every stored order's business day in the configured zone: when the zone
+    /// recorded in `sync_state` (`order_day_zone`; absent = UTC, what the stores held before
+    /// days followed the account) differs, re-derives all order days and rebuilds daily
+    /// sales, then records the zone.
+    async fn follow_account_zone(
+        &self,
+        meter: &Meter,
+        out: &mut RunOutput,
+    ) -> Result<(), SyncError> {
+        let zone = self.account_zone();
+        let stored: Option<String> = status::read_state(&*self.store, ORDER_DAY_ZONE_KEY).await?;
+        if stored.as_deref().unwrap_or("UTC") == zone.name() {
+            return Ok(());
+        }
+        let now = self.now();
+        let moved = meter.db(self.store.set_order_days(zone, now)).await?;
+        if moved > 0 {
+            tracing::info!(
+                moved,
+                zone = zone.name(),
+                "orders moved to the account's business day"
+            );
+            let w = meter
+                .db(self.store.refresh_daily_sales(&Scope::All, now))
+                .await?;
+            out.daily_sales.add(w);
+        }
+        let batch = Batch {
+            state: vec![(ORDER_DAY_ZONE_KEY.to_owned(), zone.name().into())],
+            ..Batch::default()
+        };
+        meter.db(self.store.apply(&batch, now)).await?;
+        Ok(())
+    }
+
     /// Runs one strategy (see the module docs). The run's `sync_runs` row is completed even
     /// when the run fails; the error is returned after that.
     pub async fn run(
@@ -369,12 +418,15 @@ impl Engine {
         tracing::info!(run_id, %strategy, store = %self.store.describe(), "sync run started");
         let meter = Meter::new(run_id);
         let mut out = RunOutput::default();
-        let result = match strategy {
-            Strategy::Full => self.full(&meter, &mut out, progress).await,
-            Strategy::Smart | Strategy::Critical => {
-                self.incremental(strategy, &meter, &mut out, progress).await
-            }
-            Strategy::Stock => self.pulse(&meter, &mut out, progress).await,
+        let result = match self.follow_account_zone(&meter, &mut out).await {
+            Err(e) => Err(e),
+            Ok(()) => match strategy {
+                Strategy::Full => self.full(&meter, &mut out, progress).await,
+                Strategy::Smart | Strategy::Critical => {
+                    self.incremental(strategy, &meter, &mut out, progress).await
+                }
+                Strategy::Stock => self.pulse(&meter, &mut out, progress).await,
+            },
         };
         if strategy == Strategy::Smart && wall.elapsed() > self.settings.smart_max_duration {
             let minutes = self.settings.smart_max_duration.as_secs() / 60;
@@ -456,7 +508,9 @@ impl Engine {
             records: meter.seen(),
             eta: None,
         });
-        let inputs = meter.db(self.store.item_inputs(&Scope::All, now)).await?;
+        let inputs = meter
+            .db(self.store.item_inputs(&Scope::All, self.today(now)))
+            .await?;
         let rows: Vec<ItemRow> = inputs.iter().map(item_row).collect();
         let confirm_before = now - self.settings.confirm_every;
         for chunk in rows.chunks(self.settings.full_batch.max(1)) {

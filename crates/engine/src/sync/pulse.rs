@@ -61,7 +61,9 @@ impl Engine {
         out.applied.stock_products = products.clone();
         if !products.is_empty() {
             let inputs = meter
-                .db(self.store.item_inputs(&Scope::Products(products), now))
+                .db(self
+                    .store
+                    .item_inputs(&Scope::Products(products), self.today(now)))
                 .await?;
             let rows: Vec<ItemRow> = inputs.iter().map(item_row).collect();
             let confirm_before = now - self.settings.confirm_every;

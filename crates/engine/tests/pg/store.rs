@@ -146,6 +146,7 @@ fn order(n: u32, order_type: &str, date: Option<DateTime<Utc>>, lines: Vec<LineR
         order_type: order_type.into(),
         status: Some("ORDER_COMPLETED".into()),
         order_date: date,
+        order_day: date.map(|d| d.date_naive()),
         due_date: None,
         origin_facility_url: Some("/acme/api/facility/2".into()),
         destination_facility_url: None,
@@ -804,7 +805,10 @@ async fn daily_sales_and_item_inputs_follow_the_conventions() {
     );
 
     // Item inputs: on hand summed, guidelines summed (none: NULL), sales windows.
-    let inputs = s.item_inputs(&Scope::All, at(10, 5)).await.expect("inputs");
+    let inputs = s
+        .item_inputs(&Scope::All, at(10, 5).date_naive())
+        .await
+        .expect("inputs");
     assert_eq!(inputs.len(), 3);
     let i1 = &inputs[0];
     assert_eq!(i1.product_url, product_url(1));
@@ -818,7 +822,7 @@ async fn daily_sales_and_item_inputs_follow_the_conventions() {
     let later = s
         .item_inputs(
             &Scope::Products(vec![product_url(1), product_url(1), "/nope".into()]),
-            at(9, 0) + chrono::Duration::days(40),
+            (at(9, 0) + chrono::Duration::days(40)).date_naive(),
         )
         .await
         .expect("inputs");
@@ -829,13 +833,16 @@ async fn daily_sales_and_item_inputs_follow_the_conventions() {
     let edge = s
         .item_inputs(
             &Scope::Products(vec![product_url(1)]),
-            at(9, 0) + chrono::Duration::days(30),
+            (at(9, 0) + chrono::Duration::days(30)).date_naive(),
         )
         .await
         .expect("inputs");
     assert_eq!(edge[0].units_30d, 0.0);
     let edge = s
-        .item_inputs(&Scope::Products(vec![product_url(1)]), at(9, 0))
+        .item_inputs(
+            &Scope::Products(vec![product_url(1)]),
+            at(9, 0).date_naive(),
+        )
         .await
         .expect("inputs");
     assert_eq!(edge[0].units_30d, 5.0);
@@ -851,7 +858,7 @@ async fn upsert_items_writes_changes_and_confirms_stale_rows() {
     };
     s.apply(&b, at(10, 0)).await.expect("apply");
     let rows: Vec<ItemRow> = s
-        .item_inputs(&Scope::All, at(10, 0))
+        .item_inputs(&Scope::All, at(10, 0).date_naive())
         .await
         .expect("inputs")
         .iter()
@@ -1245,7 +1252,7 @@ async fn the_store_never_prepares_a_named_statement() {
         .await
         .expect("refresh");
     let rows: Vec<ItemRow> = s
-        .item_inputs(&Scope::All, now)
+        .item_inputs(&Scope::All, now.date_naive())
         .await
         .expect("inputs")
         .iter()

@@ -339,7 +339,12 @@ fn date_filters_accept_both_key_forms_and_reject_the_other_when_configured() {
         .rows()
         .iter()
         .filter(|o| {
-            let d = o.order_date.date_naive().to_string();
+            // GraphQL's orderDate is the account-local day of the order.
+            let d = o
+                .order_date
+                .with_timezone(&chrono_tz::America::New_York)
+                .date_naive()
+                .to_string();
             d.as_str() >= "2025-05-01" && d.as_str() <= "2025-05-31"
         })
         .count();
@@ -461,7 +466,10 @@ fn formatter_none_vs_display() {
         let o = ds.orders.by_url(n["orderUrl"].as_str().unwrap()).unwrap();
         assert_eq!(n["status"], json!("Completed"));
         assert_eq!(n["rawStatus"], json!("ORDER_COMPLETED"));
-        let d = o.order_date.date_naive();
+        let d = o
+            .order_date
+            .with_timezone(&chrono_tz::America::New_York)
+            .date_naive();
         assert_eq!(n["rawDate"], json!(d.format("%Y-%m-%d").to_string()));
         assert_eq!(n["orderDate"], json!(super::format::date_display(d)));
         let total = o.item_total();

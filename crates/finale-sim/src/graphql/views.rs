@@ -212,7 +212,7 @@ impl<'a> Node<'a> for Root<'a> {
                     let hit = matches(&types, &o.order_type_id)
                         && matches(&statuses, &o.status_id)
                         && dates.is_none_or(|r| {
-                            r.contains_day(o.order_date.date_naive(), v.ctx.timezone)
+                            r.contains_day(v.local_day(o.order_date), v.ctx.timezone)
                         })
                         && products.as_ref().is_none_or(|ps| {
                             o.order_item_list
@@ -435,7 +435,7 @@ impl<'a> Node<'a> for OrderNode<'a> {
             "orderUrl" => Scalar::text(o.order_url.as_str()),
             "type" => enumerated(&o.order_type_id),
             "status" => enumerated(&o.status_id),
-            "orderDate" => Scalar::Date(o.order_date.date_naive()),
+            "orderDate" => Scalar::Date(self.v.local_day(o.order_date)),
             "receiveDate" => self
                 .shipments()
                 .filter_map(|s| s.receive_date)

@@ -396,7 +396,7 @@ fn party_group_contacts_and_user_fields() {
 #[test]
 fn timestamps_in_the_account_time_zone() {
     let chicago = DecodeContext {
-        timezone: "America/Chicago".parse().expect("tz"),
+        timestamp_zone: "America/Chicago".parse().expect("tz"),
     };
     let body = fixture("timestamps_with_offsets.json");
     let d = decode_collection::<Facility>(&body, &chicago).expect("decodes");
@@ -532,4 +532,133 @@ fn a_large_generated_page_round_trips() {
     assert_eq!(d.records[4].lot_id.as_deref(), Some("L4"));
     let sum: f64 = d.records.iter().map(|r| r.quantity_on_hand).sum();
     assert_eq!(sum, (0..n).map(|i| (i % 10) as f64).sum::<f64>());
+}
+
+// ---------------------------------------------------------------------------------------------
+// finale-api.md §15b: facts from captured payloads, one test per fact.
+
+/// The one record of a single-record body.
+fn one<T: FinaleRecord>(body: &[u8], ctx: &DecodeContext) -> T {
+    let d = decode_record::<T>(body, ctx).expect("decodes");
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    d.records.into_iter().next().expect("one record")
+}
+
+/// Finale's build example: `createdDate` equals its `txStamp` epoch seconds read as UTC, so
+/// the default reading (UTC) puts both on the same instant.
+#[test]
+fn payload_timestamps_are_utc_looking() {
+    let body = br#"{"orderUrl": "/a/api/order/B1", "orderId": "B1", "orderTypeId": "SALES_ORDER",
+        "createdDate": "2019-07-25T19:12:08", "lastUpdatedDate": "2019-07-25T19:13:45",
+        "statusIdHistoryList": [
+            {"statusId": null, "txStamp": 1564081928, "userLoginUrl": "/a/api/userlogin/k"},
+            {"statusId": "ORDER_LOCKED", "txStamp": 1564082025, "userLoginUrl": "/a/api/userlogin/k"}]}"#;
+    let o: Order = one(body, &DecodeContext::default());
+    assert_eq!(o.created, o.status_history[0].at);
+    assert_eq!(o.last_updated, o.status_history[1].at);
+    assert_eq!(o.created, Some(utc(2019, 7, 25, 19, 12, 8)));
+    assert_eq!(
+        o.status_history[0].status, None,
+        "a null statusId is an edit, kept"
+    );
+}
+
+/// A date-only field carries a fixed clock time (`T16:00:00`): its date part is the date,
+/// in either timestamp zone.
+#[test]
+fn payload_date_only_fields_keep_their_date() {
+    let body = br#"{"orderUrl": "/a/api/order/1", "orderId": "1", "orderTypeId": "PURCHASE_ORDER",
+        "dueDate": "2019-07-30T16:00:00", "orderDate": "2019-07-25T19:00:00"}"#;
+    for zone in ["UTC", "Australia/Sydney", "America/Los_Angeles"] {
+        let ctx = DecodeContext {
+            timestamp_zone: zone.parse().expect("tz"),
+        };
+        let o: Order = one(body, &ctx);
+        assert_eq!(o.due_date, Some(utc(2019, 7, 30, 0, 0, 0)), "{zone}");
+    }
+    let bad = br#"{"orderUrl": "/a/api/order/1", "orderId": "1", "orderTypeId": "X",
+        "dueDate": "next week"}"#;
+    let d = decode_collection::<Order>(
+        br#"{"orderUrl": ["/a/api/order/1"], "orderId": ["1"], "orderTypeId": ["X"],
+             "dueDate": ["next week"]}"#,
+        &DecodeContext::default(),
+    )
+    .expect("page");
+    assert_eq!(d.records[0].due_date, None);
+    assert_eq!(
+        d.errors.len(),
+        1,
+        "a bad date is a cell error, the record survives"
+    );
+    let single = decode_record::<Order>(bad, &DecodeContext::default()).expect("decodes");
+    assert_eq!(single.records.len(), 1);
+    assert_eq!(single.errors.len(), 1);
+}
+
+/// The live product collection omits whole columns nobody set and keys inside nested
+/// objects (`price` missing from a `priceList` entry); explicit nulls elsewhere.
+#[test]
+fn payload_absent_keys_and_columns_are_none() {
+    let body =
+        br#"{"productId": ["A", "B"], "productUrl": ["/a/api/product/A", "/a/api/product/B"],
+        "priceList": [[{"productPriceTypeId": "LIST_PRICE", "currencyUomId": "USD"}],
+                      [{"productPriceTypeId": "LIST_PRICE", "price": null}]]}"#;
+    let d = decode_collection::<Product>(body, &DecodeContext::default()).expect("decodes");
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert_eq!(d.records.len(), 2);
+    for p in &d.records {
+        assert_eq!(p.name, None, "no description/internalName column");
+        assert_eq!(p.prices.len(), 1);
+        assert_eq!(p.prices[0].price, None);
+        assert_eq!(p.prices[0].price_type.as_deref(), Some("LIST_PRICE"));
+    }
+    assert_eq!(d.records[0].prices[0].currency.as_deref(), Some("USD"));
+}
+
+/// Nested lists are arrays per record (`"supplierList": [[]]`), custom fields come as
+/// string `attrValue`s, and price types may be user-defined (`##user2`).
+#[test]
+fn payload_nested_lists_user_fields_and_user_price_types() {
+    let body = br###"{"productId": ["A"], "productUrl": ["/a/api/product/A"],
+        "supplierList": [[]], "productStoreList": [[]], "glAccountList": [[]],
+        "contentList": [[]], "productAssocList": [[]], "reorderGuidelineList": [[]],
+        "userFieldDataList": [[{"attrName": "user_10001", "attrValue": "1.1993"}]],
+        "priceList": [[{"productPriceTypeId": "##user2", "price": 3.5, "currencyUomId": "USD"},
+                       {"productPriceTypeId": "LIST_PRICE", "price": 9}]]}"###;
+    let d = decode_collection::<Product>(body, &DecodeContext::default()).expect("decodes");
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    let p = &d.records[0];
+    assert!(p.suppliers.is_empty());
+    assert_eq!(p.user_fields[0].name, "user_10001");
+    assert_eq!(p.user_fields[0].value.as_deref(), Some("1.1993"));
+    let types: Vec<_> = p.prices.iter().map(|r| r.price_type.as_deref()).collect();
+    assert_eq!(types, [Some("##user2"), Some("LIST_PRICE")]);
+    assert_eq!(p.prices[1].price, Some(9.0));
+}
+
+/// Ids are strings even when numeric (`"orderId":"10012"`), and a numeric id sent as a JSON
+/// number is read as the same string.
+#[test]
+fn payload_numeric_ids_are_strings() {
+    let body = br#"{"orderUrl": ["/a/api/order/10012", "/a/api/order/10013"],
+        "orderId": ["10012", 10013], "orderTypeId": ["SALES_ORDER", "SALES_ORDER"]}"#;
+    let d = decode_collection::<Order>(body, &DecodeContext::default()).expect("decodes");
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    let ids: Vec<&str> = d.records.iter().map(|o| o.order_id.as_str()).collect();
+    assert_eq!(ids, ["10012", "10013"]);
+}
+
+/// Finale's own single-order example has no `orderDate`, `createdDate` or
+/// `lastUpdatedDate`; a build example carries an undocumented `invalidations` key.
+#[test]
+fn payload_orders_without_dates_and_unknown_keys() {
+    let body = br#"{"orderUrl": "/a/api/order/7", "orderId": "7", "orderTypeId": "SALES_ORDER",
+        "invalidations": {"facility": ["/a/api/facility/1"]}, "statusId": "ORDER_CREATED",
+        "orderItemList": [{"productId": "A", "quantity": 2}]}"#;
+    let o: Order = one(body, &DecodeContext::default());
+    assert_eq!(
+        (o.order_date, o.created, o.last_updated),
+        (None, None, None)
+    );
+    assert_eq!(o.lines.as_ref().map(Vec::len), Some(1));
 }

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Transaction};
 
@@ -775,13 +775,14 @@ async fn stock_upserts(
 const UPSERT_ORDERS: &str = "\
 INSERT INTO orders AS t (url, order_id, order_type, status, order_date, due_date, \
     origin_facility_url, destination_facility_url, party_url, total, reference_number, \
-    finale_created, finale_last_updated, content_hash, first_seen_at, updated_at) \
-SELECT u.*, $15, $15 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
+    finale_created, finale_last_updated, content_hash, order_day, first_seen_at, updated_at) \
+SELECT u.*, $16, $16 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
     $5::timestamptz[], $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::float8[], \
-    $11::text[], $12::timestamptz[], $13::timestamptz[], $14::bytea[]) AS u \
+    $11::text[], $12::timestamptz[], $13::timestamptz[], $14::bytea[], $15::date[]) AS u \
 ON CONFLICT (url) DO UPDATE SET order_id = EXCLUDED.order_id, \
     order_type = EXCLUDED.order_type, status = EXCLUDED.status, \
-    order_date = EXCLUDED.order_date, due_date = EXCLUDED.due_date, \
+    order_date = EXCLUDED.order_date, order_day = EXCLUDED.order_day, \
+    due_date = EXCLUDED.due_date, \
     origin_facility_url = EXCLUDED.origin_facility_url, \
     destination_facility_url = EXCLUDED.destination_facility_url, \
     party_url = EXCLUDED.party_url, total = EXCLUDED.total, \
@@ -884,6 +885,7 @@ async fn orders(
     let created: Vec<Option<DateTime<Utc>>> = todo.iter().map(|r| r.finale_created).collect();
     let updated: Vec<Option<DateTime<Utc>>> = todo.iter().map(|r| r.finale_last_updated).collect();
     let hash: Vec<&[u8]> = todo.iter().map(|r| r.content_hash.as_slice()).collect();
+    let order_day: Vec<Option<NaiveDate>> = todo.iter().map(|r| r.order_day).collect();
     let written = written_keys(
         tx,
         UPSERT_ORDERS,
@@ -902,6 +904,7 @@ async fn orders(
             (&created, Type::TIMESTAMPTZ_ARRAY),
             (&updated, Type::TIMESTAMPTZ_ARRAY),
             (&hash, Type::BYTEA_ARRAY),
+            (&order_day, Type::DATE_ARRAY),
             (&now, Type::TIMESTAMPTZ),
         ],
         "upsert orders",

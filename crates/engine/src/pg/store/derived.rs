@@ -8,13 +8,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
 use super::last_wins;
 use crate::derive::{GuidelineAt, ItemInput, StockAt, guideline_totals, location_levels};
 use crate::pg::StoreError;
-use crate::rows::ItemRow;
+use crate::rows::{ItemRow, business_day};
 use crate::store::{ItemWrites, Scope, Writes};
 
 /// The product URLs of a scope, deduplicated; `None` for every product.
@@ -45,14 +46,14 @@ fn daily_sales_sql(scoped: bool) -> String {
     };
     format!(
         "WITH fresh AS ( \
-            SELECT l.product_url, (o.order_date AT TIME ZONE 'UTC')::date AS day, \
+            SELECT l.product_url, o.order_day AS day, \
                    sum(l.quantity ORDER BY l.order_url, l.seq) AS units, \
                    sum(l.quantity * coalesce(l.unit_price, 0) ORDER BY l.order_url, l.seq) \
                        AS revenue \
               FROM order_lines l JOIN orders o ON o.url = l.order_url \
              WHERE o.order_type = 'SALES_ORDER' \
                AND o.status IN ('ORDER_LOCKED', 'ORDER_COMPLETED') \
-               AND o.order_date IS NOT NULL AND l.product_url IS NOT NULL {lines} \
+               AND o.order_day IS NOT NULL AND l.product_url IS NOT NULL {lines} \
              GROUP BY 1, 2), \
          old AS (SELECT d.product_url, d.day, d.units, d.revenue FROM daily_sales d {stored}), \
          diff AS ( \
@@ -191,14 +192,15 @@ fn guidelines_at_sql(scoped: bool) -> String {
     )
 }
 
-/// One [`ItemInput`] per stored product in scope, ordered by product URL (byte-wise).
+/// One [`ItemInput`] per stored product in scope, ordered by product URL (byte-wise), with
+/// the sales of the business days up to `today`.
 pub(super) async fn item_inputs(
     client: &mut Client,
     scope: &Scope,
-    as_of: DateTime<Utc>,
+    today: NaiveDate,
 ) -> Result<Vec<ItemInput>, StoreError> {
     const WHAT: &str = "gather item inputs";
-    let day: NaiveDate = as_of.date_naive();
+    let day: NaiveDate = today;
     let urls = scope_urls(scope);
     if urls.as_ref().is_some_and(Vec::is_empty) {
         return Ok(Vec::new());
@@ -295,6 +297,53 @@ pub(super) async fn item_inputs(
         })
         .collect::<Result<_, tokio_postgres::Error>>()
         .map_err(StoreError::query(WHAT))
+}
+
+/// Sets `orders.order_day` to the business day of `order_date` in `zone` where it differs
+/// (one transaction; see [`crate::rows::business_day`]). Returns the orders written.
+pub(super) async fn set_order_days(
+    client: &mut Client,
+    zone: Tz,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    const WHAT: &str = "re-derive order days";
+    let tx = client
+        .transaction()
+        .await
+        .map_err(StoreError::query(WHAT))?;
+    let rows = tx
+        .query_typed("SELECT url, order_date, order_day FROM orders", &[])
+        .await
+        .map_err(StoreError::query(WHAT))?;
+    let mut urls: Vec<String> = Vec::new();
+    let mut days: Vec<Option<NaiveDate>> = Vec::new();
+    for r in &rows {
+        let url: String = r.try_get(0).map_err(StoreError::query(WHAT))?;
+        let date: Option<DateTime<Utc>> = r.try_get(1).map_err(StoreError::query(WHAT))?;
+        let stored: Option<NaiveDate> = r.try_get(2).map_err(StoreError::query(WHAT))?;
+        let day = date.map(|t| business_day(t, zone));
+        if day != stored {
+            urls.push(url);
+            days.push(day);
+        }
+    }
+    let n = if urls.is_empty() {
+        0
+    } else {
+        tx.execute_typed(
+            "UPDATE orders o SET order_day = u.day, updated_at = $3 \
+               FROM unnest($1::text[], $2::date[]) AS u(url, day) WHERE o.url = u.url",
+            &[
+                (&urls, Type::TEXT_ARRAY),
+                (&days, Type::DATE_ARRAY),
+                (&now, Type::TIMESTAMPTZ),
+            ],
+        )
+        .await
+        .map_err(StoreError::query(WHAT))?
+    };
+    tx.commit().await.map_err(StoreError::query(WHAT))?;
+    Ok(n)
 }
 
 const UPSERT_ITEMS: &str = "\

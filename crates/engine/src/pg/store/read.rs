@@ -326,7 +326,7 @@ async fn orders(tx: &Transaction<'_>) -> Result<Vec<OrderRow>, StoreError> {
         tx,
         "SELECT url, order_id, order_type, status, order_date, due_date, origin_facility_url, \
                 destination_facility_url, party_url, total, reference_number, finale_created, \
-                finale_last_updated, content_hash \
+                finale_last_updated, content_hash, order_day \
            FROM orders ORDER BY url COLLATE \"C\"",
         WHAT,
     )
@@ -342,6 +342,7 @@ async fn orders(tx: &Transaction<'_>) -> Result<Vec<OrderRow>, StoreError> {
                         order_type: r.try_get(2)?,
                         status: r.try_get(3)?,
                         order_date: r.try_get(4)?,
+                        order_day: r.try_get(14)?,
                         due_date: r.try_get(5)?,
                         origin_facility_url: r.try_get(6)?,
                         destination_facility_url: r.try_get(7)?,

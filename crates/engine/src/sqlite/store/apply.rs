@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::conv::{finite, int, json_text, last_by_key, ms};
+use super::conv::{day_text, finite, int, json_text, last_by_key, ms};
 use crate::pg::StoreError;
 use crate::rows::{
     FacilityRow, GuidelineRow, Hash, LineRow, OrderRow, PartyRow, ProductRow, StockKey, StockRow,
@@ -432,11 +432,12 @@ fn order(tx: &Transaction<'_>, o: &OrderRow, now: i64, r: &mut Report) -> Result
         "INSERT INTO orders (url, order_id, order_type, status, order_date, due_date,
                 origin_facility_url, destination_facility_url, party_url, total,
                 reference_number, finale_created, finale_last_updated, content_hash,
-                first_seen_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)
+                order_day, first_seen_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?16, ?15, ?15)
          ON CONFLICT (url) DO UPDATE SET order_id = excluded.order_id,
                 order_type = excluded.order_type, status = excluded.status,
-                order_date = excluded.order_date, due_date = excluded.due_date,
+                order_date = excluded.order_date, order_day = excluded.order_day,
+                due_date = excluded.due_date,
                 origin_facility_url = excluded.origin_facility_url,
                 destination_facility_url = excluded.destination_facility_url,
                 party_url = excluded.party_url, total = excluded.total,
@@ -462,6 +463,7 @@ fn order(tx: &Transaction<'_>, o: &OrderRow, now: i64, r: &mut Report) -> Result
             ms(o.finale_last_updated),
             o.content_hash,
             now,
+            o.order_day.map(day_text),
         ])
     })
     .map_err(q("write an order"))?;

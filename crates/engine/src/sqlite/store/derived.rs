@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Days, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono_tz::Tz;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::conv::{day, day_text, finite, last_by_key, scope_param, scoped, time};
@@ -11,7 +12,7 @@ use crate::derive::{
     location_levels,
 };
 use crate::pg::StoreError;
-use crate::rows::{Hash, ItemRow};
+use crate::rows::{Hash, ItemRow, business_day};
 use crate::sqlite::to_millis;
 use crate::store::{ItemWrites, Scope, Writes};
 
@@ -19,14 +20,14 @@ fn q(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     StoreError::sqlite(what)
 }
 
-/// Sales lines in the order they are folded: product, UTC day, order, position.
+/// Sales lines in the order they are folded: product, business day, order, position.
 const SALES_LINES: &str = "\
-SELECT l.product_url, date(o.order_date / 1000.0, 'unixepoch') AS day, l.quantity,
+SELECT l.product_url, o.order_day AS day, l.quantity,
        coalesce(l.unit_price, 0)
   FROM orders o JOIN order_lines l ON l.order_url = o.url
  WHERE o.order_type = 'SALES_ORDER'
    AND o.status IN ('ORDER_LOCKED', 'ORDER_COMPLETED')
-   AND o.order_date IS NOT NULL
+   AND o.order_day IS NOT NULL
    AND l.product_url IS NOT NULL /*scope*/
  ORDER BY l.product_url, day, o.url, l.seq";
 
@@ -139,14 +140,14 @@ SELECT product_url, day, units FROM daily_sales WHERE day > ?1 AND day <= ?2 /*s
 const FIRST_SALES: &str = "\
 SELECT product_url, min(day) FROM daily_sales WHERE 1 /*scope*/ GROUP BY product_url";
 
-/// One input per stored product in scope, by URL.
+/// One input per stored product in scope, by URL, with the sales of the business days up to
+/// `today`.
 pub fn item_inputs(
     conn: &mut Connection,
     scope: &Scope,
-    as_of: DateTime<Utc>,
+    today: NaiveDate,
 ) -> Result<Vec<ItemInput>, StoreError> {
     let param = scope_param(scope);
-    let today = as_of.date_naive();
     let back = |n: f64| {
         today
             .checked_sub_days(Days::new(n as u64))
@@ -308,6 +309,51 @@ pub fn item_inputs(
         i.locations = location_levels(&at, &g);
     }
     Ok(inputs.into_values().collect())
+}
+
+/// Sets `orders.order_day` to the business day of `order_date` in `zone` where it differs
+/// (one transaction; see [`crate::rows::business_day`]). Returns the orders written.
+pub fn set_order_days(
+    conn: &mut Connection,
+    zone: Tz,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let now = to_millis(now);
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(q("begin re-deriving order days"))?;
+    let todo: Vec<(String, Option<String>)> = {
+        let mut s = tx
+            .prepare("SELECT url, order_date, order_day FROM orders")
+            .map_err(q("read order days"))?;
+        let rows = s
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, Option<i64>>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(q("read order days"))?;
+        rows.into_iter()
+            .filter_map(|(url, date, stored)| {
+                let day = date
+                    .and_then(DateTime::<Utc>::from_timestamp_millis)
+                    .map(|t| day_text(business_day(t, zone)));
+                (day != stored).then_some((url, day))
+            })
+            .collect()
+    };
+    let mut n = 0u64;
+    for (url, day) in &todo {
+        n += tx
+            .prepare_cached("UPDATE orders SET order_day = ?2, updated_at = ?3 WHERE url = ?1")
+            .and_then(|mut s| s.execute(params![url, day, now]))
+            .map_err(q("write an order day"))? as u64;
+    }
+    tx.commit().map_err(q("commit re-deriving order days"))?;
+    Ok(n)
 }
 
 /// Upserts the seed's rows by `finale_id` (see the trait's docs).

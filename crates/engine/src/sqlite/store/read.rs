@@ -256,36 +256,41 @@ pub fn snapshot(conn: &mut Connection) -> Result<crate::store::Snapshot, StoreEr
         conn,
         "SELECT url, order_id, order_type, status, order_date, due_date, origin_facility_url,
                 destination_facility_url, party_url, total, reference_number, finale_created,
-                finale_last_updated, content_hash
+                finale_last_updated, content_hash, order_day
            FROM orders ORDER BY url",
         "read orders",
         |r| {
             let times: OrderTimes = [r.get(4)?, r.get(5)?, r.get(11)?, r.get(12)?];
             Ok((
-                OrderRow {
-                    url: r.get(0)?,
-                    order_id: r.get(1)?,
-                    order_type: r.get(2)?,
-                    status: r.get(3)?,
-                    order_date: None,
-                    due_date: None,
-                    origin_facility_url: r.get(6)?,
-                    destination_facility_url: r.get(7)?,
-                    party_url: r.get(8)?,
-                    total: r.get(9)?,
-                    reference_number: r.get(10)?,
-                    finale_created: None,
-                    finale_last_updated: None,
-                    lines: Vec::new(),
-                    content_hash: r.get(13)?,
-                },
+                (
+                    r.get::<_, Option<String>>(14)?,
+                    OrderRow {
+                        url: r.get(0)?,
+                        order_id: r.get(1)?,
+                        order_type: r.get(2)?,
+                        status: r.get(3)?,
+                        order_date: None,
+                        order_day: None,
+                        due_date: None,
+                        origin_facility_url: r.get(6)?,
+                        destination_facility_url: r.get(7)?,
+                        party_url: r.get(8)?,
+                        total: r.get(9)?,
+                        reference_number: r.get(10)?,
+                        finale_created: None,
+                        finale_last_updated: None,
+                        lines: Vec::new(),
+                        content_hash: r.get(13)?,
+                    },
+                ),
                 times,
             ))
         },
     )?
     .into_iter()
-    .map(|(mut o, [date, due, created, updated])| {
+    .map(|((order_day, mut o), [date, due, created, updated])| {
         o.order_date = time(date, "orders.order_date")?;
+        o.order_day = order_day.as_deref().map(day).transpose()?;
         o.due_date = time(due, "orders.due_date")?;
         o.finale_created = time(created, "orders.finale_created")?;
         o.finale_last_updated = time(updated, "orders.finale_last_updated")?;
