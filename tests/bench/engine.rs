@@ -184,6 +184,13 @@ async fn smart_after_change(name: &str, sim: &SimHandle, engine: &Engine) {
         r.items.writes.total()
     );
     println!("            {}", r.applied.describe_tables());
+    println!(
+        "            requests {:?}, network p50 {:.1} ms / p95 {:.1} ms, mean store call {:.1} ms",
+        r.metrics.requests,
+        r.metrics.network_p50_ms.unwrap_or(0.0),
+        r.metrics.network_p95_ms.unwrap_or(0.0),
+        r.metrics.db_latency_ms.unwrap_or(0.0)
+    );
 }
 
 async fn full_loads(size: Size) {

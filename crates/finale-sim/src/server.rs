@@ -304,6 +304,7 @@ fn graphql_response(inner: &Inner, ds: &Dataset, body: &[u8], now: DateTime<Utc>
         now,
         date_keys: inner.cfg.quirks.graphql_date_keys,
         none_formatter_numbers: inner.cfg.quirks.graphql_none_format,
+        packed_quantities: inner.cfg.quirks.packed_quantities,
     };
     match crate::graphql::execute(ds, &ctx, body) {
         Ok(v) => Out::json(StatusCode::OK, serde_json::to_vec(&v).unwrap_or_default()),

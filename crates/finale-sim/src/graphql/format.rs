@@ -351,6 +351,7 @@ mod tests {
             now: Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap(),
             date_keys: DateKeys::Both,
             none_formatter_numbers: NoneFormat::Numbers,
+            packed_quantities: crate::config::PackedQuantities::Cases,
         }
     }
 

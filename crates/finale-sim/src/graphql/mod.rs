@@ -82,6 +82,9 @@ pub struct GqlContext {
     pub date_keys: DateKeys,
     /// Raw number representation under `formatter: "none"`.
     pub none_formatter_numbers: NoneFormat,
+    /// What a packed `stockItem` row's `quantity` counts: the same uncertain fact as the REST
+    /// `inventoryitem` row it mirrors ([`crate::config::Quirks::packed_quantities`]).
+    pub packed_quantities: crate::config::PackedQuantities,
 }
 
 /// A request body the endpoint cannot even start on; the server answers HTTP 400.

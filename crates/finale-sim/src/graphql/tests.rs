@@ -30,6 +30,7 @@ fn ctx() -> GqlContext {
         now: Utc.with_ymd_and_hms(2025, 6, 30, 12, 0, 0).unwrap(),
         date_keys: DateKeys::Both,
         none_formatter_numbers: NoneFormat::Numbers,
+        packed_quantities: crate::config::PackedQuantities::Cases,
     }
 }
 

@@ -628,6 +628,12 @@ impl<'a> Node<'a> for StockItemNode<'a> {
         } else {
             (("ON_HAND", "On hand"), r.quantity_on_hand)
         };
+        // The row's own quantity, counted like the REST row it mirrors: cases as the model
+        // holds them, or units under the `packed_quantities = Units` quirk.
+        let quantity = match self.v.ctx.packed_quantities {
+            crate::config::PackedQuantities::Cases => quantity,
+            crate::config::PackedQuantities::Units => quantity * r.units_per_case(),
+        };
         Ok(match field {
             "type" => Scalar::enumerated(kind.0, kind.1),
             "quantity" => Scalar::Qty(quantity),
