@@ -34,6 +34,11 @@ pub fn open(path: impl AsRef<Path>) -> Result<Connection, StoreError> {
         }
     };
     let conn = Connection::open(path).map_err(fail("open the database file"))?;
+    // Wait for other connections before the first statement: switching a fresh file to WAL
+    // takes a write lock, and two processes opening a new store at once (`sync` and `status`)
+    // would otherwise see SQLITE_BUSY at once instead of waiting.
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(fail("set the busy timeout"))?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .map_err(fail("switch to WAL journal mode"))?;

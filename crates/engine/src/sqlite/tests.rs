@@ -92,8 +92,11 @@ fn connections_migrating_one_fresh_file_at_once_wait_for_each_other() {
             .map(|_| {
                 let (path, barrier) = (path.clone(), barrier.clone());
                 std::thread::spawn(move || {
-                    let mut conn = open(&path).expect("open");
+                    // Every worker reaches the barrier, so a failed open fails the test
+                    // instead of leaving the others waiting for ever.
+                    let conn = open(&path);
                     barrier.wait();
+                    let mut conn = conn.expect("every connection opens the fresh file");
                     migrate(&mut conn).map(|r| r.applied.len())
                 })
             })

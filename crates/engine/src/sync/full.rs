@@ -285,6 +285,15 @@ impl Engine {
         super::status::plan_state(&*self.store).await
     }
 
+    /// [`SyncError::NoFullLoad`] unless a full load has completed (what smart, critical and
+    /// the stock pulse compare against).
+    pub(super) async fn require_full_load(&self) -> Result<(), SyncError> {
+        match self.plan_state().await?.and_then(|p| p.completed_at) {
+            Some(_) => Ok(()),
+            None => Err(SyncError::NoFullLoad),
+        }
+    }
+
     /// A typed `sync_state` value.
     pub(super) async fn read_state<T: serde::de::DeserializeOwned>(
         &self,

@@ -354,14 +354,7 @@ impl Engine {
         } else {
             Priority::Smart
         };
-        if self
-            .plan_state()
-            .await?
-            .and_then(|p| p.completed_at)
-            .is_none()
-        {
-            return Err(SyncError::NoFullLoad);
-        }
+        self.require_full_load().await?;
         let now = self.now();
         let total = 6;
         let step = |done: u64, phase: &str| {

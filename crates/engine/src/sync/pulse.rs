@@ -33,14 +33,7 @@ impl Engine {
         out: &mut RunOutput,
         progress: &dyn Progress,
     ) -> Result<(), SyncError> {
-        if self
-            .plan_state()
-            .await?
-            .and_then(|p| p.completed_at)
-            .is_none()
-        {
-            return Err(SyncError::NoFullLoad);
-        }
+        self.require_full_load().await?;
         let now = self.now();
         let step = |done: u64, phase: &str| {
             progress.update(&ProgressUpdate {
