@@ -39,9 +39,20 @@ pub fn open(path: impl AsRef<Path>) -> Result<Connection, StoreError> {
     // would otherwise see SQLITE_BUSY at once instead of waiting.
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(fail("set the busy timeout"))?;
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-        .map_err(fail("switch to WAL journal mode"))?;
+    // SQLite does not call the busy handler while another connection converts a fresh file
+    // to WAL, so a concurrent opener retries for as long as the busy timeout.
+    let started = std::time::Instant::now();
+    let mode: String = loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => break other.map_err(fail("switch to WAL journal mode"))?,
+        }
+    };
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::SqliteOpen {
             path: path.to_path_buf(),
