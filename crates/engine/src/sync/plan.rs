@@ -324,7 +324,7 @@ pub struct ScheduleSpend {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "the schedule would spend {reads} of Finale's {budget} collection reads an hour ({detail}); \
-     raise {setting} (now {minutes} min) or switch the stock pulse off with \
+     run it less often: raise {setting} (now {minutes} min), or switch the stock pulse off with \
      STOCKPULSE_STOCK_EVERY_MINUTES=0"
 )]
 pub struct OverBudget {
