@@ -29,7 +29,7 @@ use finale::{
 use tokio::sync::mpsc;
 
 use super::cap::{WINDOWED_KEY, Windowed, expand_windowed, window_jobs};
-use super::incremental::{Mirror, StockRead, convert};
+use super::incremental::{Mirror, StockRead};
 use super::plan::{Cursor, PLAN_KEY, PlanState, cursor_key, eta, plan_full, velocity_ready};
 use super::{Engine, Meter, Progress, ProgressUpdate, RunOutput, SyncError};
 use crate::store::{BackfillJob, Batch, JobDone, JobKind, JobStatus, Quarantined, Scope};
@@ -370,38 +370,20 @@ impl Engine {
             }
             // Window jobs of a capped snapshot (module `cap`).
             (Collection::Facility, JobKind::Window) => {
-                self.window_batches::<Facility>(window()?, run_id, at, size)
+                self.window_batches::<Facility>(window()?, run_id, at, size, &mut patterns)
                     .await?
             }
             (Collection::PartyGroup, JobKind::Window) => {
-                self.window_batches::<PartyGroup>(window()?, run_id, at, size)
+                self.window_batches::<PartyGroup>(window()?, run_id, at, size, &mut patterns)
                     .await?
             }
             (Collection::Product, JobKind::Window) => {
-                self.window_batches::<Product>(window()?, run_id, at, size)
+                self.window_batches::<Product>(window()?, run_id, at, size, &mut patterns)
                     .await?
             }
             (Collection::Order, JobKind::Window) => {
-                let mut batch = self.client.fetch_window::<Order>(window()?, prio).await?;
-                let lines = self
-                    .client
-                    .complete_order_lines(&mut batch.records, prio)
-                    .await?;
-                if lines.graphql_refused.is_some() {
-                    patterns.push(super::GRAPHQL_REFUSED.to_owned());
-                }
-                let seen = batch.records.len() + batch.errors.len();
-                let (rows, q) = convert(
-                    &batch.records,
-                    &batch.errors,
-                    run_id,
-                    at,
-                    self.client.config().packed_quantities,
-                    self.account_zone(),
-                );
-                let records = rows.len() as u64;
-                let batches = chunk(rows, size, Order::put);
-                (batches, q, seen, records, batch.requests + lines.requests)
+                self.window_batches::<Order>(window()?, run_id, at, size, &mut patterns)
+                    .await?
             }
             (Collection::InventoryItem, JobKind::Snapshot) => {
                 let StockRead {
@@ -491,7 +473,8 @@ impl Engine {
         Ok((added, vec![(WINDOWED_KEY.to_owned(), json(&*windowed)?)]))
     }
 
-    /// Reads one `lastUpdatedDate` window of a reference collection into batches.
+    /// Reads one `lastUpdatedDate` window of a collection into batches (an order window with
+    /// its lines completed; a GraphQL refusal is added to `patterns`).
     #[allow(clippy::type_complexity)]
     async fn window_batches<T: Mirror>(
         &self,
@@ -499,22 +482,22 @@ impl Engine {
         run_id: i64,
         at: DateTime<Utc>,
         size: usize,
+        patterns: &mut Vec<String>,
     ) -> Result<(Vec<Batch>, Vec<Quarantined>, usize, u64, u32), SyncError> {
-        let batch = self
-            .client
-            .fetch_window::<T>(window, Priority::Backfill)
-            .await?;
+        let prio = Priority::Backfill;
+        let mut batch = self.client.fetch_window::<T>(window, prio).await?;
+        let (line_requests, refused) = self.complete_lines(&mut batch.records, prio).await?;
+        patterns.extend(refused.map(str::to_owned));
         let seen = batch.records.len() + batch.errors.len();
-        let (rows, q) = convert(
-            &batch.records,
-            &batch.errors,
-            run_id,
-            at,
-            self.client.config().packed_quantities,
-            self.account_zone(),
-        );
+        let (rows, q) = self.convert(&batch.records, &batch.errors, run_id, at);
         let records = rows.len() as u64;
-        Ok((chunk(rows, size, T::put), q, seen, records, batch.requests))
+        Ok((
+            chunk(rows, size, T::put),
+            q,
+            seen,
+            records,
+            batch.requests + line_requests,
+        ))
     }
 
     /// Converts an unfiltered read into batches.
@@ -527,14 +510,7 @@ impl Engine {
         size: usize,
     ) -> (Vec<Batch>, Vec<Quarantined>, usize, u64, u32) {
         let seen = d.records.len() + d.errors.len();
-        let (rows, q) = convert(
-            &d.records,
-            &d.errors,
-            run_id,
-            at,
-            self.client.config().packed_quantities,
-            self.account_zone(),
-        );
+        let (rows, q) = self.convert(&d.records, &d.errors, run_id, at);
         let records = rows.len() as u64;
         (chunk(rows, size, T::put), q, seen, records, 1)
     }

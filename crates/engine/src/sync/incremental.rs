@@ -109,30 +109,53 @@ impl Mirror for Order {
     }
 }
 
-/// Valid rows, and quarantine records for decode problems and invalid records. A record with
-/// a bad *optional* cell was delivered by the decoder with that field empty: it is stored and
-/// its problem quarantined as well, so nothing is silently lost.
-pub(super) fn convert<T: Mirror>(
-    records: &[T],
-    errors: &[RecordError],
-    run_id: i64,
-    at: DateTime<Utc>,
-    packed: PackedQuantities,
-    zone: Tz,
-) -> (Vec<T::Stored>, Vec<Quarantined>) {
-    let collection = T::COLLECTION.path();
-    let mut q: Vec<Quarantined> = errors
-        .iter()
-        .map(|e| super::quarantine_decode(run_id, collection, e, at))
-        .collect();
-    let mut rows = Vec::with_capacity(records.len());
-    for r in records {
-        match r.to_row(packed, zone) {
-            Ok(row) => rows.push(row),
-            Err(e) => q.push(super::quarantine_invalid(run_id, &e, Some(raw_json(r)), at)),
+impl Engine {
+    /// Valid rows, and quarantine records for decode problems and invalid records, converted
+    /// with the account's packing rule and time zone. A record with a bad *optional* cell was
+    /// delivered by the decoder with that field empty: it is stored and its problem
+    /// quarantined as well, so nothing is silently lost.
+    pub(super) fn convert<T: Mirror>(
+        &self,
+        records: &[T],
+        errors: &[RecordError],
+        run_id: i64,
+        at: DateTime<Utc>,
+    ) -> (Vec<T::Stored>, Vec<Quarantined>) {
+        let (packed, zone) = (self.client.config().packed_quantities, self.account_zone());
+        let collection = T::COLLECTION.path();
+        let mut q: Vec<Quarantined> = errors
+            .iter()
+            .map(|e| super::quarantine_decode(run_id, collection, e, at))
+            .collect();
+        let mut rows = Vec::with_capacity(records.len());
+        for r in records {
+            match r.to_row(packed, zone) {
+                Ok(row) => rows.push(row),
+                Err(e) => q.push(super::quarantine_invalid(run_id, &e, Some(raw_json(r)), at)),
+            }
         }
+        (rows, q)
     }
-    (rows, q)
+
+    /// Completes the lines of orders read without them (a no-op for other records); returns
+    /// the requests spent and, when GraphQL refused and GETs read them instead, the error
+    /// pattern to record.
+    #[allow(clippy::ptr_arg)] // a `Vec<T>` (sized) is what downcasts to `Vec<Order>`
+    pub(super) async fn complete_lines<T: Mirror>(
+        &self,
+        records: &mut Vec<T>,
+        prio: Priority,
+    ) -> Result<(u32, Option<&'static str>), SyncError> {
+        let Some(orders) = (records as &mut dyn Any).downcast_mut::<Vec<Order>>() else {
+            return Ok((0, None));
+        };
+        let lines = self.client.complete_order_lines(orders, prio).await?;
+        let refused = lines
+            .graphql_refused
+            .is_some()
+            .then_some(super::GRAPHQL_REFUSED);
+        Ok((lines.requests, refused))
+    }
 }
 
 /// What to write after diffing a stock snapshot against the store.
@@ -479,21 +502,12 @@ impl Engine {
                 tracing::debug!(collection = %w.collection, done = w.done, total = w.total, "window read");
             })
             .await?;
-        if let Some(orders) = (&mut decoded.records as &mut dyn Any).downcast_mut::<Vec<Order>>() {
-            let lines = self.client.complete_order_lines(orders, prio).await?;
-            if lines.graphql_refused.is_some() {
-                meter.pattern(super::GRAPHQL_REFUSED);
-            }
+        if let (_, Some(refused)) = self.complete_lines(&mut decoded.records, prio).await? {
+            meter.pattern(refused);
         }
         meter.saw(decoded.records.len() + decoded.errors.len());
-        let (rows, quarantine) = convert(
-            &decoded.records,
-            &decoded.errors,
-            meter.run_id(),
-            now,
-            self.client.config().packed_quantities,
-            self.account_zone(),
-        );
+        let (rows, quarantine) =
+            self.convert(&decoded.records, &decoded.errors, meter.run_id(), now);
         meter.quarantined(&quarantine);
         out.suppliers
             .extend(rows.iter().filter_map(T::supplier_url).map(str::to_owned));
