@@ -508,14 +508,28 @@ impl Engine {
             records: meter.seen(),
             eta: None,
         });
+        self.refresh_items(meter, out, &Scope::All, self.settings.full_batch, now)
+            .await
+    }
+
+    /// Recomputes the seed's item rows of the products in `scope` and upserts them in chunks
+    /// of `chunk` (unchanged rows are only confirmed when stale). Returns their inputs.
+    async fn refresh_items(
+        &self,
+        meter: &Meter,
+        out: &mut RunOutput,
+        scope: &Scope,
+        chunk: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ItemInput>, SyncError> {
         let inputs = meter
-            .db(self.store.item_inputs(&Scope::All, self.today(now)))
+            .db(self.store.item_inputs(scope, self.today(now)))
             .await?;
         let rows: Vec<ItemRow> = inputs.iter().map(item_row).collect();
         let confirm_before = now - self.settings.confirm_every;
-        for chunk in rows.chunks(self.settings.full_batch.max(1)) {
+        for part in rows.chunks(chunk.max(1)) {
             let w = meter
-                .db(self.store.upsert_items(chunk, now, confirm_before))
+                .db(self.store.upsert_items(part, now, confirm_before))
                 .await?;
             out.items.writes.add(w.writes);
             out.items.confirmed += w.confirmed;

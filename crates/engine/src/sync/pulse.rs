@@ -22,8 +22,6 @@ use std::collections::HashMap;
 use finale::Priority;
 
 use super::{Engine, Meter, Progress, ProgressUpdate, RunOutput, SyncError};
-use crate::derive::item_row;
-use crate::rows::ItemRow;
 use crate::store::Scope;
 
 impl Engine {
@@ -53,20 +51,14 @@ impl Engine {
         products.dedup();
         out.applied.stock_products = products.clone();
         if !products.is_empty() {
-            let inputs = meter
-                .db(self
-                    .store
-                    .item_inputs(&Scope::Products(products), self.today(now)))
-                .await?;
-            let rows: Vec<ItemRow> = inputs.iter().map(item_row).collect();
-            let confirm_before = now - self.settings.confirm_every;
-            for chunk in rows.chunks(self.settings.smart_batch.max(1)) {
-                let w = meter
-                    .db(self.store.upsert_items(chunk, now, confirm_before))
-                    .await?;
-                out.items.writes.add(w.writes);
-                out.items.confirmed += w.confirmed;
-            }
+            self.refresh_items(
+                meter,
+                out,
+                &Scope::Products(products),
+                self.settings.smart_batch,
+                now,
+            )
+            .await?;
         }
         step(2, "done");
         Ok(())
