@@ -173,10 +173,7 @@ impl Schedule {
         let Some(every) = self.stock_every else {
             return false;
         };
-        match stock_read(last, now) {
-            None => true,
-            Some(t) => t.checked_add_signed(every).is_none_or(|next| next <= now),
-        }
+        interval_passed(stock_read(last, now), every, now)
     }
 
     fn smart_due(&self, now: DateTime<Utc>, last: &LastRuns) -> bool {
@@ -187,13 +184,13 @@ impl Schedule {
     }
 
     fn critical_due(&self, now: DateTime<Utc>, last: &LastRuns) -> bool {
-        match believed(last.critical, now) {
-            None => true,
-            Some(t) => t
-                .checked_add_signed(self.critical_every)
-                .is_none_or(|next| next <= now),
-        }
+        interval_passed(believed(last.critical, now), self.critical_every, now)
     }
+}
+
+/// Whether `every` has passed since `last` (or there was no last run).
+fn interval_passed(last: Option<DateTime<Utc>>, every: TimeDelta, now: DateTime<Utc>) -> bool {
+    last.is_none_or(|t| t.checked_add_signed(every).is_none_or(|next| next <= now))
 }
 
 /// When Finale's stock was last read: the latest believed stock pulse, critical or smart run
