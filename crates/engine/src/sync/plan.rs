@@ -346,30 +346,25 @@ pub fn schedule_spend(schedule: &Schedule, budgets: &BudgetConfig) -> ScheduleSp
         let minutes = every.num_minutes().max(1);
         u32::try_from((60 + minutes - 1) / minutes).unwrap_or(u32::MAX)
     };
-    let mut strategies = vec![StrategySpend {
-        strategy: Strategy::Critical,
-        runs: per_hour(schedule.critical_every),
-        collection_reads: 0,
-        gets: 0,
-    }];
-    if let Some(every) = schedule.stock_every {
-        strategies.push(StrategySpend {
-            strategy: Strategy::Stock,
-            runs: per_hour(every),
-            collection_reads: 0,
-            gets: 0,
-        });
-    }
-    strategies.push(StrategySpend {
-        strategy: Strategy::Smart,
-        runs: 1,
-        collection_reads: 0,
-        gets: 0,
-    });
-    for s in &mut strategies {
-        s.collection_reads = s.runs.saturating_mul(reads_per_run(s.strategy));
-        s.gets = s.collection_reads;
-    }
+    let spend = |strategy: Strategy, runs: u32| {
+        let reads = runs.saturating_mul(reads_per_run(strategy));
+        StrategySpend {
+            strategy,
+            runs,
+            collection_reads: reads,
+            gets: reads,
+        }
+    };
+    let strategies: Vec<StrategySpend> = [
+        Some(spend(Strategy::Critical, per_hour(schedule.critical_every))),
+        schedule
+            .stock_every
+            .map(|every| spend(Strategy::Stock, per_hour(every))),
+        Some(spend(Strategy::Smart, 1)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     ScheduleSpend {
         collection_reads: strategies.iter().map(|s| s.collection_reads).sum(),
         collection_budget: budgets.collection_per_hour,
