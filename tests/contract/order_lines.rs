@@ -28,6 +28,23 @@ pub(crate) fn assert_lines_match(orders: &[Order], truth: &finale_sim::Dataset) 
     }
 }
 
+/// The orders changed in the last `days` days before the anchor, as the collection sends them.
+pub(crate) async fn orders_changed_in_the_last(
+    p: &stockpulse_tests::Pair,
+    days: i64,
+) -> Vec<Order> {
+    p.client
+        .fetch_changed::<Order>(
+            anchor() - Duration::days(days),
+            anchor(),
+            Priority::Smart,
+            |_| {},
+        )
+        .await
+        .unwrap()
+        .records
+}
+
 async fn headers_only(scale: f64) -> stockpulse_tests::Pair {
     Setup::new(Size::Small)
         .scale(scale)
@@ -39,13 +56,7 @@ async fn headers_only(scale: f64) -> stockpulse_tests::Pair {
 #[tokio::test]
 async fn many_orders_get_their_lines_through_graphql() {
     let p = headers_only(10.0).await;
-    let since = anchor() - Duration::days(120);
-    let mut orders = p
-        .client
-        .fetch_changed::<Order>(since, anchor(), Priority::Smart, |_| {})
-        .await
-        .unwrap()
-        .records;
+    let mut orders = orders_changed_in_the_last(&p, 120).await;
     assert!(orders.len() > 50);
     assert!(
         orders.iter().all(|o| o.lines.is_none()),
@@ -72,13 +83,7 @@ async fn many_orders_get_their_lines_through_graphql() {
 #[tokio::test]
 async fn a_few_orders_get_their_lines_by_record_reads() {
     let p = headers_only(1.0).await;
-    let since = anchor() - Duration::days(30);
-    let all = p
-        .client
-        .fetch_changed::<Order>(since, anchor(), Priority::Smart, |_| {})
-        .await
-        .unwrap()
-        .records;
+    let all = orders_changed_in_the_last(&p, 30).await;
     let mut two: Vec<Order> = all.into_iter().take(2).collect();
     let report = p
         .client
@@ -93,13 +98,7 @@ async fn a_few_orders_get_their_lines_by_record_reads() {
 #[tokio::test]
 async fn orders_that_already_have_lines_cost_nothing() {
     let p = Setup::new(Size::Small).start(|_| {}).await;
-    let since = anchor() - Duration::days(30);
-    let mut orders = p
-        .client
-        .fetch_changed::<Order>(since, anchor(), Priority::Smart, |_| {})
-        .await
-        .unwrap()
-        .records;
+    let mut orders = orders_changed_in_the_last(&p, 30).await;
     let before = p.sim.stats().requests;
     let report = p
         .client
@@ -123,13 +122,7 @@ async fn lines_fall_back_to_record_reads_when_graphql_refuses() {
         })
         .start(|_| {})
         .await;
-    let since = anchor() - Duration::days(120);
-    let mut orders = p
-        .client
-        .fetch_changed::<Order>(since, anchor(), Priority::Smart, |_| {})
-        .await
-        .unwrap()
-        .records;
+    let mut orders = orders_changed_in_the_last(&p, 120).await;
     assert!(
         orders.len() > 50,
         "enough orders for the budget to pick GraphQL"
@@ -175,13 +168,7 @@ async fn lines_fall_back_when_graphql_answers_with_errors() {
     let p = headers_only(10.0).await;
     p.sim
         .inject(finale_sim::FaultPlan::new(finale_sim::Fault::ErrorBody200, 1).on_path("/graphql"));
-    let since = anchor() - Duration::days(120);
-    let mut orders = p
-        .client
-        .fetch_changed::<Order>(since, anchor(), Priority::Smart, |_| {})
-        .await
-        .unwrap()
-        .records;
+    let mut orders = orders_changed_in_the_last(&p, 120).await;
     let report = p
         .client
         .complete_order_lines(&mut orders, Priority::Smart)

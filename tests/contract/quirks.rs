@@ -64,13 +64,7 @@ async fn a_date_key_form_the_server_rejects_falls_back_and_says_why() {
         GraphqlDateKeys::BeginEnd,
     )
     .await;
-    let since = anchor() - Duration::days(90);
-    let mut orders = p
-        .client
-        .fetch_changed::<Order>(since, anchor(), Priority::Smart, |_| {})
-        .await
-        .unwrap()
-        .records;
+    let mut orders = super::order_lines::orders_changed_in_the_last(&p, 90).await;
     // The query is refused, the lines still arrive (per-order GETs), and the server's reason
     // reaches the user.
     let report = p
