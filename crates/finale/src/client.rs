@@ -120,6 +120,21 @@ pub struct LineFetchReport {
     /// the lines came from per-order GETs instead. `None` when GraphQL served or was not
     /// chosen.
     pub graphql_refused: Option<String>,
+    /// Orders whose own `GET {orderUrl}` failed for good (404, an error body, a record that
+    /// does not decode): they are left without lines, so the caller can quarantine them and
+    /// store the rest. A transient failure that outlived the retries fails the whole call.
+    pub unreadable: Vec<UnreadableOrder>,
+}
+
+/// An order whose lines could not be read ([`LineFetchReport::unreadable`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableOrder {
+    /// The order's URL.
+    pub url: String,
+    /// Why (the client error, without credentials).
+    pub reason: String,
+    /// The HTTP status of the failed read, when there was a response.
+    pub status: Option<u16>,
 }
 
 /// A Finale API client. Cheap to clone (shared inside); build ONE per process so that one
@@ -698,6 +713,7 @@ impl FinaleClient {
             .map(|(i, url)| async move { (i, self.fetch_one::<Order>(&url, prio).await) })
             .buffer_unordered(LINE_GET_CONCURRENCY);
         let mut first_err = None;
+        let mut failed = Vec::new();
         while let Some((i, res)) = results.next().await {
             report.requests += 1;
             match res {
@@ -708,13 +724,32 @@ impl FinaleClient {
                         report.via_get += 1;
                     }
                 }
-                Err(e) => {
-                    if first_err.is_none() {
-                        first_err = Some(e);
-                    }
-                }
+                Err(e) => failed.push((i, e)),
             }
         }
+        // An order that fails for good is that order's problem, and so is one that failed
+        // for now while others were read: both are left to the caller's quarantine so the
+        // rest is stored. When nothing could be read, Finale itself is failing.
+        let read_some = report.via_get > 0 || report.via_graphql > 0;
+        for (i, e) in failed {
+            match per_order_failure(&e) {
+                Some(true) => {}
+                Some(false) if read_some => {}
+                _ => {
+                    first_err.get_or_insert(e);
+                    continue;
+                }
+            }
+            report.unreadable.push(UnreadableOrder {
+                url: orders[i].url.clone(),
+                reason: e.to_string(),
+                status: e.status(),
+            });
+        }
+        if first_err.is_some() {
+            report.unreadable.clear();
+        }
+        report.unreadable.sort_by(|a, b| a.url.cmp(&b.url));
         match first_err {
             Some(e) => Err(e),
             None => Ok(()),
@@ -1037,6 +1072,23 @@ fn graphql_refusal(e: &Error) -> Option<bool> {
         | Error::ErrorBody { .. }
         | Error::Decode { .. } => Some(true),
         Error::Server { .. } | Error::Exhausted { .. } | Error::RateLimited { .. } => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether a failed `GET {orderUrl}` is that one order's problem: `Some(true)` when it fails
+/// for good (the order is gone, Finale answers an error body, the record does not decode),
+/// `Some(false)` when it failed for now (server errors after every retry: the order's alone
+/// only if other orders were read meanwhile), `None` when every request would fail the same
+/// way (credentials, configuration, a cancelled run).
+fn per_order_failure(e: &Error) -> Option<bool> {
+    match e {
+        Error::NotFound { .. }
+        | Error::BadRequest { .. }
+        | Error::ErrorBody { .. }
+        | Error::Record { .. }
+        | Error::Decode { .. } => Some(true),
+        Error::Server { .. } | Error::Exhausted { .. } => Some(false),
         _ => None,
     }
 }
@@ -1669,6 +1721,7 @@ mod tests {
                 via_get: 2,
                 requests: 4,
                 graphql_refused: None,
+                unreadable: vec![],
             }
         );
         let so1 = orders[0].lines.as_ref().expect("lines");

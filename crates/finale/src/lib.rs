@@ -68,7 +68,7 @@ pub mod filter;
 pub mod model;
 pub mod packing;
 
-pub use client::{FinaleClient, LineFetchReport, WindowBatch, WindowProgress};
+pub use client::{FinaleClient, LineFetchReport, UnreadableOrder, WindowBatch, WindowProgress};
 pub use clock::{Clock, ScaledClock, SystemClock};
 pub use collection::Collection;
 pub use config::{ConfigError, Credentials, FinaleConfig, Secret, TimestampZone};
