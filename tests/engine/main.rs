@@ -12,4 +12,5 @@ mod payloads;
 mod progressive;
 mod pulse;
 mod support;
+mod unreadable;
 mod writers;

@@ -13,11 +13,11 @@ use anyhow::Context;
 use async_trait::async_trait;
 use chrono::Utc;
 use clap::Args;
+use engine::Strategy;
 use engine::config::{EngineConfig, StoreTarget};
 use engine::schedule::{LastRuns, Runner};
 use engine::store::Store;
 use engine::sync::{Engine, RunReport, SyncError, SyncSettings};
-use engine::{StoreError, Strategy};
 use finale::FinaleClient;
 
 use crate::progress::BarProgress;
@@ -54,6 +54,17 @@ pub struct StatusArgs {
     /// How many recent runs to list.
     #[arg(long, default_value_t = 10)]
     runs: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The record's URL, as `stockpulse status` lists it under "unreadable records".
+    url: String,
+    /// Wait up to this many seconds for another engine to finish instead of exiting.
+    #[arg(long)]
+    wait: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +160,37 @@ pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
         Ok(report) => {
             print_report(&report);
             Ok(0)
+        }
+        Err(SyncError::WriterBusy { holder }) => {
+            busy(&holder);
+            Ok(EXIT_BUSY)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `stockpulse resolve <url>`: stop retrying a record Finale would not give.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+pub async fn resolve(args: ResolveArgs) -> anyhow::Result<u8> {
+    let cfg = load_config(args.common.config.as_deref())?;
+    let engine = build(&cfg, args.wait.map(Duration::from_secs)).await?;
+    match engine.resolve_unreadable(&args.url).await {
+        Ok(Some(r)) => {
+            println!(
+                "resolved: {} {} (unreadable since {}, {} attempt(s)); it is no longer retried",
+                r.collection,
+                r.url,
+                r.first_failed.format("%Y-%m-%d %H:%M"),
+                r.attempts
+            );
+            Ok(0)
+        }
+        Ok(None) => {
+            eprintln!(
+                "not listed as unreadable: {} (`stockpulse status` lists them)",
+                args.url
+            );
+            Ok(1)
         }
         Err(SyncError::WriterBusy { holder }) => {
             busy(&holder);
@@ -316,6 +358,24 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
             .collect();
         println!("cursors: {}", c.join(", "));
     }
+    let unreadable = engine::sync::status::unreadable(&*store).await?;
+    if !unreadable.is_empty() {
+        println!(
+            "unreadable records: {} (retried by every smart and critical run; \
+             `stockpulse resolve <url>` stops retrying one)",
+            unreadable.records.len()
+        );
+        for r in unreadable.records.iter().take(20) {
+            println!(
+                "  {} {}  since {}  {} attempt(s)  last: {}",
+                r.collection,
+                r.url,
+                r.first_failed.format("%Y-%m-%d %H:%M"),
+                r.attempts,
+                r.reason
+            );
+        }
+    }
     println!();
     println!("recent runs:");
     for r in store.recent_runs(args.runs).await? {
@@ -393,16 +453,7 @@ impl Runner for EngineRunner {
     }
 
     fn is_fatal(&self, e: &SyncError) -> bool {
-        match e {
-            SyncError::Finale(f) => f.is_permanent(),
-            SyncError::Store(s) => matches!(
-                s,
-                StoreError::SchemaTooNew { .. }
-                    | StoreError::Auth { .. }
-                    | StoreError::NoSuchDatabase { .. }
-            ),
-            _ => false,
-        }
+        e.ends_service()
     }
 }
 

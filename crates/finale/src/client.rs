@@ -1083,11 +1083,7 @@ fn graphql_refusal(e: &Error) -> Option<bool> {
 /// way (credentials, configuration, a cancelled run).
 fn per_order_failure(e: &Error) -> Option<bool> {
     match e {
-        Error::NotFound { .. }
-        | Error::BadRequest { .. }
-        | Error::ErrorBody { .. }
-        | Error::Record { .. }
-        | Error::Decode { .. } => Some(true),
+        e if e.concerns_one_record() => Some(true),
         Error::Server { .. } | Error::Exhausted { .. } => Some(false),
         _ => None,
     }

@@ -29,8 +29,9 @@ use finale::{
 use tokio::sync::mpsc;
 
 use super::cap::{WINDOWED_KEY, Windowed, expand_windowed, window_jobs};
-use super::incremental::{Mirror, StockRead};
+use super::incremental::{Lines, Mirror, StockRead};
 use super::plan::{Cursor, PLAN_KEY, PlanState, cursor_key, eta, plan_full, velocity_ready};
+use super::unreadable::UNREADABLE_KEY;
 use super::{Engine, Meter, Progress, ProgressUpdate, RunOutput, SyncError};
 use crate::store::{BackfillJob, Batch, JobDone, JobKind, JobStatus, Quarantined, Scope};
 
@@ -51,6 +52,8 @@ struct Fetched {
     added_jobs: u64,
     /// `sync_state` written with the job's done mark (the plan's windowed collections).
     state: Vec<(String, serde_json::Value)>,
+    /// Order lines read or found unreadable (module `unreadable`), with the URLs read.
+    lines: Option<(Lines, Vec<String>)>,
 }
 
 impl Engine {
@@ -195,6 +198,18 @@ impl Engine {
             let n = f.batches.len();
             let mut quarantine = Some(f.quarantine);
             let mut state = Some(f.state);
+            if let Some((lines, read)) = &f.lines {
+                let mut list = self.unreadable_list(out).await?;
+                let before = list.clone();
+                let path = Collection::Order.path();
+                lines.update(&mut list, path, read.iter().map(String::as_str), self.now());
+                if list != before {
+                    state
+                        .get_or_insert_default()
+                        .push((UNREADABLE_KEY.to_owned(), json(&list)?));
+                }
+                out.unreadable = Some(list);
+            }
             for (i, mut batch) in f.batches.into_iter().enumerate() {
                 if i + 1 == n {
                     batch.quarantine = quarantine.take().unwrap_or_default();
@@ -352,6 +367,7 @@ impl Engine {
                 .map_err(|e| SyncError::State(e.to_string()))
         };
         let mut patterns = Vec::new();
+        let mut lines = None;
         let (mut batches, quarantine, seen, records, requests) = match (collection, job.job.kind) {
             (Collection::Facility, JobKind::Snapshot) => {
                 let d = self.client.fetch_all::<Facility>(prio).await?;
@@ -372,18 +388,24 @@ impl Engine {
             (Collection::Facility, JobKind::Window) => {
                 self.window_batches::<Facility>(window()?, run_id, at, size, &mut patterns)
                     .await?
+                    .0
             }
             (Collection::PartyGroup, JobKind::Window) => {
                 self.window_batches::<PartyGroup>(window()?, run_id, at, size, &mut patterns)
                     .await?
+                    .0
             }
             (Collection::Product, JobKind::Window) => {
                 self.window_batches::<Product>(window()?, run_id, at, size, &mut patterns)
                     .await?
+                    .0
             }
             (Collection::Order, JobKind::Window) => {
-                self.window_batches::<Order>(window()?, run_id, at, size, &mut patterns)
-                    .await?
+                let (read, job_lines) = self
+                    .window_batches::<Order>(window()?, run_id, at, size, &mut patterns)
+                    .await?;
+                lines = job_lines;
+                read
             }
             (Collection::InventoryItem, JobKind::Snapshot) => {
                 let StockRead {
@@ -424,6 +446,7 @@ impl Engine {
             windowed_from,
             added_jobs: 0,
             state,
+            lines,
         })
     }
 
@@ -474,7 +497,8 @@ impl Engine {
     }
 
     /// Reads one `lastUpdatedDate` window of a collection into batches (an order window with
-    /// its lines completed; a GraphQL refusal is added to `patterns`).
+    /// its lines completed, with what that did and the URLs read; a GraphQL refusal is added
+    /// to `patterns`).
     #[allow(clippy::type_complexity)]
     async fn window_batches<T: Mirror>(
         &self,
@@ -483,20 +507,33 @@ impl Engine {
         at: DateTime<Utc>,
         size: usize,
         patterns: &mut Vec<String>,
-    ) -> Result<(Vec<Batch>, Vec<Quarantined>, usize, u64, u32), SyncError> {
+    ) -> Result<
+        (
+            (Vec<Batch>, Vec<Quarantined>, usize, u64, u32),
+            Option<(Lines, Vec<String>)>,
+        ),
+        SyncError,
+    > {
         let prio = Priority::Backfill;
         let mut batch = self.client.fetch_window::<T>(window, prio).await?;
-        let (line_requests, refused) = self.complete_lines(&mut batch.records, prio).await?;
-        patterns.extend(refused.map(str::to_owned));
-        let seen = batch.records.len() + batch.errors.len();
-        let (rows, q) = self.convert(&batch.records, &batch.errors, run_id, at);
+        let mut lines = self
+            .complete_lines(&mut batch.records, prio, run_id, at)
+            .await?;
+        patterns.extend(lines.refused.map(str::to_owned));
+        let seen = batch.records.len() + batch.errors.len() + lines.unreadable.len();
+        let (rows, mut q) = self.convert(&batch.records, &batch.errors, run_id, at);
+        q.append(&mut lines.quarantine);
         let records = rows.len() as u64;
+        let read = batch.records.iter().map(|r| r.key().into_owned()).collect();
         Ok((
-            chunk(rows, size, T::put),
-            q,
-            seen,
-            records,
-            batch.requests + line_requests,
+            (
+                chunk(rows, size, T::put),
+                q,
+                seen,
+                records,
+                batch.requests + lines.requests,
+            ),
+            Some((lines, read)),
         ))
     }
 

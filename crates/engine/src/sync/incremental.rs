@@ -23,19 +23,20 @@
 //!   re-reads the span but finds nothing to write: that one window can still lose an alert.)
 
 use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use chrono_tz::Tz;
 use finale::{
     Collection, Facility, FinaleRecord, Order, PackedQuantities, PartyGroup, Priority, Product,
-    RecordError,
+    RecordError, UnreadableOrder,
 };
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 
 use super::full::chunk;
 use super::plan::{Cursor, cursor_key};
+use super::unreadable::{RETRIES_PER_RUN, UNREADABLE_KEY, Unreadable};
 use super::{
     CriticalItem, CriticalReport, Engine, LocationAlert, Meter, Progress, ProgressUpdate,
     RunOutput, Severity, SyncError, Thresholds,
@@ -137,24 +138,129 @@ impl Engine {
         (rows, q)
     }
 
-    /// Completes the lines of orders read without them (a no-op for other records); returns
-    /// the requests spent and, when GraphQL refused and GETs read them instead, the error
-    /// pattern to record.
+    /// Completes the lines of orders read without them (a no-op for other records). Orders
+    /// whose own GET failed for good are taken out of `records` and quarantined with their
+    /// header (module [`super::unreadable`]).
     #[allow(clippy::ptr_arg)] // a `Vec<T>` (sized) is what downcasts to `Vec<Order>`
     pub(super) async fn complete_lines<T: Mirror>(
         &self,
         records: &mut Vec<T>,
         prio: Priority,
-    ) -> Result<(u32, Option<&'static str>), SyncError> {
+        run_id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Lines, SyncError> {
         let Some(orders) = (records as &mut dyn Any).downcast_mut::<Vec<Order>>() else {
-            return Ok((0, None));
+            return Ok(Lines::default());
         };
-        let lines = self.client.complete_order_lines(orders, prio).await?;
-        let refused = lines
-            .graphql_refused
-            .is_some()
-            .then_some(super::GRAPHQL_REFUSED);
-        Ok((lines.requests, refused))
+        let report = self.client.complete_order_lines(orders, prio).await?;
+        let mut quarantine = Vec::new();
+        if !report.unreadable.is_empty() {
+            let bad: HashMap<&str, &UnreadableOrder> = report
+                .unreadable
+                .iter()
+                .map(|u| (u.url.as_str(), u))
+                .collect();
+            orders.retain(|o| match bad.get(o.url.as_str()) {
+                None => true,
+                Some(u) => {
+                    quarantine.push(Quarantined {
+                        run_id: Some(run_id),
+                        collection: Collection::Order.path().to_owned(),
+                        record_key: Some(o.url.clone()),
+                        reason: format!(
+                            "its lines could not be read ({}); retried by later runs",
+                            u.reason
+                        ),
+                        raw_payload: Some(raw_json(o)),
+                        raw_text: None,
+                        at,
+                    });
+                    false
+                }
+            });
+        }
+        Ok(Lines {
+            requests: report.requests,
+            refused: report
+                .graphql_refused
+                .is_some()
+                .then_some(super::GRAPHQL_REFUSED),
+            quarantine,
+            unreadable: report.unreadable,
+        })
+    }
+
+    /// Reads again, one GET each, the records of `T`'s collection that earlier runs could not
+    /// read (the longest-waiting first, at most [`RETRIES_PER_RUN`]), adding those that read
+    /// to `records` and counting another attempt for the others. Returns the requests made.
+    async fn retry_unreadable<T: Mirror>(
+        &self,
+        records: &mut Vec<T>,
+        list: &mut Unreadable,
+        prio: Priority,
+        at: DateTime<Utc>,
+    ) -> Result<u32, SyncError> {
+        let collection = T::COLLECTION.path();
+        let have: HashSet<String> = records.iter().map(|r| r.key().into_owned()).collect();
+        let mut requests = 0;
+        for url in list.due(collection, RETRIES_PER_RUN) {
+            if have.contains(&url) {
+                continue; // read again by this run's window: completed with the others
+            }
+            requests += 1;
+            match self.client.fetch_one::<T>(&url, prio).await {
+                Ok(r) => records.push(r),
+                Err(e) if e.concerns_one_record() => {
+                    tracing::warn!(%url, error = %e, "still unreadable");
+                    list.failed(collection, &url, &e.to_string(), e.status(), at);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(requests)
+    }
+
+    /// The run's list of unreadable records: read from the store once per run.
+    pub(super) async fn unreadable_list(
+        &self,
+        out: &mut RunOutput,
+    ) -> Result<Unreadable, SyncError> {
+        match out.unreadable.take() {
+            Some(l) => Ok(l),
+            None => Ok(self.read_state(UNREADABLE_KEY).await?.unwrap_or_default()),
+        }
+    }
+}
+
+/// What completing orders' lines did ([`Engine::complete_lines`]).
+#[derive(Debug, Default)]
+pub(super) struct Lines {
+    /// Requests made.
+    pub requests: u32,
+    /// The error pattern to record when GraphQL refused and GETs read the lines instead.
+    pub refused: Option<&'static str>,
+    /// Quarantine records of the orders taken out (unreadable lines).
+    pub quarantine: Vec<Quarantined>,
+    /// The orders whose own GET failed for good (taken out of the records).
+    pub unreadable: Vec<UnreadableOrder>,
+}
+
+impl Lines {
+    /// Updates `list` after a read of `collection`: the unreadable records are added (or
+    /// counted again), the records read (`read`, by URL) are taken off.
+    pub(super) fn update<'a>(
+        &self,
+        list: &mut Unreadable,
+        collection: &str,
+        read: impl IntoIterator<Item = &'a str>,
+        at: DateTime<Utc>,
+    ) {
+        for url in read {
+            list.remove(collection, url);
+        }
+        for u in &self.unreadable {
+            list.failed(collection, &u.url, &u.reason, u.status, at);
+        }
     }
 }
 
@@ -502,12 +608,26 @@ impl Engine {
                 tracing::debug!(collection = %w.collection, done = w.done, total = w.total, "window read");
             })
             .await?;
-        if let (_, Some(refused)) = self.complete_lines(&mut decoded.records, prio).await? {
+        let mut list = self.unreadable_list(out).await?;
+        let listed = list.clone();
+        self.retry_unreadable(&mut decoded.records, &mut list, prio, now)
+            .await?;
+        let lines = self
+            .complete_lines(&mut decoded.records, prio, meter.run_id(), now)
+            .await?;
+        if let Some(refused) = lines.refused {
             meter.pattern(refused);
         }
-        meter.saw(decoded.records.len() + decoded.errors.len());
-        let (rows, quarantine) =
+        let read: Vec<String> = decoded
+            .records
+            .iter()
+            .map(|r| r.key().into_owned())
+            .collect();
+        lines.update(&mut list, c.path(), read.iter().map(String::as_str), now);
+        meter.saw(decoded.records.len() + decoded.errors.len() + lines.unreadable.len());
+        let (rows, mut quarantine) =
             self.convert(&decoded.records, &decoded.errors, meter.run_id(), now);
+        quarantine.extend(lines.quarantine);
         meter.quarantined(&quarantine);
         out.suppliers
             .extend(rows.iter().filter_map(T::supplier_url).map(str::to_owned));
@@ -543,6 +663,12 @@ impl Engine {
                 serde_json::to_value(&pending).map_err(|e| SyncError::State(e.to_string()))?,
             ));
         }
+        if list != listed {
+            state.push((
+                UNREADABLE_KEY.to_owned(),
+                serde_json::to_value(&list).map_err(|e| SyncError::State(e.to_string()))?,
+            ));
+        }
         let done = Batch {
             quarantine,
             state,
@@ -550,6 +676,7 @@ impl Engine {
         };
         out.applied
             .merge(meter.db(self.store.apply(&done, now)).await?);
+        out.unreadable = Some(list);
         Ok(())
     }
 

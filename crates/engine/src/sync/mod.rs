@@ -29,6 +29,7 @@ mod meter;
 pub mod plan;
 mod pulse;
 pub mod status;
+pub mod unreadable;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -156,6 +157,27 @@ pub enum SyncError {
     /// A stored value is not what this engine wrote.
     #[error("unexpected sync state: {0}")]
     State(String),
+}
+
+impl SyncError {
+    /// Whether a long-running service (`serve`, the app's backend) should stop on this error
+    /// instead of retrying it: only what a person must fix in the configuration — credentials
+    /// Finale or the store rejects, an invalid Finale configuration, a database that does not
+    /// exist, a store schema newer than this binary. Everything else (a record Finale will not
+    /// give, a GraphQL error, an error body, Finale or the store down) is a failed run: it is
+    /// recorded and retried with backoff.
+    pub fn ends_service(&self) -> bool {
+        match self {
+            SyncError::Finale(f) => f.needs_configuration(),
+            SyncError::Store(s) => matches!(
+                s,
+                StoreError::SchemaTooNew { .. }
+                    | StoreError::Auth { .. }
+                    | StoreError::NoSuchDatabase { .. }
+            ),
+            _ => false,
+        }
+    }
 }
 
 impl From<StoreError> for SyncError {
@@ -547,6 +569,8 @@ struct RunOutput {
     critical: Option<CriticalReport>,
     /// URLs of the suppliers among the parties read (changed or not).
     suppliers: std::collections::BTreeSet<String>,
+    /// Records waiting for a retry, once read in this run (module [`unreadable`]).
+    unreadable: Option<unreadable::Unreadable>,
 }
 
 /// A decode problem reported by the client, as a quarantine record.
@@ -582,5 +606,45 @@ fn quarantine_invalid(
         raw_payload: raw,
         raw_text: None,
         at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_configuration_errors_end_a_service() {
+        let finale = |e: finale::Error| SyncError::Finale(e);
+        let not_found = finale(finale::Error::NotFound {
+            url: "/acme/api/order/SO-1".into(),
+            message: String::new(),
+        });
+        let graphql = finale(finale::Error::Graphql {
+            source: finale::graphql::GraphqlError::Errors(vec!["no such field".into()]),
+        });
+        let body = finale(finale::Error::ErrorBody {
+            url: "/acme/api/order/".into(),
+            message: "server busy".into(),
+        });
+        for e in [&not_found, &graphql, &body] {
+            assert!(!e.ends_service(), "{e}");
+        }
+        assert!(!SyncError::NoFullLoad.ends_service());
+        assert!(!SyncError::WriterBusy { holder: "a".into() }.ends_service());
+        let auth = finale(finale::Error::Auth {
+            account: "acme".into(),
+            base_url: "https://app.finaleinventory.com".into(),
+            status: 401,
+            message: "bad key".into(),
+        });
+        assert!(auth.ends_service());
+        assert!(
+            SyncError::Store(StoreError::SchemaTooNew {
+                database: 99,
+                known: 1
+            })
+            .ends_service()
+        );
     }
 }
