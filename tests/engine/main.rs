@@ -4,6 +4,7 @@
 
 mod business_day;
 mod cap;
+mod clock_skew;
 mod faults;
 mod flow;
 mod no_graphql;

@@ -45,7 +45,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue, SET_COOKIE};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE, DATE, HeaderMap, HeaderValue, SET_COOKIE};
 use tracing::{debug, warn};
 use url::Url;
 
@@ -156,6 +156,9 @@ struct Inner {
     /// `errors` answer). For [`GRAPHQL_RETRY_AFTER`] after that, line completions go straight to
     /// per-order GETs instead of spending a POST on an endpoint that does not answer.
     graphql_refused: std::sync::Mutex<Option<(chrono::DateTime<chrono::Utc>, String)>>,
+    /// Finale's clock minus ours, from the `Date` header of the latest response (see
+    /// [`FinaleClient::finale_now`]).
+    finale_offset: std::sync::Mutex<Option<chrono::TimeDelta>>,
 }
 
 impl fmt::Debug for FinaleClient {
@@ -200,6 +203,7 @@ impl FinaleClient {
                 scheduler,
                 session: tokio::sync::Mutex::new(None),
                 graphql_refused: std::sync::Mutex::new(None),
+                finale_offset: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -598,6 +602,27 @@ impl FinaleClient {
         Ok(report)
     }
 
+    /// Finale's clock minus this client's, as the `Date` header of the latest response showed
+    /// it (`None` before the first response, or when Finale sends no `Date`). The header has
+    /// whole seconds, so the offset errs by up to a second towards the past: an instant
+    /// computed with it is never later than what Finale has shown.
+    pub fn finale_offset(&self) -> Option<chrono::TimeDelta> {
+        *self
+            .inner
+            .finale_offset
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Finale's "now" on Finale's own clock, estimated from the latest `Date` header
+    /// ([`FinaleClient::finale_offset`]); `None` until a response has shown it. A sync cursor
+    /// must never pass it: a change Finale stamps later than a cursor set from a fast local
+    /// clock would otherwise never be read.
+    pub fn finale_now(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.finale_offset()
+            .map(|offset| self.inner.cfg.clock.now() + offset)
+    }
+
     /// Why GraphQL refused an order-lines query of this client for good, if it did so less than
     /// [`GRAPHQL_RETRY_AFTER`] ago (after that, the next completion tries GraphQL again).
     pub fn graphql_refusal(&self) -> Option<String> {
@@ -879,6 +904,18 @@ impl FinaleClient {
                 return Ok(Attempt::Retry(err));
             }
         };
+        if let Some(date) = headers
+            .get(DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+        {
+            let offset = date.with_timezone(&chrono::Utc) - self.inner.cfg.clock.now();
+            *self
+                .inner
+                .finale_offset
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(offset);
+        }
         let rl = RateLimitHeaders::from_headers(&headers);
         self.inner.scheduler.observe(kind, &rl, status);
         self.inner

@@ -268,7 +268,16 @@ impl Engine {
                 first: first.clone(),
             });
         }
-        // Cursors continue from the horizon end (never moved backwards).
+        // Cursors continue from the horizon end on Finale's clock (never moved backwards): when
+        // the local clock runs ahead of Finale's, the plan's end lies in Finale's future, and a
+        // cursor there would skip what Finale stamps until its clock gets there.
+        let behind = self
+            .client
+            .finale_offset()
+            .map_or(chrono::TimeDelta::zero(), |o| {
+                o.min(chrono::TimeDelta::zero())
+            });
+        let until = (plan.end + behind).trunc_subsecs(0);
         let mut state = Vec::new();
         for c in [
             Collection::Facility,
@@ -278,8 +287,8 @@ impl Engine {
         ] {
             let key = cursor_key(c);
             let current: Option<Cursor> = self.read_state(&key).await?;
-            if current.is_none_or(|cur| cur.until < plan.end) {
-                state.push((key, json(&Cursor { until: plan.end })?));
+            if current.is_none_or(|cur| cur.until < until) {
+                state.push((key, json(&Cursor { until })?));
             }
         }
         let completed = PlanState {

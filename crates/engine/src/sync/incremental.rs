@@ -1,9 +1,15 @@
 //! `smart` and `critical`: what changed since the last run.
 //!
 //! - **Cursors** where Finale has `lastUpdatedDate` (facility, partygroup, product, order):
-//!   read `[cursor − overlap, now]` (in ≤ 30-day windows), write, then move the cursor to
-//!   `now` in a transaction of its own *after* every batch of the collection committed. A run
-//!   killed in between re-reads the span next time; upserts make that harmless.
+//!   read `[cursor − overlap, now]` (in ≤ 30-day windows), write, then move the cursor in a
+//!   transaction of its own *after* every batch of the collection committed. A run killed in
+//!   between re-reads the span next time; upserts make that harmless.
+//! - **Finale's clock, not ours.** "now" is Finale's, from the `Date` header of its
+//!   responses ([`finale::FinaleClient::finale_now`]), and the cursor moves to what Finale had
+//!   shown when the read ended ([`next_cursor`]), never to the local clock: a workstation
+//!   whose clock runs ahead of Finale's by more than the overlap would otherwise skip, for
+//!   everyone sharing the store, every change Finale stamps in between. A stored cursor in the
+//!   future is clamped ([`read_from`]).
 //! - **Hash diff** where it has not: `inventoryitem` is read whole, summed per (product,
 //!   facility) and compared with the stored hashes ([`stock_changes`]); only new, changed and
 //!   vanished pairs are written. A snapshot that reached Finale's entity cap is discarded and
@@ -413,6 +419,35 @@ pub fn evaluate(
     items
 }
 
+/// Where a cursor read starts: the overlap before the stored cursor, or before `now` when the
+/// stored cursor lies in the future (written by a machine whose clock ran fast, or before
+/// cursors followed Finale's clock): such a cursor is clamped, never trusted.
+pub(super) fn read_from(
+    cursor: DateTime<Utc>,
+    now: DateTime<Utc>,
+    overlap: chrono::Duration,
+) -> DateTime<Utc> {
+    cursor.min(now) - overlap
+}
+
+/// The cursor after reading a collection up to `upper` (the bound sent): never past what
+/// Finale has shown. That is Finale's clock after the read (`finale_now`, from the `Date`
+/// header) when known, else the newest `lastUpdatedDate` received, else the cursor stays
+/// where it was (`previous`, clamped to `upper`). A cursor moved to the local clock would
+/// skip every change Finale stamps between its own clock and a faster local one.
+pub(super) fn next_cursor(
+    upper: DateTime<Utc>,
+    finale_now: Option<DateTime<Utc>>,
+    newest_received: Option<DateTime<Utc>>,
+    previous: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let shown = finale_now
+        .map(|t| t.trunc_subsecs(0))
+        .or(newest_received)
+        .unwrap_or(previous);
+    upper.min(shown)
+}
+
 /// The `sync_state` key of [`PendingAlerts`].
 pub const PENDING_KEY: &str = "critical:pending";
 
@@ -596,18 +631,23 @@ impl Engine {
         let Some(cursor) = self.read_state::<Cursor>(&key).await? else {
             return Err(SyncError::NoFullLoad);
         };
-        // Finale's filter bounds are whole seconds: the cursor moves to the bound actually sent.
-        let now = now.trunc_subsecs(0);
-        let since = cursor.until - self.settings.overlap;
-        if now <= since {
+        // Read up to Finale's own "now" when a response has shown it (module docs: a cursor
+        // never passes what Finale has shown), in whole seconds like Finale's filter bounds.
+        let finale_now = self.client.finale_now().map(|t| t.trunc_subsecs(0));
+        let upper = finale_now.unwrap_or(now).trunc_subsecs(0);
+        let since = read_from(cursor.until, upper, self.settings.overlap);
+        if upper <= since {
             return Ok(());
         }
         let mut decoded = self
             .client
-            .fetch_changed::<T>(since, now, prio, |w| {
+            .fetch_changed::<T>(since, upper, prio, |w| {
                 tracing::debug!(collection = %w.collection, done = w.done, total = w.total, "window read");
             })
             .await?;
+        // What Finale has shown: its clock when the read ended (later requests, such as line
+        // completion, must not move the cursor past changes made meanwhile).
+        let shown = self.client.finale_now();
         let mut list = self.unreadable_list(out).await?;
         let listed = list.clone();
         self.retry_unreadable(&mut decoded.records, &mut list, prio, now)
@@ -638,10 +678,22 @@ impl Engine {
         );
         let batches = chunk(rows, self.settings.smart_batch.max(1), T::put);
         self.write_concurrently(meter, out, batches, now).await?;
+        let until = next_cursor(
+            upper,
+            shown,
+            decoded
+                .records
+                .iter()
+                .filter_map(FinaleRecord::last_updated)
+                .max(),
+            cursor.until,
+        );
+        if until < cursor.until {
+            tracing::warn!(collection = %c, stored = %cursor.until, %until, "the stored cursor was ahead of Finale's clock: moved back");
+        }
         let mut state = vec![(
             key,
-            serde_json::to_value(Cursor { until: now })
-                .map_err(|e| SyncError::State(e.to_string()))?,
+            serde_json::to_value(Cursor { until }).map_err(|e| SyncError::State(e.to_string()))?,
         )];
         // What the writes found is kept for the next critical run in the cursor's own
         // transaction: a run killed before it re-reads the span, one killed after has it kept.
@@ -958,6 +1010,36 @@ mod tests {
         let mut i = item("Y", 500.0, None, 20.0, 20.0);
         i.created = Some("2026-05-13T09:00:00Z".parse().unwrap());
         assert!(evaluate(&[i], &[], &Thresholds::default()).is_empty());
+    }
+
+    #[test]
+    fn a_cursor_never_passes_what_finale_has_shown() {
+        let t = |s: &str| -> DateTime<Utc> { s.parse().unwrap() };
+        let upper = t("2026-06-01T12:00:00Z");
+        let before = t("2026-06-01T11:00:00Z");
+        // Finale's clock 10 minutes behind ours: the cursor follows Finale's.
+        assert_eq!(
+            next_cursor(upper, Some(t("2026-06-01T11:50:00.700Z")), None, before),
+            t("2026-06-01T11:50:00Z")
+        );
+        // Finale ahead: never past the bound actually sent.
+        assert_eq!(
+            next_cursor(upper, Some(t("2026-06-01T12:10:00Z")), None, before),
+            upper
+        );
+        // No Date header: the newest change received, else where it was.
+        assert_eq!(
+            next_cursor(upper, None, Some(t("2026-06-01T11:42:00Z")), before),
+            t("2026-06-01T11:42:00Z")
+        );
+        assert_eq!(next_cursor(upper, None, None, before), before);
+        // A stored cursor in the future is clamped to now before the overlap.
+        let overlap = chrono::Duration::minutes(5);
+        assert_eq!(
+            read_from(t("2026-06-01T13:00:00Z"), upper, overlap),
+            t("2026-06-01T11:55:00Z")
+        );
+        assert_eq!(read_from(before, upper, overlap), t("2026-06-01T10:55:00Z"));
     }
 
     #[test]
