@@ -12,6 +12,7 @@ mod numbers;
 mod payloads;
 mod progressive;
 mod pulse;
+mod reread;
 mod support;
 mod unreadable;
 mod writers;

@@ -138,16 +138,24 @@ pub fn open_sqlite(path: &Path) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 async fn build(cfg: &EngineConfig, wait: Option<Duration>) -> anyhow::Result<Engine> {
+    build_with(cfg, settings(cfg, wait)).await
+}
+
+async fn build_with(cfg: &EngineConfig, settings: SyncSettings) -> anyhow::Result<Engine> {
     let finale = cfg.finale()?.clone();
     let client = FinaleClient::new(finale).context("building the Finale client")?;
     let store = open_store(cfg, cfg.sync.smart_concurrency.max(1)).await?;
     Ok(Engine::new(
         client,
         store,
-        settings(cfg, wait),
+        settings,
         Engine::default_runner(),
     ))
 }
+
+/// How long `serve` lets a re-read of a loaded store run before the schedule gets its turn
+/// again (it continues when nothing else is due).
+pub const SERVE_FULL_SLICE: Duration = Duration::from_secs(4 * 60);
 
 /// `stockpulse sync`.
 pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
@@ -327,6 +335,8 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
         Some(p) => {
             let state = if p.completed_at.is_some() {
                 "complete"
+            } else if p.rereading() {
+                "re-reading; smart and critical go on"
             } else {
                 "in progress"
             };
@@ -433,7 +443,8 @@ impl Runner for EngineRunner {
             smart: last_ok(Strategy::Smart),
             critical: last_ok(Strategy::Critical),
             stock: last_ok(Strategy::Stock),
-            full_done: plan.is_some_and(|p| p.completed_at.is_some()),
+            full_done: plan.is_some_and(|p| p.loaded()),
+            full_pending: plan.is_some_and(|p| p.rereading()),
         })
     }
 
@@ -461,7 +472,14 @@ impl Runner for EngineRunner {
 #[allow(clippy::print_stderr)]
 pub async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let cfg = load_config(args.common.config.as_deref())?;
-    let engine = build(&cfg, None).await?;
+    let engine = build_with(
+        &cfg,
+        SyncSettings {
+            full_slice: Some(SERVE_FULL_SLICE),
+            ..settings(&cfg, None)
+        },
+    )
+    .await?;
     let schedule = cfg.schedule();
     let pulse = schedule.stock_every.map_or_else(
         || "off".to_owned(),

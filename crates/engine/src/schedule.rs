@@ -22,8 +22,13 @@
 //!   critical or smart run is due (that run reads the stock anyway). With the defaults
 //!   (every 5 minutes, critical hourly) it reads stock 11 or 12 times an hour, one
 //!   collection read each.
-//! - **Order.** When several are due they run by priority: `full`, then `critical`, then
-//!   `stock`, then `smart` (critical items are the ones a person is waiting for).
+//! - **A re-read.** A `full` started on a loaded store (by hand, to re-read everything)
+//!   does not switch the others off: while it is unfinished
+//!   ([`LastRuns::full_pending`]) it is continued whenever nothing else is due, in slices
+//!   (the engine's `full_slice`), so critical runs and the stock pulse keep their times.
+//! - **Order.** When several are due they run by priority: `full` (the initial load), then
+//!   `critical`, then `stock`, then `smart`, then a pending re-read (critical items are the
+//!   ones a person is waiting for).
 //! - **Clock skew.** Last runs are read from the store, which other workstations write with
 //!   their own clocks. A last run up to [`CLOCK_SKEW_TOLERANCE`] in the future is taken as
 //!   it is (it delays the next run by at most that much); one further in the future is a
@@ -101,8 +106,12 @@ pub struct LastRuns {
     pub critical: Option<DateTime<Utc>>,
     /// Start of the latest successful stock pulse.
     pub stock: Option<DateTime<Utc>>,
-    /// Whether the full (initial) load has completed.
+    /// Whether the full (initial) load has completed once.
     pub full_done: bool,
+    /// Whether a later full load (a re-read of a loaded store) is under way and unfinished:
+    /// it is continued when nothing else is due, while smart, critical and the stock pulse
+    /// go on.
+    pub full_pending: bool,
 }
 
 impl Schedule {
@@ -136,6 +145,9 @@ impl Schedule {
         if smart {
             due.push(Strategy::Smart);
         }
+        if due.is_empty() && last.full_pending {
+            due.push(Strategy::Full);
+        }
         due
     }
 
@@ -143,6 +155,7 @@ impl Schedule {
     /// run happens meanwhile. `now` itself when something is due already.
     pub fn next_wake(&self, now: DateTime<Utc>, last: &LastRuns) -> DateTime<Utc> {
         if !last.full_done
+            || last.full_pending
             || self.critical_due(now, last)
             || self.smart_due(now, last)
             || self.stock_due(now, last)
@@ -381,6 +394,7 @@ fn merge(store: LastRuns, ours: &LastRuns) -> LastRuns {
         critical: store.critical.max(ours.critical),
         stock: store.stock.max(ours.stock),
         full_done: store.full_done,
+        full_pending: store.full_pending,
     }
 }
 

@@ -25,6 +25,7 @@ fn last(smart: Option<&str>, critical: Option<&str>) -> LastRuns {
         critical: critical.map(t),
         stock: None,
         full_done: true,
+        full_pending: false,
     }
 }
 
@@ -73,6 +74,7 @@ fn the_stock_pulse_counts_and_ignores_like_the_other_runs() {
         critical: Some(t("2025-03-10T01:59:00Z")),
         stock: None,
         full_done: true,
+        full_pending: false,
     };
     assert_eq!(s.due(t("2025-03-10T02:01:00Z"), &l), Vec::<Strategy>::new());
     assert_eq!(s.due(t("2025-03-10T02:05:00Z"), &l), vec![Stock]);
@@ -271,6 +273,7 @@ fn future_last_runs_are_treated_sanely() {
         critical: Some(edge),
         stock: None,
         full_done: true,
+        full_pending: false,
     };
     assert_eq!(s.due(now, &l), Vec::<Strategy>::new());
     assert!(s.next_wake(now, &l) > now);
@@ -314,6 +317,7 @@ fn next_wake_is_never_in_the_past_and_always_wakes_to_work() {
                             critical: crit_ago.map(|m| now - TimeDelta::minutes(m)),
                             stock: stock_ago.map(|m| now - TimeDelta::minutes(m)),
                             full_done: true,
+                            full_pending: false,
                         };
                         let wake = s.next_wake(now, &l);
                         assert!(wake >= now);
@@ -692,4 +696,25 @@ async fn serve_pulses_stock_between_critical_runs() {
 
 fn fmt_min(m: i64) -> String {
     format!("{:02}:{:02}:00", m / 60, m % 60)
+}
+
+#[test]
+fn a_re_read_runs_when_nothing_else_is_due_and_switches_nothing_off() {
+    let s = Schedule::default();
+    let now = t("2026-03-10T10:00:00Z");
+    let l = LastRuns {
+        smart: Some(t("2026-03-10T02:00:00Z")),
+        critical: Some(t("2026-03-10T09:30:00Z")),
+        stock: Some(t("2026-03-10T09:58:00Z")),
+        full_done: true,
+        full_pending: true,
+    };
+    // Nothing else due: the re-read continues.
+    assert_eq!(s.due(now, &l), vec![Strategy::Full]);
+    assert_eq!(s.next_wake(now, &l), now);
+    // The stock pulse and critical come first; the re-read waits for its turn.
+    let later = t("2026-03-10T10:31:00Z");
+    assert_eq!(s.due(later, &l), vec![Strategy::Critical]);
+    let pulse = t("2026-03-10T10:04:00Z");
+    assert_eq!(s.due(pulse, &l), vec![Strategy::Stock]);
 }

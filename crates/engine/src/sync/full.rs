@@ -71,12 +71,20 @@ impl Engine {
                 tracing::info!(start = %p.start, end = %p.end, "resuming the full load");
                 p
             }
-            _ => PlanState {
+            previous => PlanState {
                 start: now - self.settings.horizon,
                 end: now,
                 completed_at: None,
+                // A re-read: the store stays loaded meanwhile.
+                first_completed_at: previous.and_then(|p| p.first_completed_at.or(p.completed_at)),
             },
         };
+        // A re-read of a loaded store may be taken in slices (see `SyncSettings::full_slice`).
+        let deadline = self
+            .settings
+            .full_slice
+            .filter(|_| plan.loaded())
+            .map(|d| Instant::now() + d);
         let windowed = self.windowed_floors(plan.end).await?;
         let planned = expand_windowed(
             plan_full(plan.start, plan.end, self.settings.window),
@@ -133,10 +141,16 @@ impl Engine {
             };
             tokio::spawn(async move {
                 let mut queue: VecDeque<BackfillJob> = todo.into();
+                let mut started = 0u64;
                 while let Some(job) = queue.pop_front() {
+                    // Every slice does at least one job, so slices always progress.
+                    if started > 0 && deadline.is_some_and(|d| Instant::now() >= d) {
+                        return false; // the slice is over: the next run continues
+                    }
+                    started += 1;
                     if let Err(e) = engine.store.start_job(job.id, engine.now()).await {
                         let _ = tx.send(Err((job, e.into()))).await;
-                        return;
+                        return false;
                     }
                     let msg = match engine.fetch_job(&job, run_id).await {
                         Ok(mut f) => match f.windowed_from {
@@ -159,9 +173,10 @@ impl Engine {
                         Err(e) => Err((job, e)),
                     };
                     if tx.send(msg).await.is_err() {
-                        return; // the writer stopped
+                        return false; // the writer stopped
                     }
                 }
+                true
             })
         };
 
@@ -255,12 +270,19 @@ impl Engine {
                 );
             }
         }
-        producer
+        let finished = producer
             .await
             .map_err(|e| SyncError::State(format!("the backfill reader stopped: {e}")))?;
 
         self.refresh_derived(meter, out, Scope::All, progress)
             .await?;
+        if !finished && failures.is_empty() {
+            progress.note(&format!(
+                "re-read paused after this slice: {done} of {total} jobs done; the next run \
+                 continues (smart and critical go on meanwhile)"
+            ));
+            return Ok(());
+        }
         if let Some(first) = failures.first() {
             return Err(SyncError::JobsFailed {
                 failed: failures.len() as u64,
@@ -291,8 +313,10 @@ impl Engine {
                 state.push((key, json(&Cursor { until })?));
             }
         }
+        let at = self.now();
         let completed = PlanState {
-            completed_at: Some(self.now()),
+            completed_at: Some(at),
+            first_completed_at: plan.first_completed_at.or(Some(at)),
             ..plan
         };
         state.push((PLAN_KEY.to_owned(), json(&completed)?));
@@ -312,9 +336,9 @@ impl Engine {
     /// [`SyncError::NoFullLoad`] unless a full load has completed (what smart, critical and
     /// the stock pulse compare against).
     pub(super) async fn require_full_load(&self) -> Result<(), SyncError> {
-        match self.plan_state().await?.and_then(|p| p.completed_at) {
-            Some(_) => Ok(()),
-            None => Err(SyncError::NoFullLoad),
+        match self.plan_state().await? {
+            Some(p) if p.loaded() => Ok(()),
+            _ => Err(SyncError::NoFullLoad),
         }
     }
 

@@ -83,6 +83,11 @@ pub struct SyncSettings {
     /// The seed's target for a smart run (15 minutes). A slower run completes anyway (its
     /// writes are worth keeping) and records the overrun as an error pattern.
     pub smart_max_duration: Duration,
+    /// When set, a `full` run over a store that is already loaded (a re-read) stops taking
+    /// new jobs after this long and returns; the next `full` run continues. `serve` sets it so
+    /// critical runs and the stock pulse are not held up for hours; a one-off `sync` leaves it
+    /// unset and re-reads to the end. The initial load always runs to the end.
+    pub full_slice: Option<Duration>,
 }
 
 impl Default for SyncSettings {
@@ -99,6 +104,7 @@ impl Default for SyncSettings {
             thresholds: Thresholds::default(),
             writer_wait: None,
             smart_max_duration: Duration::from_secs(15 * 60),
+            full_slice: None,
         }
     }
 }

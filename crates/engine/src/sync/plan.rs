@@ -65,6 +65,23 @@ pub struct PlanState {
     pub end: DateTime<Utc>,
     /// When every job of the plan was done and the derived data rebuilt.
     pub completed_at: Option<DateTime<Utc>>,
+    /// When a full load of this store first completed. A later `full` (a re-read of
+    /// everything) keeps it, so smart, critical and the stock pulse go on while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_completed_at: Option<DateTime<Utc>>,
+}
+
+impl PlanState {
+    /// Whether a full load has completed once: what smart, critical and the stock pulse need
+    /// (cursors, a stock baseline), whether or not a re-read is under way.
+    pub fn loaded(&self) -> bool {
+        self.completed_at.is_some() || self.first_completed_at.is_some()
+    }
+
+    /// Whether a re-read of a loaded store is under way and unfinished.
+    pub fn rereading(&self) -> bool {
+        self.completed_at.is_none() && self.first_completed_at.is_some()
+    }
 }
 
 /// The stored value of an incremental cursor: every change before `until` has been read.
