@@ -154,7 +154,50 @@ async fn an_unreadable_order_in_the_full_load_does_not_fail_its_job(kind: Kind) 
     pair.sim.shutdown().await;
 }
 
+/// A corrupted response: records with a known URL that were stored incomplete (a cost or a
+/// date unreadable) are read again, one GET each, by the next run.
+async fn records_a_corrupted_read_lost_are_read_again(kind: Kind) {
+    let pair = Setup::new(Size::Small).start(|_| {}).await;
+    pair.sim
+        .inject(FaultPlan::new(Fault::MalformedRecords(6), 1).on_path("/api/product"));
+    let ts = TestStore::new(kind).await;
+    let eng = engine(&pair, ts.store.clone(), "test:corrupt");
+    run(&eng, Strategy::Full).await;
+    let listed: Vec<String> = status::unreadable(&*ts.store)
+        .await
+        .unwrap()
+        .records
+        .into_iter()
+        .map(|r| {
+            assert_eq!(r.collection, "product");
+            r.url
+        })
+        .collect();
+    assert!(!listed.is_empty(), "a product stored incomplete is listed");
+    let expect = Expect::for_sim(pair.sim.config());
+    let same_as_truth = |stored: &engine::store::Snapshot, url: &str| {
+        let truth = crate::support::truth(&pair, &expect);
+        let want = truth.products.iter().find(|p| p.url == url);
+        let got = stored.products.iter().find(|p| p.url == url);
+        want.is_some() && want == got
+    };
+    let stored = ts.store.snapshot().await.unwrap();
+    assert!(
+        listed.iter().all(|u| !same_as_truth(&stored, u)),
+        "{listed:?}"
+    );
+    pair.sim.step_live(Duration::hours(1));
+    run(&eng, Strategy::Smart).await;
+    let stored = ts.store.snapshot().await.unwrap();
+    for url in &listed {
+        assert!(same_as_truth(&stored, url), "{url} read again");
+    }
+    assert!(status::unreadable(&*ts.store).await.unwrap().is_empty());
+    pair.sim.shutdown().await;
+}
+
 crate::on_both_stores!(
+    records_a_corrupted_read_lost_are_read_again,
     an_order_that_fails_once_is_quarantined_then_read,
     an_order_that_always_fails_is_retried_until_resolved,
     an_unreadable_order_in_the_full_load_does_not_fail_its_job,

@@ -52,7 +52,8 @@ struct Fetched {
     added_jobs: u64,
     /// `sync_state` written with the job's done mark (the plan's windowed collections).
     state: Vec<(String, serde_json::Value)>,
-    /// Order lines read or found unreadable (module `unreadable`), with the URLs read.
+    /// What reading the job's records did (order lines read or found unreadable, module
+    /// `unreadable`), with the URLs read; `None` for the stock snapshot.
     lines: Option<(Lines, Vec<String>)>,
 }
 
@@ -216,8 +217,9 @@ impl Engine {
             if let Some((lines, read)) = &f.lines {
                 let mut list = self.unreadable_list(out).await?;
                 let before = list.clone();
-                let path = Collection::Order.path();
-                lines.update(&mut list, path, read.iter().map(String::as_str), self.now());
+                let path = f.job.job.collection.as_str();
+                let got = quarantine.as_deref().unwrap_or_default();
+                lines.update(&mut list, path, read, got, self.now());
                 if list != before {
                     state
                         .get_or_insert_default()
@@ -405,39 +407,51 @@ impl Engine {
             (Collection::Facility, JobKind::Snapshot) => {
                 let d = self.client.fetch_all::<Facility>(prio).await?;
                 windowed_from = self.floor_if_capped(&d, prio).await;
-                self.snapshot_batches(d, run_id, at, size)
+                let (read, job_lines) = self.snapshot_batches(d, run_id, at, size);
+                lines = Some(job_lines);
+                read
             }
             (Collection::PartyGroup, JobKind::Snapshot) => {
                 let d = self.client.fetch_all::<PartyGroup>(prio).await?;
                 windowed_from = self.floor_if_capped(&d, prio).await;
-                self.snapshot_batches(d, run_id, at, size)
+                let (read, job_lines) = self.snapshot_batches(d, run_id, at, size);
+                lines = Some(job_lines);
+                read
             }
             (Collection::Product, JobKind::Snapshot) => {
                 let d = self.client.fetch_all::<Product>(prio).await?;
                 windowed_from = self.floor_if_capped(&d, prio).await;
-                self.snapshot_batches(d, run_id, at, size)
+                let (read, job_lines) = self.snapshot_batches(d, run_id, at, size);
+                lines = Some(job_lines);
+                read
             }
             // Window jobs of a capped snapshot (module `cap`).
             (Collection::Facility, JobKind::Window) => {
-                self.window_batches::<Facility>(window()?, run_id, at, size, &mut patterns)
-                    .await?
-                    .0
+                let (read, job_lines) = self
+                    .window_batches::<Facility>(window()?, run_id, at, size, &mut patterns)
+                    .await?;
+                lines = Some(job_lines);
+                read
             }
             (Collection::PartyGroup, JobKind::Window) => {
-                self.window_batches::<PartyGroup>(window()?, run_id, at, size, &mut patterns)
-                    .await?
-                    .0
+                let (read, job_lines) = self
+                    .window_batches::<PartyGroup>(window()?, run_id, at, size, &mut patterns)
+                    .await?;
+                lines = Some(job_lines);
+                read
             }
             (Collection::Product, JobKind::Window) => {
-                self.window_batches::<Product>(window()?, run_id, at, size, &mut patterns)
-                    .await?
-                    .0
+                let (read, job_lines) = self
+                    .window_batches::<Product>(window()?, run_id, at, size, &mut patterns)
+                    .await?;
+                lines = Some(job_lines);
+                read
             }
             (Collection::Order, JobKind::Window) => {
                 let (read, job_lines) = self
                     .window_batches::<Order>(window()?, run_id, at, size, &mut patterns)
                     .await?;
-                lines = job_lines;
+                lines = Some(job_lines);
                 read
             }
             (Collection::InventoryItem, JobKind::Snapshot) => {
@@ -543,7 +557,7 @@ impl Engine {
     ) -> Result<
         (
             (Vec<Batch>, Vec<Quarantined>, usize, u64, u32),
-            Option<(Lines, Vec<String>)>,
+            (Lines, Vec<String>),
         ),
         SyncError,
     > {
@@ -566,11 +580,11 @@ impl Engine {
                 records,
                 batch.requests + lines.requests,
             ),
-            Some((lines, read)),
+            (lines, read),
         ))
     }
 
-    /// Converts an unfiltered read into batches.
+    /// Converts an unfiltered read into batches, with the URLs read.
     #[allow(clippy::type_complexity)]
     fn snapshot_batches<T: Mirror>(
         &self,
@@ -578,11 +592,18 @@ impl Engine {
         run_id: i64,
         at: DateTime<Utc>,
         size: usize,
-    ) -> (Vec<Batch>, Vec<Quarantined>, usize, u64, u32) {
+    ) -> (
+        (Vec<Batch>, Vec<Quarantined>, usize, u64, u32),
+        (Lines, Vec<String>),
+    ) {
         let seen = d.records.len() + d.errors.len();
         let (rows, q) = self.convert(&d.records, &d.errors, run_id, at);
         let records = rows.len() as u64;
-        (chunk(rows, size, T::put), q, seen, records, 1)
+        let read = d.records.iter().map(|r| r.key().into_owned()).collect();
+        (
+            (chunk(rows, size, T::put), q, seen, records, 1),
+            (Lines::default(), read),
+        )
     }
 }
 

@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use super::full::chunk;
 use super::plan::{Cursor, cursor_key};
-use super::unreadable::{RETRIES_PER_RUN, UNREADABLE_KEY, Unreadable};
+use super::unreadable::{RETRIES_PER_RUN, UNREADABLE_KEY, Unreadable, to_retry};
 use super::{
     CriticalItem, CriticalReport, Engine, LocationAlert, Meter, Progress, ProgressUpdate,
     RunOutput, Severity, SyncError, Thresholds,
@@ -252,17 +252,24 @@ pub(super) struct Lines {
 }
 
 impl Lines {
-    /// Updates `list` after a read of `collection`: the unreadable records are added (or
-    /// counted again), the records read (`read`, by URL) are taken off.
-    pub(super) fn update<'a>(
+    /// Updates `list` after a read of `collection`: the records read (`read`, by URL) are
+    /// taken off; the orders whose lines were unreadable, and the records the read met but
+    /// did not store whole (`quarantine`, see [`to_retry`]), are added or counted again.
+    pub(super) fn update(
         &self,
         list: &mut Unreadable,
         collection: &str,
-        read: impl IntoIterator<Item = &'a str>,
+        read: &[String],
+        quarantine: &[Quarantined],
         at: DateTime<Utc>,
     ) {
         for url in read {
             list.remove(collection, url);
+        }
+        for (url, reason) in to_retry(quarantine) {
+            if !self.unreadable.iter().any(|u| u.url == url) {
+                list.failed(collection, url, reason, None, at);
+            }
         }
         for u in &self.unreadable {
             list.failed(collection, &u.url, &u.reason, u.status, at);
@@ -663,10 +670,10 @@ impl Engine {
             .iter()
             .map(|r| r.key().into_owned())
             .collect();
-        lines.update(&mut list, c.path(), read.iter().map(String::as_str), now);
         meter.saw(decoded.records.len() + decoded.errors.len() + lines.unreadable.len());
         let (rows, mut quarantine) =
             self.convert(&decoded.records, &decoded.errors, meter.run_id(), now);
+        lines.update(&mut list, c.path(), &read, &quarantine, now);
         quarantine.extend(lines.quarantine);
         meter.quarantined(&quarantine);
         out.suppliers

@@ -2,12 +2,16 @@
 //!
 //! # The model
 //!
-//! An order whose collection row arrived without lines has them read by GraphQL or by its own
-//! `GET {orderUrl}`. When that GET fails for that order alone (a 404, an error body, a body
-//! that does not decode; see [`finale::LineFetchReport::unreadable`]), the order is:
+//! A record a read met but could not store is kept for a retry: an order whose own
+//! `GET {orderUrl}` (for its lines) fails for that order alone (a 404, an error body, a body
+//! that does not decode; see [`finale::LineFetchReport::unreadable`]), and any record with a
+//! URL that the decoder dropped, the schema rejected or that was stored with a bad optional
+//! field left empty ([`to_retry`]; a corrupted response is worth reading again, and a record
+//! Finale really holds wrong is worth showing until someone fixes it). Such a record is:
 //!
-//! 1. **quarantined** in `sync_errors` with its header (what the collection did give us) and
-//!    the reason, and not stored: an order without its lines would count no sales;
+//! 1. **quarantined** in `sync_errors` with what the read did give us (an order's header, a
+//!    record's raw JSON) and the reason, and not stored: an order without its lines would
+//!    count no sales;
 //! 2. **listed** in `sync_state` under [`UNREADABLE_KEY`] ([`Unreadable`]), in the same
 //!    transaction that moves the order cursor (or completes the full-load job), so the
 //!    cursor moves on for every other order and nothing is forgotten;
@@ -115,6 +119,21 @@ impl Unreadable {
     }
 }
 
+/// The records of a read to read again, with the reason: every quarantine record that names
+/// a record URL (a key starting with `/`). The decoder dropped such a record, the schema
+/// rejected it, or it was stored with a bad optional field left empty (a cost, a date): in
+/// each case the store does not hold what Finale holds. Stock rows have no URL; a record
+/// whose URL itself was unreadable cannot be asked for again.
+pub fn to_retry(quarantine: &[crate::store::Quarantined]) -> Vec<(&str, &str)> {
+    quarantine
+        .iter()
+        .filter_map(|q| {
+            let key = q.record_key.as_deref()?;
+            key.starts_with('/').then_some((key, q.reason.as_str()))
+        })
+        .collect()
+}
+
 /// The executor side: resolving a record by hand.
 impl super::Engine {
     /// Takes `url` off the retry list ("resolved by hand": the record was fixed or deleted in
@@ -159,9 +178,27 @@ impl super::Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Quarantined;
 
-    fn t(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
+    #[test]
+    fn records_with_a_url_are_retried() {
+        let q = |key: Option<&str>| Quarantined {
+            run_id: None,
+            collection: "product".into(),
+            record_key: key.map(str::to_owned),
+            reason: "bad".into(),
+            raw_payload: None,
+            raw_text: Some("x".to_owned()),
+            at: t("2026-01-01T00:00:00Z"),
+        };
+        let quarantine = [
+            q(Some("/a/product/dropped")),
+            q(None),
+            q(Some("SKU|facility")),
+            q(Some("/a/product/cost-unreadable")),
+        ];
+        let urls: Vec<&str> = to_retry(&quarantine).into_iter().map(|(u, _)| u).collect();
+        assert_eq!(urls, ["/a/product/dropped", "/a/product/cost-unreadable"]);
     }
 
     #[test]
