@@ -180,6 +180,10 @@ mod tests {
     use super::*;
     use crate::store::Quarantined;
 
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
     #[test]
     fn records_with_a_url_are_retried() {
         let q = |key: Option<&str>| Quarantined {
