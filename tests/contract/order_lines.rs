@@ -314,3 +314,80 @@ async fn large_line_completion_after_one_old_order_changed() {
     let ds = p.sim.dataset();
     assert_lines_match(&orders, &ds.read().unwrap());
 }
+
+/// [`engine::sync::plan::LoadProfile::order_lag`] of the simulator's orders: whole days from
+/// each order's local order day to its last change's.
+pub(crate) fn order_lag(ds: &finale_sim::Dataset, tz: chrono_tz::Tz) -> Vec<f64> {
+    engine::sync::plan::lag_shares(ds.orders.rows().iter().map(|o| {
+        let day = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).date_naive();
+        (day(o.last_updated_date) - day(o.order_date)).num_days()
+    }))
+}
+
+/// Issue 8 §4: the load estimate's line requests come from the client's own rule. Over a full
+/// load's order windows (newest first, as the engine reads them), the GraphQL pages and order
+/// GETs the client spends are what `estimate` planned, within 25 % (the estimate spreads the
+/// orders evenly over the horizon; the account has seasons, weekdays and growth). A small page
+/// size stands in for a large account.
+#[tokio::test]
+async fn the_load_estimate_is_what_line_completion_spends() {
+    const PAGE: u32 = 5;
+    let p = Setup::new(Size::Small)
+        .scale(600.0)
+        .sim(|c| c.quirks.order_items_in_collection = false)
+        .start(|c| c.graphql_page_size = PAGE)
+        .await;
+    let (start, end) = (anchor() - Duration::days(730), anchor());
+    let jobs = engine::sync::plan_full(start, end, Duration::days(30));
+    let profile = {
+        let ds = p.sim.dataset();
+        let ds = ds.read().unwrap();
+        engine::sync::LoadProfile {
+            orders: ds.orders.len() as u64,
+            lines_in_collection: false,
+            graphql_page_size: PAGE,
+            order_lag: order_lag(&ds, p.config.timezone),
+            cap: p.config.cap as u64,
+            stock_graphql_pages: 0,
+            request_time: std::time::Duration::ZERO,
+        }
+    };
+    let est = engine::sync::estimate(&jobs, &profile, &p.config.budgets);
+    let bucket = |b: &str| est.requests.get(b).copied().unwrap_or(0);
+    let (planned_pages, planned_gets) = (bucket("post"), bucket("get") - bucket("collection"));
+
+    let (mut pages, mut gets) = (0usize, 0usize);
+    for job in jobs
+        .iter()
+        .filter(|j| j.kind == engine::store::JobKind::Window)
+    {
+        let mut batch = p
+            .client
+            .fetch_window::<Order>(
+                finale::Window::new(job.window_start, job.window_end).unwrap(),
+                Priority::Backfill,
+            )
+            .await
+            .unwrap();
+        let before = p.sim.stats().log.len();
+        let report = p
+            .client
+            .complete_order_lines(&mut batch.records, Priority::Backfill)
+            .await
+            .unwrap();
+        assert_eq!(report.orders_completed, batch.records.len(), "{report:?}");
+        let (posts, order_gets) = line_requests(&p, before);
+        pages += posts;
+        gets += order_gets.len();
+        let ds = p.sim.dataset();
+        assert_lines_match(&batch.records, &ds.read().unwrap());
+    }
+    let (planned, spent) = ((planned_pages + planned_gets) as f64, (pages + gets) as f64);
+    println!(
+        "planned {planned_pages} pages + {planned_gets} GETs; spent {pages} pages + {gets} GETs"
+    );
+    assert!(
+        (spent - planned).abs() <= 0.25 * planned,
+        "planned {planned_pages} pages + {planned_gets} GETs, spent {pages} pages + {gets} GETs"
+    );
+}

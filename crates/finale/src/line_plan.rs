@@ -34,11 +34,12 @@
 //! # The density
 //!
 //! The executor does not know how many orders the account has on a day. [`density_hint`]
-//! takes the most wanted orders on any one day of the batch: a lower bound of the account's
-//! density on that day (every order of a day is in a batch that covers the day's changes,
-//! as a full load's window or a run after a day's orders does). An underestimate makes runs
-//! longer than they should be, and the page cap bounds what that costs; the load estimate
-//! passes the account's average instead.
+//! takes the densest span of the batch's days that holds at least [`DENSITY_MIN_ORDERS`]
+//! wanted orders: a lower bound of the account's density there when the batch holds every
+//! order of those days (a full load's window does; so does a run after a day's new orders),
+//! and not fooled by one busy day of a sparse account. An underestimate makes runs longer
+//! than they should be, and the page cap bounds what that costs. The load estimate applies
+//! the same [`density_of`] to its modelled batches.
 
 use chrono::{Datelike, NaiveDate};
 
@@ -105,16 +106,52 @@ pub fn page_weight(budgets: &BudgetConfig) -> f64 {
     get / page
 }
 
-/// The most wanted orders on one day: a lower bound of the account's orders a day (see the
-/// module docs). At least 1.
+/// Orders a span of days must hold before its average counts as a density: one busy day
+/// of a sparse account (3 orders where 0.8 a day is usual) is noise, not density.
+pub const DENSITY_MIN_ORDERS: f64 = 10.0;
+
+/// The account's orders a day as the batch shows them: the highest average over any span of
+/// consecutive days holding at least [`DENSITY_MIN_ORDERS`] wanted orders (the whole batch's
+/// average when it holds fewer). A lower bound where the batch holds every order of its
+/// densest days (see the module docs). At least 1.
 pub fn density_hint(days: &[Option<NaiveDate>]) -> f64 {
     let mut sorted: Vec<NaiveDate> = days.iter().flatten().copied().collect();
     sorted.sort_unstable();
-    sorted
+    let loads: Vec<DayLoad> = sorted
         .chunk_by(|a, b| a == b)
-        .map(<[NaiveDate]>::len)
-        .max()
-        .unwrap_or(1) as f64
+        .map(|g| DayLoad {
+            day: i64::from(g[0].num_days_from_ce()),
+            wanted: g.len() as f64,
+        })
+        .collect();
+    density_of(&loads)
+}
+
+/// [`density_hint`] over day loads (sorted by day, distinct).
+pub fn density_of(loads: &[DayLoad]) -> f64 {
+    let total: f64 = loads.iter().map(|d| d.wanted).sum();
+    let (Some(first), Some(last)) = (loads.first(), loads.last()) else {
+        return 1.0;
+    };
+    if total < DENSITY_MIN_ORDERS {
+        return (total / (last.day - first.day + 1) as f64).max(1.0);
+    }
+    let mut best = 0.0f64;
+    let (mut j, mut sum) = (0usize, 0.0f64);
+    for i in 0..loads.len() {
+        // The shortest span from day i holding enough orders.
+        while j < loads.len() && sum < DENSITY_MIN_ORDERS {
+            sum += loads[j].wanted;
+            j += 1;
+        }
+        if sum < DENSITY_MIN_ORDERS {
+            break;
+        }
+        let span = (loads[j - 1].day - loads[i].day + 1) as f64;
+        best = best.max(sum / span);
+        sum -= loads[i].wanted;
+    }
+    best.max(1.0)
 }
 
 /// Expected pages to read `span` days at `density` orders a day holding `wanted` orders.
@@ -456,12 +493,25 @@ mod tests {
     }
 
     #[test]
-    fn density_hint_is_the_busiest_day() {
-        let mut batch = days("2026-10-01", "2026-10-02", 3);
-        batch.push(Some(d("2026-10-02")));
+    fn density_hint_is_the_densest_span_of_enough_orders() {
+        // A busy day of a dense batch is its density.
+        let mut batch = days("2026-10-01", "2026-10-02", 30);
+        batch.extend(days("2026-10-03", "2026-10-03", 45));
         batch.push(None);
-        assert!((density_hint(&batch) - 4.0).abs() < 1e-9);
+        assert!((density_hint(&batch) - 45.0).abs() < 1e-9);
+        // A sparse batch: one order most days, four on one. Ten orders take 7 days at best.
+        let mut sparse = days("2026-09-01", "2026-09-30", 1);
+        sparse.extend(days("2026-09-10", "2026-09-10", 3));
+        assert!(
+            (density_hint(&sparse) - 10.0 / 7.0).abs() < 1e-9,
+            "{}",
+            density_hint(&sparse)
+        );
+        // Fewer orders than that: their average, at least 1.
+        assert!((density_hint(&days("2026-10-01", "2026-10-02", 3)) - 3.0).abs() < 1e-9);
+        assert!((density_hint(&[Some(d("2026-01-01")), Some(d("2026-01-05"))]) - 1.0).abs() < 1e-9);
         assert!((density_hint(&[None]) - 1.0).abs() < 1e-9);
+        assert!((density_hint(&[]) - 1.0).abs() < 1e-9);
     }
 
     #[test]
