@@ -6,6 +6,7 @@ mod business_day;
 mod cap;
 mod faults;
 mod flow;
+mod lines;
 mod no_graphql;
 mod numbers;
 mod payloads;
