@@ -7,6 +7,7 @@ mod cap;
 mod clock_skew;
 mod faults;
 mod flow;
+mod lines;
 mod no_graphql;
 mod numbers;
 mod payloads;

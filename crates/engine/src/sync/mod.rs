@@ -47,7 +47,7 @@ use crate::store::{
 
 pub use incremental::{PENDING_KEY, PendingAlerts, evaluate};
 pub use meter::Meter;
-pub use plan::{Cursor, Estimate, GRAPHQL_OVERFETCH, LoadProfile, PlanState, estimate, plan_full};
+pub use plan::{Cursor, Estimate, LoadProfile, PlanState, estimate, plan_full};
 
 /// The error pattern of a run whose order lines came from per-order GETs because Finale's
 /// GraphQL refused the lines query (no GraphQL on the account, an `errors` answer).
