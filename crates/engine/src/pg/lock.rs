@@ -161,6 +161,25 @@ impl Drop for PgWriterLease {
 }
 
 impl PgWriterLease {
+    /// The lock session's values of `settings` (`current_setting`), e.g. to check its
+    /// keepalive.
+    pub async fn session_settings(&self, settings: &[&str]) -> Result<Vec<String>, StoreError> {
+        const WHAT: &str = "read the writer session's settings";
+        let s = self.session.lock().await;
+        let mut out = Vec::with_capacity(settings.len());
+        for name in settings {
+            let v: String = s
+                .client
+                .query_typed_one("SELECT current_setting($1)", &[(name, Type::TEXT)])
+                .await
+                .map_err(StoreError::query(WHAT))?
+                .try_get(0)
+                .map_err(StoreError::query(WHAT))?;
+            out.push(v);
+        }
+        Ok(out)
+    }
+
     /// Whether the session holding the lock is still connected.
     pub fn is_connected(&self) -> bool {
         self.session

@@ -247,6 +247,16 @@ impl PgStore {
         super::lock::writer_holder(&client).await
     }
 
+    /// [`Store::acquire_writer_for`] with the concrete lease (tests look at its session).
+    pub async fn acquire_pg_writer(
+        &self,
+        me: &WriterInfo,
+        wait: Option<Duration>,
+        ttl: Duration,
+    ) -> Result<super::PgWriterLease, StoreError> {
+        super::lock::acquire(&self.inner.lock_plan, me, wait, ttl, &self.inner.fence).await
+    }
+
     /// The lease token writes must find, while this store holds the writer role.
     fn fence_token(&self) -> Option<String> {
         self.inner
@@ -559,9 +569,7 @@ impl Store for PgStore {
         wait: Option<Duration>,
         ttl: Duration,
     ) -> Result<Box<dyn WriterLease>, StoreError> {
-        let lease =
-            super::lock::acquire(&self.inner.lock_plan, me, wait, ttl, &self.inner.fence).await?;
-        Ok(Box::new(lease))
+        Ok(Box::new(self.acquire_pg_writer(me, wait, ttl).await?))
     }
 
     async fn writer_lease(&self) -> Result<Option<LeaseInfo>, StoreError> {

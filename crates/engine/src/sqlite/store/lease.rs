@@ -305,14 +305,16 @@ fn is_busy(e: &rusqlite::Error) -> bool {
     )
 }
 
-/// Installs the fence triggers for `token` on the store's connection (replacing any).
+/// Installs the fence triggers for `token` on the store's connection (replacing any other
+/// lease's: only one can be current). Their names carry the token, so a replaced lease
+/// dropped later removes its own triggers only.
 fn install_fence(conn: &Connection, token: &str) -> Result<(), StoreError> {
     if !is_token(token) {
         return Err(StoreError::Corrupt {
             what: "a writer lease token is not hexadecimal".to_owned(),
         });
     }
-    remove_fence(conn)?;
+    remove_fence(conn, "")?;
     let tables: Vec<String> = conn
         .prepare(
             "SELECT name FROM main.sqlite_master WHERE type = 'table'
@@ -325,7 +327,7 @@ fn install_fence(conn: &Connection, token: &str) -> Result<(), StoreError> {
         let quoted = t.replace('"', "\"\"");
         for op in ["INSERT", "UPDATE", "DELETE"] {
             ddl.push_str(&format!(
-                "CREATE TEMP TRIGGER \"{TRIGGER_PREFIX}{quoted}_{op}\" BEFORE {op} ON main.\"{quoted}\"
+                "CREATE TEMP TRIGGER \"{TRIGGER_PREFIX}{token}_{quoted}_{op}\" BEFORE {op} ON main.\"{quoted}\"
                  WHEN NOT EXISTS (SELECT 1 FROM main.writer_lease
                                    WHERE role = 'writer' AND token = '{token}')
                  BEGIN SELECT RAISE(ABORT, '{FENCE_MESSAGE}'); END;\n"
@@ -336,12 +338,12 @@ fn install_fence(conn: &Connection, token: &str) -> Result<(), StoreError> {
         .map_err(q("install the writer fence"))
 }
 
-/// Drops the fence triggers from the store's connection.
-fn remove_fence(conn: &Connection) -> Result<(), StoreError> {
+/// Drops the fence triggers of `token` (all of them for `""`) from the store's connection.
+fn remove_fence(conn: &Connection, token: &str) -> Result<(), StoreError> {
     let names: Vec<String> = conn
         .prepare("SELECT name FROM temp.sqlite_master WHERE type = 'trigger' AND name LIKE ?1")
         .and_then(|mut s| {
-            s.query_map(params![format!("{TRIGGER_PREFIX}%")], |r| r.get(0))?
+            s.query_map(params![format!("{TRIGGER_PREFIX}{token}%")], |r| r.get(0))?
                 .collect()
         })
         .map_err(q("list the writer fence"))?;
@@ -419,6 +421,7 @@ pub(super) fn lease_info(conn: &mut Connection) -> Result<Option<LeaseInfo>, Sto
 /// lock and removes the fence.
 pub struct SqliteWriterLease {
     holder: WriterInfo,
+    token: String,
     watch: Arc<LeaseWatch>,
     stop: Option<mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<Renewer>>,
@@ -472,7 +475,7 @@ impl Drop for SqliteWriterLease {
             .conn
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Err(e) = remove_fence(&conn) {
+        if let Err(e) = remove_fence(&conn, &self.token) {
             tracing::warn!(error = %e, "could not remove the writer fence");
         }
     }
@@ -499,6 +502,7 @@ pub(super) fn attempt(
     if renewer.held.is_none() {
         tracing::warn!("took over the writer lease; the replaced holder still has the lock file");
     }
+    let token = renewer.token.clone();
     let watch = Arc::new(LeaseWatch::default());
     let (stop, rx) = mpsc::channel();
     let w = Arc::clone(&watch);
@@ -512,6 +516,7 @@ pub(super) fn attempt(
         })?;
     Ok(Ok(SqliteWriterLease {
         holder: me.clone(),
+        token,
         watch,
         stop: Some(stop),
         thread: Some(thread),
