@@ -82,6 +82,7 @@ pub fn settings(cfg: &EngineConfig, wait: Option<Duration>) -> SyncSettings {
             price_change_pct: s.critical.price_change_pct,
         },
         writer_wait: wait,
+        writer_lease: s.writer_lease,
         smart_max_duration: s
             .smart_max_duration
             .to_std()
