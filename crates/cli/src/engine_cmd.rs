@@ -309,6 +309,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
             }
         }
     }
+    println!("{}", writer_line(store.writer_lease().await?.as_ref()));
     let cursors = engine::sync::status::cursors(&*store).await?;
     if !cursors.is_empty() {
         let c: Vec<String> = cursors
@@ -342,6 +343,23 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
         );
     }
     Ok(0)
+}
+
+/// `writer: <holder>, last heartbeat <time> (<n> s ago)[, expired]` or `writer: none`.
+fn writer_line(lease: Option<&engine::lease::LeaseInfo>) -> String {
+    let Some(l) = lease else {
+        return "writer: none".to_owned();
+    };
+    let mut line = format!(
+        "writer: {}, last heartbeat {} ({} s ago)",
+        l.holder(),
+        l.heartbeat_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        l.heartbeat_age().num_seconds()
+    );
+    if l.expired() {
+        line.push_str(", expired: the next engine takes the role over");
+    }
+    line
 }
 
 fn human(d: Duration) -> String {
@@ -384,13 +402,14 @@ impl Runner for EngineRunner {
                 print_report(&r);
                 Ok(())
             }
-            // Someone else is syncing: that run happened, just not here.
-            Err(SyncError::WriterBusy { holder }) => {
-                tracing::info!(%holder, %strategy, "skipped: another engine is syncing");
-                Ok(())
-            }
+            // Someone else is syncing: nothing ran here, and the strategy is still due. `serve`
+            // tries again soon, with backoff (`is_busy`).
             Err(e) => Err(e),
         }
+    }
+
+    fn is_busy(&self, e: &SyncError) -> bool {
+        matches!(e, SyncError::WriterBusy { .. })
     }
 
     fn is_fatal(&self, e: &SyncError) -> bool {
