@@ -23,8 +23,9 @@
 //!   deleting vanished ones); [`Store::item_inputs`] gathers what [`crate::derive::item_row`]
 //!   needs; [`Store::upsert_items`] writes changed seed rows and moves `finale_last_sync`.
 //! - **Time comes from the caller** (`now` arguments), never from the database's clock, so
-//!   tests and the simulator's virtual time agree. The exception is Postgres'
-//!   `get_items_needing_sync`, the seed's function, which uses `NOW()` by definition.
+//!   tests and the simulator's virtual time agree. The exceptions are Postgres'
+//!   `get_items_needing_sync`, the seed's function, which uses `NOW()` by definition, and the
+//!   writer lease, which is about real time (the server's clock on Postgres).
 //! - **One writer.** [`Store::acquire_writer`] returns a lease (a Postgres advisory lock held
 //!   by a session, or a lock file beside the SQLite database, plus the renewed lease row of
 //!   [`crate::lease`]) or [`StoreError::WriterBusy`] naming who holds it. While a store
