@@ -93,6 +93,7 @@ pub fn settings(cfg: &EngineConfig, wait: Option<Duration>) -> SyncSettings {
             price_change_pct: s.critical.price_change_pct,
         },
         writer_wait: wait,
+        writer_lease: s.writer_lease,
         smart_max_duration: s
             .smart_max_duration
             .to_std()
@@ -360,6 +361,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
             }
         }
     }
+    println!("{}", writer_line(store.writer_lease().await?.as_ref()));
     let cursors = engine::sync::status::cursors(&*store).await?;
     if !cursors.is_empty() {
         let c: Vec<String> = cursors
@@ -413,6 +415,23 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+/// `writer: <holder>, last heartbeat <time> (<n> s ago)[, expired]` or `writer: none`.
+fn writer_line(lease: Option<&engine::lease::LeaseInfo>) -> String {
+    let Some(l) = lease else {
+        return "writer: none".to_owned();
+    };
+    let mut line = format!(
+        "writer: {}, last heartbeat {} ({} s ago)",
+        l.holder(),
+        l.heartbeat_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        l.heartbeat_age().num_seconds()
+    );
+    if l.expired() {
+        line.push_str(", expired: the next engine takes the role over");
+    }
+    line
+}
+
 fn human(d: Duration) -> String {
     let s = d.as_secs();
     if s >= 3600 {
@@ -454,13 +473,14 @@ impl Runner for EngineRunner {
                 print_report(&r);
                 Ok(())
             }
-            // Someone else is syncing: that run happened, just not here.
-            Err(SyncError::WriterBusy { holder }) => {
-                tracing::info!(%holder, %strategy, "skipped: another engine is syncing");
-                Ok(())
-            }
+            // Someone else is syncing: nothing ran here, and the strategy is still due. `serve`
+            // tries again soon, with backoff (`is_busy`).
             Err(e) => Err(e),
         }
+    }
+
+    fn is_busy(&self, e: &SyncError) -> bool {
+        matches!(e, SyncError::WriterBusy { .. })
     }
 
     fn is_fatal(&self, e: &SyncError) -> bool {

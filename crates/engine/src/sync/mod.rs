@@ -3,9 +3,13 @@
 //! One [`Engine`] owns one Finale client (so one request scheduler owns the account's budgets
 //! for the whole process) and one store. [`Engine::run`] runs a strategy:
 //!
-//! 1. takes the **writer role** ([`Store::acquire_writer`]; a second engine gets
-//!    [`SyncError::WriterBusy`] naming the holder), closes runs a killed process left open,
-//!    and opens a `sync_runs` row;
+//! 1. takes the **writer role** ([`Store::acquire_writer_for`] with a lease of
+//!    [`SyncSettings::writer_lease`]; a second engine gets [`SyncError::WriterBusy`] naming
+//!    the holder, an expired lease is taken over: [`crate::lease`]), closes runs a killed (or
+//!    replaced) process left open, and opens a `sync_runs` row. If the lease is taken over
+//!    while the run goes on (this process was frozen past its TTL), the run stops with
+//!    [`StoreError::LostWriterRole`]: the store refuses its writes from then on, and the
+//!    renewal that notices the loss ends the run at once;
 //! 2. runs the strategy — [`full`](Strategy::Full) (module `full`: the persisted, resumable
 //!    backfill plan of module [`plan`]), or [`smart`](Strategy::Smart) /
 //!    [`critical`](Strategy::Critical) (module `incremental`: cursors with overlap where
@@ -80,6 +84,9 @@ pub struct SyncSettings {
     pub thresholds: Thresholds,
     /// How long [`Engine::run`] waits for another engine's writer role (`None`: fail at once).
     pub writer_wait: Option<Duration>,
+    /// The writer lease's TTL: renewed every quarter of it; another engine takes the role
+    /// over once it has passed without a renewal (default 2 minutes, at most 5).
+    pub writer_lease: Duration,
     /// The seed's target for a smart run (15 minutes). A slower run completes anyway (its
     /// writes are worth keeping) and records the overrun as an error pattern.
     pub smart_max_duration: Duration,
@@ -103,6 +110,7 @@ impl Default for SyncSettings {
             critical_limit: 1000,
             thresholds: Thresholds::default(),
             writer_wait: None,
+            writer_lease: crate::lease::DEFAULT_TTL,
             smart_max_duration: Duration::from_secs(15 * 60),
             full_slice: None,
         }
@@ -427,7 +435,7 @@ impl Engine {
         };
         let lease = self
             .store
-            .acquire_writer(&me, self.settings.writer_wait)
+            .acquire_writer_for(&me, self.settings.writer_wait, self.settings.writer_lease)
             .await?;
         let abandoned = self.store.close_abandoned_runs(self.now()).await?;
         if abandoned > 0 {
@@ -446,15 +454,21 @@ impl Engine {
         tracing::info!(run_id, %strategy, store = %self.store.describe(), "sync run started");
         let meter = Meter::new(run_id);
         let mut out = RunOutput::default();
-        let result = match self.follow_account_zone(&meter, &mut out).await {
-            Err(e) => Err(e),
-            Ok(()) => match strategy {
+        let work = async {
+            self.follow_account_zone(&meter, &mut out).await?;
+            match strategy {
                 Strategy::Full => self.full(&meter, &mut out, progress).await,
                 Strategy::Smart | Strategy::Critical => {
                     self.incremental(strategy, &meter, &mut out, progress).await
                 }
                 Strategy::Stock => self.pulse(&meter, &mut out, progress).await,
-            },
+            }
+        };
+        // A lease taken over ends the run at once (dropping the strategy mid-way is safe:
+        // every write is a transaction, and the store refuses ours from now on anyway).
+        let result = tokio::select! {
+            r = work => r,
+            holder = lease.lost() => Err(SyncError::Store(StoreError::LostWriterRole { holder })),
         };
         if strategy == Strategy::Smart && wall.elapsed() > self.settings.smart_max_duration {
             let minutes = self.settings.smart_max_duration.as_secs() / 60;
