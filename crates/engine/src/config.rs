@@ -54,7 +54,7 @@
 //! | smart time limit | `STOCKPULSE_SMART_MAX_DURATION_MINUTES` | `sync.smart_max_duration_minutes` | 15 |
 //! | critical interval | `STOCKPULSE_CRITICAL_EVERY_MINUTES` | `sync.critical_every_minutes` | 60 |
 //! | stock pulse interval (0 = off) | `STOCKPULSE_STOCK_EVERY_MINUTES` | `sync.stock_every_minutes` | 5 |
-//! | retry after a failed run | `STOCKPULSE_RETRY_AFTER_MINUTES` | `sync.retry_after_minutes` | 5 |
+//! | longest wait before `serve` retries a failed run (backoff from 30 s, doubling) | `STOCKPULSE_RETRY_AFTER_MINUTES` | `sync.retry_after_minutes` | 5 |
 //! | cursor overlap | `STOCKPULSE_CURSOR_OVERLAP_SECONDS` | `sync.cursor_overlap_seconds` | 300 |
 //! | writer lease (1–300 s) | `STOCKPULSE_WRITER_LEASE_SECONDS` | `sync.writer_lease_seconds` | 120 |
 //! | history horizon | `STOCKPULSE_HISTORY_DAYS` | `sync.history_days` | 730 |
