@@ -25,6 +25,10 @@
 //! - **Time comes from the caller** (`now` arguments), never from the database's clock, so
 //!   tests and the simulator's virtual time agree. The exception is Postgres'
 //!   `get_items_needing_sync`, the seed's function, which uses `NOW()` by definition.
+//! - **The budget ledger** (`budget_spends`): Finale requests granted, counted per (bucket,
+//!   one-minute slot) ([`finale::Spend`]). [`Store::record_spends`] adds to a row (never
+//!   replaces it), [`Store::budget_spends`] reads the slots of the last window, and
+//!   [`Store::prune_budget_spends`] drops old slots; see `crate::sync::budget`.
 //! - **One writer.** [`Store::acquire_writer`] returns a lease (a Postgres advisory lock held
 //!   by a session; a lock file beside the SQLite database) or
 //!   [`StoreError::WriterBusy`] naming who holds it.
@@ -67,9 +71,15 @@ pub const DATA_TABLES: [&str; 10] = [
     "inventory_items",
 ];
 
-/// The engine's bookkeeping tables (runs, quarantine, cursors, the backfill plan).
-pub const BOOKKEEPING_TABLES: [&str; 4] =
-    ["sync_runs", "sync_errors", "sync_state", "backfill_jobs"];
+/// The engine's bookkeeping tables (runs, quarantine, cursors, the backfill plan, the budget
+/// ledger).
+pub const BOOKKEEPING_TABLES: [&str; 5] = [
+    "sync_runs",
+    "sync_errors",
+    "sync_state",
+    "backfill_jobs",
+    "budget_spends",
+];
 
 /// Every table of the schema, in both stores.
 pub fn all_tables() -> impl Iterator<Item = &'static str> {
@@ -554,6 +564,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// The newest quarantined records first.
     async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineRecord>, StoreError>;
+
+    /// Adds spends to the budget ledger in one transaction: each (bucket, slot) row grows by
+    /// the spend's count (created when absent; spends of one key in the list add up; a zero
+    /// count writes nothing).
+    async fn record_spends(&self, spends: &[finale::Spend]) -> Result<(), StoreError>;
+
+    /// The ledger's rows whose slot starts at or after `since`, sorted ([`finale::Spend`]'s
+    /// order: bucket in [`finale::Bucket`] order, then slot).
+    async fn budget_spends(&self, since: DateTime<Utc>) -> Result<Vec<finale::Spend>, StoreError>;
+
+    /// Deletes the ledger's rows whose slot starts before `before`; returns how many.
+    async fn prune_budget_spends(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Takes the writer role, or fails with [`StoreError::WriterBusy`] naming the holder.
     /// With `wait`, retries until the role is free or `wait` has passed.
