@@ -9,14 +9,17 @@
 //! mid-flight, as a killed process stops. The simulator and the clients share one compressed
 //! clock.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use engine::Strategy;
+use engine::store::Store;
 use engine::sync::{Engine, NoProgress, SyncSettings};
-use finale::FinaleClient;
+use finale::{FinaleClient, FinaleConfig};
 use finale_sim::Size;
-use stockpulse_tests::{Pair, Setup};
+use stockpulse_tests::Setup;
 
 use crate::support::{Kind, TestStore};
 
@@ -53,15 +56,72 @@ fn worst_window(times: &mut [DateTime<Utc>], window: chrono::Duration) -> usize 
     worst
 }
 
-/// A new process: its own client (scheduler) and its own store handle.
-async fn process(pair: &Pair, ts: &TestStore, i: usize) -> Engine {
-    let client = FinaleClient::new(pair.config.clone()).expect("client builds");
-    let settings = SyncSettings {
-        // The previous process's writer role may take a moment to be released.
-        writer_wait: Some(Duration::from_secs(30)),
-        ..SyncSettings::default()
-    };
-    Engine::new(client, ts.reopen().await, settings, format!("loop:{i}"))
+/// Where a process finds the store.
+#[derive(Debug, Clone)]
+enum Target {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Target {
+    fn of(ts: &TestStore) -> Target {
+        match ts.kind {
+            Kind::Sqlite => {
+                Target::Sqlite(ts.dir.as_ref().expect("dir").path().join("stockpulse.db"))
+            }
+            Kind::Postgres => Target::Postgres(ts.db.as_ref().expect("db").url().to_owned()),
+        }
+    }
+
+    async fn open(&self) -> Arc<dyn Store> {
+        match self {
+            Target::Sqlite(p) => Arc::new(engine::sqlite::SqliteStore::open(p).expect("reopen")),
+            Target::Postgres(url) => Arc::new(
+                engine::pg::PgStore::connect(url, engine::pg::PgOptions::default())
+                    .await
+                    .expect("reconnect"),
+            ),
+        }
+    }
+}
+
+/// One process of the loop: its own client (scheduler), its own store handle, on a runtime of
+/// its own that is dropped after [`LIFETIME`], so that everything the process started
+/// (spawned tasks, connections) stops with it, as when a process is killed.
+async fn process(config: FinaleConfig, target: Target, i: usize) {
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let client = FinaleClient::new(config).expect("client builds");
+            let settings = SyncSettings {
+                // The previous process's writer role may take a moment to be released.
+                writer_wait: Some(Duration::from_secs(30)),
+                ..SyncSettings::default()
+            };
+            let engine = Engine::new(client, target.open().await, settings, format!("loop:{i}"));
+            // What `serve` would do: the full load until it completes, then smart runs.
+            let loaded = engine::sync::status::plan_state(&**engine.store())
+                .await
+                .expect("plan state")
+                .is_some_and(|p| p.completed_at.is_some());
+            let strategy = if loaded {
+                Strategy::Smart
+            } else {
+                Strategy::Full
+            };
+            // The crash: the run stops wherever it is (or it finished, which is fine too).
+            let _ = tokio::time::timeout(LIFETIME, engine.run(strategy, &NoProgress)).await;
+        });
+        rt.shutdown_background();
+    });
+    tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .expect("join")
+        .expect("the process panicked");
 }
 
 async fn restart_loop(kind: Kind, sim_enforces: bool) -> Seen {
@@ -74,20 +134,9 @@ async fn restart_loop(kind: Kind, sim_enforces: bool) -> Seen {
         .start(|c| c.budgets.collection_per_hour = LIMIT)
         .await;
     let ts = TestStore::new(kind).await;
+    let target = Target::of(&ts);
     for i in 0..PROCESSES {
-        let engine = process(&pair, &ts, i).await;
-        // What `serve` would do: the full load until it completes, then smart runs.
-        let loaded = engine::sync::status::plan_state(&**engine.store())
-            .await
-            .expect("plan state")
-            .is_some_and(|p| p.completed_at.is_some());
-        let strategy = if loaded {
-            Strategy::Smart
-        } else {
-            Strategy::Full
-        };
-        // A crash: the run stops wherever it is (or it finished, which is fine too).
-        let _ = tokio::time::timeout(LIFETIME, engine.run(strategy, &NoProgress)).await;
+        process(pair.config.clone(), target.clone(), i).await;
     }
     let stats = pair.sim.stats();
     let mut at: Vec<DateTime<Utc>> = stats

@@ -5,7 +5,8 @@
 //!
 //! 1. takes the **writer role** ([`Store::acquire_writer`]; a second engine gets
 //!    [`SyncError::WriterBusy`] naming the holder), closes runs a killed process left open,
-//!    and opens a `sync_runs` row;
+//!    starts from the Finale budget every engine on the store spent in the last hour (module
+//!    [`budget`]) and opens a `sync_runs` row;
 //! 2. runs the strategy — [`full`](Strategy::Full) (module `full`: the persisted, resumable
 //!    backfill plan of module [`plan`]), or [`smart`](Strategy::Smart) /
 //!    [`critical`](Strategy::Critical) (module `incremental`: cursors with overlap where
@@ -22,6 +23,7 @@
 //! Bad records never stop a run: a record that does not decode or would violate the schema
 //! goes to `sync_errors` with its raw payload and the reason ([`Quarantined`]).
 
+pub mod budget;
 pub mod cap;
 mod full;
 mod incremental;
@@ -408,6 +410,7 @@ impl Engine {
                 "closed sync runs left open by a process that died"
             );
         }
+        self.start_budget().await?;
         let budget_before = self.client.budget_report();
         let started_at = self.now();
         let wall = Instant::now();
@@ -452,6 +455,7 @@ impl Engine {
         if let Err(e) = self.store.finish_run(run_id, &metrics).await {
             tracing::error!(run_id, error = %e, "could not record the run's metrics");
         }
+        self.flush_budget().await;
         lease.release().await;
         match &result {
             Ok(()) => tracing::info!(
