@@ -146,5 +146,18 @@ async fn sync_in_a_loop_stays_within_finales_budgets() {
         admitted.len()
     );
     assert!(waited, "the loop stopped before the budget was reached");
+    // `status` reads the ledger: every process's reads, the killed one's included (none).
+    let out = command(&sim, &cfg, &db, &["status"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let want = format!(
+        "Finale budget: {} of {BUDGET} collection reads used in the last hour",
+        admitted.len()
+    );
+    assert!(text.contains(&want), "missing `{want}` in:\n{text}");
     sim.shutdown().await;
 }
