@@ -124,6 +124,7 @@ async fn process(config: FinaleConfig, target: Target, i: usize) {
         .expect("the process panicked");
 }
 
+#[allow(clippy::print_stderr)] // the figures for the closing note
 async fn restart_loop(kind: Kind, sim_enforces: bool) -> Seen {
     let pair = Setup::new(Size::Small)
         .scale(600.0)

@@ -8,7 +8,12 @@
 //! GET too): about twenty smart runs in twenty seconds. The hourly collection budget over a
 //! compressed hour is the engine suite's restart loop (`tests/engine/budget.rs`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 use std::path::Path;
 use std::process::{Command, Stdio};
