@@ -13,7 +13,7 @@
 //!    and POSTs alone are buffered and written at most once a minute, with the next
 //!    collection read, and at the end of every run ([`finale::scheduler`], "The ledger").
 //! 2. **Seed.** At the start of every run, after taking the writer role (only the writer
-//!    spends), [`Engine::start_budget`] flushes what this process still buffers, prunes slots
+//!    spends), `Engine::start_budget` flushes what this process still buffers, prunes slots
 //!    older than twice the longest window, reads the slots of the last window and seeds the
 //!    scheduler with them: from then on it never grants more than the configured limit in any
 //!    window, counting every engine's spends on this store. The seeding is idempotent, so a
