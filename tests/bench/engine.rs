@@ -25,9 +25,7 @@ use std::time::{Duration, Instant, SystemTime};
 use chrono::Utc;
 use engine::Strategy;
 use engine::store::{Batch, Snapshot, Store};
-use engine::sync::{
-    Engine, GRAPHQL_OVERFETCH, LoadProfile, NoProgress, SyncSettings, estimate, plan_full,
-};
+use engine::sync::{Engine, LoadProfile, NoProgress, SyncSettings, estimate, plan_full};
 use finale::{BudgetConfig, FinaleClient, ScaledClock};
 use finale_sim::{SimClock, SimConfig, SimHandle, Simulator, Size};
 
@@ -307,7 +305,7 @@ async fn planner_check(
         orders,
         lines_in_collection: !headers_only,
         graphql_page_size: client.config().graphql_page_size,
-        graphql_overfetch: GRAPHQL_OVERFETCH,
+        order_lag: order_lag(&sim),
         cap: client.config().cap as u64,
         stock_graphql_pages: stock_pages(&sim, client.config().cap),
         request_time: Duration::ZERO,
@@ -416,7 +414,7 @@ async fn main() {
             orders: sim.dataset().read().unwrap().orders.len() as u64,
             lines_in_collection: false,
             graphql_page_size: client.config().graphql_page_size,
-            graphql_overfetch: GRAPHQL_OVERFETCH,
+            order_lag: order_lag(&sim),
             cap: client.config().cap as u64,
             stock_graphql_pages: stock_pages(&sim, client.config().cap),
             request_time: Duration::ZERO,
@@ -431,6 +429,21 @@ async fn main() {
         );
         sim.shutdown().await;
     }
+}
+
+/// How long after their order day the simulator's orders last changed (the load estimate's
+/// model of an order window's batch, measured like the order count).
+fn order_lag(sim: &finale_sim::SimHandle) -> Vec<f64> {
+    let tz = sim.config().quirks.timezone;
+    let ds = sim.dataset();
+    let ds = ds.read().unwrap();
+    let day = |t: chrono::DateTime<Utc>| t.with_timezone(&tz).date_naive();
+    engine::sync::plan::lag_shares(
+        ds.orders
+            .rows()
+            .iter()
+            .map(|o| (day(o.last_updated_date) - day(o.order_date)).num_days()),
+    )
 }
 
 /// GraphQL pages of the stock job on the simulator's account (0 under the cap).

@@ -176,3 +176,29 @@ async fn without_rate_limit_headers_the_client_still_never_provokes_a_429() {
     assert_eq!(stats.requests, 140);
     assert_eq!(stats.by_status.get(&429), None, "{:?}", stats.by_status);
 }
+
+/// Finale's clock is learnt from the `Date` header of its responses (the engine's cursors
+/// follow it): ten minutes behind or ahead of ours shows as that offset, to the second.
+#[tokio::test]
+async fn finale_s_clock_comes_from_the_date_header() {
+    for skew in [Duration::minutes(-10), Duration::minutes(10)] {
+        let p = Setup::new(Size::Small)
+            .sim(|c| c.quirks.clock_skew = skew)
+            .start(|_| {})
+            .await;
+        assert_eq!(p.client.finale_offset(), None, "nothing shown yet");
+        p.client
+            .fetch_all::<Facility>(Priority::Smart)
+            .await
+            .expect("facilities");
+        let offset = p.client.finale_offset().expect("a Date header");
+        assert!(
+            (offset - skew).num_milliseconds().abs() <= 2_000,
+            "skew {skew}, measured {offset}"
+        );
+        let finale_now = p.client.finale_now().expect("Finale's now");
+        let expected = p.config.clock.now() + skew;
+        assert!((finale_now - expected).num_milliseconds().abs() <= 2_000);
+        p.sim.shutdown().await;
+    }
+}

@@ -5,12 +5,16 @@
 mod budget;
 mod business_day;
 mod cap;
+mod clock_skew;
 mod faults;
 mod flow;
+mod lines;
 mod no_graphql;
 mod numbers;
 mod payloads;
 mod progressive;
 mod pulse;
+mod reread;
 mod support;
+mod unreadable;
 mod writers;

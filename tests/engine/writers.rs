@@ -97,7 +97,94 @@ async fn two_engines_at_once_exactly_one_writes(kind: Kind) {
     pair.sim.shutdown().await;
 }
 
+/// Two workstations: A holds the role and freezes (stops renewing); once its lease expires
+/// B takes it over. Every write A then tries (a batch, a run row, closing runs) fails with
+/// the lost-role error naming B, and none of it is stored; B's writes go through.
+async fn a_replaced_writer_cannot_write(kind: Kind) {
+    let pair = Setup::new(Size::Small).start(|_| {}).await;
+    let ts = TestStore::new(kind).await;
+    let a = ts.store.clone();
+    let b = ts.reopen().await;
+    let ttl = Duration::from_millis(800);
+    let frozen = a
+        .acquire_writer_for(
+            &WriterInfo {
+                runner: "workstation-a:1".into(),
+                purpose: "full".into(),
+            },
+            None,
+            ttl,
+        )
+        .await
+        .expect("A takes the role");
+    // A writes while it holds the role.
+    let now = chrono::Utc::now();
+    a.begin_run(Strategy::Full, "workstation-a:1", now)
+        .await
+        .expect("A writes while it holds the role");
+    frozen.stop_renewing();
+    let started = std::time::Instant::now();
+    let lease_b = loop {
+        match b
+            .acquire_writer_for(
+                &WriterInfo {
+                    runner: "workstation-b:2".into(),
+                    purpose: "smart".into(),
+                },
+                None,
+                ttl,
+            )
+            .await
+        {
+            Ok(l) => break l,
+            Err(engine::StoreError::WriterBusy { .. }) => {
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "the expired lease was never taken over"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    };
+    let marks = b.write_marks().await.expect("marks");
+    let runs = b.recent_runs(10).await.expect("runs");
+    let batch = engine::store::Batch {
+        state: vec![("cursor:fence".to_owned(), serde_json::json!("A"))],
+        ..Default::default()
+    };
+    let lost = |r: Result<(), engine::StoreError>, what: &str| match r {
+        Err(engine::StoreError::LostWriterRole { holder }) => {
+            assert_eq!(holder, "workstation-b:2 (smart)", "{what}")
+        }
+        other => panic!("{what}: expected LostWriterRole, got {other:?}"),
+    };
+    lost(a.apply(&batch, now).await.map(|_| ()), "apply");
+    lost(
+        a.begin_run(Strategy::Smart, "workstation-a:1", now)
+            .await
+            .map(|_| ()),
+        "begin_run",
+    );
+    lost(a.close_abandoned_runs(now).await.map(|_| ()), "close runs");
+    assert_eq!(b.write_marks().await.expect("marks"), marks, "A wrote");
+    assert_eq!(
+        b.recent_runs(10).await.expect("runs"),
+        runs,
+        "A wrote a run"
+    );
+    assert_eq!(b.get_state("cursor:fence").await.expect("state"), None);
+    // B writes.
+    b.apply(&batch, now).await.expect("B writes");
+    drop(frozen);
+    lease_b.release().await;
+    // With nobody holding the role, A's handle writes unfenced again (it no longer claims it).
+    a.apply(&batch, now).await.expect("unfenced after release");
+    pair.sim.shutdown().await;
+}
+
 crate::on_both_stores!(
     a_second_engine_is_told_who_writes,
     two_engines_at_once_exactly_one_writes,
+    a_replaced_writer_cannot_write,
 );

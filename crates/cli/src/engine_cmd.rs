@@ -13,11 +13,11 @@ use anyhow::Context;
 use async_trait::async_trait;
 use chrono::Utc;
 use clap::Args;
+use engine::Strategy;
 use engine::config::{EngineConfig, StoreTarget};
 use engine::schedule::{LastRuns, Runner};
 use engine::store::Store;
 use engine::sync::{Engine, RunReport, SyncError, SyncSettings};
-use engine::{StoreError, Strategy};
 use finale::FinaleClient;
 
 use crate::progress::BarProgress;
@@ -57,6 +57,17 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ResolveArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The record's URL, as `stockpulse status` lists it under "unreadable records".
+    url: String,
+    /// Wait up to this many seconds for another engine to finish instead of exiting.
+    #[arg(long)]
+    wait: Option<u64>,
+}
+
+#[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     common: Common,
@@ -82,6 +93,7 @@ pub fn settings(cfg: &EngineConfig, wait: Option<Duration>) -> SyncSettings {
             price_change_pct: s.critical.price_change_pct,
         },
         writer_wait: wait,
+        writer_lease: s.writer_lease,
         smart_max_duration: s
             .smart_max_duration
             .to_std()
@@ -127,16 +139,24 @@ pub fn open_sqlite(path: &Path) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 async fn build(cfg: &EngineConfig, wait: Option<Duration>) -> anyhow::Result<Engine> {
+    build_with(cfg, settings(cfg, wait)).await
+}
+
+async fn build_with(cfg: &EngineConfig, settings: SyncSettings) -> anyhow::Result<Engine> {
     let finale = cfg.finale()?.clone();
     let client = FinaleClient::new(finale).context("building the Finale client")?;
     let store = open_store(cfg, cfg.sync.smart_concurrency.max(1)).await?;
     Ok(Engine::new(
         client,
         store,
-        settings(cfg, wait),
+        settings,
         Engine::default_runner(),
     ))
 }
+
+/// How long `serve` lets a re-read of a loaded store run before the schedule gets its turn
+/// again (it continues when nothing else is due).
+pub const SERVE_FULL_SLICE: Duration = Duration::from_secs(4 * 60);
 
 /// `stockpulse sync`.
 pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
@@ -149,6 +169,37 @@ pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
         Ok(report) => {
             print_report(&report);
             Ok(0)
+        }
+        Err(SyncError::WriterBusy { holder }) => {
+            busy(&holder);
+            Ok(EXIT_BUSY)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `stockpulse resolve <url>`: stop retrying a record Finale would not give.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+pub async fn resolve(args: ResolveArgs) -> anyhow::Result<u8> {
+    let cfg = load_config(args.common.config.as_deref())?;
+    let engine = build(&cfg, args.wait.map(Duration::from_secs)).await?;
+    match engine.resolve_unreadable(&args.url).await {
+        Ok(Some(r)) => {
+            println!(
+                "resolved: {} {} (unreadable since {}, {} attempt(s)); it is no longer retried",
+                r.collection,
+                r.url,
+                r.first_failed.format("%Y-%m-%d %H:%M"),
+                r.attempts
+            );
+            Ok(0)
+        }
+        Ok(None) => {
+            eprintln!(
+                "not listed as unreadable: {} (`stockpulse status` lists them)",
+                args.url
+            );
+            Ok(1)
         }
         Err(SyncError::WriterBusy { holder }) => {
             busy(&holder);
@@ -285,6 +336,8 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
         Some(p) => {
             let state = if p.completed_at.is_some() {
                 "complete"
+            } else if p.rereading() {
+                "re-reading; smart and critical go on"
             } else {
                 "in progress"
             };
@@ -308,6 +361,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
             }
         }
     }
+    println!("{}", writer_line(store.writer_lease().await?.as_ref()));
     let used = engine::sync::budget::budget_use(&*store, &budgets, Utc::now()).await?;
     if let Some(c) = used.iter().find(|u| u.bucket == finale::Bucket::Collection) {
         println!(
@@ -322,6 +376,24 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
             .map(|(k, v)| format!("{k} {}", v.to_rfc3339()))
             .collect();
         println!("cursors: {}", c.join(", "));
+    }
+    let unreadable = engine::sync::status::unreadable(&*store).await?;
+    if !unreadable.is_empty() {
+        println!(
+            "unreadable records: {} (retried by every smart and critical run; \
+             `stockpulse resolve <url>` stops retrying one)",
+            unreadable.records.len()
+        );
+        for r in unreadable.records.iter().take(20) {
+            println!(
+                "  {} {}  since {}  {} attempt(s)  last: {}",
+                r.collection,
+                r.url,
+                r.first_failed.format("%Y-%m-%d %H:%M"),
+                r.attempts,
+                r.reason
+            );
+        }
     }
     println!();
     println!("recent runs:");
@@ -348,6 +420,23 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
         );
     }
     Ok(0)
+}
+
+/// `writer: <holder>, last heartbeat <time> (<n> s ago)[, expired]` or `writer: none`.
+fn writer_line(lease: Option<&engine::lease::LeaseInfo>) -> String {
+    let Some(l) = lease else {
+        return "writer: none".to_owned();
+    };
+    let mut line = format!(
+        "writer: {}, last heartbeat {} ({} s ago)",
+        l.holder(),
+        l.heartbeat_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        l.heartbeat_age().num_seconds()
+    );
+    if l.expired() {
+        line.push_str(", expired: the next engine takes the role over");
+    }
+    line
 }
 
 fn human(d: Duration) -> String {
@@ -380,7 +469,8 @@ impl Runner for EngineRunner {
             smart: last_ok(Strategy::Smart),
             critical: last_ok(Strategy::Critical),
             stock: last_ok(Strategy::Stock),
-            full_done: plan.is_some_and(|p| p.completed_at.is_some()),
+            full_done: plan.is_some_and(|p| p.loaded()),
+            full_pending: plan.is_some_and(|p| p.rereading()),
         })
     }
 
@@ -390,26 +480,18 @@ impl Runner for EngineRunner {
                 print_report(&r);
                 Ok(())
             }
-            // Someone else is syncing: that run happened, just not here.
-            Err(SyncError::WriterBusy { holder }) => {
-                tracing::info!(%holder, %strategy, "skipped: another engine is syncing");
-                Ok(())
-            }
+            // Someone else is syncing: nothing ran here, and the strategy is still due. `serve`
+            // tries again soon, with backoff (`is_busy`).
             Err(e) => Err(e),
         }
     }
 
+    fn is_busy(&self, e: &SyncError) -> bool {
+        matches!(e, SyncError::WriterBusy { .. })
+    }
+
     fn is_fatal(&self, e: &SyncError) -> bool {
-        match e {
-            SyncError::Finale(f) => f.is_permanent(),
-            SyncError::Store(s) => matches!(
-                s,
-                StoreError::SchemaTooNew { .. }
-                    | StoreError::Auth { .. }
-                    | StoreError::NoSuchDatabase { .. }
-            ),
-            _ => false,
-        }
+        e.ends_service()
     }
 }
 
@@ -417,7 +499,14 @@ impl Runner for EngineRunner {
 #[allow(clippy::print_stderr)]
 pub async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let cfg = load_config(args.common.config.as_deref())?;
-    let engine = build(&cfg, None).await?;
+    let engine = build_with(
+        &cfg,
+        SyncSettings {
+            full_slice: Some(SERVE_FULL_SLICE),
+            ..settings(&cfg, None)
+        },
+    )
+    .await?;
     let schedule = cfg.schedule();
     let pulse = schedule.stock_every.map_or_else(
         || "off".to_owned(),

@@ -5,6 +5,8 @@
 //!   progress bar; exit code 75 when another engine holds the writer role.
 //! - `status`: the configuration (no secrets), the full load's progress and ETA, cursors,
 //!   recent runs with their metrics and budget use.
+//! - `resolve <url>`: stop retrying a record Finale would not give (a sync quarantines it,
+//!   stores the rest and retries it on later runs; `status` lists what is waiting).
 //! - `serve`: the schedules headless (smart daily at 02:00 UTC, critical hourly, the stock
 //!   pulse every 5 minutes), catching up missed runs at start, stopping cleanly on
 //!   SIGINT/SIGTERM.
@@ -51,6 +53,8 @@ enum Command {
     Sync(engine_cmd::SyncArgs),
     /// Show the configuration (no secrets), the full load's progress, cursors and recent runs.
     Status(engine_cmd::StatusArgs),
+    /// Stop retrying a record Finale would not give (`status` lists them).
+    Resolve(engine_cmd::ResolveArgs),
     /// Run the schedules headless (smart daily, critical hourly, stock every 5 minutes),
     /// catching up missed runs.
     Serve(engine_cmd::ServeArgs),
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
             Command::Sync(args) => engine_cmd::sync(args).await,
             Command::Status(args) => engine_cmd::status(args).await,
             Command::Serve(args) => engine_cmd::serve(args).await,
+            Command::Resolve(args) => engine_cmd::resolve(args).await,
             Command::Demo(args) => demo::run(args).await.map(|()| 0),
         }
     });

@@ -407,3 +407,79 @@ async fn status_shows_the_plan_cursors_and_runs_without_secrets() {
     );
     sim.shutdown().await;
 }
+
+/// One 404 (or GraphQL error, or error body) is a failed run for `serve`, recorded and
+/// retried later: the service lives on. Only configuration errors end it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_lives_on_after_a_404() {
+    let (sim, cfg) = sim(15).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("serve.db");
+    let target = Target::Sqlite(&path);
+    let full = output(command(
+        &sim,
+        &cfg,
+        &target,
+        &["sync", "--strategy", "full"],
+    ))
+    .await;
+    assert!(
+        full.status.success(),
+        "{}",
+        String::from_utf8_lossy(&full.stderr)
+    );
+    // The first scheduled run (critical) meets a 404 on the parties' collection.
+    sim.inject(FaultPlan::new(Fault::Status(404), 1).on_path("/partygroup/"));
+    let mut child = command(&sim, &cfg, &target, &["serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no failed run recorded"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "serve exited on a 404: {status}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        if path.exists() {
+            let s = open(&target).await;
+            let runs = s.recent_runs(10).await.unwrap_or_default();
+            if runs
+                .iter()
+                .any(|r| r.metrics.finished_at.is_some() && !r.metrics.success)
+            {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "serve must wait and retry, not exit"
+    );
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    sim.shutdown().await;
+}

@@ -56,6 +56,7 @@
 //! | stock pulse interval (0 = off) | `STOCKPULSE_STOCK_EVERY_MINUTES` | `sync.stock_every_minutes` | 5 |
 //! | retry after a failed run | `STOCKPULSE_RETRY_AFTER_MINUTES` | `sync.retry_after_minutes` | 5 |
 //! | cursor overlap | `STOCKPULSE_CURSOR_OVERLAP_SECONDS` | `sync.cursor_overlap_seconds` | 300 |
+//! | writer lease (1–300 s) | `STOCKPULSE_WRITER_LEASE_SECONDS` | `sync.writer_lease_seconds` | 120 |
 //! | history horizon | `STOCKPULSE_HISTORY_DAYS` | `sync.history_days` | 730 |
 //! | critical: stock level | `STOCKPULSE_CRITICAL_STOCK_LEVEL` | `sync.critical.stock_level` | 10 |
 //! | critical: velocity × | `STOCKPULSE_CRITICAL_VELOCITY_MULTIPLIER` | `sync.critical.velocity_multiplier` | 2.0 |
@@ -347,6 +348,9 @@ pub struct SyncConfig {
     pub cursor_overlap: TimeDelta,
     /// How far back the full load reaches (730 days).
     pub history_horizon: TimeDelta,
+    /// The writer role's lease TTL (120 s, at most 300): a frozen writer is replaced after
+    /// this long without renewing it ([`crate::lease`]).
+    pub writer_lease: std::time::Duration,
     /// The critical strategy's triggers.
     pub critical: CriticalThresholds,
 }
@@ -364,6 +368,7 @@ impl Default for SyncConfig {
             retry_after: TimeDelta::minutes(5),
             cursor_overlap: TimeDelta::seconds(300),
             history_horizon: TimeDelta::days(730),
+            writer_lease: crate::lease::DEFAULT_TTL,
             critical: CriticalThresholds::default(),
         }
     }
@@ -603,7 +608,7 @@ impl EngineConfig {
         out.push_str(&format!(
             "Sync: full batch {}, history {} days; smart daily at {} UTC, batch {} x {} concurrent, \
              at most {} min; critical every {} min (stock <= {}, velocity >= {}x normal, \
-             price change > {} %); cursor overlap {} s; retry after {} min\n",
+             price change > {} %); cursor overlap {} s; retry after {} min; writer lease {} s\n",
             s.full_batch_size,
             s.history_horizon.num_days(),
             s.smart_daily_at.format("%H:%M"),
@@ -616,6 +621,7 @@ impl EngineConfig {
             c.price_change_pct,
             s.cursor_overlap.num_seconds(),
             s.retry_after.num_minutes(),
+            s.writer_lease.as_secs(),
         ));
         let pulse = s.stock_every.map_or_else(
             || "off".to_owned(),
@@ -715,6 +721,7 @@ struct FileSync {
     retry_after_minutes: Option<i64>,
     cursor_overlap_seconds: Option<i64>,
     history_days: Option<i64>,
+    writer_lease_seconds: Option<i64>,
     #[serde(default)]
     critical: FileCritical,
 }
@@ -1164,6 +1171,28 @@ fn resolve_sync(
         });
     }
 
+    let lease_key = Key {
+        env: "STOCKPULSE_WRITER_LEASE_SECONDS",
+        file: "sync.writer_lease_seconds",
+    };
+    let lease_secs = positive(
+        &lease_key,
+        &f.writer_lease_seconds,
+        path,
+        env,
+        d.writer_lease.as_secs() as i64,
+    )?;
+    let max_lease = crate::lease::MAX_TTL.as_secs();
+    if lease_secs as u64 > max_lease {
+        return Err(ConfigError::Invalid {
+            setting: lease_key.env.to_owned(),
+            reason: format!(
+                "{lease_secs} s is more than {max_lease} s; a frozen writer keeps the role this long \
+                 before another engine takes it over (default 120)"
+            ),
+        });
+    }
+
     let fc = &f.critical;
     let dc = d.critical;
     let critical = CriticalThresholds {
@@ -1216,6 +1245,7 @@ fn resolve_sync(
         retry_after,
         cursor_overlap: TimeDelta::seconds(overlap),
         history_horizon: TimeDelta::days(days),
+        writer_lease: std::time::Duration::from_secs(lease_secs as u64),
         critical,
     };
     // The schedule must fit Finale's hourly collection budget.

@@ -180,6 +180,8 @@ checks!(
     budget_ledger_adds_reads_and_prunes,
     writer_lease_is_exclusive,
     writer_lease_wait,
+    writer_lease_is_renewed_and_shown,
+    an_expired_writer_lease_is_taken_over,
     snapshot_round_trips_every_field,
     items_needing_sync_ranks,
 );
@@ -2534,6 +2536,154 @@ pub async fn writer_lease_wait(store: &dyn Store) {
         store.acquire_writer(&a, None).await,
         "host-b:202 (serve)",
     );
+}
+
+/// Polls `f` every 100 ms until it is true or `limit` has passed; whether it became true.
+async fn eventually<F, Fut>(limit: Duration, mut f: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let until = tokio::time::Instant::now() + limit;
+    loop {
+        if f().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The lease row names the holder, is renewed while the lease lives (it outlives its TTL
+/// several times over), and is gone once released.
+pub async fn writer_lease_is_renewed_and_shown(store: &dyn Store) {
+    let name = store.describe();
+    assert_eq!(
+        store.writer_lease().await.expect("writer_lease"),
+        None,
+        "{name}: nobody holds a fresh store's role"
+    );
+    let a = writer("host-a:101", "smart");
+    let ttl = Duration::from_millis(800);
+    let lease = store
+        .acquire_writer_for(&a, None, ttl)
+        .await
+        .expect("acquire_writer_for");
+    let first = store
+        .writer_lease()
+        .await
+        .expect("writer_lease")
+        .unwrap_or_else(|| panic!("{name}: the holder's lease is stored"));
+    assert_eq!(first.holder(), "host-a:101 (smart)", "{name}");
+    assert!(first.locked, "{name}: the first holder holds the lock too");
+    assert!(!first.expired(), "{name}: a fresh lease is live");
+    assert!(first.expires_at > first.heartbeat_at, "{name}");
+    // Three TTLs later it is still live, renewed, and still exclusive.
+    tokio::time::sleep(ttl * 3).await;
+    let later = store
+        .writer_lease()
+        .await
+        .expect("writer_lease")
+        .expect("still held");
+    assert!(
+        !later.expired(),
+        "{name}: the lease was not renewed: {later:?}"
+    );
+    assert!(later.heartbeat_at > first.heartbeat_at, "{name}: {later:?}");
+    assert_eq!(later.acquired_at, first.acquired_at, "{name}");
+    expect_busy(
+        store,
+        store
+            .acquire_writer_for(&writer("host-b:202", "full"), None, ttl)
+            .await,
+        "host-a:101 (smart)",
+    );
+    assert_eq!(lease.lost_to(), None, "{name}");
+    lease.release().await;
+    assert_eq!(
+        store.writer_lease().await.expect("writer_lease"),
+        None,
+        "{name}: a released lease leaves no holder"
+    );
+}
+
+/// A holder that stops renewing (frozen) loses the role once its lease expires: the next
+/// contender takes it over although the frozen holder still has the lock, and dropping the
+/// frozen holder's lease later leaves the new holder's alone (which then gets the lock too).
+pub async fn an_expired_writer_lease_is_taken_over(store: &dyn Store) {
+    let name = store.describe();
+    let a = writer("host-a:101", "full");
+    let b = writer("host-b:202", "serve");
+    let ttl = Duration::from_millis(800);
+    let frozen = store
+        .acquire_writer_for(&a, None, ttl)
+        .await
+        .expect("acquire_writer_for");
+    frozen.stop_renewing();
+    // Live: busy, naming the holder.
+    expect_busy(
+        store,
+        store.acquire_writer_for(&b, None, ttl).await,
+        "host-a:101 (full)",
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            store
+                .writer_lease()
+                .await
+                .expect("writer_lease")
+                .is_some_and(|l| l.expired())
+        })
+        .await,
+        "{name}: an unrenewed lease never expired"
+    );
+    // Expired: taken over, within one attempt.
+    let lease = store
+        .acquire_writer_for(&b, None, ttl)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: the expired lease was not taken over: {e:?}"));
+    assert_eq!(lease.holder(), &b);
+    let now = store
+        .writer_lease()
+        .await
+        .expect("writer_lease")
+        .expect("held");
+    assert_eq!(now.holder(), "host-b:202 (serve)", "{name}");
+    assert!(!now.expired(), "{name}");
+    expect_busy(
+        store,
+        store.acquire_writer_for(&a, None, ttl).await,
+        "host-b:202 (serve)",
+    );
+    // The frozen holder goes away; the new holder's lease is untouched and gets the lock.
+    drop(frozen);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            store
+                .writer_lease()
+                .await
+                .expect("writer_lease")
+                .is_some_and(|l| l.holder() == "host-b:202 (serve)" && l.locked && !l.expired())
+        })
+        .await,
+        "{name}: the new holder never got the lock: {:?}",
+        store.writer_lease().await
+    );
+    // Writes of the new holder go through its fence.
+    store
+        .apply(
+            &Batch {
+                state: vec![("cursor:lease".to_owned(), json!("ok"))],
+                ..Batch::default()
+            },
+            t0(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{name}: the new holder cannot write: {e:?}"));
+    lease.release().await;
+    assert_eq!(store.writer_lease().await.expect("writer_lease"), None);
 }
 
 /// Every field of every row type survives a round trip through the store exactly: `None`

@@ -72,6 +72,7 @@ pub mod config;
 #[cfg(feature = "testing")]
 pub mod conformance;
 pub mod derive;
+pub mod lease;
 pub mod pg;
 // Row fields are the columns of the same name, documented in the migrations.
 #[allow(missing_docs)]

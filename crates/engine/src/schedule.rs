@@ -22,8 +22,13 @@
 //!   critical or smart run is due (that run reads the stock anyway). With the defaults
 //!   (every 5 minutes, critical hourly) it reads stock 11 or 12 times an hour, one
 //!   collection read each.
-//! - **Order.** When several are due they run by priority: `full`, then `critical`, then
-//!   `stock`, then `smart` (critical items are the ones a person is waiting for).
+//! - **A re-read.** A `full` started on a loaded store (by hand, to re-read everything)
+//!   does not switch the others off: while it is unfinished
+//!   ([`LastRuns::full_pending`]) it is continued whenever nothing else is due, in slices
+//!   (the engine's `full_slice`), so critical runs and the stock pulse keep their times.
+//! - **Order.** When several are due they run by priority: `full` (the initial load), then
+//!   `critical`, then `stock`, then `smart`, then a pending re-read (critical items are the
+//!   ones a person is waiting for).
 //! - **Clock skew.** Last runs are read from the store, which other workstations write with
 //!   their own clocks. A last run up to [`CLOCK_SKEW_TOLERANCE`] in the future is taken as
 //!   it is (it delays the next run by at most that much); one further in the future is a
@@ -35,9 +40,20 @@
 //! [`serve`] asks a [`Runner`] for the last runs, runs what is due, and sleeps until
 //! [`Schedule::next_wake`]. Sleeps are taken in naps of at most [`MAX_NAP`] with the wall
 //! clock re-read after each, so a suspended laptop or a corrected system clock is noticed
-//! within a minute. After a failed run (or a failed `last_runs`) it waits
-//! [`Schedule::retry_after`] before looking again; the failed strategy is still due then, so
-//! it is retried. Errors the runner calls fatal ([`Runner::is_fatal`]) end `serve`.
+//! within a minute. Errors the runner calls fatal ([`Runner::is_fatal`]) end `serve`; the
+//! others are retried with backoff (the pure rule: [`Schedule::retry_delay`]):
+//!
+//! - **A failed run** (or a failed `last_runs`) is recorded in the report and retried after
+//!   [`RETRY_FIRST`] (30 s), doubling with each consecutive failure up to
+//!   [`Schedule::retry_after`] (5 min by default). The failed strategy is still due then, so
+//!   it is what runs again. A success resets the streak.
+//! - **A busy writer role** ([`Runner::is_busy`]: another engine is syncing the store) is not
+//!   a run at all, neither done nor failed: the strategy stays due and is tried again soon,
+//!   after [`BUSY_FIRST`] (15 s) doubling up to [`BUSY_MAX`] (5 min), so a `serve` beside a
+//!   long full load asks a handful of times instead of spinning, and a holder that froze is
+//!   replaced (its lease expires: [`crate::lease`]) at one of those attempts.
+//! - Every delay is shortened by up to 20 % at random ([`JITTER`]), so workstations that
+//!   failed together do not retry in step.
 //!
 //! **Shutdown** is observed while sleeping (it ends the sleep at once), between runs, and
 //! during a run, where it lets the run finish and then returns. To abandon an in-flight run
@@ -65,6 +81,28 @@ pub const CLOCK_SKEW_TOLERANCE: TimeDelta = TimeDelta::minutes(5);
 /// The longest single sleep of [`serve`] before it re-reads the wall clock.
 pub const MAX_NAP: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// The wait after a first failure; it doubles with each consecutive one, up to
+/// [`Schedule::retry_after`].
+pub const RETRY_FIRST: TimeDelta = TimeDelta::seconds(30);
+
+/// The wait after a first "busy" answer; it doubles with each consecutive one.
+pub const BUSY_FIRST: TimeDelta = TimeDelta::seconds(15);
+
+/// The longest wait between two attempts at a busy writer role.
+pub const BUSY_MAX: TimeDelta = TimeDelta::minutes(5);
+
+/// The largest share by which a retry delay is shortened at random.
+pub const JITTER: f64 = 0.2;
+
+/// Why [`serve`] waits before looking again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// A run (or reading the last runs) failed.
+    Failed,
+    /// Another engine holds the writer role.
+    Busy,
+}
+
 /// When the scheduled strategies run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schedule {
@@ -75,7 +113,8 @@ pub struct Schedule {
     /// The stock pulse's interval (default 5 min); `None` switches the pulse off (stock is then
     /// read by critical and smart runs only).
     pub stock_every: Option<TimeDelta>,
-    /// How long [`serve`] waits after a failed run before trying again (default 5 min).
+    /// The longest wait of [`serve`] after consecutive failed runs (default 5 min); the first
+    /// retry comes after [`RETRY_FIRST`], doubling up to this ([`Schedule::retry_delay`]).
     pub retry_after: TimeDelta,
 }
 
@@ -101,11 +140,36 @@ pub struct LastRuns {
     pub critical: Option<DateTime<Utc>>,
     /// Start of the latest successful stock pulse.
     pub stock: Option<DateTime<Utc>>,
-    /// Whether the full (initial) load has completed.
+    /// Whether the full (initial) load has completed once.
     pub full_done: bool,
+    /// Whether a later full load (a re-read of a loaded store) is under way and unfinished:
+    /// it is continued when nothing else is due, while smart, critical and the stock pulse
+    /// go on.
+    pub full_pending: bool,
 }
 
 impl Schedule {
+    /// How long [`serve`] waits after the `n`-th consecutive failure or busy answer (`n` ≥ 1;
+    /// 0 counts as 1): the first delay ([`RETRY_FIRST`], [`BUSY_FIRST`]) doubled `n - 1`
+    /// times, capped ([`Schedule::retry_after`], [`BUSY_MAX`]), then shortened by
+    /// `JITTER × jitter` (`jitter` in `[0, 1)`, clamped) of itself.
+    pub fn retry_delay(&self, why: Retry, n: u32, jitter: f64) -> std::time::Duration {
+        let (first, cap) = match why {
+            Retry::Failed => (RETRY_FIRST, self.retry_after.max(TimeDelta::seconds(1))),
+            Retry::Busy => (BUSY_FIRST, BUSY_MAX),
+        };
+        let first = first.min(cap).to_std().unwrap_or_default();
+        let cap = cap.to_std().unwrap_or_default();
+        let doublings = n.saturating_sub(1).min(31);
+        let base = first.saturating_mul(1u32 << doublings).min(cap);
+        let jitter = if jitter.is_finite() {
+            jitter.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        base.mul_f64(1.0 - JITTER * jitter)
+    }
+
     /// The most recent smart slot at or before `now`.
     pub fn smart_slot(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let today = now.date_naive().and_time(self.smart_daily_at).and_utc();
@@ -136,6 +200,9 @@ impl Schedule {
         if smart {
             due.push(Strategy::Smart);
         }
+        if due.is_empty() && last.full_pending {
+            due.push(Strategy::Full);
+        }
         due
     }
 
@@ -143,6 +210,7 @@ impl Schedule {
     /// run happens meanwhile. `now` itself when something is due already.
     pub fn next_wake(&self, now: DateTime<Utc>, last: &LastRuns) -> DateTime<Utc> {
         if !last.full_done
+            || last.full_pending
             || self.critical_due(now, last)
             || self.smart_due(now, last)
             || self.stock_due(now, last)
@@ -224,9 +292,15 @@ pub trait Runner: Send + Sync {
     /// asks [`Runner::last_runs`] again and runs `full` again while it is not done.
     async fn run(&self, strategy: Strategy) -> Result<(), Self::Error>;
 
-    /// Whether an error should end `serve` instead of being retried after
-    /// [`Schedule::retry_after`] (e.g. rejected credentials, a schema newer than this binary).
+    /// Whether an error should end `serve` instead of being retried with backoff (e.g.
+    /// rejected credentials, a schema newer than this binary).
     fn is_fatal(&self, _error: &Self::Error) -> bool {
+        false
+    }
+
+    /// Whether an error means "another engine holds the writer role": nothing ran, the
+    /// strategy is tried again soon (see the module docs), and it is no failed run.
+    fn is_busy(&self, _error: &Self::Error) -> bool {
         false
     }
 }
@@ -245,8 +319,10 @@ pub struct ServedRun {
 /// What [`serve`] did before it stopped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServeReport {
-    /// Every run started, in order.
+    /// Every run started, in order (attempts refused by a busy writer role are not runs).
     pub runs: Vec<ServedRun>,
+    /// Attempts refused because another engine held the writer role.
+    pub busy: usize,
 }
 
 impl ServeReport {
@@ -260,12 +336,44 @@ impl ServeReport {
 /// fatal error (then returns it). See the module docs for catch-up, retries and shutdown.
 ///
 /// `clock` is the wall clock (UTC); sleeping uses Tokio's timer, so tests drive both with
-/// `tokio::time::pause` and a clock derived from `tokio::time::Instant`.
+/// `tokio::time::pause` and a clock derived from `tokio::time::Instant`. Retry delays get a
+/// random jitter ([`serve_with_jitter`] takes the source).
 pub async fn serve<R: Runner + ?Sized>(
     runner: &R,
     schedule: &Schedule,
     clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
     shutdown: impl Future<Output = ()> + Send,
+) -> Result<ServeReport, R::Error> {
+    serve_with_jitter(runner, schedule, clock, shutdown, &random_jitter).await
+}
+
+/// A number in `[0, 1)` that differs between calls and processes (not for cryptography).
+pub fn random_jitter() -> f64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let seed = STATE.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
+        ^ nanos
+        ^ (u64::from(std::process::id()) << 32);
+    // splitmix64's finaliser.
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// [`serve`] with the retry delays' jitter taken from `jitter` (values in `[0, 1)`; tests
+/// pass a constant).
+pub async fn serve_with_jitter<R: Runner + ?Sized>(
+    runner: &R,
+    schedule: &Schedule,
+    clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
+    shutdown: impl Future<Output = ()> + Send,
+    jitter: &(dyn Fn() -> f64 + Send + Sync),
 ) -> Result<ServeReport, R::Error> {
     // A zero interval (only possible by building a Schedule by hand; the configuration
     // refuses it) would make critical due forever: spin-proof it.
@@ -279,11 +387,9 @@ pub async fn serve<R: Runner + ?Sized>(
     // Our own successful runs, merged into the runner's answer: a runner whose store lags
     // (or does not record) cannot make us repeat a run in a loop.
     let mut ours = LastRuns::default();
-    let retry_after = schedule
-        .retry_after
-        .to_std()
-        .unwrap_or(std::time::Duration::ZERO)
-        .max(std::time::Duration::from_secs(1));
+    // Consecutive failures and busy answers (each streak ends with a run that completes).
+    let mut failures = 0u32;
+    let mut busy = 0u32;
 
     loop {
         let last = tokio::select! {
@@ -297,8 +403,10 @@ pub async fn serve<R: Runner + ?Sized>(
                 if runner.is_fatal(&error) {
                     return Err(error);
                 }
-                tracing::warn!(%error, "cannot read the last runs; retrying in {retry_after:?}");
-                if nap(retry_after, &mut shutdown).await {
+                failures = failures.saturating_add(1);
+                let wait = schedule.retry_delay(Retry::Failed, failures, jitter());
+                tracing::warn!(%error, "cannot read the last runs; retrying in {wait:?}");
+                if nap(wait, &mut shutdown).await {
                     return Ok(report);
                 }
                 continue;
@@ -316,7 +424,7 @@ pub async fn serve<R: Runner + ?Sized>(
             continue;
         }
 
-        let mut failed = false;
+        let mut retry = None;
         for strategy in due {
             if shutdown.is_terminated() {
                 return Ok(report);
@@ -335,6 +443,8 @@ pub async fn serve<R: Runner + ?Sized>(
             };
             match result {
                 Ok(()) => {
+                    failures = 0;
+                    busy = 0;
                     tracing::info!(%strategy, "scheduled run finished");
                     report.runs.push(ServedRun {
                         strategy,
@@ -351,6 +461,14 @@ pub async fn serve<R: Runner + ?Sized>(
                         Strategy::Full => {}
                     }
                 }
+                Err(error) if runner.is_busy(&error) && !runner.is_fatal(&error) => {
+                    report.busy += 1;
+                    busy = busy.saturating_add(1);
+                    let wait = schedule.retry_delay(Retry::Busy, busy, jitter());
+                    tracing::info!(%strategy, %error, "not started: another engine holds the writer role; trying again in {wait:?}");
+                    retry = Some(wait);
+                    break;
+                }
                 Err(error) => {
                     report.runs.push(ServedRun {
                         strategy,
@@ -360,8 +478,10 @@ pub async fn serve<R: Runner + ?Sized>(
                     if runner.is_fatal(&error) {
                         return Err(error);
                     }
-                    tracing::error!(%strategy, %error, "scheduled run failed; retrying in {retry_after:?}");
-                    failed = true;
+                    failures = failures.saturating_add(1);
+                    let wait = schedule.retry_delay(Retry::Failed, failures, jitter());
+                    tracing::error!(%strategy, %error, "scheduled run failed; retrying in {wait:?}");
+                    retry = Some(wait);
                     break;
                 }
             }
@@ -369,7 +489,9 @@ pub async fn serve<R: Runner + ?Sized>(
                 return Ok(report);
             }
         }
-        if failed && nap(retry_after, &mut shutdown).await {
+        if let Some(wait) = retry
+            && nap(wait, &mut shutdown).await
+        {
             return Ok(report);
         }
     }
@@ -381,6 +503,7 @@ fn merge(store: LastRuns, ours: &LastRuns) -> LastRuns {
         critical: store.critical.max(ours.critical),
         stock: store.stock.max(ours.stock),
         full_done: store.full_done,
+        full_pending: store.full_pending,
     }
 }
 

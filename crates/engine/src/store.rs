@@ -23,15 +23,18 @@
 //!   deleting vanished ones); [`Store::item_inputs`] gathers what [`crate::derive::item_row`]
 //!   needs; [`Store::upsert_items`] writes changed seed rows and moves `finale_last_sync`.
 //! - **Time comes from the caller** (`now` arguments), never from the database's clock, so
-//!   tests and the simulator's virtual time agree. The exception is Postgres'
-//!   `get_items_needing_sync`, the seed's function, which uses `NOW()` by definition.
+//!   tests and the simulator's virtual time agree. The exceptions are Postgres'
+//!   `get_items_needing_sync`, the seed's function, which uses `NOW()` by definition, and the
+//!   writer lease, which is about real time (the server's clock on Postgres).
 //! - **The budget ledger** (`budget_spends`): Finale requests granted, counted per (bucket,
 //!   one-minute slot) ([`finale::Spend`]). [`Store::record_spends`] adds to a row (never
 //!   replaces it), [`Store::budget_spends`] reads the slots of the last window, and
 //!   [`Store::prune_budget_spends`] drops old slots; see `crate::sync::budget`.
 //! - **One writer.** [`Store::acquire_writer`] returns a lease (a Postgres advisory lock held
-//!   by a session; a lock file beside the SQLite database) or
-//!   [`StoreError::WriterBusy`] naming who holds it.
+//!   by a session, or a lock file beside the SQLite database, plus the renewed lease row of
+//!   [`crate::lease`]) or [`StoreError::WriterBusy`] naming who holds it. While a store
+//!   holds a lease, each of its write transactions checks the lease's token, so a holder
+//!   whose lease was taken over fails with [`StoreError::LostWriterRole`] and writes nothing.
 //!
 //! Sales-history conventions shared by both stores: a sale is a line of a `SALES_ORDER` whose
 //! status is `ORDER_LOCKED` (committed) or `ORDER_COMPLETED` and that has an `order_date`
@@ -71,13 +74,14 @@ pub const DATA_TABLES: [&str; 10] = [
     "inventory_items",
 ];
 
-/// The engine's bookkeeping tables (runs, quarantine, cursors, the backfill plan, the budget
-/// ledger).
-pub const BOOKKEEPING_TABLES: [&str; 5] = [
+/// The engine's bookkeeping tables (runs, quarantine, cursors, the backfill plan, the writer
+/// role's lease, the budget ledger).
+pub const BOOKKEEPING_TABLES: [&str; 6] = [
     "sync_runs",
     "sync_errors",
     "sync_state",
     "backfill_jobs",
+    "writer_lease",
     "budget_spends",
 ];
 
@@ -422,7 +426,8 @@ pub struct WriterInfo {
 
 /// Holding the writer role. [`WriterLease::release`] gives it up and returns once another
 /// engine can take it; dropping the lease also releases it, eventually (a Postgres server
-/// notices a closed session with a delay).
+/// notices a closed session with a delay). A background task renews the lease
+/// ([`crate::lease`]) while this value lives.
 #[async_trait::async_trait]
 pub trait WriterLease: Send + Sync + std::fmt::Debug {
     /// Who holds it (this process).
@@ -432,6 +437,20 @@ pub trait WriterLease: Send + Sync + std::fmt::Debug {
     async fn release(self: Box<Self>) {
         drop(self);
     }
+
+    /// To whom the role was lost (`runner (purpose)`), once a renewal found the lease taken
+    /// over; `None` while it is held.
+    fn lost_to(&self) -> Option<String> {
+        None
+    }
+
+    /// Completes when a renewal finds the lease taken over, with the new holder.
+    async fn lost(&self) -> String {
+        std::future::pending().await
+    }
+
+    /// Stops renewing the lease, as a frozen holder would (tests of the takeover).
+    fn stop_renewing(&self) {}
 }
 
 /// A record quarantined in `sync_errors`.
@@ -577,13 +596,30 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Deletes the ledger's rows whose slot starts before `before`; returns how many.
     async fn prune_budget_spends(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
-    /// Takes the writer role, or fails with [`StoreError::WriterBusy`] naming the holder.
-    /// With `wait`, retries until the role is free or `wait` has passed.
+    /// Takes the writer role with the default lease TTL ([`crate::lease::DEFAULT_TTL`]); see
+    /// [`Store::acquire_writer_for`].
     async fn acquire_writer(
         &self,
         me: &WriterInfo,
         wait: Option<Duration>,
+    ) -> Result<Box<dyn WriterLease>, StoreError> {
+        self.acquire_writer_for(me, wait, crate::lease::DEFAULT_TTL)
+            .await
+    }
+
+    /// Takes the writer role with a lease of `ttl` (renewed every quarter of it while the
+    /// returned lease lives), or fails with [`StoreError::WriterBusy`] naming the holder. An
+    /// expired lease is taken over ([`crate::lease`]). With `wait`, retries until the role is
+    /// free or `wait` has passed.
+    async fn acquire_writer_for(
+        &self,
+        me: &WriterInfo,
+        wait: Option<Duration>,
+        ttl: Duration,
     ) -> Result<Box<dyn WriterLease>, StoreError>;
+
+    /// The writer role's lease as stored (`None` when nobody holds the role), for `status`.
+    async fn writer_lease(&self) -> Result<Option<crate::lease::LeaseInfo>, StoreError>;
 
     /// The whole mirror and derived content (tests, reconciliation).
     async fn snapshot(&self) -> Result<Snapshot, StoreError>;

@@ -167,7 +167,9 @@ pub struct Quirks {
     /// Single-record GETs look like Finale's doc examples (default `false`): no
     /// `orderDate`/`createdDate`/`lastUpdatedDate`, plus an undocumented `invalidations` key.
     pub doc_shaped_records: bool,
-    /// Live-mode writes stamp `lastUpdatedDate` with `now + clock_skew` (default zero).
+    /// How far the simulated Finale's clock runs ahead of the shared clock (negative: behind;
+    /// default zero): live-mode writes stamp `lastUpdatedDate` with `now + clock_skew`, and
+    /// every response's `Date` header shows `now + clock_skew`.
     pub clock_skew: Duration,
     /// GraphQL date-range keys accepted: `{begin, end}`, `{start, end}` or both (default).
     pub graphql_date_keys: crate::graphql::DateKeys,

@@ -696,7 +696,22 @@ fn into_response(out: Out) -> Response {
     resp
 }
 
-async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
+/// Every response carries a `Date` header on the simulated Finale's clock (the virtual clock
+/// plus [`crate::Quirks::clock_skew`]), like any HTTP server's on its own clock: clients learn
+/// Finale's time from it.
+async fn handle(state: State<Arc<Inner>>, req: Request) -> Response {
+    let inner = state.0.clone();
+    let mut resp = answer(state, req).await;
+    let finale_now = inner.cfg.clock.now() + inner.cfg.quirks.clock_skew;
+    if let Ok(v) =
+        HeaderValue::from_str(&finale_now.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+    {
+        resp.headers_mut().insert(header::DATE, v);
+    }
+    resp
+}
+
+async fn answer(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     let now = inner.cfg.clock.now();
     let (parts, body) = req.into_parts();
     let method = parts.method.clone();

@@ -45,7 +45,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue, SET_COOKIE};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE, DATE, HeaderMap, HeaderValue, SET_COOKIE};
 use tracing::{debug, warn};
 use url::Url;
 
@@ -59,6 +59,7 @@ use crate::filter::{Window, dedupe_newest, needs_split, plan_windows};
 use crate::graphql::{
     GraphqlError, LineSource, OrderLinesQuery, choose_line_source, parse_order_lines_page,
 };
+use crate::line_plan;
 use crate::model::{Order, OrderLine};
 use crate::scheduler::{
     Bucket, BudgetReport, Method, Priority, RateLimitHeaders, RequestKind, Scheduler,
@@ -156,6 +157,9 @@ struct Inner {
     /// `errors` answer). For [`GRAPHQL_RETRY_AFTER`] after that, line completions go straight to
     /// per-order GETs instead of spending a POST on an endpoint that does not answer.
     graphql_refused: std::sync::Mutex<Option<(chrono::DateTime<chrono::Utc>, String)>>,
+    /// Finale's clock minus ours, from the `Date` header of the latest response (see
+    /// [`FinaleClient::finale_now`]).
+    finale_offset: std::sync::Mutex<Option<chrono::TimeDelta>>,
 }
 
 impl fmt::Debug for FinaleClient {
@@ -200,6 +204,7 @@ impl FinaleClient {
                 scheduler,
                 session: tokio::sync::Mutex::new(None),
                 graphql_refused: std::sync::Mutex::new(None),
+                finale_offset: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -562,21 +567,39 @@ impl FinaleClient {
         }
         let cfg = &self.inner.cfg;
         let sched = &self.inner.scheduler;
+        // GraphQL's `orderDate` is the account-local calendar day (finale-api.md §6.5), so
+        // the days are taken in the account's zone, not in the timestamps' zone.
+        let tz = cfg.timezone;
+        let days: Vec<Option<chrono::NaiveDate>> = missing
+            .iter()
+            .map(|&i| {
+                orders[i]
+                    .order_date
+                    .map(|d| d.with_timezone(&tz).date_naive())
+            })
+            .collect();
+        let plan = line_plan::plan_lines(
+            &days,
+            cfg.graphql_page_size.max(1),
+            line_plan::density_hint(&days),
+            line_plan::page_weight(&cfg.budgets),
+        );
         let source = choose_line_source(
             missing.len(),
-            cfg.graphql_page_size,
+            plan.expected_pages(),
+            plan.gets.len() as u64,
             &cfg.budgets,
             sched.available(Bucket::Get),
             sched.available(Bucket::Post),
             sched.available(Bucket::Collection),
         );
         let refused_before = self.graphql_refusal();
-        let mut remaining: Vec<usize> = missing;
+        let mut remaining: Vec<usize> = missing.clone();
         if source == LineSource::Graphql && refused_before.is_some() {
             report.graphql_refused = refused_before;
         } else if source == LineSource::Graphql {
             match self
-                .lines_via_graphql(orders, remaining.clone(), prio, &mut report)
+                .lines_via_graphql(orders, &missing, &plan, prio, &mut report)
                 .await
             {
                 Ok(left) => remaining = left,
@@ -604,6 +627,27 @@ impl FinaleClient {
         Ok(report)
     }
 
+    /// Finale's clock minus this client's, as the `Date` header of the latest response showed
+    /// it (`None` before the first response, or when Finale sends no `Date`). The header has
+    /// whole seconds, so the offset errs by up to a second towards the past: an instant
+    /// computed with it is never later than what Finale has shown.
+    pub fn finale_offset(&self) -> Option<chrono::TimeDelta> {
+        *self
+            .inner
+            .finale_offset
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Finale's "now" on Finale's own clock, estimated from the latest `Date` header
+    /// ([`FinaleClient::finale_offset`]); `None` until a response has shown it. A sync cursor
+    /// must never pass it: a change Finale stamps later than a cursor set from a fast local
+    /// clock would otherwise never be read.
+    pub fn finale_now(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.finale_offset()
+            .map(|offset| self.inner.cfg.clock.now() + offset)
+    }
+
     /// Why GraphQL refused an order-lines query of this client for good, if it did so less than
     /// [`GRAPHQL_RETRY_AFTER`] ago (after that, the next completion tries GraphQL again).
     pub fn graphql_refusal(&self) -> Option<String> {
@@ -617,85 +661,80 @@ impl FinaleClient {
             .map(|(_, why)| why.clone())
     }
 
-    /// GraphQL pass: page through the order-date range of the missing orders; returns the
-    /// indices still missing (no order date, not returned, or lines truncated).
+    /// GraphQL pass: page each run of `plan` (indices into `missing`) over its order days, up
+    /// to its page cap; returns the indices (into `orders`) still missing: the plan's GETs,
+    /// orders a run did not return before its pages or its cap ran out, truncated lines.
     async fn lines_via_graphql(
         &self,
         orders: &mut [Order],
-        missing: Vec<usize>,
+        missing: &[usize],
+        plan: &line_plan::LinePlan,
         prio: Priority,
         report: &mut LineFetchReport,
     ) -> Result<Vec<usize>, Error> {
         let cfg = &self.inner.cfg;
-        // GraphQL's `orderDate` is the account-local calendar day (finale-api.md §6.5), so
-        // the range is taken in the account's zone, not in the timestamps' zone.
-        let tz = cfg.timezone;
-        let (dated, mut left): (Vec<usize>, Vec<usize>) = missing
-            .into_iter()
-            .partition(|&i| orders[i].order_date.is_some());
-        let dates: Vec<chrono::NaiveDate> = dated
+        let mut left: Vec<usize> = plan.gets.iter().map(|&k| missing[k]).collect();
+        // Every run's wanted orders: a page of one run may complete an order of another.
+        let mut want: HashMap<String, usize> = plan
+            .runs
             .iter()
-            .filter_map(|&i| orders[i].order_date)
-            .map(|d| d.with_timezone(&tz).date_naive())
+            .flat_map(|r| r.wanted.iter().map(|&k| missing[k]))
+            .map(|i| (orders[i].url.clone(), i))
             .collect();
-        let (Some(from), Some(to)) = (dates.iter().min(), dates.iter().max()) else {
-            left.extend(dated);
-            return Ok(left);
-        };
-        let mut types: Vec<String> = dated
-            .iter()
-            .map(|&i| orders[i].order_type.clone())
-            .collect();
-        types.sort();
-        types.dedup();
-        let mut want: HashMap<String, usize> =
-            dated.iter().map(|&i| (orders[i].url.clone(), i)).collect();
-        let mut query = OrderLinesQuery {
-            order_types: types,
-            // A day of slack on each side absorbs any date/time-zone rounding upstream.
-            date_from: from.pred_opt().unwrap_or(*from),
-            date_to: to.succ_opt().unwrap_or(*to),
-            date_keys: cfg.graphql_date_keys,
-            first: cfg.graphql_page_size.max(1),
-            after: None,
-            items_first: GRAPHQL_ITEMS_PER_ORDER,
-        };
-        let mut seen_cursors = HashSet::new();
-        while !want.is_empty() {
-            let body = self.graphql_raw(&query.to_request(), prio).await?;
-            report.requests += 1;
-            let page = parse_order_lines_page(&body).map_err(|source| Error::Graphql { source })?;
-            for o in page.orders {
-                if o.lines_truncated {
-                    continue;
-                }
-                if let Some(i) = want.remove(&o.order_url) {
-                    let mut lines = o.lines;
-                    if lines.iter().all(|l| l.item_index.is_some()) {
-                        lines.sort_by_key(|l| l.item_index);
+        for run in &plan.runs {
+            let run_urls: Vec<String> = run
+                .wanted
+                .iter()
+                .map(|&k| orders[missing[k]].url.clone())
+                .collect();
+            let mut types: Vec<String> = run
+                .wanted
+                .iter()
+                .map(|&k| orders[missing[k]].order_type.clone())
+                .collect();
+            types.sort();
+            types.dedup();
+            let mut query = OrderLinesQuery {
+                order_types: types,
+                date_from: run.from,
+                date_to: run.to,
+                date_keys: cfg.graphql_date_keys,
+                first: cfg.graphql_page_size.max(1),
+                after: None,
+                items_first: GRAPHQL_ITEMS_PER_ORDER,
+            };
+            let mut seen_cursors = HashSet::new();
+            let mut pages = 0u32;
+            while pages < run.page_cap && run_urls.iter().any(|u| want.contains_key(u)) {
+                let body = self.graphql_raw(&query.to_request(), prio).await?;
+                pages += 1;
+                report.requests += 1;
+                let page =
+                    parse_order_lines_page(&body).map_err(|source| Error::Graphql { source })?;
+                for o in page.orders {
+                    if o.lines_truncated {
+                        continue;
                     }
-                    orders[i].lines = Some(
-                        lines
-                            .into_iter()
-                            .map(|l| OrderLine {
-                                order_item_url: None,
-                                product_id: l.product_id,
-                                product_url: l.product_url,
-                                quantity: l.quantity,
-                                unit_price: l.unit_price,
-                                unit_list_price: None,
-                                packing: None,
-                                description: None,
-                            })
-                            .collect(),
-                    );
-                    report.orders_completed += 1;
-                    report.via_graphql += 1;
+                    if let Some(i) = want.remove(&o.order_url) {
+                        orders[i].lines = Some(order_lines(o.lines));
+                        report.orders_completed += 1;
+                        report.via_graphql += 1;
+                    }
+                }
+                match (page.has_next_page, page.end_cursor) {
+                    (true, Some(c)) if seen_cursors.insert(c.clone()) => {
+                        query = query.next_page(c);
+                    }
+                    _ => break,
                 }
             }
-            match (page.has_next_page, page.end_cursor) {
-                (true, Some(c)) if seen_cursors.insert(c.clone()) => query = query.next_page(c),
-                _ => break,
+            if pages >= run.page_cap && run_urls.iter().any(|u| want.contains_key(u)) {
+                debug!(
+                    from = %run.from,
+                    to = %run.to,
+                    pages,
+                    "order-lines run reached its page cap; the rest by per-order GETs"
+                );
             }
         }
         left.extend(want.into_values());
@@ -885,6 +924,18 @@ impl FinaleClient {
                 return Ok(Attempt::Retry(err));
             }
         };
+        if let Some(date) = headers
+            .get(DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+        {
+            let offset = date.with_timezone(&chrono::Utc) - self.inner.cfg.clock.now();
+            *self
+                .inner
+                .finale_offset
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(offset);
+        }
         let rl = RateLimitHeaders::from_headers(&headers);
         self.inner.scheduler.observe(kind, &rl, status);
         self.inner
@@ -1061,6 +1112,26 @@ fn display_url(u: &Url) -> String {
     }
 }
 
+/// An order's lines as GraphQL returned them, in item order when every line has an index.
+fn order_lines(mut lines: Vec<crate::graphql::GqlLine>) -> Vec<OrderLine> {
+    if lines.iter().all(|l| l.item_index.is_some()) {
+        lines.sort_by_key(|l| l.item_index);
+    }
+    lines
+        .into_iter()
+        .map(|l| OrderLine {
+            order_item_url: None,
+            product_id: l.product_id,
+            product_url: l.product_url,
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            unit_list_price: None,
+            packing: None,
+            description: None,
+        })
+        .collect()
+}
+
 /// How long a definitive GraphQL refusal sends line completion straight to per-order GETs
 /// before GraphQL is tried again (virtual time).
 pub const GRAPHQL_RETRY_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
@@ -1089,11 +1160,7 @@ fn graphql_refusal(e: &Error) -> Option<bool> {
 /// way (credentials, configuration, a cancelled run).
 fn per_order_failure(e: &Error) -> Option<bool> {
     match e {
-        Error::NotFound { .. }
-        | Error::BadRequest { .. }
-        | Error::ErrorBody { .. }
-        | Error::Record { .. }
-        | Error::Decode { .. } => Some(true),
+        e if e.concerns_one_record() => Some(true),
         Error::Server { .. } | Error::Exhausted { .. } => Some(false),
         _ => None,
     }

@@ -192,6 +192,30 @@ impl Error {
         )
     }
 
+    /// Whether a failed single-record read (`GET {recordUrl}`) is that record's own problem
+    /// for good: it is gone, Finale answers an error body or rejects the request, or its body
+    /// does not decode. Other records are worth reading on; this one is worth retrying later.
+    pub fn concerns_one_record(&self) -> bool {
+        matches!(
+            self,
+            Error::NotFound { .. }
+                | Error::BadRequest { .. }
+                | Error::ErrorBody { .. }
+                | Error::Record { .. }
+                | Error::Decode { .. }
+        )
+    }
+
+    /// Whether the error can only be fixed by the person configuring Stockpulse: rejected
+    /// credentials or an invalid configuration. A long-running service stops on these (it
+    /// would fail the same way forever) and keeps going on every other error.
+    pub fn needs_configuration(&self) -> bool {
+        matches!(
+            self,
+            Error::Auth { .. } | Error::Config(_) | Error::InvalidUrl { .. } | Error::Build(_)
+        )
+    }
+
     /// Retrying cannot help; fix the configuration or the request.
     pub fn is_permanent(&self) -> bool {
         matches!(

@@ -393,31 +393,33 @@ fn wait_secs(cost: u64, available: u32, limit: u32, window: chrono::Duration) ->
 pub const SMALL_LINE_BATCH: usize = 3;
 
 /// Choose how to fetch lines for `missing` orders: per-order GETs cost `missing` GET units;
-/// GraphQL costs about `ceil(missing / page_size)` POST units (+ as many collection units if
-/// GraphQL counts as a collection read). Prefers the one that finishes sooner given what each
+/// the GraphQL plan ([`crate::line_plan`]) costs `planned_pages` POST units (+ as many
+/// collection units if GraphQL counts as a collection read) and `planned_gets` GET units for
+/// the orders it reads one by one. Prefers the one that finishes sooner given what each
 /// bucket can grant now (`available`) and its refill rate; on a tie, the one with fewer
-/// requests; on a further tie, per-order GETs (exact and authoritative).
+/// requests; on a further tie, per-order GETs (exact and authoritative). A plan without pages
+/// is per-order GETs.
 ///
 /// At or below [`SMALL_LINE_BATCH`] orders, per-order GETs win whenever the GET budget can
 /// finish them at all: a GraphQL page covers an order-date *range* and so also returns
-/// orders nobody asked for (often more than a page of them), while a handful of GETs is exact.
+/// orders nobody asked for, while a handful of GETs is exact.
 ///
 /// When GraphQL counts as a collection read, its collection units are costed against
 /// `collection_available` and the hourly refill (the scarcest budget, shared with every
 /// collection poll). With budgets disabled only the request counts matter.
 pub fn choose_line_source(
     missing: usize,
-    page_size: u32,
+    planned_pages: u64,
+    planned_gets: u64,
     budgets: &BudgetConfig,
     get_available: u32,
     post_available: u32,
     collection_available: u32,
 ) -> LineSource {
-    if missing == 0 {
+    if missing == 0 || planned_pages == 0 {
         return LineSource::PerOrderGets;
     }
     let get_cost = missing as u64;
-    let post_cost = (missing as u64).div_ceil(u64::from(page_size.max(1)));
     let (get_wait, gql_wait) = if budgets.enabled {
         let get_wait = wait_secs(
             get_cost,
@@ -426,17 +428,25 @@ pub fn choose_line_source(
             budgets.minute,
         );
         let mut gql_wait = wait_secs(
-            post_cost,
+            planned_pages,
             post_available,
             budgets.post_per_minute,
             budgets.minute,
         );
         if budgets.graphql_counts_as_collection {
             gql_wait = gql_wait.max(wait_secs(
-                post_cost,
+                planned_pages,
                 collection_available,
                 budgets.collection_per_hour,
                 budgets.hour,
+            ));
+        }
+        if planned_gets > 0 {
+            gql_wait = gql_wait.max(wait_secs(
+                planned_gets,
+                get_available,
+                budgets.get_per_minute,
+                budgets.minute,
             ));
         }
         (get_wait, gql_wait)
@@ -447,7 +457,7 @@ pub fn choose_line_source(
         return LineSource::PerOrderGets;
     }
     let by_time = gql_wait.total_cmp(&get_wait);
-    match by_time.then(post_cost.cmp(&get_cost)) {
+    match by_time.then((planned_pages + planned_gets).cmp(&get_cost)) {
         std::cmp::Ordering::Less => LineSource::Graphql,
         _ => LineSource::PerOrderGets,
     }
@@ -665,37 +675,37 @@ mod tests {
         let cfg = BudgetConfig::default();
         // Plenty of both: GraphQL needs far fewer requests.
         assert_eq!(
-            choose_line_source(300, 100, &cfg, 120, 120, 300),
+            choose_line_source(300, 3, 0, &cfg, 120, 120, 300),
             LineSource::Graphql
         );
         // Nothing missing: nothing to do.
         assert_eq!(
-            choose_line_source(0, 100, &cfg, 0, 0, 300),
+            choose_line_source(0, 0, 0, &cfg, 0, 0, 300),
             LineSource::PerOrderGets
         );
         // One order, one request either way: per-order GET.
         assert_eq!(
-            choose_line_source(1, 100, &cfg, 120, 120, 300),
+            choose_line_source(1, 1, 0, &cfg, 120, 120, 300),
             LineSource::PerOrderGets
         );
         // POST budget paused/exhausted, GET budget free: GETs finish now.
         assert_eq!(
-            choose_line_source(20, 100, &cfg, 120, 0, 300),
+            choose_line_source(20, 1, 0, &cfg, 120, 0, 300),
             LineSource::PerOrderGets
         );
         // GET exhausted, POST free: GraphQL.
         assert_eq!(
-            choose_line_source(20, 100, &cfg, 0, 120, 300),
+            choose_line_source(20, 1, 0, &cfg, 0, 120, 300),
             LineSource::Graphql
         );
         // Both exhausted: 1 POST (0.5 s refill) beats 20 GETs (10 s).
         assert_eq!(
-            choose_line_source(20, 100, &cfg, 0, 0, 300),
+            choose_line_source(20, 1, 0, &cfg, 0, 0, 300),
             LineSource::Graphql
         );
-        // A zero page size is treated as 1, not a division by zero.
+        // As many pages as orders: the exact GETs.
         assert_eq!(
-            choose_line_source(5, 0, &cfg, 120, 120, 300),
+            choose_line_source(5, 5, 0, &cfg, 120, 120, 300),
             LineSource::PerOrderGets
         );
         // GraphQL as a collection read with the collection budget spent: each unit is 12 s away.
@@ -704,16 +714,16 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            choose_line_source(10, 100, &coll, 120, 120, 0),
+            choose_line_source(10, 1, 0, &coll, 120, 120, 0),
             LineSource::PerOrderGets
         );
         assert_eq!(
-            choose_line_source(5000, 500, &coll, 0, 120, 0),
+            choose_line_source(5000, 10, 0, &coll, 0, 120, 0),
             LineSource::Graphql
         );
         // ...but with collection budget to spare, one GraphQL page beats ten GETs.
         assert_eq!(
-            choose_line_source(10, 100, &coll, 120, 120, 300),
+            choose_line_source(10, 1, 0, &coll, 120, 120, 300),
             LineSource::Graphql
         );
         // Disabled budgets: fewer requests wins.
@@ -722,12 +732,27 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            choose_line_source(50, 100, &off, 0, 0, 300),
+            choose_line_source(50, 1, 0, &off, 0, 0, 300),
             LineSource::Graphql
+        );
+        // A plan's own GETs count against the GET budget: with it spent, 2 pages and 60 GETs
+        // finish no sooner than 60 GETs and take more requests...
+        assert_eq!(
+            choose_line_source(60, 2, 60, &cfg, 0, 120, 300),
+            LineSource::PerOrderGets
+        );
+        // ...while 2 pages alone win; and a plan without pages is per-order GETs.
+        assert_eq!(
+            choose_line_source(60, 2, 0, &cfg, 0, 120, 300),
+            LineSource::Graphql
+        );
+        assert_eq!(
+            choose_line_source(60, 0, 60, &cfg, 120, 120, 300),
+            LineSource::PerOrderGets
         );
         // A small batch takes exact GETs even where one GraphQL page would be fewer requests...
         assert_eq!(
-            choose_line_source(3, 200, &cfg, 120, 120, 300),
+            choose_line_source(3, 1, 0, &cfg, 120, 120, 300),
             LineSource::PerOrderGets
         );
         // ...but not when the GET budget could never finish it.
@@ -737,7 +762,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            choose_line_source(3, 1, &no_get, 0, 0, 300),
+            choose_line_source(3, 3, 0, &no_get, 0, 0, 300),
             LineSource::Graphql
         );
     }

@@ -58,6 +58,7 @@ pub mod clock;
 pub mod display;
 pub mod graphql;
 pub mod graphql_stock;
+pub mod line_plan;
 pub mod retry;
 pub mod scheduler;
 

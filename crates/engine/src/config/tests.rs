@@ -69,6 +69,7 @@ fn defaults_are_the_seeds_numbers() {
     assert_eq!(s.retry_after, TimeDelta::minutes(5));
     assert_eq!(s.cursor_overlap, TimeDelta::seconds(300));
     assert_eq!(s.history_horizon, TimeDelta::days(730));
+    assert_eq!(s.writer_lease, std::time::Duration::from_secs(120));
     assert_eq!(s.critical, CriticalThresholds::default());
     assert_eq!(s.critical.stock_level, 10.0);
     assert_eq!(s.critical.velocity_multiplier, 2.0);
@@ -199,6 +200,7 @@ critical_every_minutes = 30
 retry_after_minutes = 2
 cursor_overlap_seconds = 0
 history_days = 365
+writer_lease_seconds = 45
 
 [sync.critical]
 stock_level = 5
@@ -231,6 +233,7 @@ price_change_pct = 7.5
     assert_eq!(s.retry_after, TimeDelta::minutes(2));
     assert_eq!(s.cursor_overlap, TimeDelta::zero());
     assert_eq!(s.history_horizon, TimeDelta::days(365));
+    assert_eq!(s.writer_lease, std::time::Duration::from_secs(45));
     assert_eq!(
         s.critical,
         CriticalThresholds {
@@ -546,6 +549,9 @@ fn numbers_must_make_sense() {
         ("STOCKPULSE_HISTORY_DAYS", "100000", "century"),
         ("STOCKPULSE_CURSOR_OVERLAP_SECONDS", "-1", "negative"),
         ("STOCKPULSE_CURSOR_OVERLAP_SECONDS", "9999999", "week"),
+        ("STOCKPULSE_WRITER_LEASE_SECONDS", "0", "positive"),
+        ("STOCKPULSE_WRITER_LEASE_SECONDS", "301", "more than 300 s"),
+        ("STOCKPULSE_WRITER_LEASE_SECONDS", "2m", "whole number"),
         ("STOCKPULSE_CRITICAL_STOCK_LEVEL", "-1", "at least 0"),
         (
             "STOCKPULSE_CRITICAL_VELOCITY_MULTIPLIER",

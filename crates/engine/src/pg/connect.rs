@@ -24,6 +24,13 @@
 //!
 //! [`plan_connection`] is the pure part (parse, decide) and is unit-tested without a server;
 //! [`ConnectPlan::connect`] does the I/O and classifies failures into [`StoreError`].
+//!
+//! **TCP keepalive.** Every connection probes an idle peer after [`KEEPALIVE_IDLE`], every
+//! [`KEEPALIVE_INTERVAL`], and gives up after [`KEEPALIVE_RETRIES`] unanswered probes (the
+//! URL may ask for shorter); the OS default would wait two hours. The writer lock's session
+//! also asks the *server* to do the same ([`SERVER_KEEPALIVE_SQL`]), so the session of a
+//! holder that vanished from the network (and its advisory lock) ends within about a minute
+//! instead of when the server's OS gives up.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -42,6 +49,20 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The `application_name` set when the URL has none: it shows in `pg_stat_activity`, which is
 /// how "who holds the writer lock" can be answered.
 const DEFAULT_APPLICATION_NAME: &str = "stockpulse";
+
+/// Idle time before the first TCP keepalive probe.
+pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+
+/// Time between TCP keepalive probes.
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Unanswered probes after which the connection is dead (30 s + 3 × 10 s: a minute).
+pub const KEEPALIVE_RETRIES: u32 = 3;
+
+/// The same keepalive asked of the server, for a session whose death must be noticed there
+/// (the writer lock's). Plain settings (any user may set them); ignored on a Unix socket.
+pub const SERVER_KEEPALIVE_SQL: &str =
+    "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3";
 
 /// The effective TLS mode of a connection (libpq's `sslmode` vocabulary).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,6 +289,18 @@ pub fn plan_connection(url: &str) -> Result<ConnectPlan, StoreError> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
     }
+    config.keepalives(true);
+    config.keepalives_idle(config.get_keepalives_idle().min(KEEPALIVE_IDLE));
+    config.keepalives_interval(
+        config
+            .get_keepalives_interval()
+            .map_or(KEEPALIVE_INTERVAL, |d| d.min(KEEPALIVE_INTERVAL)),
+    );
+    config.keepalives_retries(
+        config
+            .get_keepalives_retries()
+            .map_or(KEEPALIVE_RETRIES, |n| n.min(KEEPALIVE_RETRIES)),
+    );
 
     let ssl_mode = match sslmode.as_deref() {
         None if is_local(&config) => SslMode::Disable,
@@ -544,5 +577,30 @@ mod tests {
         let url = url::Url::parse("postgres://u:a%2Fb@h/db").expect("url");
         let s = Secrets::of(&url);
         assert_eq!(s.redact("a/b and a%2Fb"), "*** and ***");
+    }
+
+    #[test]
+    fn every_connection_keeps_alive_within_a_minute() {
+        let p = plan("postgres://u:pw@db.example.com/db");
+        let c = p.config();
+        assert!(c.get_keepalives());
+        assert_eq!(c.get_keepalives_idle(), KEEPALIVE_IDLE);
+        assert_eq!(c.get_keepalives_interval(), Some(KEEPALIVE_INTERVAL));
+        assert_eq!(c.get_keepalives_retries(), Some(KEEPALIVE_RETRIES));
+        // The URL may ask for shorter, never longer.
+        let p = plan("postgres://u@h/db?keepalives_idle=5&keepalives_interval=60");
+        assert_eq!(p.config().get_keepalives_idle(), Duration::from_secs(5));
+        assert_eq!(
+            p.config().get_keepalives_interval(),
+            Some(KEEPALIVE_INTERVAL)
+        );
+        // The server-side settings say the same.
+        let server = format!(
+            "SET tcp_keepalives_idle = {}; SET tcp_keepalives_interval = {}; SET tcp_keepalives_count = {}",
+            KEEPALIVE_IDLE.as_secs(),
+            KEEPALIVE_INTERVAL.as_secs(),
+            KEEPALIVE_RETRIES
+        );
+        assert_eq!(SERVER_KEEPALIVE_SQL, server);
     }
 }

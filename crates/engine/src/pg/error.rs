@@ -137,6 +137,17 @@ pub enum StoreError {
         holder: String,
     },
 
+    /// This engine's lease on the writer role expired (it was frozen or cut off for longer
+    /// than its TTL) and another engine took the role over: the write was refused and
+    /// nothing of it was stored.
+    #[error(
+        "lost the writer role to {holder}: this engine's lease expired and was taken over; nothing more was written"
+    )]
+    LostWriterRole {
+        /// Who holds the role now (`host:pid (purpose)`), or "nobody".
+        holder: String,
+    },
+
     /// A lock file of the local store (`<database>.writer.lock`, the writer role;
     /// `<database>.migrate.lock`, migrations) could not be opened, locked or written
     /// (permissions, a read-only directory).

@@ -17,6 +17,10 @@
 //!   lock on a dedicated connection (see [`super::lock`]), which a transaction-mode pooler
 //!   cannot keep: with the pooler, pass a direct or session-mode URL (Supabase port 5432) as
 //!   [`PgOptions::lock_url`].
+//! - **Fenced writes.** While the store holds the writer role, every write runs in a
+//!   transaction that first checks the lease token ([`super::lock::check_fence`]): the
+//!   multi-statement writes check inside their own transaction, the single-statement ones
+//!   are wrapped in `BEGIN` / check / statement / `COMMIT` ([`Fenced`]).
 //! - The schema is not migrated here: call [`super::migrate()`] first (over a direct or
 //!   session-mode connection too).
 //!
@@ -80,6 +84,7 @@ use tokio_postgres::Client;
 use super::connect::{ConnectPlan, plan_connection};
 use super::{StoreError, Strategy, SyncCandidate};
 use crate::derive::ItemInput;
+use crate::lease::LeaseInfo;
 use crate::rows::{Hash, ItemRow, StockKey};
 use crate::store::{
     Applied, BackfillJob, Batch, ItemWrites, PlannedJob, QuarantineRecord, RunMetrics, RunRecord,
@@ -152,6 +157,8 @@ struct Inner {
     idle: Mutex<Vec<Client>>,
     /// One permit per pooled connection.
     permits: Semaphore,
+    /// The lease token this store's writes are fenced with while it holds the writer role.
+    fence: super::lock::FenceSlot,
 }
 
 impl fmt::Debug for PgStore {
@@ -197,6 +204,7 @@ impl PgStore {
                 lock_plan,
                 idle: Mutex::new(clients),
                 permits: Semaphore::new(n),
+                fence: super::lock::FenceSlot::default(),
             }),
         })
     }
@@ -239,6 +247,95 @@ impl PgStore {
         let client = self.client().await?;
         super::lock::writer_holder(&client).await
     }
+
+    /// [`Store::acquire_writer_for`] with the concrete lease (tests look at its session).
+    pub async fn acquire_pg_writer(
+        &self,
+        me: &WriterInfo,
+        wait: Option<Duration>,
+        ttl: Duration,
+    ) -> Result<super::PgWriterLease, StoreError> {
+        super::lock::acquire(&self.inner.lock_plan, me, wait, ttl, &self.inner.fence).await
+    }
+
+    /// The lease token writes must find, while this store holds the writer role.
+    fn fence_token(&self) -> Option<String> {
+        self.inner
+            .fence
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Opens a fenced write on `client`: `BEGIN` and the lease check while this store holds
+    /// the writer role, nothing otherwise. Finish it with [`Fenced::end`].
+    async fn fenced<'a, 'c>(
+        &self,
+        client: &'a mut PooledClient<'c>,
+    ) -> Result<Fenced<'a, 'c>, StoreError> {
+        let Some(token) = self.fence_token() else {
+            return Ok(Fenced {
+                client,
+                open: false,
+            });
+        };
+        client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(StoreError::query("begin a fenced write"))?;
+        let guard = Fenced { client, open: true };
+        super::lock::check_fence(&**guard.client, Some(&token)).await?;
+        Ok(guard)
+    }
+}
+
+/// A single-statement write wrapped in a transaction that starts with the lease check. Dropped
+/// unfinished (an error, a cancelled future), it discards its connection, which rolls the
+/// transaction back on the server.
+struct Fenced<'a, 'c> {
+    client: &'a mut PooledClient<'c>,
+    open: bool,
+}
+
+impl Fenced<'_, '_> {
+    /// Commits when `r` is `Ok`, rolls back otherwise; returns `r` (or the commit's error).
+    async fn end<T>(mut self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        if !self.open {
+            return r;
+        }
+        let sql = if r.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let done = self.client.batch_execute(sql).await;
+        self.open = false;
+        match (done, r) {
+            (Ok(()), r) => r,
+            (Err(e), Ok(_)) => {
+                self.client.discard();
+                Err(StoreError::Query {
+                    what: "commit a fenced write",
+                    source: e,
+                })
+            }
+            (Err(_), r) => {
+                self.client.discard();
+                r
+            }
+        }
+    }
+}
+
+impl Deref for Fenced<'_, '_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.client
+    }
+}
+
+impl Drop for Fenced<'_, '_> {
+    fn drop(&mut self) {
+        if self.open {
+            self.client.discard();
+        }
+    }
 }
 
 /// A client checked out of a [`PgStore`]'s pool; derefs to `tokio_postgres::Client`.
@@ -257,12 +354,20 @@ impl fmt::Debug for PooledClient<'_> {
     }
 }
 
+impl PooledClient<'_> {
+    /// Closes this connection instead of returning it to the pool (its session may be in a
+    /// state the next user must not inherit, e.g. an open transaction).
+    fn discard(&mut self) {
+        self.client = None;
+    }
+}
+
 impl Deref for PooledClient<'_> {
     type Target = Client;
     fn deref(&self) -> &Client {
         self.client
             .as_ref()
-            .expect("the client is only taken in Drop")
+            .expect("the client is only taken in Drop or after discard")
     }
 }
 
@@ -270,7 +375,7 @@ impl DerefMut for PooledClient<'_> {
     fn deref_mut(&mut self) -> &mut Client {
         self.client
             .as_mut()
-            .expect("the client is only taken in Drop")
+            .expect("the client is only taken in Drop or after discard")
     }
 }
 
@@ -318,7 +423,8 @@ impl Store for PgStore {
 
     async fn apply(&self, batch: &Batch, now: DateTime<Utc>) -> Result<Applied, StoreError> {
         let mut client = self.client().await?;
-        apply::apply(&mut client, batch, now).await
+        let fence = self.fence_token();
+        apply::apply(&mut client, batch, now, fence.as_deref()).await
     }
 
     async fn stock_hashes(&self) -> Result<BTreeMap<StockKey, Hash>, StoreError> {
@@ -331,8 +437,10 @@ impl Store for PgStore {
         scope: &Scope,
         now: DateTime<Utc>,
     ) -> Result<Writes, StoreError> {
-        let client = self.client().await?;
-        derived::refresh_daily_sales(&client, scope, now).await
+        let mut client = self.client().await?;
+        let w = self.fenced(&mut client).await?;
+        let r = derived::refresh_daily_sales(&w, scope, now).await;
+        w.end(r).await
     }
 
     async fn item_inputs(
@@ -346,7 +454,8 @@ impl Store for PgStore {
 
     async fn set_order_days(&self, zone: Tz, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut client = self.client().await?;
-        derived::set_order_days(&mut client, zone, now).await
+        let fence = self.fence_token();
+        derived::set_order_days(&mut client, zone, now, fence.as_deref()).await
     }
 
     async fn upsert_items(
@@ -356,7 +465,8 @@ impl Store for PgStore {
         confirm_before: DateTime<Utc>,
     ) -> Result<ItemWrites, StoreError> {
         let mut client = self.client().await?;
-        derived::upsert_items(&mut client, rows, now, confirm_before).await
+        let fence = self.fence_token();
+        derived::upsert_items(&mut client, rows, now, confirm_before, fence.as_deref()).await
     }
 
     /// The seed's SQL function, which ranks by the database's `NOW()` (its definition), so
@@ -382,18 +492,24 @@ impl Store for PgStore {
         runner: &str,
         started_at: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let client = self.client().await?;
-        runs::begin_run(&client, strategy, runner, started_at).await
+        let mut client = self.client().await?;
+        let w = self.fenced(&mut client).await?;
+        let r = runs::begin_run(&w, strategy, runner, started_at).await;
+        w.end(r).await
     }
 
     async fn finish_run(&self, id: i64, metrics: &RunMetrics) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        runs::finish_run(&client, id, metrics).await
+        let mut client = self.client().await?;
+        let w = self.fenced(&mut client).await?;
+        let r = runs::finish_run(&w, id, metrics).await;
+        w.end(r).await
     }
 
     async fn close_abandoned_runs(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let client = self.client().await?;
-        runs::close_abandoned_runs(&client, now).await
+        let mut client = self.client().await?;
+        let w = self.fenced(&mut client).await?;
+        let r = runs::close_abandoned_runs(&w, now).await;
+        w.end(r).await
     }
 
     async fn recent_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
@@ -411,8 +527,10 @@ impl Store for PgStore {
         jobs: &[PlannedJob],
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let client = self.client().await?;
-        runs::plan_backfill(&client, jobs, now).await
+        let mut client = self.client().await?;
+        let w = self.fenced(&mut client).await?;
+        let r = runs::plan_backfill(&w, jobs, now).await;
+        w.end(r).await
     }
 
     async fn backfill_jobs(&self) -> Result<Vec<BackfillJob>, StoreError> {
@@ -421,18 +539,24 @@ impl Store for PgStore {
     }
 
     async fn reset_interrupted_jobs(&self) -> Result<u64, StoreError> {
-        let client = self.client().await?;
-        runs::reset_interrupted_jobs(&client).await
+        let mut client = self.client().await?;
+        let w = self.fenced(&mut client).await?;
+        let r = runs::reset_interrupted_jobs(&w).await;
+        w.end(r).await
     }
 
     async fn start_job(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        runs::start_job(&client, id, now).await
+        let mut client = self.client().await?;
+        let w = self.fenced(&mut client).await?;
+        let r = runs::start_job(&w, id, now).await;
+        w.end(r).await
     }
 
     async fn fail_job(&self, id: i64, error: &str) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        runs::fail_job(&client, id, error).await
+        let mut client = self.client().await?;
+        let w = self.fenced(&mut client).await?;
+        let r = runs::fail_job(&w, id, error).await;
+        w.end(r).await
     }
 
     async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineRecord>, StoreError> {
@@ -455,13 +579,18 @@ impl Store for PgStore {
         budget::prune_budget_spends(&client, before).await
     }
 
-    async fn acquire_writer(
+    async fn acquire_writer_for(
         &self,
         me: &WriterInfo,
         wait: Option<Duration>,
+        ttl: Duration,
     ) -> Result<Box<dyn WriterLease>, StoreError> {
-        let lease = super::lock::acquire(&self.inner.lock_plan, me, wait).await?;
-        Ok(Box::new(lease))
+        Ok(Box::new(self.acquire_pg_writer(me, wait, ttl).await?))
+    }
+
+    async fn writer_lease(&self) -> Result<Option<LeaseInfo>, StoreError> {
+        let client = self.client().await?;
+        super::lock::lease_info(&client).await
     }
 
     async fn snapshot(&self) -> Result<Snapshot, StoreError> {

@@ -25,6 +25,7 @@ fn last(smart: Option<&str>, critical: Option<&str>) -> LastRuns {
         critical: critical.map(t),
         stock: None,
         full_done: true,
+        full_pending: false,
     }
 }
 
@@ -73,6 +74,7 @@ fn the_stock_pulse_counts_and_ignores_like_the_other_runs() {
         critical: Some(t("2025-03-10T01:59:00Z")),
         stock: None,
         full_done: true,
+        full_pending: false,
     };
     assert_eq!(s.due(t("2025-03-10T02:01:00Z"), &l), Vec::<Strategy>::new());
     assert_eq!(s.due(t("2025-03-10T02:05:00Z"), &l), vec![Stock]);
@@ -271,6 +273,7 @@ fn future_last_runs_are_treated_sanely() {
         critical: Some(edge),
         stock: None,
         full_done: true,
+        full_pending: false,
     };
     assert_eq!(s.due(now, &l), Vec::<Strategy>::new());
     assert!(s.next_wake(now, &l) > now);
@@ -314,6 +317,7 @@ fn next_wake_is_never_in_the_past_and_always_wakes_to_work() {
                             critical: crit_ago.map(|m| now - TimeDelta::minutes(m)),
                             stock: stock_ago.map(|m| now - TimeDelta::minutes(m)),
                             full_done: true,
+                            full_pending: false,
                         };
                         let wake = s.next_wake(now, &l);
                         assert!(wake >= now);
@@ -355,6 +359,8 @@ struct FakeState {
     fail_last_runs: usize,
     /// Runs the full load needs before it is complete.
     full_runs_needed: usize,
+    /// Answer the next N runs "another engine holds the writer role".
+    busy: usize,
     fatal: bool,
 }
 
@@ -389,6 +395,10 @@ impl Runner for FakeRunner {
         };
         tokio::time::sleep(run_time).await;
         let mut st = self.state.lock().expect("lock");
+        if st.busy > 0 {
+            st.busy -= 1;
+            return Err(FakeError("busy"));
+        }
         if let Some(i) = st.fail.iter().position(|s| *s == strategy) {
             st.fail.remove(i);
             return Err(FakeError(if st.fatal { "fatal" } else { "finale down" }));
@@ -407,6 +417,10 @@ impl Runner for FakeRunner {
 
     fn is_fatal(&self, error: &FakeError) -> bool {
         error.0 == "fatal"
+    }
+
+    fn is_busy(&self, error: &FakeError) -> bool {
+        error.0 == "busy"
     }
 }
 
@@ -497,8 +511,67 @@ async fn serve_after_a_gap_catches_up_once_in_priority_order() {
     );
 }
 
+#[test]
+fn failures_back_off_from_30_s_doubling_to_the_retry_cap() {
+    let s = Schedule::default();
+    let secs = |why, n| s.retry_delay(why, n, 0.0).as_secs();
+    let failed: Vec<u64> = (1..=7).map(|n| secs(Retry::Failed, n)).collect();
+    assert_eq!(failed, [30, 60, 120, 240, 300, 300, 300]);
+    assert_eq!(secs(Retry::Failed, 0), 30, "0 counts as the first");
+    assert_eq!(secs(Retry::Failed, u32::MAX), 300, "no overflow");
+    // The cap is the configured retry delay; a cap below the first delay wins.
+    let long = Schedule {
+        retry_after: TimeDelta::minutes(30),
+        ..s
+    };
+    assert_eq!(long.retry_delay(Retry::Failed, 7, 0.0).as_secs(), 1800);
+    assert_eq!(long.retry_delay(Retry::Failed, 20, 0.0).as_secs(), 1800);
+    let short = Schedule {
+        retry_after: TimeDelta::seconds(10),
+        ..s
+    };
+    assert_eq!(short.retry_delay(Retry::Failed, 1, 0.0).as_secs(), 10);
+}
+
+#[test]
+fn busy_backs_off_from_15_s_to_5_min() {
+    let s = Schedule::default();
+    let busy: Vec<u64> = (1..=7)
+        .map(|n| s.retry_delay(Retry::Busy, n, 0.0).as_secs())
+        .collect();
+    assert_eq!(busy, [15, 30, 60, 120, 240, 300, 300]);
+    // The configured failure cap does not stretch the busy one.
+    let long = Schedule {
+        retry_after: TimeDelta::minutes(30),
+        ..s
+    };
+    assert_eq!(long.retry_delay(Retry::Busy, 10, 0.0).as_secs(), 300);
+}
+
+#[test]
+fn jitter_only_shortens_by_up_to_a_fifth() {
+    let s = Schedule::default();
+    let d = |j| s.retry_delay(Retry::Failed, 2, j);
+    assert_eq!(d(0.0), std::time::Duration::from_secs(60));
+    assert_eq!(d(0.5), std::time::Duration::from_secs(54));
+    assert_eq!(d(1.0), std::time::Duration::from_secs(48));
+    // Out-of-range sources are clamped.
+    assert_eq!(d(7.0), std::time::Duration::from_secs(48));
+    assert_eq!(d(-1.0), std::time::Duration::from_secs(60));
+    assert_eq!(d(f64::NAN), std::time::Duration::from_secs(60));
+    for _ in 0..100 {
+        let j = random_jitter();
+        assert!((0.0..1.0).contains(&j), "{j}");
+    }
+}
+
+/// No jitter: exact virtual times.
+fn no_jitter() -> f64 {
+    0.0
+}
+
 #[tokio::test(start_paused = true)]
-async fn failed_runs_are_retried_after_the_delay() {
+async fn failed_runs_are_retried_with_backoff() {
     let clock = virtual_clock(t("2025-03-10T10:00:00Z"));
     let r = runner(
         &clock,
@@ -510,18 +583,114 @@ async fn failed_runs_are_retried_after_the_delay() {
         },
     );
     let stop = tokio::time::sleep(std::time::Duration::from_secs(30 * 60));
-    let report = serve(&r, &sched(), &*clock, stop).await.expect("serve");
-    // last_runs failed once (retry in 5 min), then critical failed twice, 5 min apart.
+    let report = serve_with_jitter(&r, &sched(), &*clock, stop, &no_jitter)
+        .await
+        .expect("serve");
+    // last_runs failed (retry in 30 s), then critical failed twice (60 s, then 120 s), then
+    // it ran.
     assert_eq!(
         calls(&r),
         vec![
-            c(Critical, "10 10:05:00"),
-            c(Critical, "10 10:10:00"),
-            c(Critical, "10 10:15:00"),
+            c(Critical, "10 10:00:30"),
+            c(Critical, "10 10:01:30"),
+            c(Critical, "10 10:03:30"),
         ]
     );
     assert_eq!(report.failures(), 2);
     assert_eq!(report.runs.len(), 3);
+    assert_eq!(report.busy, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_streak_backs_off_to_the_cap_and_a_success_resets_it() {
+    let clock = virtual_clock(t("2025-03-10T10:00:00Z"));
+    let mut fail = vec![Critical; 8];
+    fail.push(Stock);
+    let r = runner(
+        &clock,
+        FakeState {
+            last: last(Some("2025-03-10T02:00:00Z"), Some("2025-03-10T09:00:00Z")),
+            fail,
+            ..Default::default()
+        },
+    );
+    let stop = tokio::time::sleep(std::time::Duration::from_secs(40 * 60));
+    let report = serve_with_jitter(&r, &Schedule::default(), &*clock, stop, &no_jitter)
+        .await
+        .expect("serve");
+    assert_eq!(
+        calls(&r),
+        vec![
+            c(Critical, "10 10:00:00"),
+            c(Critical, "10 10:00:30"),
+            c(Critical, "10 10:01:30"),
+            c(Critical, "10 10:03:30"),
+            c(Critical, "10 10:07:30"),
+            c(Critical, "10 10:12:30"),
+            c(Critical, "10 10:17:30"),
+            c(Critical, "10 10:22:30"),
+            // The ninth attempt succeeds; the streak is over.
+            c(Critical, "10 10:27:30"),
+            // The next failure (a pulse) waits 30 s again, not 5 minutes.
+            c(Stock, "10 10:32:30"),
+            c(Stock, "10 10:33:00"),
+            c(Stock, "10 10:38:00"),
+        ]
+    );
+    assert_eq!(report.failures(), 9);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_busy_writer_role_is_tried_again_soon_and_is_no_run() {
+    let clock = virtual_clock(t("2025-03-10T10:00:00Z"));
+    let r = runner(
+        &clock,
+        FakeState {
+            full_runs_needed: 1,
+            busy: 6,
+            ..Default::default()
+        },
+    );
+    // In the first 10 seconds: one attempt, not a spin.
+    let stop = tokio::time::sleep(std::time::Duration::from_secs(10));
+    let report = serve_with_jitter(&r, &sched(), &*clock, stop, &no_jitter)
+        .await
+        .expect("serve");
+    assert_eq!(calls(&r), vec![c(Full, "10 10:00:00")]);
+    assert_eq!(report.busy, 1);
+    assert!(report.runs.is_empty(), "a busy answer is no run");
+
+    let clock = virtual_clock(t("2025-03-10T10:00:00Z"));
+    let r = runner(
+        &clock,
+        FakeState {
+            full_runs_needed: 1,
+            busy: 6,
+            ..Default::default()
+        },
+    );
+    let stop = tokio::time::sleep(std::time::Duration::from_secs(20 * 60));
+    let report = serve_with_jitter(&r, &sched(), &*clock, stop, &no_jitter)
+        .await
+        .expect("serve");
+    // 15 s, 30 s, 1, 2, 4 min, then the holder is gone: the full load runs, then the rest.
+    assert_eq!(
+        calls(&r)[..8],
+        [
+            c(Full, "10 10:00:00"),
+            c(Full, "10 10:00:15"),
+            c(Full, "10 10:00:45"),
+            c(Full, "10 10:01:45"),
+            c(Full, "10 10:03:45"),
+            c(Full, "10 10:07:45"),
+            c(Full, "10 10:12:45"),
+            c(Critical, "10 10:12:45"),
+        ]
+    );
+    assert_eq!(report.busy, 6);
+    assert_eq!(report.failures(), 0);
+    assert_eq!(report.runs[0].strategy, Full);
+    assert!(report.runs[0].ok);
 }
 
 #[tokio::test(start_paused = true)]
@@ -692,4 +861,25 @@ async fn serve_pulses_stock_between_critical_runs() {
 
 fn fmt_min(m: i64) -> String {
     format!("{:02}:{:02}:00", m / 60, m % 60)
+}
+
+#[test]
+fn a_re_read_runs_when_nothing_else_is_due_and_switches_nothing_off() {
+    let s = Schedule::default();
+    let now = t("2026-03-10T10:00:00Z");
+    let l = LastRuns {
+        smart: Some(t("2026-03-10T02:00:00Z")),
+        critical: Some(t("2026-03-10T09:30:00Z")),
+        stock: Some(t("2026-03-10T09:58:00Z")),
+        full_done: true,
+        full_pending: true,
+    };
+    // Nothing else due: the re-read continues.
+    assert_eq!(s.due(now, &l), vec![Strategy::Full]);
+    assert_eq!(s.next_wake(now, &l), now);
+    // The stock pulse and critical come first; the re-read waits for its turn.
+    let later = t("2026-03-10T10:31:00Z");
+    assert_eq!(s.due(later, &l), vec![Strategy::Critical]);
+    let pulse = t("2026-03-10T10:04:00Z");
+    assert_eq!(s.due(pulse, &l), vec![Strategy::Stock]);
 }

@@ -63,7 +63,8 @@
 //!
 //! # The writer role
 //!
-//! A file lock beside the database, see [`super::lock`].
+//! A file lock beside the database ([`super::lock`]) and the renewed lease row, with the
+//! fence on this store's connection while it holds the role (module `lease`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -74,9 +75,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rusqlite::Connection;
 
-use super::lock::{MemoryLock, lock_path, try_lock_file};
+use super::lock::{MemoryLock, lock_path};
 use super::{StoreError, migrate, open, open_in_memory};
 use crate::derive::ItemInput;
+use crate::lease::LeaseInfo;
 use crate::pg::{Strategy, SyncCandidate};
 use crate::rows::{Hash, ItemRow, StockKey};
 use crate::store::{
@@ -88,6 +90,7 @@ mod apply;
 mod budget;
 mod conv;
 mod derived;
+mod lease;
 mod read;
 mod runs;
 
@@ -171,7 +174,12 @@ impl SqliteStore {
             // A panic mid-call rolled its transaction back when the transaction was dropped:
             // the connection is usable, the poison carries no meaning here.
             let mut conn = inner.conn.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut conn)
+            match f(&mut conn) {
+                Err(e) if lease::is_fence_error(&e) => Err(StoreError::LostWriterRole {
+                    holder: lease::current_holder(&conn),
+                }),
+                r => r,
+            }
         });
         match task.await {
             Ok(result) => result,
@@ -186,21 +194,23 @@ impl SqliteStore {
         }
     }
 
-    /// One attempt to take the writer role.
-    async fn try_acquire(&self, me: &WriterInfo) -> Result<Box<dyn WriterLease>, StoreError> {
-        match self.writer_lock_path() {
-            None => Ok(Box::new(self.inner.memory_lock.try_lock(me)?)),
-            Some(lock) => {
-                let me = me.clone();
-                let task = tokio::task::spawn_blocking(move || try_lock_file(&lock, &me));
-                match task.await {
-                    Ok(lease) => Ok(Box::new(lease?)),
-                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                    Err(_) => Err(StoreError::WriterBusy {
-                        holder: "unknown (the runtime is shutting down)".to_owned(),
-                    }),
-                }
-            }
+    /// One attempt to take the writer role (see module `lease`).
+    async fn try_acquire(
+        &self,
+        me: &WriterInfo,
+        ttl: Duration,
+    ) -> Result<Box<dyn WriterLease>, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        let me = me.clone();
+        let task = tokio::task::spawn_blocking(move || lease::attempt(&inner, &me, ttl));
+        match task.await {
+            Ok(Ok(Ok(lease))) => Ok(Box::new(lease)),
+            Ok(Ok(Err(holder))) => Err(StoreError::WriterBusy { holder }),
+            Ok(Err(e)) => Err(e),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(StoreError::WriterBusy {
+                holder: "unknown (the runtime is shutting down)".to_owned(),
+            }),
         }
     }
 }
@@ -352,14 +362,15 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn acquire_writer(
+    async fn acquire_writer_for(
         &self,
         me: &WriterInfo,
         wait: Option<Duration>,
+        ttl: Duration,
     ) -> Result<Box<dyn WriterLease>, StoreError> {
         let deadline = wait.map(|w| tokio::time::Instant::now() + w);
         loop {
-            match self.try_acquire(me).await {
+            match self.try_acquire(me, ttl).await {
                 Err(StoreError::WriterBusy { holder }) => {
                     let now = tokio::time::Instant::now();
                     match deadline {
@@ -372,6 +383,10 @@ impl Store for SqliteStore {
                 other => return other,
             }
         }
+    }
+
+    async fn writer_lease(&self) -> Result<Option<LeaseInfo>, StoreError> {
+        self.call(lease::lease_info).await
     }
 
     async fn snapshot(&self) -> Result<Snapshot, StoreError> {

@@ -29,8 +29,9 @@ use finale::{
 use tokio::sync::mpsc;
 
 use super::cap::{WINDOWED_KEY, Windowed, expand_windowed, window_jobs};
-use super::incremental::{Mirror, StockRead};
+use super::incremental::{Lines, Mirror, StockRead};
 use super::plan::{Cursor, PLAN_KEY, PlanState, cursor_key, eta, plan_full, velocity_ready};
+use super::unreadable::UNREADABLE_KEY;
 use super::{Engine, Meter, Progress, ProgressUpdate, RunOutput, SyncError};
 use crate::store::{BackfillJob, Batch, JobDone, JobKind, JobStatus, Quarantined, Scope};
 
@@ -51,6 +52,9 @@ struct Fetched {
     added_jobs: u64,
     /// `sync_state` written with the job's done mark (the plan's windowed collections).
     state: Vec<(String, serde_json::Value)>,
+    /// What reading the job's records did (order lines read or found unreadable, module
+    /// `unreadable`), with the URLs read; `None` for the stock snapshot.
+    lines: Option<(Lines, Vec<String>)>,
 }
 
 impl Engine {
@@ -68,12 +72,20 @@ impl Engine {
                 tracing::info!(start = %p.start, end = %p.end, "resuming the full load");
                 p
             }
-            _ => PlanState {
+            previous => PlanState {
                 start: now - self.settings.horizon,
                 end: now,
                 completed_at: None,
+                // A re-read: the store stays loaded meanwhile.
+                first_completed_at: previous.and_then(|p| p.first_completed_at.or(p.completed_at)),
             },
         };
+        // A re-read of a loaded store may be taken in slices (see `SyncSettings::full_slice`).
+        let deadline = self
+            .settings
+            .full_slice
+            .filter(|_| plan.loaded())
+            .map(|d| Instant::now() + d);
         let windowed = self.windowed_floors(plan.end).await?;
         let planned = expand_windowed(
             plan_full(plan.start, plan.end, self.settings.window),
@@ -130,10 +142,16 @@ impl Engine {
             };
             tokio::spawn(async move {
                 let mut queue: VecDeque<BackfillJob> = todo.into();
+                let mut started = 0u64;
                 while let Some(job) = queue.pop_front() {
+                    // Every slice does at least one job, so slices always progress.
+                    if started > 0 && deadline.is_some_and(|d| Instant::now() >= d) {
+                        return false; // the slice is over: the next run continues
+                    }
+                    started += 1;
                     if let Err(e) = engine.store.start_job(job.id, engine.now()).await {
                         let _ = tx.send(Err((job, e.into()))).await;
-                        return;
+                        return false;
                     }
                     let msg = match engine.fetch_job(&job, run_id).await {
                         Ok(mut f) => match f.windowed_from {
@@ -156,9 +174,10 @@ impl Engine {
                         Err(e) => Err((job, e)),
                     };
                     if tx.send(msg).await.is_err() {
-                        return; // the writer stopped
+                        return false; // the writer stopped
                     }
                 }
+                true
             })
         };
 
@@ -195,6 +214,19 @@ impl Engine {
             let n = f.batches.len();
             let mut quarantine = Some(f.quarantine);
             let mut state = Some(f.state);
+            if let Some((lines, read)) = &f.lines {
+                let mut list = self.unreadable_list(out).await?;
+                let before = list.clone();
+                let path = f.job.job.collection.as_str();
+                let got = quarantine.as_deref().unwrap_or_default();
+                lines.update(&mut list, path, read, got, self.now());
+                if list != before {
+                    state
+                        .get_or_insert_default()
+                        .push((UNREADABLE_KEY.to_owned(), json(&list)?));
+                }
+                out.unreadable = Some(list);
+            }
             for (i, mut batch) in f.batches.into_iter().enumerate() {
                 if i + 1 == n {
                     batch.quarantine = quarantine.take().unwrap_or_default();
@@ -240,12 +272,19 @@ impl Engine {
                 );
             }
         }
-        producer
+        let finished = producer
             .await
             .map_err(|e| SyncError::State(format!("the backfill reader stopped: {e}")))?;
 
         self.refresh_derived(meter, out, Scope::All, progress)
             .await?;
+        if !finished && failures.is_empty() {
+            progress.note(&format!(
+                "re-read paused after this slice: {done} of {total} jobs done; the next run \
+                 continues (smart and critical go on meanwhile)"
+            ));
+            return Ok(());
+        }
         if let Some(first) = failures.first() {
             return Err(SyncError::JobsFailed {
                 failed: failures.len() as u64,
@@ -253,7 +292,16 @@ impl Engine {
                 first: first.clone(),
             });
         }
-        // Cursors continue from the horizon end (never moved backwards).
+        // Cursors continue from the horizon end on Finale's clock (never moved backwards): when
+        // the local clock runs ahead of Finale's, the plan's end lies in Finale's future, and a
+        // cursor there would skip what Finale stamps until its clock gets there.
+        let behind = self
+            .client
+            .finale_offset()
+            .map_or(chrono::TimeDelta::zero(), |o| {
+                o.min(chrono::TimeDelta::zero())
+            });
+        let until = (plan.end + behind).trunc_subsecs(0);
         let mut state = Vec::new();
         for c in [
             Collection::Facility,
@@ -263,12 +311,14 @@ impl Engine {
         ] {
             let key = cursor_key(c);
             let current: Option<Cursor> = self.read_state(&key).await?;
-            if current.is_none_or(|cur| cur.until < plan.end) {
-                state.push((key, json(&Cursor { until: plan.end })?));
+            if current.is_none_or(|cur| cur.until < until) {
+                state.push((key, json(&Cursor { until })?));
             }
         }
+        let at = self.now();
         let completed = PlanState {
-            completed_at: Some(self.now()),
+            completed_at: Some(at),
+            first_completed_at: plan.first_completed_at.or(Some(at)),
             ..plan
         };
         state.push((PLAN_KEY.to_owned(), json(&completed)?));
@@ -288,9 +338,9 @@ impl Engine {
     /// [`SyncError::NoFullLoad`] unless a full load has completed (what smart, critical and
     /// the stock pulse compare against).
     pub(super) async fn require_full_load(&self) -> Result<(), SyncError> {
-        match self.plan_state().await?.and_then(|p| p.completed_at) {
-            Some(_) => Ok(()),
-            None => Err(SyncError::NoFullLoad),
+        match self.plan_state().await? {
+            Some(p) if p.loaded() => Ok(()),
+            _ => Err(SyncError::NoFullLoad),
         }
     }
 
@@ -352,38 +402,57 @@ impl Engine {
                 .map_err(|e| SyncError::State(e.to_string()))
         };
         let mut patterns = Vec::new();
+        let mut lines = None;
         let (mut batches, quarantine, seen, records, requests) = match (collection, job.job.kind) {
             (Collection::Facility, JobKind::Snapshot) => {
                 let d = self.client.fetch_all::<Facility>(prio).await?;
                 windowed_from = self.floor_if_capped(&d, prio).await;
-                self.snapshot_batches(d, run_id, at, size)
+                let (read, job_lines) = self.snapshot_batches(d, run_id, at, size);
+                lines = Some(job_lines);
+                read
             }
             (Collection::PartyGroup, JobKind::Snapshot) => {
                 let d = self.client.fetch_all::<PartyGroup>(prio).await?;
                 windowed_from = self.floor_if_capped(&d, prio).await;
-                self.snapshot_batches(d, run_id, at, size)
+                let (read, job_lines) = self.snapshot_batches(d, run_id, at, size);
+                lines = Some(job_lines);
+                read
             }
             (Collection::Product, JobKind::Snapshot) => {
                 let d = self.client.fetch_all::<Product>(prio).await?;
                 windowed_from = self.floor_if_capped(&d, prio).await;
-                self.snapshot_batches(d, run_id, at, size)
+                let (read, job_lines) = self.snapshot_batches(d, run_id, at, size);
+                lines = Some(job_lines);
+                read
             }
             // Window jobs of a capped snapshot (module `cap`).
             (Collection::Facility, JobKind::Window) => {
-                self.window_batches::<Facility>(window()?, run_id, at, size, &mut patterns)
-                    .await?
+                let (read, job_lines) = self
+                    .window_batches::<Facility>(window()?, run_id, at, size, &mut patterns)
+                    .await?;
+                lines = Some(job_lines);
+                read
             }
             (Collection::PartyGroup, JobKind::Window) => {
-                self.window_batches::<PartyGroup>(window()?, run_id, at, size, &mut patterns)
-                    .await?
+                let (read, job_lines) = self
+                    .window_batches::<PartyGroup>(window()?, run_id, at, size, &mut patterns)
+                    .await?;
+                lines = Some(job_lines);
+                read
             }
             (Collection::Product, JobKind::Window) => {
-                self.window_batches::<Product>(window()?, run_id, at, size, &mut patterns)
-                    .await?
+                let (read, job_lines) = self
+                    .window_batches::<Product>(window()?, run_id, at, size, &mut patterns)
+                    .await?;
+                lines = Some(job_lines);
+                read
             }
             (Collection::Order, JobKind::Window) => {
-                self.window_batches::<Order>(window()?, run_id, at, size, &mut patterns)
-                    .await?
+                let (read, job_lines) = self
+                    .window_batches::<Order>(window()?, run_id, at, size, &mut patterns)
+                    .await?;
+                lines = Some(job_lines);
+                read
             }
             (Collection::InventoryItem, JobKind::Snapshot) => {
                 let StockRead {
@@ -424,6 +493,7 @@ impl Engine {
             windowed_from,
             added_jobs: 0,
             state,
+            lines,
         })
     }
 
@@ -474,7 +544,8 @@ impl Engine {
     }
 
     /// Reads one `lastUpdatedDate` window of a collection into batches (an order window with
-    /// its lines completed; a GraphQL refusal is added to `patterns`).
+    /// its lines completed, with what that did and the URLs read; a GraphQL refusal is added
+    /// to `patterns`).
     #[allow(clippy::type_complexity)]
     async fn window_batches<T: Mirror>(
         &self,
@@ -483,24 +554,37 @@ impl Engine {
         at: DateTime<Utc>,
         size: usize,
         patterns: &mut Vec<String>,
-    ) -> Result<(Vec<Batch>, Vec<Quarantined>, usize, u64, u32), SyncError> {
+    ) -> Result<
+        (
+            (Vec<Batch>, Vec<Quarantined>, usize, u64, u32),
+            (Lines, Vec<String>),
+        ),
+        SyncError,
+    > {
         let prio = Priority::Backfill;
         let mut batch = self.client.fetch_window::<T>(window, prio).await?;
-        let (line_requests, refused) = self.complete_lines(&mut batch.records, prio).await?;
-        patterns.extend(refused.map(str::to_owned));
-        let seen = batch.records.len() + batch.errors.len();
-        let (rows, q) = self.convert(&batch.records, &batch.errors, run_id, at);
+        let mut lines = self
+            .complete_lines(&mut batch.records, prio, run_id, at)
+            .await?;
+        patterns.extend(lines.refused.map(str::to_owned));
+        let seen = batch.records.len() + batch.errors.len() + lines.unreadable.len();
+        let (rows, mut q) = self.convert(&batch.records, &batch.errors, run_id, at);
+        q.append(&mut lines.quarantine);
         let records = rows.len() as u64;
+        let read = batch.records.iter().map(|r| r.key().into_owned()).collect();
         Ok((
-            chunk(rows, size, T::put),
-            q,
-            seen,
-            records,
-            batch.requests + line_requests,
+            (
+                chunk(rows, size, T::put),
+                q,
+                seen,
+                records,
+                batch.requests + lines.requests,
+            ),
+            (lines, read),
         ))
     }
 
-    /// Converts an unfiltered read into batches.
+    /// Converts an unfiltered read into batches, with the URLs read.
     #[allow(clippy::type_complexity)]
     fn snapshot_batches<T: Mirror>(
         &self,
@@ -508,11 +592,18 @@ impl Engine {
         run_id: i64,
         at: DateTime<Utc>,
         size: usize,
-    ) -> (Vec<Batch>, Vec<Quarantined>, usize, u64, u32) {
+    ) -> (
+        (Vec<Batch>, Vec<Quarantined>, usize, u64, u32),
+        (Lines, Vec<String>),
+    ) {
         let seen = d.records.len() + d.errors.len();
         let (rows, q) = self.convert(&d.records, &d.errors, run_id, at);
         let records = rows.len() as u64;
-        (chunk(rows, size, T::put), q, seen, records, 1)
+        let read = d.records.iter().map(|r| r.key().into_owned()).collect();
+        (
+            (chunk(rows, size, T::put), q, seen, records, 1),
+            (Lines::default(), read),
+        )
     }
 }
 

@@ -1,9 +1,15 @@
 //! `smart` and `critical`: what changed since the last run.
 //!
 //! - **Cursors** where Finale has `lastUpdatedDate` (facility, partygroup, product, order):
-//!   read `[cursor − overlap, now]` (in ≤ 30-day windows), write, then move the cursor to
-//!   `now` in a transaction of its own *after* every batch of the collection committed. A run
-//!   killed in between re-reads the span next time; upserts make that harmless.
+//!   read `[cursor − overlap, now]` (in ≤ 30-day windows), write, then move the cursor in a
+//!   transaction of its own *after* every batch of the collection committed. A run killed in
+//!   between re-reads the span next time; upserts make that harmless.
+//! - **Finale's clock, not ours.** "now" is Finale's, from the `Date` header of its
+//!   responses ([`finale::FinaleClient::finale_now`]), and the cursor moves to what Finale had
+//!   shown when the read ended ([`next_cursor`]), never to the local clock: a workstation
+//!   whose clock runs ahead of Finale's by more than the overlap would otherwise skip, for
+//!   everyone sharing the store, every change Finale stamps in between. A stored cursor in the
+//!   future is clamped ([`read_from`]).
 //! - **Hash diff** where it has not: `inventoryitem` is read whole, summed per (product,
 //!   facility) and compared with the stored hashes ([`stock_changes`]); only new, changed and
 //!   vanished pairs are written. A snapshot that reached Finale's entity cap is discarded and
@@ -23,19 +29,20 @@
 //!   re-reads the span but finds nothing to write: that one window can still lose an alert.)
 
 use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use chrono_tz::Tz;
 use finale::{
     Collection, Facility, FinaleRecord, Order, PackedQuantities, PartyGroup, Priority, Product,
-    RecordError,
+    RecordError, UnreadableOrder,
 };
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 
 use super::full::chunk;
 use super::plan::{Cursor, cursor_key};
+use super::unreadable::{RETRIES_PER_RUN, UNREADABLE_KEY, Unreadable, to_retry};
 use super::{
     CriticalItem, CriticalReport, Engine, LocationAlert, Meter, Progress, ProgressUpdate,
     RunOutput, Severity, SyncError, Thresholds,
@@ -137,24 +144,136 @@ impl Engine {
         (rows, q)
     }
 
-    /// Completes the lines of orders read without them (a no-op for other records); returns
-    /// the requests spent and, when GraphQL refused and GETs read them instead, the error
-    /// pattern to record.
+    /// Completes the lines of orders read without them (a no-op for other records). Orders
+    /// whose own GET failed for good are taken out of `records` and quarantined with their
+    /// header (module [`super::unreadable`]).
     #[allow(clippy::ptr_arg)] // a `Vec<T>` (sized) is what downcasts to `Vec<Order>`
     pub(super) async fn complete_lines<T: Mirror>(
         &self,
         records: &mut Vec<T>,
         prio: Priority,
-    ) -> Result<(u32, Option<&'static str>), SyncError> {
+        run_id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Lines, SyncError> {
         let Some(orders) = (records as &mut dyn Any).downcast_mut::<Vec<Order>>() else {
-            return Ok((0, None));
+            return Ok(Lines::default());
         };
-        let lines = self.client.complete_order_lines(orders, prio).await?;
-        let refused = lines
-            .graphql_refused
-            .is_some()
-            .then_some(super::GRAPHQL_REFUSED);
-        Ok((lines.requests, refused))
+        let report = self.client.complete_order_lines(orders, prio).await?;
+        let mut quarantine = Vec::new();
+        if !report.unreadable.is_empty() {
+            let bad: HashMap<&str, &UnreadableOrder> = report
+                .unreadable
+                .iter()
+                .map(|u| (u.url.as_str(), u))
+                .collect();
+            orders.retain(|o| match bad.get(o.url.as_str()) {
+                None => true,
+                Some(u) => {
+                    quarantine.push(Quarantined {
+                        run_id: Some(run_id),
+                        collection: Collection::Order.path().to_owned(),
+                        record_key: Some(o.url.clone()),
+                        reason: format!(
+                            "its lines could not be read ({}); retried by later runs",
+                            u.reason
+                        ),
+                        raw_payload: Some(raw_json(o)),
+                        raw_text: None,
+                        at,
+                    });
+                    false
+                }
+            });
+        }
+        Ok(Lines {
+            requests: report.requests,
+            refused: report
+                .graphql_refused
+                .is_some()
+                .then_some(super::GRAPHQL_REFUSED),
+            quarantine,
+            unreadable: report.unreadable,
+        })
+    }
+
+    /// Reads again, one GET each, the records of `T`'s collection that earlier runs could not
+    /// read (the longest-waiting first, at most [`RETRIES_PER_RUN`]), adding those that read
+    /// to `records` and counting another attempt for the others. Returns the requests made.
+    async fn retry_unreadable<T: Mirror>(
+        &self,
+        records: &mut Vec<T>,
+        list: &mut Unreadable,
+        prio: Priority,
+        at: DateTime<Utc>,
+    ) -> Result<u32, SyncError> {
+        let collection = T::COLLECTION.path();
+        let have: HashSet<String> = records.iter().map(|r| r.key().into_owned()).collect();
+        let mut requests = 0;
+        for url in list.due(collection, RETRIES_PER_RUN) {
+            if have.contains(&url) {
+                continue; // read again by this run's window: completed with the others
+            }
+            requests += 1;
+            match self.client.fetch_one::<T>(&url, prio).await {
+                Ok(r) => records.push(r),
+                Err(e) if e.concerns_one_record() => {
+                    tracing::warn!(%url, error = %e, "still unreadable");
+                    list.failed(collection, &url, &e.to_string(), e.status(), at);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(requests)
+    }
+
+    /// The run's list of unreadable records: read from the store once per run.
+    pub(super) async fn unreadable_list(
+        &self,
+        out: &mut RunOutput,
+    ) -> Result<Unreadable, SyncError> {
+        match out.unreadable.take() {
+            Some(l) => Ok(l),
+            None => Ok(self.read_state(UNREADABLE_KEY).await?.unwrap_or_default()),
+        }
+    }
+}
+
+/// What completing orders' lines did ([`Engine::complete_lines`]).
+#[derive(Debug, Default)]
+pub(super) struct Lines {
+    /// Requests made.
+    pub requests: u32,
+    /// The error pattern to record when GraphQL refused and GETs read the lines instead.
+    pub refused: Option<&'static str>,
+    /// Quarantine records of the orders taken out (unreadable lines).
+    pub quarantine: Vec<Quarantined>,
+    /// The orders whose own GET failed for good (taken out of the records).
+    pub unreadable: Vec<UnreadableOrder>,
+}
+
+impl Lines {
+    /// Updates `list` after a read of `collection`: the records read (`read`, by URL) are
+    /// taken off; the orders whose lines were unreadable, and the records the read met but
+    /// did not store whole (`quarantine`, see [`to_retry`]), are added or counted again.
+    pub(super) fn update(
+        &self,
+        list: &mut Unreadable,
+        collection: &str,
+        read: &[String],
+        quarantine: &[Quarantined],
+        at: DateTime<Utc>,
+    ) {
+        for url in read {
+            list.remove(collection, url);
+        }
+        for (url, reason) in to_retry(quarantine) {
+            if !self.unreadable.iter().any(|u| u.url == url) {
+                list.failed(collection, url, reason, None, at);
+            }
+        }
+        for u in &self.unreadable {
+            list.failed(collection, &u.url, &u.reason, u.status, at);
+        }
     }
 }
 
@@ -305,6 +424,35 @@ pub fn evaluate(
     }
     items.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.sku.cmp(&b.sku)));
     items
+}
+
+/// Where a cursor read starts: the overlap before the stored cursor, or before `now` when the
+/// stored cursor lies in the future (written by a machine whose clock ran fast, or before
+/// cursors followed Finale's clock): such a cursor is clamped, never trusted.
+pub(super) fn read_from(
+    cursor: DateTime<Utc>,
+    now: DateTime<Utc>,
+    overlap: chrono::Duration,
+) -> DateTime<Utc> {
+    cursor.min(now) - overlap
+}
+
+/// The cursor after reading a collection up to `upper` (the bound sent): never past what
+/// Finale has shown. That is Finale's clock after the read (`finale_now`, from the `Date`
+/// header) when known, else the newest `lastUpdatedDate` received, else the cursor stays
+/// where it was (`previous`, clamped to `upper`). A cursor moved to the local clock would
+/// skip every change Finale stamps between its own clock and a faster local one.
+pub(super) fn next_cursor(
+    upper: DateTime<Utc>,
+    finale_now: Option<DateTime<Utc>>,
+    newest_received: Option<DateTime<Utc>>,
+    previous: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let shown = finale_now
+        .map(|t| t.trunc_subsecs(0))
+        .or(newest_received)
+        .unwrap_or(previous);
+    upper.min(shown)
 }
 
 /// The `sync_state` key of [`PendingAlerts`].
@@ -490,24 +638,43 @@ impl Engine {
         let Some(cursor) = self.read_state::<Cursor>(&key).await? else {
             return Err(SyncError::NoFullLoad);
         };
-        // Finale's filter bounds are whole seconds: the cursor moves to the bound actually sent.
-        let now = now.trunc_subsecs(0);
-        let since = cursor.until - self.settings.overlap;
-        if now <= since {
+        // Read up to Finale's own "now" when a response has shown it (module docs: a cursor
+        // never passes what Finale has shown), in whole seconds like Finale's filter bounds.
+        let finale_now = self.client.finale_now().map(|t| t.trunc_subsecs(0));
+        let upper = finale_now.unwrap_or(now).trunc_subsecs(0);
+        let since = read_from(cursor.until, upper, self.settings.overlap);
+        if upper <= since {
             return Ok(());
         }
         let mut decoded = self
             .client
-            .fetch_changed::<T>(since, now, prio, |w| {
+            .fetch_changed::<T>(since, upper, prio, |w| {
                 tracing::debug!(collection = %w.collection, done = w.done, total = w.total, "window read");
             })
             .await?;
-        if let (_, Some(refused)) = self.complete_lines(&mut decoded.records, prio).await? {
+        // What Finale has shown: its clock when the read ended (later requests, such as line
+        // completion, must not move the cursor past changes made meanwhile).
+        let shown = self.client.finale_now();
+        let mut list = self.unreadable_list(out).await?;
+        let listed = list.clone();
+        self.retry_unreadable(&mut decoded.records, &mut list, prio, now)
+            .await?;
+        let lines = self
+            .complete_lines(&mut decoded.records, prio, meter.run_id(), now)
+            .await?;
+        if let Some(refused) = lines.refused {
             meter.pattern(refused);
         }
-        meter.saw(decoded.records.len() + decoded.errors.len());
-        let (rows, quarantine) =
+        let read: Vec<String> = decoded
+            .records
+            .iter()
+            .map(|r| r.key().into_owned())
+            .collect();
+        meter.saw(decoded.records.len() + decoded.errors.len() + lines.unreadable.len());
+        let (rows, mut quarantine) =
             self.convert(&decoded.records, &decoded.errors, meter.run_id(), now);
+        lines.update(&mut list, c.path(), &read, &quarantine, now);
+        quarantine.extend(lines.quarantine);
         meter.quarantined(&quarantine);
         out.suppliers
             .extend(rows.iter().filter_map(T::supplier_url).map(str::to_owned));
@@ -518,10 +685,22 @@ impl Engine {
         );
         let batches = chunk(rows, self.settings.smart_batch.max(1), T::put);
         self.write_concurrently(meter, out, batches, now).await?;
+        let until = next_cursor(
+            upper,
+            shown,
+            decoded
+                .records
+                .iter()
+                .filter_map(FinaleRecord::last_updated)
+                .max(),
+            cursor.until,
+        );
+        if until < cursor.until {
+            tracing::warn!(collection = %c, stored = %cursor.until, %until, "the stored cursor was ahead of Finale's clock: moved back");
+        }
         let mut state = vec![(
             key,
-            serde_json::to_value(Cursor { until: now })
-                .map_err(|e| SyncError::State(e.to_string()))?,
+            serde_json::to_value(Cursor { until }).map_err(|e| SyncError::State(e.to_string()))?,
         )];
         // What the writes found is kept for the next critical run in the cursor's own
         // transaction: a run killed before it re-reads the span, one killed after has it kept.
@@ -543,6 +722,12 @@ impl Engine {
                 serde_json::to_value(&pending).map_err(|e| SyncError::State(e.to_string()))?,
             ));
         }
+        if list != listed {
+            state.push((
+                UNREADABLE_KEY.to_owned(),
+                serde_json::to_value(&list).map_err(|e| SyncError::State(e.to_string()))?,
+            ));
+        }
         let done = Batch {
             quarantine,
             state,
@@ -550,6 +735,7 @@ impl Engine {
         };
         out.applied
             .merge(meter.db(self.store.apply(&done, now)).await?);
+        out.unreadable = Some(list);
         Ok(())
     }
 
@@ -831,6 +1017,36 @@ mod tests {
         let mut i = item("Y", 500.0, None, 20.0, 20.0);
         i.created = Some("2026-05-13T09:00:00Z".parse().unwrap());
         assert!(evaluate(&[i], &[], &Thresholds::default()).is_empty());
+    }
+
+    #[test]
+    fn a_cursor_never_passes_what_finale_has_shown() {
+        let t = |s: &str| -> DateTime<Utc> { s.parse().unwrap() };
+        let upper = t("2026-06-01T12:00:00Z");
+        let before = t("2026-06-01T11:00:00Z");
+        // Finale's clock 10 minutes behind ours: the cursor follows Finale's.
+        assert_eq!(
+            next_cursor(upper, Some(t("2026-06-01T11:50:00.700Z")), None, before),
+            t("2026-06-01T11:50:00Z")
+        );
+        // Finale ahead: never past the bound actually sent.
+        assert_eq!(
+            next_cursor(upper, Some(t("2026-06-01T12:10:00Z")), None, before),
+            upper
+        );
+        // No Date header: the newest change received, else where it was.
+        assert_eq!(
+            next_cursor(upper, None, Some(t("2026-06-01T11:42:00Z")), before),
+            t("2026-06-01T11:42:00Z")
+        );
+        assert_eq!(next_cursor(upper, None, None, before), before);
+        // A stored cursor in the future is clamped to now before the overlap.
+        let overlap = chrono::Duration::minutes(5);
+        assert_eq!(
+            read_from(t("2026-06-01T13:00:00Z"), upper, overlap),
+            t("2026-06-01T11:55:00Z")
+        );
+        assert_eq!(read_from(before, upper, overlap), t("2026-06-01T10:55:00Z"));
     }
 
     #[test]

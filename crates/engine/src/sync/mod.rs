@@ -3,10 +3,15 @@
 //! One [`Engine`] owns one Finale client (so one request scheduler owns the account's budgets
 //! for the whole process) and one store. [`Engine::run`] runs a strategy:
 //!
-//! 1. takes the **writer role** ([`Store::acquire_writer`]; a second engine gets
-//!    [`SyncError::WriterBusy`] naming the holder), closes runs a killed process left open,
-//!    starts from the Finale budget every engine on the store spent in the last hour (module
-//!    [`budget`]) and opens a `sync_runs` row;
+//! 1. takes the **writer role** ([`Store::acquire_writer_for`] with a lease of
+//!    [`SyncSettings::writer_lease`]; a second engine gets [`SyncError::WriterBusy`] naming
+//!    the holder, an expired lease is taken over: [`crate::lease`]), closes runs a killed (or
+//!    replaced) process left open, and opens a `sync_runs` row. If the lease is taken over
+//!    while the run goes on (this process was frozen past its TTL), the run stops with
+//!    [`StoreError::LostWriterRole`]: the store refuses its writes from then on, and the
+//!    renewal that notices the loss ends the run at once. Before opening the run it starts
+//!    from the Finale budget every engine on the store spent in the last hour (module
+//!    [`budget`]);
 //! 2. runs the strategy — [`full`](Strategy::Full) (module `full`: the persisted, resumable
 //!    backfill plan of module [`plan`]), or [`smart`](Strategy::Smart) /
 //!    [`critical`](Strategy::Critical) (module `incremental`: cursors with overlap where
@@ -31,6 +36,7 @@ mod meter;
 pub mod plan;
 mod pulse;
 pub mod status;
+pub mod unreadable;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,7 +54,7 @@ use crate::store::{
 
 pub use incremental::{PENDING_KEY, PendingAlerts, evaluate};
 pub use meter::Meter;
-pub use plan::{Cursor, Estimate, GRAPHQL_OVERFETCH, LoadProfile, PlanState, estimate, plan_full};
+pub use plan::{Cursor, Estimate, LoadProfile, PlanState, estimate, plan_full};
 
 /// The error pattern of a run whose order lines came from per-order GETs because Finale's
 /// GraphQL refused the lines query (no GraphQL on the account, an `errors` answer).
@@ -81,9 +87,17 @@ pub struct SyncSettings {
     pub thresholds: Thresholds,
     /// How long [`Engine::run`] waits for another engine's writer role (`None`: fail at once).
     pub writer_wait: Option<Duration>,
+    /// The writer lease's TTL: renewed every quarter of it; another engine takes the role
+    /// over once it has passed without a renewal (default 2 minutes, at most 5).
+    pub writer_lease: Duration,
     /// The seed's target for a smart run (15 minutes). A slower run completes anyway (its
     /// writes are worth keeping) and records the overrun as an error pattern.
     pub smart_max_duration: Duration,
+    /// When set, a `full` run over a store that is already loaded (a re-read) stops taking
+    /// new jobs after this long and returns; the next `full` run continues. `serve` sets it so
+    /// critical runs and the stock pulse are not held up for hours; a one-off `sync` leaves it
+    /// unset and re-reads to the end. The initial load always runs to the end.
+    pub full_slice: Option<Duration>,
 }
 
 impl Default for SyncSettings {
@@ -99,7 +113,9 @@ impl Default for SyncSettings {
             critical_limit: 1000,
             thresholds: Thresholds::default(),
             writer_wait: None,
+            writer_lease: crate::lease::DEFAULT_TTL,
             smart_max_duration: Duration::from_secs(15 * 60),
+            full_slice: None,
         }
     }
 }
@@ -158,6 +174,27 @@ pub enum SyncError {
     /// A stored value is not what this engine wrote.
     #[error("unexpected sync state: {0}")]
     State(String),
+}
+
+impl SyncError {
+    /// Whether a long-running service (`serve`, the app's backend) should stop on this error
+    /// instead of retrying it: only what a person must fix in the configuration — credentials
+    /// Finale or the store rejects, an invalid Finale configuration, a database that does not
+    /// exist, a store schema newer than this binary. Everything else (a record Finale will not
+    /// give, a GraphQL error, an error body, Finale or the store down) is a failed run: it is
+    /// recorded and retried with backoff.
+    pub fn ends_service(&self) -> bool {
+        match self {
+            SyncError::Finale(f) => f.needs_configuration(),
+            SyncError::Store(s) => matches!(
+                s,
+                StoreError::SchemaTooNew { .. }
+                    | StoreError::Auth { .. }
+                    | StoreError::NoSuchDatabase { .. }
+            ),
+            _ => false,
+        }
+    }
 }
 
 impl From<StoreError> for SyncError {
@@ -401,7 +438,7 @@ impl Engine {
         };
         let lease = self
             .store
-            .acquire_writer(&me, self.settings.writer_wait)
+            .acquire_writer_for(&me, self.settings.writer_wait, self.settings.writer_lease)
             .await?;
         let abandoned = self.store.close_abandoned_runs(self.now()).await?;
         if abandoned > 0 {
@@ -421,15 +458,21 @@ impl Engine {
         tracing::info!(run_id, %strategy, store = %self.store.describe(), "sync run started");
         let meter = Meter::new(run_id);
         let mut out = RunOutput::default();
-        let result = match self.follow_account_zone(&meter, &mut out).await {
-            Err(e) => Err(e),
-            Ok(()) => match strategy {
+        let work = async {
+            self.follow_account_zone(&meter, &mut out).await?;
+            match strategy {
                 Strategy::Full => self.full(&meter, &mut out, progress).await,
                 Strategy::Smart | Strategy::Critical => {
                     self.incremental(strategy, &meter, &mut out, progress).await
                 }
                 Strategy::Stock => self.pulse(&meter, &mut out, progress).await,
-            },
+            }
+        };
+        // A lease taken over ends the run at once (dropping the strategy mid-way is safe:
+        // every write is a transaction, and the store refuses ours from now on anyway).
+        let result = tokio::select! {
+            r = work => r,
+            holder = lease.lost() => Err(SyncError::Store(StoreError::LostWriterRole { holder })),
         };
         if strategy == Strategy::Smart && wall.elapsed() > self.settings.smart_max_duration {
             let minutes = self.settings.smart_max_duration.as_secs() / 60;
@@ -551,6 +594,8 @@ struct RunOutput {
     critical: Option<CriticalReport>,
     /// URLs of the suppliers among the parties read (changed or not).
     suppliers: std::collections::BTreeSet<String>,
+    /// Records waiting for a retry, once read in this run (module [`unreadable`]).
+    unreadable: Option<unreadable::Unreadable>,
 }
 
 /// A decode problem reported by the client, as a quarantine record.
@@ -586,5 +631,45 @@ fn quarantine_invalid(
         raw_payload: raw,
         raw_text: None,
         at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_configuration_errors_end_a_service() {
+        let finale = |e: finale::Error| SyncError::Finale(e);
+        let not_found = finale(finale::Error::NotFound {
+            url: "/acme/api/order/SO-1".into(),
+            message: String::new(),
+        });
+        let graphql = finale(finale::Error::Graphql {
+            source: finale::graphql::GraphqlError::Errors(vec!["no such field".into()]),
+        });
+        let body = finale(finale::Error::ErrorBody {
+            url: "/acme/api/order/".into(),
+            message: "server busy".into(),
+        });
+        for e in [&not_found, &graphql, &body] {
+            assert!(!e.ends_service(), "{e}");
+        }
+        assert!(!SyncError::NoFullLoad.ends_service());
+        assert!(!SyncError::WriterBusy { holder: "a".into() }.ends_service());
+        let auth = finale(finale::Error::Auth {
+            account: "acme".into(),
+            base_url: "https://app.finaleinventory.com".into(),
+            status: 401,
+            message: "bad key".into(),
+        });
+        assert!(auth.ends_service());
+        assert!(
+            SyncError::Store(StoreError::SchemaTooNew {
+                database: 99,
+                known: 1
+            })
+            .ends_service()
+        );
     }
 }

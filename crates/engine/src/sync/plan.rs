@@ -65,6 +65,23 @@ pub struct PlanState {
     pub end: DateTime<Utc>,
     /// When every job of the plan was done and the derived data rebuilt.
     pub completed_at: Option<DateTime<Utc>>,
+    /// When a full load of this store first completed. A later `full` (a re-read of
+    /// everything) keeps it, so smart, critical and the stock pulse go on while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_completed_at: Option<DateTime<Utc>>,
+}
+
+impl PlanState {
+    /// Whether a full load has completed once: what smart, critical and the stock pulse need
+    /// (cursors, a stock baseline), whether or not a re-read is under way.
+    pub fn loaded(&self) -> bool {
+        self.completed_at.is_some() || self.first_completed_at.is_some()
+    }
+
+    /// Whether a re-read of a loaded store is under way and unfinished.
+    pub fn rereading(&self) -> bool {
+        self.completed_at.is_none() && self.first_completed_at.is_some()
+    }
 }
 
 /// The stored value of an incremental cursor: every change before `until` has been read.
@@ -122,20 +139,22 @@ pub fn velocity_ready(job: &PlannedJob, plan_start: DateTime<Utc>, end: DateTime
 }
 
 /// What the planner assumes about the account when estimating a load.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LoadProfile {
     /// Orders in the horizon.
     pub orders: u64,
     /// Whether order rows carry their lines (`orderItemList`) in the collection response. If
-    /// not, lines come from GraphQL pages of `graphql_page_size` orders.
+    /// not, each order window's lines are completed the way the client does it
+    /// ([`finale::line_plan`]): GraphQL pages of `graphql_page_size` orders over dense runs of
+    /// order days, per-order GETs for the rest.
     pub lines_in_collection: bool,
     /// Orders per GraphQL page.
     pub graphql_page_size: u32,
-    /// GraphQL pages read per page of wanted orders. The client pages `orderViewConnection`
-    /// over the *order-date* range of a window's orders, and that range also holds orders
-    /// last updated in other windows, so it reads more pages than the window's own orders
-    /// fill ([`GRAPHQL_OVERFETCH`] by default).
-    pub graphql_overfetch: f64,
+    /// How long after its order day an order last changes: `order_lag[d]` is the share of
+    /// orders last changed `d` whole days after their order day (see [`lag_shares`]). An
+    /// order window holds the orders last changed in it, so its order days reach back by
+    /// these lags; empty means every order last changes on its order day.
+    pub order_lag: Vec<f64>,
     /// Finale's cap of rows per collection response (a fuller window is split).
     pub cap: u64,
     /// GraphQL pages of the stock job: 0 when `inventoryitem` is under the cap, else what
@@ -145,10 +164,82 @@ pub struct LoadProfile {
     pub request_time: Duration,
 }
 
-/// The default [`LoadProfile::graphql_overfetch`]: 1.9 pages per page of wanted orders,
-/// measured on the simulator's `medium` account (265 pages for 140 pages' worth of orders)
-/// and checked on `large` by `make bench`.
-pub const GRAPHQL_OVERFETCH: f64 = 1.9;
+/// [`LoadProfile::order_lag`] from the lags (last change − order day, in whole days) of an
+/// account's orders, e.g. the stored orders of a completed load or a sample; negative lags
+/// count as 0.
+pub fn lag_shares(lags: impl IntoIterator<Item = i64>) -> Vec<f64> {
+    let mut counts: Vec<u64> = Vec::new();
+    let mut total = 0u64;
+    for lag in lags {
+        let d = usize::try_from(lag.max(0))
+            .unwrap_or(usize::MAX)
+            .min(10_000);
+        if counts.len() <= d {
+            counts.resize(d + 1, 0);
+        }
+        counts[d] += 1;
+        total += 1;
+    }
+    counts
+        .into_iter()
+        .map(|c| c as f64 / total.max(1) as f64)
+        .collect()
+}
+
+/// Requests to complete the lines of one order window of `window_days` days, the
+/// `days_before` days before it holding orders as well (0 for the horizon's oldest window),
+/// for an account with `per_day` orders a day: the client's own plan
+/// ([`finale::line_plan::plan_days`]) over the window's modelled batch. Returns (GraphQL pages,
+/// per-order GETs).
+pub fn window_line_requests(
+    window_days: i64,
+    days_before: i64,
+    per_day: f64,
+    order_lag: &[f64],
+    page_size: u32,
+    budgets: &BudgetConfig,
+) -> (u64, u64) {
+    let lag: &[f64] = if order_lag.is_empty() {
+        &[1.0]
+    } else {
+        order_lag
+    };
+    let reach = i64::try_from(lag.len() - 1)
+        .unwrap_or(i64::MAX)
+        .min(days_before.max(0));
+    // Orders placed on day t (window days are 0..window_days) and last changed in the window.
+    let loads: Vec<finale::line_plan::DayLoad> = (-reach..window_days)
+        .map(|t| {
+            let share: f64 = lag
+                .iter()
+                .enumerate()
+                .filter(|(l, _)| (0..window_days).contains(&(t + *l as i64)))
+                .map(|(_, s)| s)
+                .sum();
+            finale::line_plan::DayLoad {
+                day: t,
+                wanted: per_day * share,
+            }
+        })
+        .filter(|d| d.wanted > 0.0)
+        .collect();
+    // The client's density estimate, on the modelled batch.
+    let density = finale::line_plan::density_of(&loads);
+    let runs = finale::line_plan::plan_days(
+        &loads,
+        page_size,
+        density,
+        finale::line_plan::page_weight(budgets),
+    );
+    let pages = runs.iter().map(|r| u64::from(r.expected_pages)).sum();
+    let in_runs: f64 = runs
+        .iter()
+        .flat_map(|r| &loads[r.first..=r.last])
+        .map(|d| d.wanted)
+        .sum();
+    let all: f64 = loads.iter().map(|d| d.wanted).sum();
+    (pages, (all - in_runs).max(0.0).round() as u64)
+}
 
 /// Requests and duration of a load.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -186,17 +277,14 @@ pub fn estimate(jobs: &[PlannedJob], profile: &LoadProfile, budgets: &BudgetConf
         reads_per_window += parts;
     }
     let collection_reads = snapshots + windows * reads_per_window;
-    let line_pages = if profile.lines_in_collection {
-        0
+    let (line_pages, line_gets) = if profile.lines_in_collection {
+        (0, 0)
     } else {
-        let pages = profile
-            .orders
-            .div_ceil(u64::from(profile.graphql_page_size.max(1)));
-        (pages as f64 * profile.graphql_overfetch.max(1.0)).ceil() as u64
+        line_requests(jobs, profile, budgets)
     };
     let graphql_pages = line_pages + profile.stock_graphql_pages;
     let mut by_bucket: BTreeMap<Bucket, u64> = BTreeMap::new();
-    *by_bucket.entry(Bucket::Get).or_default() += collection_reads;
+    *by_bucket.entry(Bucket::Get).or_default() += collection_reads + line_gets;
     *by_bucket.entry(Bucket::Collection).or_default() += collection_reads;
     if graphql_pages > 0 {
         *by_bucket.entry(Bucket::Post).or_default() += graphql_pages;
@@ -204,7 +292,7 @@ pub fn estimate(jobs: &[PlannedJob], profile: &LoadProfile, budgets: &BudgetConf
             *by_bucket.entry(Bucket::Collection).or_default() += graphql_pages;
         }
     }
-    let total = collection_reads + graphql_pages;
+    let total = collection_reads + graphql_pages + line_gets;
     let full_budget: BTreeMap<Bucket, u64> = Bucket::ALL
         .iter()
         .map(|&b| (b, u64::from(budgets.limit(b))))
@@ -225,6 +313,34 @@ pub fn estimate(jobs: &[PlannedJob], profile: &LoadProfile, budgets: &BudgetConf
         duration,
         bottleneck,
     }
+}
+
+/// GraphQL pages and per-order GETs completing the lines of the plan's order windows:
+/// orders spread evenly over the horizon's days, each window planned by
+/// [`window_line_requests`].
+fn line_requests(jobs: &[PlannedJob], profile: &LoadProfile, budgets: &BudgetConfig) -> (u64, u64) {
+    let windows: Vec<&PlannedJob> = jobs.iter().filter(|j| j.kind == JobKind::Window).collect();
+    let (Some(start), Some(end)) = (
+        windows.iter().map(|j| j.window_start).min(),
+        windows.iter().map(|j| j.window_end).max(),
+    ) else {
+        return (0, 0);
+    };
+    let days = |a: DateTime<Utc>, b: DateTime<Utc>| {
+        ((b - a).num_seconds() as f64 / 86_400.0).ceil() as i64
+    };
+    let per_day = profile.orders as f64 / days(start, end).max(1) as f64;
+    windows.iter().fold((0, 0), |(pages, gets), w| {
+        let (p, g) = window_line_requests(
+            days(w.window_start, w.window_end).max(1),
+            days(start, w.window_start),
+            per_day,
+            &profile.order_lag,
+            profile.graphql_page_size,
+            budgets,
+        );
+        (pages + p, gets + g)
+    })
 }
 
 /// Time to make `needed` requests per bucket when `available` can go out now and each bucket
@@ -496,7 +612,7 @@ mod tests {
             orders,
             lines_in_collection,
             graphql_page_size: 100,
-            graphql_overfetch: 1.0,
+            order_lag: Vec::new(),
             cap: 120_000,
             stock_graphql_pages: 0,
             request_time: Duration::from_millis(500),
@@ -575,16 +691,20 @@ mod tests {
             ..BudgetConfig::default()
         };
         let e = estimate(&jobs, &profile(280_000, false), &budgets);
-        // 2,800 pages + 29 reads = 2,829 collection reads at 300/hour: 9 more windows.
-        assert_eq!(e.requests.get("collection"), Some(&2_829));
+        // 383.6 orders a day, every order last changed on its order day: each 30-day window
+        // is one run of 11,507 orders, 116 pages (the client rounds up per run); the oldest
+        // window's 10 days take 39. 24 x 116 + 39 = 2,823 pages + 29 reads = 2,852 collection
+        // reads at 300/hour: 9 more windows.
+        assert_eq!(e.requests.get("post"), Some(&2_823));
+        assert_eq!(e.requests.get("collection"), Some(&2_852));
         assert_eq!(e.bottleneck.as_deref(), Some("collection"));
         assert_eq!(e.duration, Duration::from_secs(9 * 3600));
-        // As POSTs only, the minute budget decides: 2,800 / 120 per minute.
+        // As POSTs only, the minute budget decides: 2,823 / 120 per minute.
         let e = estimate(&jobs, &profile(280_000, false), &BudgetConfig::default());
         assert_eq!(e.bottleneck.as_deref(), Some("post"));
         assert_eq!(
             e.duration,
-            Duration::from_secs(23 * 60).max(Duration::from_millis(500 * 2_829))
+            Duration::from_secs(23 * 60).max(Duration::from_millis(500 * 2_852))
         );
     }
 
@@ -616,6 +736,82 @@ mod tests {
         // One window of 2,500: read (full), halves of 1,250 (full), quarters of 625: 1+2+4.
         let e = estimate(&jobs, &p, &BudgetConfig::default());
         assert_eq!(e.total_requests, 4 + 7);
+    }
+
+    #[test]
+    fn lag_shares_count_whole_days() {
+        let shares = lag_shares([0, 0, 1, 3, -2]);
+        assert_eq!(shares, vec![0.6, 0.2, 0.0, 0.2]);
+        assert!(lag_shares(std::iter::empty()).is_empty());
+    }
+
+    #[test]
+    fn late_changes_reach_back_and_cost_what_the_client_plans() {
+        let budgets = BudgetConfig::default();
+        let coll = BudgetConfig {
+            graphql_counts_as_collection: true,
+            ..BudgetConfig::default()
+        };
+        let late = |share: f64, days: usize| {
+            let mut lag = vec![0.0; days + 1];
+            lag[0] = 1.0 - share;
+            lag[days] = share;
+            lag
+        };
+        // 390 orders a day, 200 a page, all changed on their order day: 11,700 orders, 59
+        // pages a window, whatever a page costs.
+        assert_eq!(
+            window_line_requests(30, 60, 390.0, &[], 200, &budgets),
+            (59, 0)
+        );
+        assert_eq!(
+            window_line_requests(30, 60, 390.0, &[], 200, &coll),
+            (59, 0)
+        );
+        // Half the orders change 3 days late: the batch reaches 3 days back at half density,
+        // cheaper paged (1.95 pages a day) than read one by one (195 GETs): 33 days, 65 pages.
+        assert_eq!(
+            window_line_requests(30, 60, 390.0, &late(0.5, 3), 200, &budgets),
+            (65, 0)
+        );
+        // The horizon's oldest window has no orders before it.
+        assert_eq!(
+            window_line_requests(30, 0, 390.0, &late(0.5, 3), 200, &budgets),
+            (59, 0)
+        );
+        // 1 % change 20 days late: 3.9 orders on each of the 20 days before the window. Paging
+        // such a day (1.95 pages) beats 3.9 GETs, so the run reaches back 20 days...
+        assert_eq!(
+            window_line_requests(30, 60, 390.0, &late(0.01, 20), 200, &budgets),
+            (98, 0)
+        );
+        // ...unless a page is worth 24 GETs (GraphQL counted as a collection read)...
+        assert_eq!(
+            window_line_requests(30, 60, 390.0, &late(0.01, 20), 200, &coll),
+            (59, 78)
+        );
+        // ...or the tail is thinner than a page's worth of GETs a day (0.78 orders a day).
+        assert_eq!(
+            window_line_requests(30, 60, 390.0, &late(0.002, 20), 200, &budgets),
+            (59, 16)
+        );
+    }
+
+    #[test]
+    fn the_estimate_counts_line_gets_in_the_get_bucket() {
+        let jobs = plan_full(t(2024, 11, 24), t(2026, 11, 24), chrono::Duration::days(30));
+        let mut lag = vec![0.0; 21];
+        lag[0] = 0.998;
+        lag[20] = 0.002;
+        let p = LoadProfile {
+            order_lag: lag,
+            ..profile(280_000, false)
+        };
+        let e = estimate(&jobs, &p, &BudgetConfig::default());
+        let gets = e.requests.get("get").copied().unwrap_or(0);
+        let posts = e.requests.get("post").copied().unwrap_or(0);
+        assert!(gets > 29, "29 reads and the tails' GETs: {e:?}");
+        assert_eq!(e.total_requests, gets + posts);
     }
 
     #[test]

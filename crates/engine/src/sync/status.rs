@@ -121,3 +121,11 @@ pub async fn cursors(store: &dyn Store) -> Result<BTreeMap<String, DateTime<Utc>
     }
     Ok(out)
 }
+
+/// Records earlier runs could not read and later runs retry (module
+/// [`super::unreadable`]).
+pub async fn unreadable(store: &dyn Store) -> Result<super::unreadable::Unreadable, SyncError> {
+    Ok(read_state(store, super::unreadable::UNREADABLE_KEY)
+        .await?
+        .unwrap_or_default())
+}

@@ -999,6 +999,27 @@ async fn one_writer_at_a_time_and_the_second_is_told_who() {
     drop(lease_b);
 }
 
+/// The writer's lock session asks the server for TCP keepalive, so the session (and its
+/// advisory lock) of a holder that vanished from the network ends within about a minute.
+#[tokio::test]
+async fn the_writer_session_has_server_side_keepalive() {
+    let db = db().await;
+    let a = store(&db).await;
+    let lease = a
+        .acquire_pg_writer(&me("host-a:101", "smart"), None, engine::lease::DEFAULT_TTL)
+        .await
+        .expect("writer role");
+    let settings = lease
+        .session_settings(&[
+            "tcp_keepalives_idle",
+            "tcp_keepalives_interval",
+            "tcp_keepalives_count",
+        ])
+        .await
+        .expect("settings");
+    assert_eq!(settings, ["30", "10", "3"]);
+}
+
 #[tokio::test]
 async fn a_waiting_writer_gets_the_role_when_it_is_released() {
     let db = db().await;

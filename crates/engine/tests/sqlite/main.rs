@@ -135,13 +135,23 @@ async fn an_unreadable_holder_is_unknown_and_a_stale_file_does_not_block() {
         me("alive:2", "serve"),
         "the new holder overwrote the stale content"
     );
-    // Garbage in a held lock file: the contender cannot name the holder.
+    // Garbage in a held lock file: the lease row still names the holder.
+    std::fs::write(&lock, "not json").unwrap();
+    match store.acquire_writer(&me("other:3", "smart"), None).await {
+        Err(StoreError::WriterBusy { holder }) => assert_eq!(holder, "alive:2 (serve)"),
+        other => panic!("expected WriterBusy, got {other:?}"),
+    }
+    drop(lease);
+    // A lock without a lease row (an older Stockpulse) and garbage in the file: the
+    // contender cannot name the holder.
+    let file = std::fs::OpenOptions::new().write(true).open(&lock).unwrap();
+    file.try_lock().unwrap();
     std::fs::write(&lock, "not json").unwrap();
     match store.acquire_writer(&me("other:3", "smart"), None).await {
         Err(StoreError::WriterBusy { holder }) => assert_eq!(holder, "unknown"),
         other => panic!("expected WriterBusy, got {other:?}"),
     }
-    drop(lease);
+    drop(file);
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ use tokio_postgres::{Client, Transaction};
 
 use super::{last_wins, to_i64};
 use crate::pg::StoreError;
+use crate::pg::lock::check_fence;
 use crate::rows::{FacilityRow, OrderRow, PartyRow, ProductRow, StockKey, StockRow};
 use crate::store::{Applied, Batch, JobDone, PriceChange, Quarantined, Writes};
 
@@ -21,6 +22,7 @@ pub(super) async fn apply(
     client: &mut Client,
     batch: &Batch,
     now: DateTime<Utc>,
+    fence: Option<&str>,
 ) -> Result<Applied, StoreError> {
     let mut out = Applied::default();
     if batch.has_no_rows()
@@ -34,6 +36,7 @@ pub(super) async fn apply(
         .transaction()
         .await
         .map_err(StoreError::query("begin a batch"))?;
+    check_fence(&tx, fence).await?;
     facilities(&tx, &batch.facilities, now, &mut out).await?;
     parties(&tx, &batch.parties, now, &mut out).await?;
     products(&tx, &batch.products, now, &mut out).await?;

@@ -15,6 +15,7 @@ use tokio_postgres::types::Type;
 use super::last_wins;
 use crate::derive::{GuidelineAt, ItemInput, StockAt, guideline_totals, location_levels};
 use crate::pg::StoreError;
+use crate::pg::lock::check_fence;
 use crate::rows::{ItemRow, business_day};
 use crate::store::{ItemWrites, Scope, Writes};
 
@@ -305,12 +306,14 @@ pub(super) async fn set_order_days(
     client: &mut Client,
     zone: Tz,
     now: DateTime<Utc>,
+    fence: Option<&str>,
 ) -> Result<u64, StoreError> {
     const WHAT: &str = "re-derive order days";
     let tx = client
         .transaction()
         .await
         .map_err(StoreError::query(WHAT))?;
+    check_fence(&tx, fence).await?;
     let rows = tx
         .query_typed("SELECT url, order_date, order_day FROM orders", &[])
         .await
@@ -370,6 +373,7 @@ pub(super) async fn upsert_items(
     rows: &[ItemRow],
     now: DateTime<Utc>,
     confirm_before: DateTime<Utc>,
+    fence: Option<&str>,
 ) -> Result<ItemWrites, StoreError> {
     let rows = last_wins(rows, |r| r.finale_id.as_str());
     let mut out = ItemWrites::default();
@@ -380,6 +384,7 @@ pub(super) async fn upsert_items(
         .transaction()
         .await
         .map_err(StoreError::query("begin an item upsert"))?;
+    check_fence(&tx, fence).await?;
     let keys: Vec<&str> = rows.iter().map(|r| r.finale_id.as_str()).collect();
     const WHAT: &str = "read stored item hashes";
     let stored: HashMap<String, Vec<u8>> = tx
