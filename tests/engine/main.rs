@@ -2,6 +2,7 @@
 //! store (every test runs on both the SQLite and the Postgres store).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod budget;
 mod business_day;
 mod cap;
 mod clock_skew;

@@ -362,6 +362,13 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
         }
     }
     println!("{}", writer_line(store.writer_lease().await?.as_ref()));
+    let used = engine::sync::budget::budget_use(&*store, &budgets, Utc::now()).await?;
+    if let Some(c) = used.iter().find(|u| u.bucket == finale::Bucket::Collection) {
+        println!(
+            "Finale budget: {} of {} collection reads used in the last hour (every engine on this store)",
+            c.used, c.limit
+        );
+    }
     let cursors = engine::sync::status::cursors(&*store).await?;
     if !cursors.is_empty() {
         let c: Vec<String> = cursors

@@ -177,6 +177,7 @@ checks!(
     last_successes_see_past_many_pulses,
     quarantine_round_trips,
     state_is_set_by_batches,
+    budget_ledger_adds_reads_and_prunes,
     writer_lease_is_exclusive,
     writer_lease_wait,
     writer_lease_is_renewed_and_shown,
@@ -2385,6 +2386,82 @@ fn expect_busy(
             store.describe()
         ),
     }
+}
+
+/// The budget ledger: spends add up per (bucket, slot) within a call, across calls and
+/// across concurrent writers; reads start at a slot; pruning drops older slots only.
+pub async fn budget_ledger_adds_reads_and_prunes(store: &dyn Store) {
+    use finale::{Bucket, Spend};
+    let name = store.describe();
+    let sp = |bucket, slot, count| Spend {
+        bucket,
+        slot,
+        count,
+    };
+    let minute = TimeDelta::minutes(1);
+    let hour = TimeDelta::hours(1);
+    assert!(
+        ledger(store, t0() - hour).await.is_empty(),
+        "{name}: a fresh ledger"
+    );
+    store.record_spends(&[]).await.expect("record nothing");
+    store
+        .record_spends(&[
+            sp(Bucket::Collection, t0(), 2),
+            sp(Bucket::Get, t0(), 3),
+            sp(Bucket::Collection, t0(), 1),
+            sp(Bucket::Post, t0() + minute, 0),
+            sp(Bucket::Collection, t0() - hour - minute, 5),
+        ])
+        .await
+        .expect("record spends");
+    assert_eq!(
+        ledger(store, t0() - hour).await,
+        [sp(Bucket::Get, t0(), 3), sp(Bucket::Collection, t0(), 3)],
+        "{name}: one key's spends add up, a zero count writes nothing, older slots are not read"
+    );
+    // Two writers at once (the ledger is shared by every engine): nothing is lost.
+    let first = [sp(Bucket::Collection, t0(), 4)];
+    let second = [
+        sp(Bucket::Collection, t0(), 1),
+        sp(Bucket::Collection, t0() + minute, 1),
+    ];
+    let (a, b) = tokio::join!(store.record_spends(&first), store.record_spends(&second));
+    a.expect("first writer");
+    b.expect("second writer");
+    assert_eq!(
+        ledger(store, t0()).await,
+        [
+            sp(Bucket::Get, t0(), 3),
+            sp(Bucket::Collection, t0(), 8),
+            sp(Bucket::Collection, t0() + minute, 1)
+        ],
+        "{name}: spends add to the stored counts"
+    );
+    assert_eq!(
+        ledger(store, t0() + minute).await,
+        [sp(Bucket::Collection, t0() + minute, 1)],
+        "{name}: reading starts at the given slot"
+    );
+    assert_eq!(
+        ledger(store, t0() - hour * 2).await.len(),
+        4,
+        "{name}: every row"
+    );
+    let pruned = store.prune_budget_spends(t0() - hour).await.expect("prune");
+    assert_eq!(pruned, 1, "{name}: only the slot before the cut is pruned");
+    assert_eq!(ledger(store, t0() - hour * 2).await.len(), 3);
+    assert_eq!(
+        store.prune_budget_spends(t0() - hour).await.expect("prune"),
+        0
+    );
+}
+
+async fn ledger(store: &dyn Store, since: DateTime<Utc>) -> Vec<finale::Spend> {
+    store
+        .budget_spends(since)
+        .await
+        .unwrap_or_else(|e| panic!("{}: budget_spends: {e:?}", store.describe()))
 }
 
 /// One writer at a time; the busy error names the holder; dropping the lease releases it.

@@ -26,6 +26,10 @@
 //!   tests and the simulator's virtual time agree. The exceptions are Postgres'
 //!   `get_items_needing_sync`, the seed's function, which uses `NOW()` by definition, and the
 //!   writer lease, which is about real time (the server's clock on Postgres).
+//! - **The budget ledger** (`budget_spends`): Finale requests granted, counted per (bucket,
+//!   one-minute slot) ([`finale::Spend`]). [`Store::record_spends`] adds to a row (never
+//!   replaces it), [`Store::budget_spends`] reads the slots of the last window, and
+//!   [`Store::prune_budget_spends`] drops old slots; see `crate::sync::budget`.
 //! - **One writer.** [`Store::acquire_writer`] returns a lease (a Postgres advisory lock held
 //!   by a session, or a lock file beside the SQLite database, plus the renewed lease row of
 //!   [`crate::lease`]) or [`StoreError::WriterBusy`] naming who holds it. While a store
@@ -71,13 +75,14 @@ pub const DATA_TABLES: [&str; 10] = [
 ];
 
 /// The engine's bookkeeping tables (runs, quarantine, cursors, the backfill plan, the writer
-/// role's lease).
-pub const BOOKKEEPING_TABLES: [&str; 5] = [
+/// role's lease, the budget ledger).
+pub const BOOKKEEPING_TABLES: [&str; 6] = [
     "sync_runs",
     "sync_errors",
     "sync_state",
     "backfill_jobs",
     "writer_lease",
+    "budget_spends",
 ];
 
 /// Every table of the schema, in both stores.
@@ -578,6 +583,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// The newest quarantined records first.
     async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineRecord>, StoreError>;
+
+    /// Adds spends to the budget ledger in one transaction: each (bucket, slot) row grows by
+    /// the spend's count (created when absent; spends of one key in the list add up; a zero
+    /// count writes nothing).
+    async fn record_spends(&self, spends: &[finale::Spend]) -> Result<(), StoreError>;
+
+    /// The ledger's rows whose slot starts at or after `since`, sorted ([`finale::Spend`]'s
+    /// order: bucket in [`finale::Bucket`] order, then slot).
+    async fn budget_spends(&self, since: DateTime<Utc>) -> Result<Vec<finale::Spend>, StoreError>;
+
+    /// Deletes the ledger's rows whose slot starts before `before`; returns how many.
+    async fn prune_budget_spends(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Takes the writer role with the default lease TTL ([`crate::lease::DEFAULT_TTL`]); see
     /// [`Store::acquire_writer_for`].

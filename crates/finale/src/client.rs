@@ -219,6 +219,12 @@ impl FinaleClient {
         self.inner.scheduler.report()
     }
 
+    /// The request scheduler owning this client's budgets: to connect a
+    /// [`BudgetLedger`](crate::BudgetLedger), seed it from the ledger and flush it.
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.inner.scheduler
+    }
+
     /// The collection URL `{api_root}{path}/`.
     fn collection_url(&self, c: Collection) -> Url {
         let mut u = self.inner.api_root.clone();

@@ -21,7 +21,9 @@
 //! * **Budgets** ([`scheduler`]): Finale allows about 120 GET/min, 120 POST/min and 300
 //!   collection reads/hour. ONE [`scheduler::Scheduler`] per client (build one client per
 //!   process) grants every request by [`Priority`], re-syncs from `X-RateLimit-*` headers and
-//!   pauses a bucket until its reset after a 429.
+//!   pauses a bucket until its reset after a 429. Spends go to a [`BudgetLedger`] the engine
+//!   connects to its store, and every run starts from the ledger's last hour, so the budget
+//!   survives restarts ([`FinaleClient::scheduler`], [`scheduler`] "The ledger").
 //! * **Retries** ([`retry`], [`error`]): 5xx, network errors, timeouts and truncated bodies
 //!   are retried with jittered exponential back-off, slept on the injected [`Clock`];
 //!   401/403, 404 and 400 fail at once with a classified [`Error`].
@@ -84,4 +86,7 @@ pub use graphql_stock::GraphqlStock;
 pub use model::*;
 pub use packing::{PackedQuantities, PackingError, units_per_case};
 pub use retry::RetryPolicy;
-pub use scheduler::{Bucket, BucketReport, BudgetConfig, BudgetReport, Priority};
+pub use scheduler::{
+    Bucket, BucketReport, BudgetConfig, BudgetLedger, BudgetReport, LedgerError, Priority,
+    Scheduler, Spend,
+};

@@ -69,6 +69,44 @@
 //! over-commit. Cancelling `acquire` (dropping the future) removes the waiter; if it had
 //! already been granted, that unit is simply spent.
 //!
+//! # The ledger: budgets that survive restarts (issue 8 §6)
+//!
+//! A fresh process knows nothing of what the account spent before it started: a restart loop
+//! (a service manager restarting a crashing `serve`, a script calling `sync` in a loop) would
+//! spend the hour's collection reads once per process. So every grant is also written to a
+//! **ledger** shared by every engine on the account (the store; the engine connects it with
+//! [`Scheduler::set_ledger`], this crate knows only the [`BudgetLedger`] trait), and a run
+//! starts by **seeding** the buckets from it ([`Scheduler::seed`]).
+//!
+//! * **Slots.** The ledger counts grants per (bucket, [`LEDGER_SLOT`]-long slot of the
+//!   scheduler's clock) ([`Spend`]): at most 60 rows an hour per bucket, whatever the rate.
+//! * **When a spend is written.** A grant that consumes the collection bucket is written
+//!   before [`Scheduler::acquire`] returns its permit, so before the request is sent: a crash
+//!   cannot lose it. Grants of the per-minute buckets alone (single-record GETs, POSTs) are
+//!   buffered and written with the next collection grant, when their slot has ended, or on
+//!   [`Scheduler::flush`] (the engine flushes at the end of every run): at most one write a
+//!   minute for the busy GET bucket. **What a crash can lose**: the GETs and POSTs of the
+//!   current minute, whose window ends a minute later anyway (and the server's
+//!   `X-RateLimit-*` headers still stop the next process at the limit). Writes are additive
+//!   and coalesced: concurrent grants share one write, one flush at a time. A failed write is
+//!   logged and its spends are kept for the next flush; the request still goes out (the
+//!   process's own window still holds it to the limit).
+//! * **Seeding** merges, per slot, the ledger's count into the bucket's log: a slot the log
+//!   already holds `n` grants of gets `max(0, ledger − n)` more, placed at the latest instant
+//!   of the slot that is not after `now` (so they leave the window no earlier than the real
+//!   grants did). Seeding is therefore idempotent (a `serve` process re-seeds at every run and
+//!   never counts its own grants twice) and never lowers what the log holds. A slot never
+//!   contributes more than the bucket's limit (more could not block any longer).
+//! * **Clocks.** Spends carry the granting scheduler's clock. Engines on one machine share
+//!   it; engines on different workstations (a shared Postgres store) take the writer role one
+//!   at a time, and a workstation whose clock runs `d` ahead of the previous writer's sees that
+//!   writer's spends `d` older than they were: they leave its window `d` early, so up to the
+//!   spends of `d` can be counted twice over one hour. A clock behind sees them in its future,
+//!   which only makes it wait longer. Keep workstation clocks in sync (NTP); the server's
+//!   headers remain the backstop.
+//! * [`Scheduler::try_acquire`] cannot wait for the ledger: its spends are buffered and written
+//!   by the next flush.
+//!
 //! # Why hand-rolled rather than `governor`
 //!
 //! `governor` implements GCRA, which is a fine local limiter but cannot be re-synced from the
@@ -82,12 +120,16 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Duration, Utc};
+use futures::future::BoxFuture;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
 
 /// Longest pause a single 429 can impose, whatever its headers say.
 pub const MAX_PAUSE: Duration = Duration::hours(24);
+
+/// Length of one ledger slot: spends are persisted as counts per (bucket, slot).
+pub const LEDGER_SLOT: Duration = Duration::minutes(1);
 
 /// Latency samples kept for the percentiles in [`BudgetReport`] (most recent first to go).
 const LATENCY_SAMPLES: usize = 10_000;
@@ -129,6 +171,53 @@ impl Bucket {
             Bucket::Collection => 2,
         }
     }
+
+    /// The bucket's name in a ledger: `get`, `post`, `collection`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bucket::Get => "get",
+            Bucket::Post => "post",
+            Bucket::Collection => "collection",
+        }
+    }
+
+    /// The bucket named `name` ([`Bucket::name`]), if any.
+    pub fn from_name(name: &str) -> Option<Bucket> {
+        Bucket::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
+
+/// `count` grants of `bucket` made during the ledger slot that starts at `slot` (see the
+/// module docs, "The ledger").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct Spend {
+    /// Which budget.
+    pub bucket: Bucket,
+    /// Start of the slot ([`slot_of`]).
+    pub slot: DateTime<Utc>,
+    /// Grants in the slot.
+    pub count: u32,
+}
+
+/// The ledger slot an instant falls in: the instant floored to [`LEDGER_SLOT`] since the
+/// epoch.
+pub fn slot_of(t: DateTime<Utc>) -> DateTime<Utc> {
+    let len = LEDGER_SLOT.num_seconds();
+    let secs = t.timestamp().div_euclid(len) * len;
+    DateTime::<Utc>::from_timestamp(secs, 0).unwrap_or(t)
+}
+
+/// Why the ledger could not record spends (its message, for the log).
+#[derive(Debug, thiserror::Error)]
+#[error("budget ledger: {0}")]
+pub struct LedgerError(pub String);
+
+/// Where a [`Scheduler`] writes its spends so that other processes, and this one after a
+/// restart, see them (see the module docs). Implemented by the engine over its store.
+pub trait BudgetLedger: Send + Sync + fmt::Debug {
+    /// Adds `spends` to the ledger: a (bucket, slot) already present grows by `count`. The
+    /// scheduler sends each (bucket, slot) at most once per call.
+    fn record<'a>(&'a self, spends: &'a [Spend]) -> BoxFuture<'a, Result<(), LedgerError>>;
 }
 
 /// HTTP method as far as budgets are concerned.
@@ -424,6 +513,43 @@ impl BucketState {
         u32::try_from(self.log.len() - expired).unwrap_or(u32::MAX)
     }
 
+    /// Merges spends recorded in the ledger (slot start, grants in the slot) into the log (see
+    /// the module docs, "The ledger"): a slot whose ledger count exceeds the grants the log
+    /// already holds in it gets the difference (at most `limit`), placed at the slot's latest
+    /// instant not after `now` (never before the slot's start). Slots whose grants have all left
+    /// the window are ignored. Idempotent; returns how many grants were added.
+    pub fn seed(
+        &mut self,
+        now: DateTime<Utc>,
+        spends: impl IntoIterator<Item = (DateTime<Utc>, u32)>,
+    ) -> u32 {
+        let mut by_slot: BTreeMap<DateTime<Utc>, u32> = BTreeMap::new();
+        for (slot, count) in spends {
+            let c = by_slot.entry(slot).or_insert(0);
+            *c = c.saturating_add(count);
+        }
+        let mut added = 0u32;
+        let mut extra: Vec<DateTime<Utc>> = Vec::new();
+        for (slot, count) in by_slot {
+            let last = plus(slot, LEDGER_SLOT) - Duration::milliseconds(1);
+            let at = last.min(now).max(slot);
+            if plus(at, self.window) <= now {
+                continue;
+            }
+            let end = plus(slot, LEDGER_SLOT);
+            let held = self.log.iter().filter(|g| **g >= slot && **g < end).count();
+            let held = u32::try_from(held).unwrap_or(u32::MAX);
+            let missing = count.min(self.limit).saturating_sub(held);
+            extra.extend(std::iter::repeat_n(at, missing as usize));
+            added += missing;
+        }
+        if !extra.is_empty() {
+            self.log.extend(extra);
+            self.log.make_contiguous().sort();
+        }
+        added
+    }
+
     /// Re-sync from the headers of a response that describe this bucket. Without `remaining`
     /// there is nothing to learn. A missing reset is taken as "one window from now"; a reset
     /// not in the future describes a window that already ended and is ignored.
@@ -583,12 +709,47 @@ struct State {
     queue: BTreeMap<Key, Waiter>,
     next_seq: u64,
     stats: Stats,
+    /// Grants not yet written to the ledger, per (bucket, slot); only kept while a ledger is
+    /// set.
+    pending: BTreeMap<(Bucket, DateTime<Utc>), u32>,
+    /// Whether a ledger is set (grants are then added to `pending`).
+    ledger_on: bool,
+}
+
+impl State {
+    /// Notes a grant of `kind` at `at` for the ledger.
+    fn note_spend(&mut self, kind: RequestKind, at: DateTime<Utc>) {
+        if !self.ledger_on {
+            return;
+        }
+        for b in kind.buckets() {
+            let n = self.pending.entry((b, slot_of(at))).or_insert(0);
+            *n = n.saturating_add(1);
+        }
+    }
+
+    /// Whether a grant of `kind` at `now` must be followed by a flush before its request is
+    /// sent: it consumed the collection bucket, or a buffered slot has ended.
+    fn must_flush(&self, kind: RequestKind, now: DateTime<Utc>) -> bool {
+        self.ledger_on
+            && !self.pending.is_empty()
+            && (kind.collection
+                || self
+                    .pending
+                    .keys()
+                    .any(|(_, slot)| plus(*slot, LEDGER_SLOT) <= now))
+    }
 }
 
 struct Inner {
     cfg: BudgetConfig,
     clock: Arc<dyn Clock>,
     state: Mutex<State>,
+    /// Where spends are written (see the module docs, "The ledger").
+    ledger: Mutex<Option<Arc<dyn BudgetLedger>>>,
+    /// One flush at a time: a grant's flush returns only after every spend buffered before it
+    /// was written (by it or by the flush it waited for).
+    flushing: tokio::sync::Mutex<()>,
 }
 
 impl Inner {
@@ -698,7 +859,11 @@ impl Scheduler {
                     queue: BTreeMap::new(),
                     next_seq: 0,
                     stats: Stats::default(),
+                    pending: BTreeMap::new(),
+                    ledger_on: false,
                 }),
+                ledger: Mutex::new(None),
+                flushing: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -753,25 +918,31 @@ impl Scheduler {
             armed: true,
         };
         loop {
-            let (granted, wake, others) = {
+            let (granted, wake, others, flush) = {
                 let mut st = self.inner.lock();
                 let now = self.inner.clock.now();
                 let State { buckets, queue, .. } = &mut *st;
                 let (newly, wake) = dispatch(buckets, queue.values_mut(), now);
                 let mine = queue.get(&key).and_then(|w| w.granted);
+                let mut flush = false;
                 if let Some(at) = mine {
                     queue.remove(&key);
                     let waited = (at - started).max(Duration::zero());
                     st.stats.waited_ms +=
                         waited.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e3;
+                    st.note_spend(kind, at);
+                    flush = st.must_flush(kind, now);
                 }
-                (mine, wake, newly)
+                (mine, wake, newly, flush)
             };
             for n in others.iter().filter(|n| !Arc::ptr_eq(n, &notify)) {
                 n.notify_one();
             }
             if let Some(at) = granted {
                 guard.armed = false;
+                if flush && let Err(e) = self.flush().await {
+                    tracing::warn!(error = %e, "budget spends not recorded yet; kept for the next flush");
+                }
                 return Permit {
                     kind,
                     priority: prio,
@@ -788,6 +959,91 @@ impl Scheduler {
                 _ = sleep => {}
             }
         }
+    }
+
+    /// Connects the ledger spends are written to from now on (see the module docs, "The
+    /// ledger"); replaces any earlier one.
+    pub fn set_ledger(&self, ledger: Arc<dyn BudgetLedger>) {
+        *self
+            .inner
+            .ledger
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(ledger);
+        self.inner.lock().ledger_on = true;
+    }
+
+    /// Writes every buffered spend to the ledger (nothing to do without one). On failure the
+    /// spends stay buffered for the next flush. Cancel-safe: spends of a flush dropped
+    /// mid-write are buffered again (written twice at worst, which only over-counts).
+    pub async fn flush(&self) -> Result<(), LedgerError> {
+        let _one = self.inner.flushing.lock().await;
+        let ledger = self
+            .inner
+            .ledger
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let Some(ledger) = ledger else {
+            return Ok(());
+        };
+        let spends: Vec<Spend> = std::mem::take(&mut self.inner.lock().pending)
+            .into_iter()
+            .map(|((bucket, slot), count)| Spend {
+                bucket,
+                slot,
+                count,
+            })
+            .collect();
+        if spends.is_empty() {
+            return Ok(());
+        }
+        let mut unwritten = Unwritten {
+            inner: &self.inner,
+            spends,
+        };
+        ledger.record(&unwritten.spends).await?;
+        unwritten.spends.clear();
+        Ok(())
+    }
+
+    /// Spends granted but not yet written to the ledger.
+    pub fn unflushed(&self) -> Vec<Spend> {
+        self.inner
+            .lock()
+            .pending
+            .iter()
+            .map(|(&(bucket, slot), &count)| Spend {
+                bucket,
+                slot,
+                count,
+            })
+            .collect()
+    }
+
+    /// Merges spends read from the ledger into the buckets (see the module docs, "The ledger":
+    /// idempotent, never lowers what a bucket holds). Returns the grants added per bucket, in
+    /// [`Bucket::ALL`] order.
+    pub fn seed(&self, spends: &[Spend]) -> [u32; 3] {
+        let (added, waiters) = {
+            let mut st = self.inner.lock();
+            let now = self.inner.clock.now();
+            let added = Bucket::ALL.map(|b| {
+                st.buckets[b.index()].seed(
+                    now,
+                    spends
+                        .iter()
+                        .filter(|s| s.bucket == b)
+                        .map(|s| (s.slot, s.count)),
+                )
+            });
+            let waiters: Vec<Arc<Notify>> =
+                st.queue.values().map(|w| Arc::clone(&w.notify)).collect();
+            (added, waiters)
+        };
+        for n in waiters {
+            n.notify_one();
+        }
+        added
     }
 
     /// Like [`Scheduler::acquire`] but gives up at the virtual instant `deadline` and returns
@@ -827,6 +1083,9 @@ impl Scheduler {
             let State { buckets, queue, .. } = &mut *st;
             let (newly, wake) = dispatch(buckets, queue.values_mut(), now);
             let mine = queue.remove(&key).and_then(|w| w.granted);
+            if let Some(at) = mine {
+                st.note_spend(kind, at);
+            }
             let result = match mine {
                 Some(at) => Ok(Permit {
                     kind,
@@ -970,6 +1229,26 @@ impl Drop for QueueGuard<'_> {
         // Buckets this waiter claimed are free for others again.
         for n in others {
             n.notify_one();
+        }
+    }
+}
+
+/// Spends taken out of the buffer by a flush; put back unless the write succeeded (a failed
+/// or cancelled flush loses nothing).
+struct Unwritten<'a> {
+    inner: &'a Inner,
+    spends: Vec<Spend>,
+}
+
+impl Drop for Unwritten<'_> {
+    fn drop(&mut self) {
+        if self.spends.is_empty() {
+            return;
+        }
+        let mut st = self.inner.lock();
+        for s in self.spends.drain(..) {
+            let n = st.pending.entry((s.bucket, s.slot)).or_insert(0);
+            *n = n.saturating_add(s.count);
         }
     }
 }
@@ -1194,6 +1473,106 @@ mod tests {
         // Both grants count as made at t0+30: nothing frees before t0+90.
         assert_eq!(b.try_grant(t0() + s(80)), Err(t0() + s(90)));
         b.try_grant(t0() + s(90)).unwrap();
+    }
+
+    // ---------- the ledger: seeding (pure) ----------
+
+    fn m(n: i64) -> Duration {
+        Duration::minutes(n)
+    }
+
+    #[test]
+    fn slots_are_whole_minutes() {
+        assert_eq!(slot_of(t0() + s(59)), t0());
+        assert_eq!(slot_of(t0() + s(60)), t0() + s(60));
+        assert_eq!(slot_of(t0() - Duration::milliseconds(1)), t0() - s(60));
+        assert_eq!(Bucket::from_name("collection"), Some(Bucket::Collection));
+        assert!(
+            Bucket::ALL
+                .iter()
+                .all(|b| Bucket::from_name(b.name()) == Some(*b))
+        );
+        assert_eq!(Bucket::from_name("Get"), None);
+    }
+
+    #[test]
+    fn seeded_spends_fill_the_window_of_a_fresh_bucket() {
+        let mut b = BucketState::new(5, s(3600), true);
+        let added = b.seed(t0(), [(t0() - m(50), 3), (t0() - m(10), 2)]);
+        assert_eq!(added, 5);
+        assert_eq!(b.available(t0()), 0);
+        assert_eq!(b.in_window(t0()), 5);
+        assert_eq!(b.used(), 0, "seeded grants are not this process's");
+        // The oldest slot's grants count as made at its last instant: they free the window
+        // 11 minutes (less a millisecond) from now, never earlier than the real grants did.
+        let frees = t0() + m(11) - Duration::milliseconds(1);
+        assert_eq!(b.try_grant(t0()), Err(frees));
+        b.try_grant(frees).unwrap();
+    }
+
+    #[test]
+    fn seeding_is_idempotent_and_does_not_count_own_grants_twice() {
+        let mut b = BucketState::new(10, s(3600), true);
+        b.try_grant(t0() + s(5)).unwrap();
+        b.try_grant(t0() + s(20)).unwrap();
+        // The ledger holds our two grants of this slot: nothing to add.
+        assert_eq!(b.seed(t0() + s(30), [(t0(), 2)]), 0);
+        // Another process spent one more in the same slot, and two in an earlier one.
+        assert_eq!(b.seed(t0() + s(30), [(t0(), 3), (t0() - m(5), 2)]), 3);
+        assert_eq!(b.in_window(t0() + s(30)), 5);
+        // Seeding the same picture again adds nothing; neither does a smaller one.
+        assert_eq!(b.seed(t0() + s(30), [(t0(), 3), (t0() - m(5), 2)]), 0);
+        assert_eq!(b.seed(t0() + s(40), [(t0(), 1)]), 0);
+        assert_eq!(b.in_window(t0() + s(40)), 5);
+        // Rows of one slot given twice add up.
+        assert_eq!(
+            b.seed(t0() + s(40), [(t0() - m(7), 1), (t0() - m(7), 1)]),
+            2
+        );
+    }
+
+    #[test]
+    fn seeding_ignores_slots_out_of_the_window_and_caps_a_slot_at_the_limit() {
+        let mut b = BucketState::new(4, s(3600), true);
+        assert_eq!(b.seed(t0(), [(t0() - m(61), 3)]), 0, "left the window");
+        assert_eq!(
+            b.seed(t0(), [(t0() - m(60), 3)]),
+            3,
+            "its last instant is inside"
+        );
+        let mut b = BucketState::new(4, s(3600), true);
+        assert_eq!(b.seed(t0(), [(t0() - m(1), 10_000)]), 4);
+        assert_eq!(
+            b.try_grant(t0()),
+            Err(t0() + m(60) - Duration::milliseconds(1))
+        );
+    }
+
+    #[test]
+    fn a_slot_in_the_future_counts_from_its_start() {
+        // Another workstation's clock ran 10 minutes ahead: its spends are in our future.
+        let mut b = BucketState::new(2, s(3600), true);
+        assert_eq!(b.seed(t0(), [(t0() + m(10), 2)]), 2);
+        assert_eq!(b.try_grant(t0()), Err(t0() + m(70)));
+        assert_eq!(
+            b.seed(t0() + m(1), [(t0() + m(10), 2)]),
+            0,
+            "still idempotent"
+        );
+    }
+
+    #[test]
+    fn seeded_grants_keep_the_log_ordered() {
+        let mut b = BucketState::new(3, s(60), true);
+        b.try_grant(t0() + s(50)).unwrap();
+        b.seed(t0() + s(50), [(t0() - s(60), 2)]);
+        // Sorted: the seeded grants (at their slot's last instant, t0 - 1 ms) come first and
+        // leave first.
+        assert_eq!(b.in_window(t0() + s(50)), 3);
+        let frees = t0() + s(60) - Duration::milliseconds(1);
+        assert_eq!(b.try_grant(t0() + s(50)), Err(frees));
+        assert_eq!(b.in_window(frees), 1);
+        b.try_grant(frees).unwrap();
     }
 
     // ---------- headers ----------
@@ -1646,6 +2025,179 @@ mod tests {
         assert!(task.await.unwrap().is_none());
         assert_eq!(sched.waiting(), 0);
         assert_eq!(sched.report().buckets[Bucket::Collection.index()].used, 1);
+    }
+
+    // ---------- the ledger: writing and seeding (async) ----------
+
+    /// A ledger in memory that can be told to fail.
+    #[derive(Debug, Default)]
+    struct MemLedger {
+        writes: Mutex<Vec<Vec<Spend>>>,
+        fail: std::sync::atomic::AtomicBool,
+    }
+
+    impl MemLedger {
+        fn writes(&self) -> Vec<Vec<Spend>> {
+            self.writes.lock().unwrap().clone()
+        }
+    }
+
+    impl BudgetLedger for MemLedger {
+        fn record<'a>(&'a self, spends: &'a [Spend]) -> BoxFuture<'a, Result<(), LedgerError>> {
+            Box::pin(async move {
+                if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+                    return Err(LedgerError("the store is down".into()));
+                }
+                self.writes.lock().unwrap().push(spends.to_vec());
+                Ok(())
+            })
+        }
+    }
+
+    fn spend(bucket: Bucket, slot: DateTime<Utc>, count: u32) -> Spend {
+        Spend {
+            bucket,
+            slot,
+            count,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_collection_grant_is_recorded_before_its_permit_returns() {
+        let (_clock, sched) = manual(BudgetConfig::default());
+        let ledger = Arc::new(MemLedger::default());
+        // Grants before a ledger is set are not buffered (nothing would ever write them).
+        let _ = sched
+            .acquire(RequestKind::GET_RECORD, Priority::Smart)
+            .await;
+        sched.set_ledger(ledger.clone());
+        assert!(sched.unflushed().is_empty());
+        let _ = sched
+            .acquire(RequestKind::GET_RECORD, Priority::Smart)
+            .await;
+        assert!(ledger.writes().is_empty(), "record GETs are buffered");
+        assert_eq!(sched.unflushed(), [spend(Bucket::Get, t0(), 1)]);
+        let _ = sched
+            .acquire(RequestKind::GET_COLLECTION, Priority::Smart)
+            .await;
+        assert_eq!(
+            ledger.writes(),
+            [vec![
+                spend(Bucket::Get, t0(), 2),
+                spend(Bucket::Collection, t0(), 1)
+            ]]
+        );
+        assert!(sched.unflushed().is_empty());
+    }
+
+    #[tokio::test]
+    async fn per_minute_spends_are_written_once_their_slot_has_ended() {
+        let (clock, sched) = manual(BudgetConfig::default());
+        let ledger = Arc::new(MemLedger::default());
+        sched.set_ledger(ledger.clone());
+        for _ in 0..3 {
+            let _ = sched.acquire(RequestKind::POST, Priority::Smart).await;
+        }
+        clock.advance(StdDuration::from_secs(59));
+        let _ = sched
+            .acquire(RequestKind::GET_RECORD, Priority::Smart)
+            .await;
+        assert!(ledger.writes().is_empty());
+        clock.advance(StdDuration::from_secs(1));
+        let _ = sched
+            .acquire(RequestKind::GET_RECORD, Priority::Smart)
+            .await;
+        assert_eq!(
+            ledger.writes(),
+            [vec![
+                spend(Bucket::Get, t0(), 1),
+                spend(Bucket::Get, t0() + s(60), 1),
+                spend(Bucket::Post, t0(), 3),
+            ]]
+        );
+        // `flush` writes what is left; a second flush has nothing to write.
+        let _ = sched.acquire(RequestKind::POST, Priority::Smart).await;
+        sched.flush().await.unwrap();
+        sched.flush().await.unwrap();
+        assert_eq!(ledger.writes().len(), 2);
+        assert_eq!(ledger.writes()[1], [spend(Bucket::Post, t0() + s(60), 1)]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_ledger_write_keeps_the_spends_for_the_next_flush() {
+        let (_clock, sched) = manual(BudgetConfig::default());
+        let ledger = Arc::new(MemLedger::default());
+        sched.set_ledger(ledger.clone());
+        ledger.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+        // The request still goes out: the process's own window holds it to the limit.
+        let _ = sched
+            .acquire(RequestKind::GET_COLLECTION, Priority::Smart)
+            .await;
+        let _ = sched
+            .acquire(RequestKind::GET_COLLECTION, Priority::Smart)
+            .await;
+        assert!(sched.flush().await.is_err());
+        assert_eq!(
+            sched.unflushed(),
+            [
+                spend(Bucket::Get, t0(), 2),
+                spend(Bucket::Collection, t0(), 2)
+            ]
+        );
+        ledger
+            .fail
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        sched.flush().await.unwrap();
+        assert_eq!(
+            ledger.writes(),
+            [vec![
+                spend(Bucket::Get, t0(), 2),
+                spend(Bucket::Collection, t0(), 2)
+            ]]
+        );
+        assert!(sched.unflushed().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_seeded_scheduler_waits_for_other_processes_spends_to_leave_the_window() {
+        let cfg = BudgetConfig {
+            collection_per_hour: 3,
+            ..Default::default()
+        };
+        let (clock, sched) = manual(cfg);
+        // The previous process spent the hour's three reads 30 and 20 minutes ago.
+        let added = sched.seed(&[
+            spend(Bucket::Collection, t0() - m(30), 2),
+            spend(Bucket::Collection, t0() - m(20), 1),
+            spend(Bucket::Get, t0() - m(30), 2),
+        ]);
+        assert_eq!(added, [0, 0, 3], "GETs older than a minute no longer count");
+        assert_eq!(sched.available(Bucket::Collection), 0);
+        assert_eq!(
+            sched.report().buckets[Bucket::Collection.index()].in_window,
+            3
+        );
+        let frees = t0() + m(31) - Duration::milliseconds(1);
+        assert_eq!(
+            sched
+                .try_acquire(RequestKind::GET_COLLECTION, Priority::Critical)
+                .unwrap_err(),
+            frees
+        );
+        let task = tokio::spawn({
+            let sched = sched.clone();
+            async move {
+                sched
+                    .acquire(RequestKind::GET_COLLECTION, Priority::Critical)
+                    .await
+            }
+        });
+        wait_for_waiters(&sched, 1).await;
+        clock.advance(StdDuration::from_secs(31 * 60 - 1));
+        settle().await;
+        assert!(!task.is_finished(), "granted while the window was full");
+        clock.advance(StdDuration::from_secs(1));
+        assert!(task.await.unwrap().granted_at() >= frees);
     }
 
     #[test]

@@ -92,6 +92,7 @@ use crate::store::{
 };
 
 mod apply;
+mod budget;
 mod derived;
 mod read;
 mod runs;
@@ -561,6 +562,21 @@ impl Store for PgStore {
     async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineRecord>, StoreError> {
         let client = self.client().await?;
         runs::quarantined(&client, limit).await
+    }
+
+    async fn record_spends(&self, spends: &[finale::Spend]) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        budget::record_spends(&client, spends).await
+    }
+
+    async fn budget_spends(&self, since: DateTime<Utc>) -> Result<Vec<finale::Spend>, StoreError> {
+        let client = self.client().await?;
+        budget::budget_spends(&client, since).await
+    }
+
+    async fn prune_budget_spends(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        budget::prune_budget_spends(&client, before).await
     }
 
     async fn acquire_writer_for(

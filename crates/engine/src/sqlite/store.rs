@@ -87,6 +87,7 @@ use crate::store::{
 };
 
 mod apply;
+mod budget;
 mod conv;
 mod derived;
 mod lease;
@@ -343,6 +344,22 @@ impl Store for SqliteStore {
 
     async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineRecord>, StoreError> {
         self.call(move |conn| runs::quarantined(conn, limit)).await
+    }
+
+    async fn record_spends(&self, spends: &[finale::Spend]) -> Result<(), StoreError> {
+        let spends = spends.to_vec();
+        self.call(move |conn| budget::record_spends(conn, &spends))
+            .await
+    }
+
+    async fn budget_spends(&self, since: DateTime<Utc>) -> Result<Vec<finale::Spend>, StoreError> {
+        self.call(move |conn| budget::budget_spends(conn, since))
+            .await
+    }
+
+    async fn prune_budget_spends(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.call(move |conn| budget::prune_budget_spends(conn, before))
+            .await
     }
 
     async fn acquire_writer_for(

@@ -9,7 +9,9 @@
 //!    replaced) process left open, and opens a `sync_runs` row. If the lease is taken over
 //!    while the run goes on (this process was frozen past its TTL), the run stops with
 //!    [`StoreError::LostWriterRole`]: the store refuses its writes from then on, and the
-//!    renewal that notices the loss ends the run at once;
+//!    renewal that notices the loss ends the run at once. Before opening the run it starts
+//!    from the Finale budget every engine on the store spent in the last hour (module
+//!    [`budget`]);
 //! 2. runs the strategy — [`full`](Strategy::Full) (module `full`: the persisted, resumable
 //!    backfill plan of module [`plan`]), or [`smart`](Strategy::Smart) /
 //!    [`critical`](Strategy::Critical) (module `incremental`: cursors with overlap where
@@ -26,6 +28,7 @@
 //! Bad records never stop a run: a record that does not decode or would violate the schema
 //! goes to `sync_errors` with its raw payload and the reason ([`Quarantined`]).
 
+pub mod budget;
 pub mod cap;
 mod full;
 mod incremental;
@@ -444,6 +447,7 @@ impl Engine {
                 "closed sync runs left open by a process that died"
             );
         }
+        self.start_budget().await?;
         let budget_before = self.client.budget_report();
         let started_at = self.now();
         let wall = Instant::now();
@@ -494,6 +498,7 @@ impl Engine {
         if let Err(e) = self.store.finish_run(run_id, &metrics).await {
             tracing::error!(run_id, error = %e, "could not record the run's metrics");
         }
+        self.flush_budget().await;
         lease.release().await;
         match &result {
             Ok(()) => tracing::info!(
