@@ -57,4 +57,39 @@ async fn a_re_read_keeps_smart_and_critical_running(kind: Kind) {
     pair.sim.shutdown().await;
 }
 
-crate::on_both_stores!(a_re_read_keeps_smart_and_critical_running);
+/// A full run dropped mid-way (a cancelled `serve` run, a caller's timeout) stops reading
+/// Finale: its background reader does not go on spending the budget for nobody.
+async fn a_dropped_full_run_stops_reading(kind: Kind) {
+    // Order lines by GET: an order window is many requests, so a reader left running goes on.
+    let pair = Setup::new(Size::Small)
+        .scale(600.0)
+        .sim(|c| {
+            c.quirks.order_items_in_collection = false;
+            c.quirks.graphql = false;
+        })
+        .start(|_| {})
+        .await;
+    pair.sim.inject(finale_sim::FaultPlan::new(
+        finale_sim::Fault::Slow(std::time::Duration::from_millis(50)),
+        100_000,
+    ));
+    let ts = TestStore::new(kind).await;
+    let eng = engine(&pair, ts.store.clone(), "test:dropped");
+    let cut = tokio::time::timeout(
+        std::time::Duration::from_millis(1500),
+        eng.run(Strategy::Full, &NoProgress),
+    )
+    .await;
+    assert!(cut.is_err(), "the run was still going");
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let before = pair.sim.stats().log.len();
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let after = pair.sim.stats().log.len();
+    assert_eq!(before, after, "requests went on after the run was dropped");
+    pair.sim.shutdown().await;
+}
+
+crate::on_both_stores!(
+    a_re_read_keeps_smart_and_critical_running,
+    a_dropped_full_run_stops_reading,
+);

@@ -27,6 +27,7 @@ use finale::{
     Bucket, Collection, Facility, FinaleRecord, Order, PartyGroup, Priority, Product, Window,
 };
 use tokio::sync::mpsc;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::cap::{WINDOWED_KEY, Windowed, expand_windowed, window_jobs};
 use super::incremental::{Lines, Mirror, StockRead};
@@ -133,6 +134,8 @@ impl Engine {
         });
 
         let (tx, mut rx) = mpsc::channel::<Result<Fetched, (BackfillJob, SyncError)>>(1);
+        // Dropping the run (a cancelled `serve` run, a caller's timeout) aborts the reader, so
+        // nothing goes on fetching, and spending budget, for a run nobody awaits.
         let producer = {
             let engine = self.clone();
             let run_id = meter.run_id();
@@ -140,7 +143,7 @@ impl Engine {
                 plan_end: Some(plan.end),
                 floors: windowed,
             };
-            tokio::spawn(async move {
+            AbortOnDropHandle::new(tokio::spawn(async move {
                 let mut queue: VecDeque<BackfillJob> = todo.into();
                 let mut started = 0u64;
                 while let Some(job) = queue.pop_front() {
@@ -178,7 +181,7 @@ impl Engine {
                     }
                 }
                 true
-            })
+            }))
         };
 
         let mut failures: Vec<String> = Vec::new();

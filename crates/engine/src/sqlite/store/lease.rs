@@ -306,7 +306,8 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 }
 
 /// Installs the fence triggers for `token` on the store's connection (replacing any other
-/// lease's: only one can be current). Their names carry the token, so a replaced lease
+/// lease's: only one can be current). `budget_spends` is not fenced: requests a replaced
+/// writer has already sent were spent all the same and must count against the budget. Their names carry the token, so a replaced lease
 /// dropped later removes its own triggers only.
 fn install_fence(conn: &Connection, token: &str) -> Result<(), StoreError> {
     if !is_token(token) {
@@ -318,7 +319,8 @@ fn install_fence(conn: &Connection, token: &str) -> Result<(), StoreError> {
     let tables: Vec<String> = conn
         .prepare(
             "SELECT name FROM main.sqlite_master WHERE type = 'table'
-               AND name NOT LIKE 'sqlite_%' AND name NOT IN ('writer_lease', 'refinery_schema_history')",
+               AND name NOT LIKE 'sqlite_%'
+               AND name NOT IN ('writer_lease', 'refinery_schema_history', 'budget_spends')",
         )
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
         .map_err(q("list the tables to fence"))?;
