@@ -17,7 +17,7 @@
 //!   frozen holder's lock session is ended, and the new holder takes the lock as it comes
 //!   free and records its `holder_pid`.
 //! - **The fence.** While a [`super::PgStore`] holds a lease, each of its write transactions
-//!   starts with [`check_fence`]: `SELECT ... WHERE token = $1 FOR KEY SHARE`. Renewals update
+//!   starts with `check_fence`: `SELECT ... WHERE token = $1 FOR KEY SHARE`. Renewals update
 //!   only non-key columns (no conflict), while a takeover changes `token` (a unique column:
 //!   a key update), which waits for every such transaction and makes every later one fail
 //!   with [`StoreError::LostWriterRole`].
