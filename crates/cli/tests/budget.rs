@@ -15,8 +15,10 @@
     clippy::print_stderr
 )]
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+mod common;
+
+use common::{Target, command};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -29,31 +31,6 @@ const GETS_PER_MINUTE: usize = 120;
 /// A process still running after this long is waiting for the budget (a run on the small
 /// account takes well under a second).
 const STUCK: Duration = Duration::from_secs(20);
-
-fn command(sim: &SimHandle, cfg: &SimConfig, db: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stockpulse"));
-    cmd.args(args);
-    for (k, _) in std::env::vars().filter(|(k, _)| {
-        k.starts_with("FINALE_") || k.starts_with("STOCKPULSE_") || k == "DATABASE_URL"
-    }) {
-        cmd.env_remove(k);
-    }
-    cmd.env("FINALE_BASE_URL", sim.base_url())
-        .env("FINALE_ACCOUNT", sim.account())
-        .env("FINALE_API_KEY", &cfg.api_key)
-        .env("FINALE_API_SECRET", &cfg.api_secret)
-        .env("STOCKPULSE_KEYCHAIN", "off")
-        .env(
-            "XDG_CONFIG_HOME",
-            std::env::temp_dir().join("stockpulse-tests-no-config"),
-        )
-        .env(
-            "HOME",
-            std::env::temp_dir().join("stockpulse-tests-no-home"),
-        )
-        .env("STOCKPULSE_LOCAL_PATH", db);
-    cmd
-}
 
 /// The most instants in any fixed window of `secs` seconds (Finale's windows).
 fn worst_fixed_window(at: &[DateTime<Utc>], secs: i64) -> usize {
@@ -93,11 +70,16 @@ async fn sync_in_a_loop_stays_within_finales_budgets() {
     while reads(&sim).len() <= BUDGET && processes < 150 {
         let strategy = if processes == 0 { "full" } else { "smart" };
         processes += 1;
-        let mut child = command(&sim, &cfg, &db, &["sync", "--strategy", strategy])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = command(
+            &sim,
+            &cfg,
+            &Target::Sqlite(&db),
+            &["sync", "--strategy", strategy],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
         let t = Instant::now();
         loop {
             if let Some(status) = child.try_wait().unwrap() {
@@ -152,7 +134,9 @@ async fn sync_in_a_loop_stays_within_finales_budgets() {
     );
     assert!(waited, "the loop stopped before the budget was reached");
     // `status` reads the ledger: every process's reads, the killed one's included (none).
-    let out = command(&sim, &cfg, &db, &["status"]).output().unwrap();
+    let out = command(&sim, &cfg, &Target::Sqlite(&db), &["status"])
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",

@@ -5,83 +5,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use common::{Target, command, open, output, signal, sim};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use engine::store::{JobStatus, Store, WriterInfo};
-use finale_sim::{Fault, FaultPlan, SimConfig, SimHandle, Simulator, Size};
+use finale_sim::{Fault, FaultPlan};
 use stockpulse_tests::truth::{Expect, compare, expected_snapshot_with};
-
-/// A simulator on the real clock, its history ending now (the CLI uses the system clock).
-async fn sim(seed: u64) -> (SimHandle, SimConfig) {
-    let mut cfg = SimConfig::new(Size::Small, seed);
-    cfg.anchor = Utc::now();
-    (Simulator::start(cfg.clone()).await.unwrap(), cfg)
-}
-
-enum Target<'a> {
-    Sqlite(&'a Path),
-    Postgres(&'a str),
-}
-
-fn command(sim: &SimHandle, cfg: &SimConfig, target: &Target<'_>, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stockpulse"));
-    cmd.args(args);
-    for (k, _) in std::env::vars().filter(|(k, _)| {
-        k.starts_with("FINALE_")
-            || k.starts_with("STOCKPULSE_")
-            || k == "DATABASE_URL"
-            || k == "RUST_LOG"
-    }) {
-        cmd.env_remove(k);
-    }
-    cmd.env("FINALE_BASE_URL", sim.base_url())
-        .env("FINALE_ACCOUNT", sim.account())
-        .env("FINALE_API_KEY", &cfg.api_key)
-        .env("FINALE_API_SECRET", &cfg.api_secret)
-        .env("STOCKPULSE_KEYCHAIN", "off")
-        .env(
-            "XDG_CONFIG_HOME",
-            std::env::temp_dir().join("stockpulse-tests-no-config"),
-        )
-        .env(
-            "HOME",
-            std::env::temp_dir().join("stockpulse-tests-no-home"),
-        );
-    match target {
-        Target::Sqlite(p) => cmd.env("STOCKPULSE_LOCAL_PATH", p),
-        Target::Postgres(url) => cmd.env("STOCKPULSE_DATABASE_URL", url),
-    };
-    cmd
-}
-
-async fn output(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
-}
-
-async fn open(target: &Target<'_>) -> Arc<dyn Store> {
-    match target {
-        Target::Sqlite(p) => Arc::new(engine::sqlite::SqliteStore::open(p).unwrap()),
-        Target::Postgres(url) => Arc::new(
-            engine::pg::PgStore::connect(url, engine::pg::PgOptions::default())
-                .await
-                .unwrap(),
-        ),
-    }
-}
-
-fn signal(pid: u32, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success(), "kill {sig} {pid}");
-}
 
 /// Makes sure a stopped child never outlives the test (a failed assertion included).
 struct Reaper(Option<Child>);
