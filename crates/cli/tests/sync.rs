@@ -6,13 +6,12 @@
 
 mod common;
 
-use common::{Target, command, open, output, sim};
+use common::{Target, command, open, output, run_ok, sim, until_jobs_done};
 use std::process::{Child, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use engine::store::{JobStatus, Store};
+use engine::store::JobStatus;
 use finale_sim::{Fault, FaultPlan};
 use stockpulse_tests::truth::{Expect, compare, expected_snapshot_with};
 
@@ -30,36 +29,9 @@ async fn killed_full_load_resumes(target: Target<'_>, clean: Target<'_>) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    let mut store: Option<Arc<dyn Store>> = None;
-    loop {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the load never got going"
-        );
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("the load ended before it could be killed: {status}");
-        }
-        if store.is_none() {
-            // The child creates (SQLite) or migrates (Postgres) the store first.
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            store = Some(open(&target).await);
-        }
-        let jobs = store
-            .as_ref()
-            .unwrap()
-            .backfill_jobs()
-            .await
-            .unwrap_or_default();
-        let done = jobs.iter().filter(|j| j.status == JobStatus::Done).count();
-        if done >= 6 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let store = until_jobs_done(&mut child, &target, 6).await;
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let store = store.unwrap();
     let jobs = store.backfill_jobs().await.unwrap();
     let done = jobs.iter().filter(|j| j.status == JobStatus::Done).count();
     assert!(
@@ -68,18 +40,7 @@ async fn killed_full_load_resumes(target: Target<'_>, clean: Target<'_>) {
         jobs.len()
     );
 
-    let out = output(command(
-        &sim,
-        &cfg,
-        &target,
-        &["sync", "--strategy", "full"],
-    ))
-    .await;
-    assert!(
-        out.status.success(),
-        "resume failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(&sim, &cfg, &target, &["sync", "--strategy", "full"]).await;
     let jobs = store.backfill_jobs().await.unwrap();
     assert!(jobs.iter().all(|j| j.status == JobStatus::Done), "{jobs:?}");
     // Each window was planned once: resuming did not plan a second copy.
@@ -312,18 +273,7 @@ async fn status_shows_the_plan_cursors_and_runs_without_secrets() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("full load: never run"), "{text}");
 
-    let out = output(command(
-        &sim,
-        &cfg,
-        &target,
-        &["sync", "--strategy", "full"],
-    ))
-    .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(&sim, &cfg, &target, &["sync", "--strategy", "full"]).await;
     let summary = String::from_utf8_lossy(&out.stdout);
     assert!(summary.contains("full run #1 finished"), "{summary}");
 
@@ -360,18 +310,7 @@ async fn serve_lives_on_after_a_404() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("serve.db");
     let target = Target::Sqlite(&path);
-    let full = output(command(
-        &sim,
-        &cfg,
-        &target,
-        &["sync", "--strategy", "full"],
-    ))
-    .await;
-    assert!(
-        full.status.success(),
-        "{}",
-        String::from_utf8_lossy(&full.stderr)
-    );
+    run_ok(&sim, &cfg, &target, &["sync", "--strategy", "full"]).await;
     // The first scheduled run (critical) meets a 404 on the parties' collection.
     sim.inject(FaultPlan::new(Fault::Status(404), 1).on_path("/partygroup/"));
     let mut child = command(&sim, &cfg, &target, &["serve"])

@@ -7,13 +7,12 @@
 
 mod common;
 
-use common::{Target, command, open, output, signal, sim};
+use common::{Target, command, open, output, signal, sim, until_jobs_done};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use engine::store::{JobStatus, Store, WriterInfo};
+use engine::store::{JobStatus, WriterInfo};
 use finale_sim::{Fault, FaultPlan};
 use stockpulse_tests::truth::{Expect, compare, expected_snapshot_with};
 
@@ -63,32 +62,7 @@ async fn a_frozen_writer_is_replaced_and_fenced(target: Target<'_>) {
     );
 
     // Wait until A holds the role and has stored some jobs.
-    let started = Instant::now();
-    let mut store: Option<Arc<dyn Store>> = None;
-    loop {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the load never got going"
-        );
-        if let Some(status) = a.0.as_mut().unwrap().try_wait().unwrap() {
-            panic!("the load ended before it could be frozen: {status}");
-        }
-        if store.is_none() {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            store = Some(open(&target).await);
-        }
-        let jobs = store
-            .as_ref()
-            .unwrap()
-            .backfill_jobs()
-            .await
-            .unwrap_or_default();
-        if jobs.iter().filter(|j| j.status == JobStatus::Done).count() >= 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let store = store.unwrap();
+    let store = until_jobs_done(a.0.as_mut().unwrap(), &target, 3).await;
     let lease = store
         .writer_lease()
         .await

@@ -88,3 +88,55 @@ pub fn signal(pid: u32, sig: &str) {
         .unwrap();
     assert!(ok.success(), "kill {sig} {pid}");
 }
+
+/// Runs `stockpulse <args>` to the end and asserts it succeeded (showing its stderr if not).
+pub async fn run_ok(
+    sim: &SimHandle,
+    cfg: &SimConfig,
+    target: &Target<'_>,
+    args: &[&str],
+) -> Output {
+    let out = output(command(sim, cfg, target, args)).await;
+    assert!(
+        out.status.success(),
+        "stockpulse {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Waits (at most a minute) until the full load that `child` runs has `done` jobs done,
+/// failing if the child exits first; returns the target's store.
+pub async fn until_jobs_done(
+    child: &mut std::process::Child,
+    target: &Target<'_>,
+    done: usize,
+) -> Arc<dyn Store> {
+    let started = std::time::Instant::now();
+    let mut store = None;
+    loop {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the load never got going"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the load ended before {done} jobs were done: {status}");
+        }
+        if store.is_none() {
+            // The child creates (SQLite) or migrates (Postgres) the store first.
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            store = Some(open(target).await);
+        }
+        let s = store.as_ref().unwrap();
+        let jobs = s.backfill_jobs().await.unwrap_or_default();
+        let n = jobs
+            .iter()
+            .filter(|j| j.status == engine::store::JobStatus::Done)
+            .count();
+        if n >= done {
+            return store.unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
