@@ -608,7 +608,7 @@ impl EngineConfig {
         out.push_str(&format!(
             "Sync: full batch {}, history {} days; smart daily at {} UTC, batch {} x {} concurrent, \
              at most {} min; critical every {} min (stock <= {}, velocity >= {}x normal, \
-             price change > {} %); cursor overlap {} s; retry after {} min; writer lease {} s\n",
+             price change > {} %); cursor overlap {} s; failed runs retried after 30 s, backing off to {} min; writer lease {} s\n",
             s.full_batch_size,
             s.history_horizon.num_days(),
             s.smart_daily_at.format("%H:%M"),
