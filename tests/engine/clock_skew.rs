@@ -5,15 +5,24 @@
 use chrono::Duration;
 use engine::Strategy;
 use engine::sync::status;
-use finale_sim::Size;
+use finale_sim::{DateHeader, Size};
 use stockpulse_tests::Setup;
 use stockpulse_tests::truth::Expect;
 
 use crate::support::{Kind, TestStore, assert_store_is_truth, engine, run};
 
 async fn changes_are_read_with_finale_skewed_by(kind: Kind, skew: Duration) {
+    changes_are_read_with(kind, skew, DateHeader::FinaleClock).await;
+}
+
+/// `skew`: how far Finale's stamps run ahead of the engine's clock; `date`: what its `Date`
+/// header shows.
+async fn changes_are_read_with(kind: Kind, skew: Duration, date: DateHeader) {
     let pair = Setup::new(Size::Small)
-        .sim(|c| c.quirks.clock_skew = skew)
+        .sim(|c| {
+            c.quirks.clock_skew = skew;
+            c.quirks.date_header = date;
+        })
         .start(|_| {})
         .await;
     let expect = Expect::for_sim(pair.sim.config());
@@ -44,6 +53,16 @@ async fn finale_behind_the_engine_by_ten_minutes(kind: Kind) {
 
 async fn finale_ahead_of_the_engine_by_ten_minutes(kind: Kind) {
     changes_are_read_with_finale_skewed_by(kind, Duration::minutes(10)).await;
+}
+
+/// A stand-in whose `Date` header comes from the host's clock while its records are stamped
+/// ten minutes behind or ahead, and one with no `Date` at all: the cursor follows the
+/// changes received, so nothing is lost either way.
+async fn stamps_skewed_against_the_date_header(kind: Kind) {
+    for skew in [Duration::minutes(-10), Duration::minutes(10)] {
+        changes_are_read_with(kind, skew, DateHeader::SharedClock).await;
+        changes_are_read_with(kind, skew, DateHeader::Absent).await;
+    }
 }
 
 /// A cursor stored in the future (by a workstation whose clock ran fast, before cursors
@@ -86,4 +105,5 @@ crate::on_both_stores!(
     finale_behind_the_engine_by_ten_minutes,
     finale_ahead_of_the_engine_by_ten_minutes,
     a_cursor_in_the_future_is_clamped,
+    stamps_skewed_against_the_date_header,
 );

@@ -169,8 +169,12 @@ pub struct Quirks {
     pub doc_shaped_records: bool,
     /// How far the simulated Finale's clock runs ahead of the shared clock (negative: behind;
     /// default zero): live-mode writes stamp `lastUpdatedDate` with `now + clock_skew`, and
-    /// every response's `Date` header shows `now + clock_skew`.
+    /// every response's `Date` header shows `now + clock_skew` (see [`Quirks::date_header`]).
     pub clock_skew: Duration,
+    /// What the `Date` header shows: the simulated Finale's clock (default), the shared clock
+    /// without the skew (a stand-in whose web server stamps `Date` from the host's clock while
+    /// its records are stamped otherwise), or nothing.
+    pub date_header: DateHeader,
     /// GraphQL date-range keys accepted: `{begin, end}`, `{start, end}` or both (default).
     pub graphql_date_keys: crate::graphql::DateKeys,
     /// What GraphQL `formatter: "none"` yields for numbers: JSON numbers (default) or strings.
@@ -181,6 +185,18 @@ pub struct Quirks {
     /// What packed `inventoryitem` quantities count: cases (default) or units. The model
     /// holds cases; GraphQL stock is always in units.
     pub packed_quantities: PackedQuantities,
+}
+
+/// What a response's `Date` header shows ([`Quirks::date_header`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DateHeader {
+    /// The simulated Finale's clock: the shared clock plus [`Quirks::clock_skew`].
+    #[default]
+    FinaleClock,
+    /// The shared clock, whatever the skew of the records' stamps.
+    SharedClock,
+    /// No `Date` header.
+    Absent,
 }
 
 impl Default for Quirks {
@@ -197,6 +213,7 @@ impl Default for Quirks {
             live_product_shape: false,
             doc_shaped_records: false,
             clock_skew: Duration::zero(),
+            date_header: DateHeader::FinaleClock,
             graphql_date_keys: crate::graphql::DateKeys::default(),
             graphql_none_format: crate::graphql::NoneFormat::default(),
             graphql: true,

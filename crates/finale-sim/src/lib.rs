@@ -36,7 +36,8 @@ pub mod server;
 
 pub use clock::SimClock;
 pub use config::{
-    ErrorBodyShape, PackedQuantities, Quirks, RateLimitConfig, SimConfig, Size, Timestamps,
+    DateHeader, ErrorBodyShape, PackedQuantities, Quirks, RateLimitConfig, SimConfig, Size,
+    Timestamps,
 };
 pub use faults::{Fault, FaultPlan};
 pub use graphql::{DateKeys, NoneFormat};

@@ -49,7 +49,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_http::compression::CompressionLayer;
 
-use crate::config::{ErrorBodyShape, SimConfig};
+use crate::config::{DateHeader, ErrorBodyShape, SimConfig};
 use crate::faults::{Fault, FaultPlan, FaultQueue};
 use crate::filter;
 use crate::generate::generate;
@@ -194,7 +194,10 @@ impl Simulator {
                             req.extensions_mut().insert(ConnKill(k.clone()));
                             tower.call(req)
                         });
+                    // The `Date` header is the simulated Finale's (see `handle`), not the
+                    // host's that hyper would add.
                     let conn = hyper::server::conn::http1::Builder::new()
+                        .auto_date_header(false)
                         .serve_connection(TokioIo::new(stream), svc);
                     tokio::select! {
                         _ = conn => {}
@@ -702,10 +705,13 @@ fn into_response(out: Out) -> Response {
 async fn handle(state: State<Arc<Inner>>, req: Request) -> Response {
     let inner = state.0.clone();
     let mut resp = answer(state, req).await;
-    let finale_now = inner.cfg.clock.now() + inner.cfg.quirks.clock_skew;
-    if let Ok(v) =
-        HeaderValue::from_str(&finale_now.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
-    {
+    let shown = match inner.cfg.quirks.date_header {
+        DateHeader::FinaleClock => Some(inner.cfg.clock.now() + inner.cfg.quirks.clock_skew),
+        DateHeader::SharedClock => Some(inner.cfg.clock.now()),
+        DateHeader::Absent => None,
+    };
+    let value = shown.map(|t| t.format("%a, %d %b %Y %H:%M:%S GMT").to_string());
+    if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
         resp.headers_mut().insert(header::DATE, v);
     }
     resp

@@ -30,7 +30,7 @@ use tokio::sync::mpsc;
 use tokio_util::task::AbortOnDropHandle;
 
 use super::cap::{WINDOWED_KEY, Windowed, expand_windowed, window_jobs};
-use super::incremental::{Lines, Mirror, StockRead};
+use super::incremental::{Lines, Mirror, QUIET_LAG, StockRead};
 use super::plan::{Cursor, PLAN_KEY, PlanState, cursor_key, eta, plan_full, velocity_ready};
 use super::unreadable::UNREADABLE_KEY;
 use super::{Engine, Meter, Progress, ProgressUpdate, RunOutput, SyncError};
@@ -295,16 +295,18 @@ impl Engine {
                 first: first.clone(),
             });
         }
-        // Cursors continue from the horizon end on Finale's clock (never moved backwards): when
-        // the local clock runs ahead of Finale's, the plan's end lies in Finale's future, and a
-        // cursor there would skip what Finale stamps until its clock gets there.
+        // Cursors continue from the horizon end on Finale's clock, less the quiet lag (never
+        // moved backwards): when the local clock runs ahead of Finale's, the plan's end lies in
+        // Finale's future, and a cursor there would skip what Finale stamps until its clock
+        // gets there; the lag covers a Finale whose stamps lag its own `Date` header (or that
+        // sends none), for the price of re-reading one hour once.
         let behind = self
             .client
             .finale_offset()
             .map_or(chrono::TimeDelta::zero(), |o| {
                 o.min(chrono::TimeDelta::zero())
             });
-        let until = (plan.end + behind).trunc_subsecs(0);
+        let until = (plan.end + behind - QUIET_LAG).trunc_subsecs(0);
         let mut state = Vec::new();
         for c in [
             Collection::Facility,

@@ -4,12 +4,13 @@
 //!   read `[cursor − overlap, now]` (in ≤ 30-day windows), write, then move the cursor in a
 //!   transaction of its own *after* every batch of the collection committed. A run killed in
 //!   between re-reads the span next time; upserts make that harmless.
-//! - **Finale's clock, not ours.** "now" is Finale's, from the `Date` header of its
-//!   responses ([`finale::FinaleClient::finale_now`]), and the cursor moves to what Finale had
-//!   shown when the read ended ([`next_cursor`]), never to the local clock: a workstation
-//!   whose clock runs ahead of Finale's by more than the overlap would otherwise skip, for
-//!   everyone sharing the store, every change Finale stamps in between. A stored cursor in the
-//!   future is clamped ([`read_from`]).
+//! - **Finale's clock, not ours.** The cursor moves to the newest `lastUpdatedDate` received,
+//!   bounded by Finale's clock as its `Date` header shows it
+//!   ([`finale::FinaleClient::finale_now`], [`next_cursor`]), never to the local clock: a
+//!   workstation whose clock runs ahead of Finale's by more than the overlap would otherwise
+//!   skip, for everyone sharing the store, every change Finale stamps in between. The read
+//!   itself reaches an hour past both clocks ([`LOOKAHEAD`]), so a Finale ahead of us is read
+//!   at once. A stored cursor in the future is clamped ([`read_from`]).
 //! - **Hash diff** where it has not: `inventoryitem` is read whole, summed per (product,
 //!   facility) and compared with the stored hashes ([`stock_changes`]); only new, changed and
 //!   vanished pairs are written. A snapshot that reached Finale's entity cap is discarded and
@@ -426,6 +427,15 @@ pub fn evaluate(
     items
 }
 
+/// How far past the later of Finale's clock and ours a cursor read reaches (see
+/// [`next_cursor`]: the bound is never where the cursor goes).
+pub(super) const LOOKAHEAD: chrono::Duration = chrono::Duration::hours(1);
+
+/// How far behind Finale's clock the cursor of a collection with no recent change may stay:
+/// a quiet collection's read stays one window long, and a Finale whose stamps lag its own
+/// `Date` header by less than this still loses nothing.
+pub(super) const QUIET_LAG: chrono::Duration = chrono::Duration::hours(1);
+
 /// Where a cursor read starts: the overlap before the stored cursor, or before `now` when the
 /// stored cursor lies in the future (written by a machine whose clock ran fast, or before
 /// cursors followed Finale's clock): such a cursor is clamped, never trusted.
@@ -437,22 +447,23 @@ pub(super) fn read_from(
     cursor.min(now) - overlap
 }
 
-/// The cursor after reading a collection up to `upper` (the bound sent): never past what
-/// Finale has shown. That is Finale's clock after the read (`finale_now`, from the `Date`
-/// header) when known, else the newest `lastUpdatedDate` received, else the cursor stays
-/// where it was (`previous`, clamped to `upper`). A cursor moved to the local clock would
-/// skip every change Finale stamps between its own clock and a faster local one.
+/// The cursor after a read: never past what Finale has shown (finale-api.md §8.4: the
+/// watermark advances to the newest `lastUpdatedDate` seen). That is the newest change
+/// received (`newest`), else the cursor stays where it was (`previous`); with Finale's clock
+/// known from its `Date` header (`shown`, when the read ended) the cursor is also at most that,
+/// and at least [`QUIET_LAG`] behind it, so a collection nobody changes keeps a short read.
+/// A cursor moved to the local clock would skip every change Finale stamps between its own
+/// clock and a faster local one.
 pub(super) fn next_cursor(
-    upper: DateTime<Utc>,
-    finale_now: Option<DateTime<Utc>>,
-    newest_received: Option<DateTime<Utc>>,
+    shown: Option<DateTime<Utc>>,
+    newest: Option<DateTime<Utc>>,
     previous: DateTime<Utc>,
 ) -> DateTime<Utc> {
-    let shown = finale_now
-        .map(|t| t.trunc_subsecs(0))
-        .or(newest_received)
-        .unwrap_or(previous);
-    upper.min(shown)
+    let cursor = newest.unwrap_or(previous);
+    match shown.map(|t| t.trunc_subsecs(0)) {
+        Some(d) => cursor.max(d - QUIET_LAG).min(d),
+        None => cursor,
+    }
 }
 
 /// The `sync_state` key of [`PendingAlerts`].
@@ -638,23 +649,29 @@ impl Engine {
         let Some(cursor) = self.read_state::<Cursor>(&key).await? else {
             return Err(SyncError::NoFullLoad);
         };
-        // Read up to Finale's own "now" when a response has shown it (module docs: a cursor
-        // never passes what Finale has shown), in whole seconds like Finale's filter bounds.
-        let finale_now = self.client.finale_now().map(|t| t.trunc_subsecs(0));
-        let upper = finale_now.unwrap_or(now).trunc_subsecs(0);
-        let since = read_from(cursor.until, upper, self.settings.overlap);
-        if upper <= since {
-            return Ok(());
-        }
+        // Finale's "now" when a response has shown it, else ours (module docs), in whole
+        // seconds like Finale's filter bounds. The read reaches `LOOKAHEAD` past the later of
+        // the two clocks: a Finale stamping ahead of either is read at once, and the cursor
+        // follows only what was received, never the bound.
+        let reference = self.client.finale_now().unwrap_or(now).trunc_subsecs(0);
+        let upper = (reference.max(now) + LOOKAHEAD).trunc_subsecs(0);
+        let previous = cursor.until.min(reference);
+        let since = read_from(cursor.until, reference, self.settings.overlap);
         let mut decoded = self
             .client
             .fetch_changed::<T>(since, upper, prio, |w| {
                 tracing::debug!(collection = %w.collection, done = w.done, total = w.total, "window read");
             })
             .await?;
-        // What Finale has shown: its clock when the read ended (later requests, such as line
-        // completion, must not move the cursor past changes made meanwhile).
+        // What Finale has shown: the newest change received, and its clock when the read
+        // ended (later requests, such as line completion, must not move the cursor past
+        // changes made meanwhile).
         let shown = self.client.finale_now();
+        let newest = decoded
+            .records
+            .iter()
+            .filter_map(FinaleRecord::last_updated)
+            .max();
         let mut list = self.unreadable_list(out).await?;
         let listed = list.clone();
         self.retry_unreadable(&mut decoded.records, &mut list, prio, now)
@@ -685,16 +702,7 @@ impl Engine {
         );
         let batches = chunk(rows, self.settings.smart_batch.max(1), T::put);
         self.write_concurrently(meter, out, batches, now).await?;
-        let until = next_cursor(
-            upper,
-            shown,
-            decoded
-                .records
-                .iter()
-                .filter_map(FinaleRecord::last_updated)
-                .max(),
-            cursor.until,
-        );
+        let until = next_cursor(shown, newest, previous);
         if until < cursor.until {
             tracing::warn!(collection = %c, stored = %cursor.until, %until, "the stored cursor was ahead of Finale's clock: moved back");
         }
@@ -1022,31 +1030,41 @@ mod tests {
     #[test]
     fn a_cursor_never_passes_what_finale_has_shown() {
         let t = |s: &str| -> DateTime<Utc> { s.parse().unwrap() };
-        let upper = t("2026-06-01T12:00:00Z");
         let before = t("2026-06-01T11:00:00Z");
-        // Finale's clock 10 minutes behind ours: the cursor follows Finale's.
+        let newest = Some(t("2026-06-01T11:42:00Z"));
+        // The newest change received, whatever our clock says.
+        assert_eq!(next_cursor(None, newest, before), t("2026-06-01T11:42:00Z"));
         assert_eq!(
-            next_cursor(upper, Some(t("2026-06-01T11:50:00.700Z")), None, before),
-            t("2026-06-01T11:50:00Z")
-        );
-        // Finale ahead: never past the bound actually sent.
-        assert_eq!(
-            next_cursor(upper, Some(t("2026-06-01T12:10:00Z")), None, before),
-            upper
-        );
-        // No Date header: the newest change received, else where it was.
-        assert_eq!(
-            next_cursor(upper, None, Some(t("2026-06-01T11:42:00Z")), before),
+            next_cursor(Some(t("2026-06-01T11:50:00.700Z")), newest, before),
             t("2026-06-01T11:42:00Z")
         );
-        assert_eq!(next_cursor(upper, None, None, before), before);
+        // Nothing received: it stays, unless Finale's clock is over an hour ahead of it.
+        assert_eq!(next_cursor(None, None, before), before);
+        assert_eq!(
+            next_cursor(Some(t("2026-06-01T11:50:00Z")), None, before),
+            before
+        );
+        assert_eq!(
+            next_cursor(Some(t("2026-06-01T15:00:00Z")), None, before),
+            t("2026-06-01T14:00:00Z")
+        );
+        // A change stamped past Finale's own Date: never past the Date.
+        assert_eq!(
+            next_cursor(
+                Some(t("2026-06-01T11:30:00Z")),
+                Some(t("2026-06-01T11:40:00Z")),
+                before
+            ),
+            t("2026-06-01T11:30:00Z")
+        );
         // A stored cursor in the future is clamped to now before the overlap.
         let overlap = chrono::Duration::minutes(5);
+        let now = t("2026-06-01T12:00:00Z");
         assert_eq!(
-            read_from(t("2026-06-01T13:00:00Z"), upper, overlap),
+            read_from(t("2026-06-01T13:00:00Z"), now, overlap),
             t("2026-06-01T11:55:00Z")
         );
-        assert_eq!(read_from(before, upper, overlap), t("2026-06-01T10:55:00Z"));
+        assert_eq!(read_from(before, now, overlap), t("2026-06-01T10:55:00Z"));
     }
 
     #[test]
