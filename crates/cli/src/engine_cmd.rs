@@ -10,12 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use async_trait::async_trait;
 use chrono::Utc;
 use clap::Args;
 use engine::Strategy;
 use engine::config::{EngineConfig, StoreTarget};
-use engine::schedule::{LastRuns, Runner};
 use engine::store::Store;
 use engine::sync::{Engine, RunReport, SyncError, SyncSettings};
 use finale::FinaleClient;
@@ -153,10 +151,6 @@ async fn build_with(cfg: &EngineConfig, settings: SyncSettings) -> anyhow::Resul
         Engine::default_runner(),
     ))
 }
-
-/// How long `serve` lets a re-read of a loaded store run before the schedule gets its turn
-/// again (it continues when nothing else is due).
-pub const SERVE_FULL_SLICE: Duration = Duration::from_secs(4 * 60);
 
 /// `stockpulse sync`.
 pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
@@ -450,51 +444,6 @@ fn human(d: Duration) -> String {
     }
 }
 
-/// The engine as `serve`'s runner.
-struct EngineRunner {
-    engine: Engine,
-}
-
-#[async_trait]
-impl Runner for EngineRunner {
-    type Error = SyncError;
-
-    async fn last_runs(&self) -> Result<LastRuns, SyncError> {
-        let store = self.engine.store();
-        let last = store.last_successes().await?;
-        let last_ok = |s: Strategy| last.iter().find(|(x, _)| *x == s).map(|(_, at)| *at);
-        // Only the plan's completion matters here: the jobs need not be read.
-        let plan = engine::sync::status::plan_state(&**store).await?;
-        Ok(LastRuns {
-            smart: last_ok(Strategy::Smart),
-            critical: last_ok(Strategy::Critical),
-            stock: last_ok(Strategy::Stock),
-            full_done: plan.is_some_and(|p| p.loaded()),
-            full_pending: plan.is_some_and(|p| p.rereading()),
-        })
-    }
-
-    async fn run(&self, strategy: Strategy) -> Result<(), SyncError> {
-        match self.engine.run(strategy, &engine::sync::NoProgress).await {
-            Ok(r) => {
-                print_report(&r);
-                Ok(())
-            }
-            // Someone else is syncing: nothing ran here, and the strategy is still due. `serve`
-            // tries again soon, with backoff (`is_busy`).
-            Err(e) => Err(e),
-        }
-    }
-
-    fn is_busy(&self, e: &SyncError) -> bool {
-        matches!(e, SyncError::WriterBusy { .. })
-    }
-
-    fn is_fatal(&self, e: &SyncError) -> bool {
-        e.ends_service()
-    }
-}
-
 /// `stockpulse serve`: the schedules, headless, until SIGINT or SIGTERM.
 #[allow(clippy::print_stderr)]
 pub async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
@@ -502,7 +451,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let engine = build_with(
         &cfg,
         SyncSettings {
-            full_slice: Some(SERVE_FULL_SLICE),
+            full_slice: Some(engine::sync::SERVICE_FULL_SLICE),
             ..settings(&cfg, None)
         },
     )
@@ -523,7 +472,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         spend.describe(),
         engine.store().describe()
     );
-    let runner = EngineRunner { engine };
+    let runner = engine::sync::EngineRunner::new(engine, print_report);
     let clock = || Utc::now();
     let report = engine::schedule::serve(&runner, &schedule, &clock, shutdown_signal()).await?;
     eprintln!(

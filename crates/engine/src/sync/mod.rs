@@ -35,6 +35,7 @@ mod incremental;
 mod meter;
 pub mod plan;
 mod pulse;
+mod runner;
 pub mod status;
 pub mod unreadable;
 
@@ -55,6 +56,7 @@ use crate::store::{
 pub use incremental::{PENDING_KEY, PendingAlerts, evaluate};
 pub use meter::Meter;
 pub use plan::{Cursor, Estimate, LoadProfile, PlanState, estimate, plan_full};
+pub use runner::{EngineRunner, SERVICE_FULL_SLICE};
 
 /// The error pattern of a run whose order lines came from per-order GETs because Finale's
 /// GraphQL refused the lines query (no GraphQL on the account, an `errors` answer).
