@@ -1270,7 +1270,7 @@ fn source_label(source: SecretSource) -> String {
 fn check_pg_url(url: &Secret, setting: &str) -> Result<(), ConfigError> {
     match plan_connection(url.expose()) {
         Ok(_) => Ok(()),
-        Err(crate::pg::StoreError::InvalidUrl { reason }) => Err(ConfigError::DatabaseUrl {
+        Err(crate::store::StoreError::InvalidUrl { reason }) => Err(ConfigError::DatabaseUrl {
             setting: setting.to_owned(),
             reason,
         }),

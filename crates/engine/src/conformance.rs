@@ -54,7 +54,6 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde_json::json;
 
 use crate::derive::{ItemInput, item_hash};
-use crate::pg::{StoreError, Strategy};
 use crate::rows::{
     DailySalesRow, FacilityRow, GuidelineRow, ItemRow, LineRow, OrderRow, PartyRow, ProductRow,
     StockRow, SupplierLinkRow, business_day,
@@ -63,6 +62,7 @@ use crate::store::{
     Applied, Batch, JobDone, JobKind, JobStatus, PlannedJob, Quarantined, RunMetrics, Scope, Store,
     WriterInfo, Writes,
 };
+use crate::store::{StoreError, Strategy};
 
 // ---------------------------------------------------------------------------------------------
 // The list and the test generator

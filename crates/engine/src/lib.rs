@@ -84,7 +84,5 @@ pub mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use pg::{
-    AppliedMigration, MigrationReport, StoreError, Strategy, SyncCandidate, connect,
-    items_needing_sync, migrate,
-};
+pub use pg::{connect, items_needing_sync, migrate};
+pub use store::{AppliedMigration, MigrationReport, StoreError, Strategy, SyncCandidate};

@@ -22,7 +22,8 @@
 
 use tokio_postgres::Client;
 
-use crate::pg::{MigrationReport, StoreError, connect, migrate};
+use crate::pg::{connect, migrate};
+use crate::store::{MigrationReport, StoreError};
 
 /// The server used when `TEST_DATABASE_URL` is not set.
 pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

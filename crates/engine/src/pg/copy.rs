@@ -18,8 +18,8 @@ use tokio_postgres::Client;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::Type;
 
-use super::StoreError;
 use crate::store::Snapshot;
+use crate::store::StoreError;
 
 /// A `COPY ... FROM STDIN (FORMAT binary)` in progress.
 type Writer = Pin<Box<BinaryCopyInWriter>>;

@@ -47,9 +47,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, GenericClient};
 
-use super::StoreError;
 use super::connect::{ConnectPlan, SERVER_KEEPALIVE_SQL};
 use crate::lease::{Claim, LeaseInfo, LeaseRow, LeaseWatch, claim, new_token, renew_every};
+use crate::store::StoreError;
 use crate::store::{WriterInfo, WriterLease};
 
 /// Key of the writer's session advisory lock: "sp_write" as bytes. The migration lock

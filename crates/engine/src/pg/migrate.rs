@@ -20,7 +20,7 @@
 
 use tokio_postgres::{Client, SimpleQueryMessage};
 
-use super::StoreError;
+use crate::store::{MigrationReport, StoreError};
 
 mod embedded {
     refinery::embed_migrations!("../../migrations/postgres");
@@ -32,55 +32,6 @@ pub const MIGRATION_LOCK_KEY: i64 = 0x7370_5f6d_6967_7261;
 
 /// The table where refinery records applied migrations.
 const HISTORY_TABLE: &str = "refinery_schema_history";
-
-/// One migration applied by a [`migrate`] call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppliedMigration {
-    /// The version (the file name's timestamp).
-    pub version: i64,
-    /// The name after `__`.
-    pub name: String,
-}
-
-/// What [`migrate`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MigrationReport {
-    /// The migrations applied now, oldest first; empty when the database was up to date.
-    pub applied: Vec<AppliedMigration>,
-    /// The database version before this call (`None`: a database Stockpulse never migrated).
-    pub previous_version: Option<i64>,
-    /// The database version now: equal to [`MigrationReport::known_version`] after success.
-    pub current_version: i64,
-    /// The newest migration this binary knows.
-    pub known_version: i64,
-}
-
-impl MigrationReport {
-    /// Refuses a database whose schema is newer than this binary knows, before anything is
-    /// applied. Shared by both stores so that they refuse with the same error.
-    pub(crate) fn refuse_newer(previous: Option<i64>, known: i64) -> Result<(), StoreError> {
-        match previous.filter(|&v| v > known) {
-            Some(database) => Err(StoreError::SchemaTooNew { database, known }),
-            None => Ok(()),
-        }
-    }
-
-    /// The migrations a refinery run applied, oldest first, each logged once; `store` names
-    /// the store in the log ("shared" or "local").
-    pub(crate) fn applied(report: &refinery::Report, store: &'static str) -> Vec<AppliedMigration> {
-        report
-            .applied_migrations()
-            .iter()
-            .map(|m| {
-                tracing::info!(store, version = m.version(), name = %m.name(), "applied migration");
-                AppliedMigration {
-                    version: m.version(),
-                    name: m.name().to_owned(),
-                }
-            })
-            .collect()
-    }
-}
 
 /// The newest migration version embedded in this binary.
 pub fn known_version() -> i64 {

@@ -14,20 +14,18 @@
 //!    pool, pooler-safe bulk writes, the writer lock ([`lock`]); [`copy::copy_snapshot`] is
 //!    the benchmark's raw `COPY` yardstick.
 //!
-//! Every failure is a [`StoreError`]; none of its messages, sources or `Debug` output
+//! Every failure is a [`StoreError`](crate::store::StoreError); none of its messages, sources or `Debug` output
 //! contains the password of the URL.
 
 pub mod connect;
 pub mod copy;
-mod error;
 pub mod lock;
 pub mod migrate;
 mod ranking;
 mod store;
 
 pub use connect::connect;
-pub use error::StoreError;
 pub use lock::{PgWriterLease, WRITER_LOCK_KEY};
-pub use migrate::{AppliedMigration, MigrationReport, migrate};
-pub use ranking::{Strategy, SyncCandidate, items_needing_sync};
+pub use migrate::migrate;
+pub use ranking::items_needing_sync;
 pub use store::{PgOptions, PgStore, PooledClient, TRANSACTION_POOLER_PORT, supabase_session_url};

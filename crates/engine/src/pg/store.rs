@@ -82,7 +82,6 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio_postgres::Client;
 
 use super::connect::{ConnectPlan, plan_connection};
-use super::{StoreError, Strategy, SyncCandidate};
 use crate::derive::ItemInput;
 use crate::lease::LeaseInfo;
 use crate::rows::{Hash, ItemRow, StockKey};
@@ -90,6 +89,7 @@ use crate::store::{
     Applied, BackfillJob, Batch, ItemWrites, PlannedJob, QuarantineRecord, RunMetrics, RunRecord,
     Scope, Snapshot, Store, WriterInfo, WriterLease, Writes,
 };
+use crate::store::{StoreError, Strategy, SyncCandidate};
 
 mod apply;
 mod budget;

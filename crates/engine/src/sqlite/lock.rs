@@ -24,7 +24,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::pg::StoreError;
+use crate::store::StoreError;
 use crate::store::{WriterInfo, WriterLease};
 
 /// The lock file of the database at `db`: `<db>.writer.lock`.

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension};
 
 use super::StoreError;
-use crate::pg::MigrationReport;
+use crate::store::MigrationReport;
 
 mod embedded {
     refinery::embed_migrations!("../../migrations/sqlite");

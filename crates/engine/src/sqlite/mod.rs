@@ -44,7 +44,7 @@ pub use store::{SqliteStore, WRITER_RETRY};
 
 use chrono::{DateTime, Utc};
 
-pub use crate::pg::StoreError;
+pub use crate::store::StoreError;
 
 /// A timestamp as the local store keeps it: milliseconds since the Unix epoch (UTC).
 /// Sub-millisecond precision is truncated toward the past.

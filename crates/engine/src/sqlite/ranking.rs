@@ -21,7 +21,7 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use super::{StoreError, to_millis};
-use crate::pg::{Strategy, SyncCandidate};
+use crate::store::{Strategy, SyncCandidate};
 
 /// The query: `?1` strategy name, `?2` limit, `?3` now in epoch milliseconds. Public so tests
 /// can exercise the seed's "any other strategy name" branch, which [`Strategy`] cannot name.

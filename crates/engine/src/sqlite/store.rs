@@ -79,12 +79,12 @@ use super::lock::{MemoryLock, lock_path};
 use super::{StoreError, migrate, open, open_in_memory};
 use crate::derive::ItemInput;
 use crate::lease::LeaseInfo;
-use crate::pg::{Strategy, SyncCandidate};
 use crate::rows::{Hash, ItemRow, StockKey};
 use crate::store::{
     Applied, BackfillJob, Batch, ItemWrites, PlannedJob, QuarantineRecord, RunMetrics, RunRecord,
     Scope, Snapshot, Store, WriterInfo, WriterLease, Writes,
 };
+use crate::store::{Strategy, SyncCandidate};
 
 mod apply;
 mod budget;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use rusqlite::{Connection, params};
 
 use super::*;
-use crate::pg::{Strategy, SyncCandidate};
+use crate::store::{Strategy, SyncCandidate};
 
 const VIEWS: [&str; 3] = crate::store::VIEWS;
 

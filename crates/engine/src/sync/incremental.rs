@@ -49,11 +49,11 @@ use super::{
     RunOutput, Severity, SyncError, Thresholds,
 };
 use crate::derive::{ItemInput, item_row};
-use crate::pg::Strategy;
 use crate::rows::{
     FacilityRow, Hash, Invalid, OrderRow, PartyRow, ProductRow, StockKey, StockRow,
     aggregate_stock, raw_json,
 };
+use crate::store::Strategy;
 use crate::store::{Applied, Batch, PriceChange, Quarantined, Scope};
 
 /// A Finale record the engine mirrors into one table (with owned children).

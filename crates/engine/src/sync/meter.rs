@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use finale::BudgetReport;
 
-use crate::pg::StoreError;
+use crate::store::StoreError;
 use crate::store::{Quarantined, RunMetrics};
 
 use super::plan::bucket_name;

@@ -47,11 +47,11 @@ use finale::{Clock, FinaleClient, RecordError};
 use serde::Serialize;
 
 use crate::derive::{ItemInput, item_row};
-use crate::pg::{StoreError, Strategy};
 use crate::rows::{Invalid, ItemRow, business_day};
 use crate::store::{
     Applied, Batch, ItemWrites, Quarantined, RunMetrics, Scope, Store, WriterInfo, Writes,
 };
+use crate::store::{StoreError, Strategy};
 
 pub use incremental::{PENDING_KEY, PendingAlerts, evaluate};
 pub use meter::Meter;

@@ -44,8 +44,8 @@ use chrono::{DateTime, Utc};
 use finale::{Bucket, BudgetConfig, Collection};
 use serde::{Deserialize, Serialize};
 
-use crate::pg::Strategy;
 use crate::schedule::Schedule;
+use crate::store::Strategy;
 use crate::store::{JobKind, PlannedJob};
 
 /// The `sync_state` key holding the current plan's horizon.

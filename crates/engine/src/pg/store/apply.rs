@@ -9,9 +9,9 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Transaction};
 
 use super::{last_wins, to_i64};
-use crate::pg::StoreError;
 use crate::pg::lock::check_fence;
 use crate::rows::{FacilityRow, OrderRow, PartyRow, ProductRow, StockKey, StockRow};
+use crate::store::StoreError;
 use crate::store::{Applied, Batch, JobDone, PriceChange, Quarantined, Writes};
 
 /// A typed statement parameter.

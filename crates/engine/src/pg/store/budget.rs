@@ -12,7 +12,7 @@ use finale::{Bucket, Spend};
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
-use crate::pg::StoreError;
+use crate::store::StoreError;
 
 pub(super) async fn record_spends(client: &Client, spends: &[Spend]) -> Result<(), StoreError> {
     let mut sum: BTreeMap<(Bucket, DateTime<Utc>), i64> = BTreeMap::new();

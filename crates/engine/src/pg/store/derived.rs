@@ -14,9 +14,9 @@ use tokio_postgres::types::Type;
 
 use super::last_wins;
 use crate::derive::{GuidelineAt, ItemInput, StockAt, guideline_totals, location_levels};
-use crate::pg::StoreError;
 use crate::pg::lock::check_fence;
 use crate::rows::{ItemRow, business_day};
+use crate::store::StoreError;
 use crate::store::{ItemWrites, Scope, Writes};
 
 /// The product URLs of a scope, deduplicated; `None` for every product.

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use tokio_postgres::{Client, IsolationLevel, Row, Transaction};
 
 use super::to_hash;
-use crate::pg::StoreError;
 use crate::rows::{
     DailySalesRow, FacilityRow, GuidelineRow, Hash, ItemRow, LineRow, OrderRow, PartyRow,
     ProductRow, StockKey, StockRow, SupplierLinkRow,
 };
 use crate::store::Snapshot;
+use crate::store::StoreError;
 
 /// The mirror and derived tables [`write_marks`] covers.
 pub const MARKED_TABLES: [&str; 10] = crate::store::DATA_TABLES;

@@ -11,11 +11,11 @@ use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Row};
 
 use super::to_i64;
-use crate::pg::{StoreError, Strategy};
 use crate::store::{
     BackfillJob, JobKind, JobStatus, PlannedJob, QuarantineRecord, Quarantined, RunMetrics,
     RunRecord,
 };
+use crate::store::{StoreError, Strategy};
 
 /// The note written on runs closed by [`close_abandoned_runs`].
 pub const ABANDONED_NOTE: &str = "abandoned: its process ended before the run finished";

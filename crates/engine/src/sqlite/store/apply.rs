@@ -7,12 +7,12 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::conv::{day_text, finite, int, json_text, last_by_key, ms};
-use crate::pg::StoreError;
 use crate::rows::{
     FacilityRow, GuidelineRow, Hash, LineRow, OrderRow, PartyRow, ProductRow, StockKey, StockRow,
     SupplierLinkRow,
 };
 use crate::sqlite::to_millis;
+use crate::store::StoreError;
 use crate::store::{Applied, Batch, JobDone, PriceChange, Quarantined, Writes};
 
 const SALES_ORDER: &str = "SALES_ORDER";

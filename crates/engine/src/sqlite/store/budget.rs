@@ -9,8 +9,8 @@ use finale::{Bucket, Spend};
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::conv::time_req;
-use crate::pg::StoreError;
 use crate::sqlite::to_millis;
+use crate::store::StoreError;
 
 fn q(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     StoreError::sqlite(what)

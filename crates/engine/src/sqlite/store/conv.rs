@@ -5,9 +5,9 @@ use std::hash::Hash as StdHash;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::pg::StoreError;
 use crate::sqlite::{from_millis, to_millis};
 use crate::store::Scope;
+use crate::store::StoreError;
 
 /// A timestamp column's value.
 pub fn ms(t: Option<DateTime<Utc>>) -> Option<i64> {

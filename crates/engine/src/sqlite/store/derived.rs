@@ -11,9 +11,9 @@ use crate::derive::{
     GuidelineAt, ItemInput, NORMAL_VELOCITY_DAYS, StockAt, VELOCITY_DAYS, guideline_totals,
     location_levels,
 };
-use crate::pg::StoreError;
 use crate::rows::{Hash, ItemRow, business_day};
 use crate::sqlite::to_millis;
+use crate::store::StoreError;
 use crate::store::{ItemWrites, Scope, Writes};
 
 fn q(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {

@@ -6,11 +6,11 @@ use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 
 use super::conv::{day, json, time};
-use crate::pg::StoreError;
 use crate::rows::{
     DailySalesRow, FacilityRow, GuidelineRow, Hash, ItemRow, LineRow, OrderRow, PartyRow,
     ProductRow, StockKey, StockRow, SupplierLinkRow,
 };
+use crate::store::StoreError;
 
 fn q(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     StoreError::sqlite(what)

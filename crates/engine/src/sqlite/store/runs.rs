@@ -4,12 +4,12 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::conv::{count, int, json, metric, time, time_req};
-use crate::pg::{StoreError, Strategy};
 use crate::sqlite::to_millis;
 use crate::store::{
     BackfillJob, JobKind, JobStatus, PlannedJob, QuarantineRecord, Quarantined, RunMetrics,
     RunRecord,
 };
+use crate::store::{StoreError, Strategy};
 
 fn q(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     StoreError::sqlite(what)

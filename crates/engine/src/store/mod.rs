@@ -36,6 +36,13 @@
 //!   holds a lease, each of its write transactions checks the lease's token, so a holder
 //!   whose lease was taken over fails with [`StoreError::LostWriterRole`] and writes nothing.
 //!
+//! # The shared vocabulary
+//!
+//! What both stores and the engine speak lives here, not in either implementation:
+//! [`StoreError`] (one error type for both stores, free of secrets), [`Strategy`] and the
+//! seed's ranking rows ([`SyncCandidate`]), and what a migration did ([`MigrationReport`],
+//! with the rule both stores share: a schema newer than this binary is refused).
+//!
 //! Sales-history conventions shared by both stores: a sale is a line of a `SALES_ORDER` whose
 //! status is `ORDER_LOCKED` (committed) or `ORDER_COMPLETED` and that has an `order_date`
 //! ([`crate::rows::SALE_STATUSES`]; drafts in `ORDER_CREATED`, cancelled orders and orders
@@ -46,6 +53,14 @@
 //! N days up to `today`" sums the days `d` with `today − N < d ≤ today`, where `today` is the
 //! account's business day of the run's clock (the caller passes it).
 
+mod error;
+mod migration;
+mod strategy;
+
+pub use error::StoreError;
+pub use migration::{AppliedMigration, MigrationReport};
+pub use strategy::{Strategy, SyncCandidate};
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -54,7 +69,6 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::derive::ItemInput;
-use crate::pg::{StoreError, Strategy, SyncCandidate};
 use crate::rows::{
     DailySalesRow, FacilityRow, Hash, ItemRow, OrderRow, PartyRow, ProductRow, StockKey, StockRow,
 };
