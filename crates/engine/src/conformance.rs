@@ -59,10 +59,9 @@ use crate::rows::{
     StockRow, SupplierLinkRow, business_day,
 };
 use crate::store::{
-    Applied, Batch, JobDone, JobKind, JobStatus, PlannedJob, Quarantined, RunMetrics, Scope, Store,
-    WriterInfo, Writes,
+    Applied, Batch, BudgetSpend, JobDone, JobKind, JobStatus, PlannedJob, Quarantined, RunMetrics,
+    Scope, Store, StoreError, Strategy, WriterInfo, Writes,
 };
-use crate::store::{StoreError, Strategy};
 
 // ---------------------------------------------------------------------------------------------
 // The list and the test generator
@@ -2391,10 +2390,9 @@ fn expect_busy(
 /// The budget ledger: spends add up per (bucket, slot) within a call, across calls and
 /// across concurrent writers; reads start at a slot; pruning drops older slots only.
 pub async fn budget_ledger_adds_reads_and_prunes(store: &dyn Store) {
-    use finale::{Bucket, Spend};
     let name = store.describe();
-    let sp = |bucket, slot, count| Spend {
-        bucket,
+    let sp = |bucket: &str, slot, count| BudgetSpend {
+        bucket: bucket.to_owned(),
         slot,
         count,
     };
@@ -2407,24 +2405,24 @@ pub async fn budget_ledger_adds_reads_and_prunes(store: &dyn Store) {
     store.record_spends(&[]).await.expect("record nothing");
     store
         .record_spends(&[
-            sp(Bucket::Collection, t0(), 2),
-            sp(Bucket::Get, t0(), 3),
-            sp(Bucket::Collection, t0(), 1),
-            sp(Bucket::Post, t0() + minute, 0),
-            sp(Bucket::Collection, t0() - hour - minute, 5),
+            sp("collection", t0(), 2),
+            sp("get", t0(), 3),
+            sp("collection", t0(), 1),
+            sp("post", t0() + minute, 0),
+            sp("collection", t0() - hour - minute, 5),
         ])
         .await
         .expect("record spends");
     assert_eq!(
         ledger(store, t0() - hour).await,
-        [sp(Bucket::Get, t0(), 3), sp(Bucket::Collection, t0(), 3)],
+        [sp("collection", t0(), 3), sp("get", t0(), 3)],
         "{name}: one key's spends add up, a zero count writes nothing, older slots are not read"
     );
     // Two writers at once (the ledger is shared by every engine): nothing is lost.
-    let first = [sp(Bucket::Collection, t0(), 4)];
+    let first = [sp("collection", t0(), 4)];
     let second = [
-        sp(Bucket::Collection, t0(), 1),
-        sp(Bucket::Collection, t0() + minute, 1),
+        sp("collection", t0(), 1),
+        sp("collection", t0() + minute, 1),
     ];
     let (a, b) = tokio::join!(store.record_spends(&first), store.record_spends(&second));
     a.expect("first writer");
@@ -2432,15 +2430,15 @@ pub async fn budget_ledger_adds_reads_and_prunes(store: &dyn Store) {
     assert_eq!(
         ledger(store, t0()).await,
         [
-            sp(Bucket::Get, t0(), 3),
-            sp(Bucket::Collection, t0(), 8),
-            sp(Bucket::Collection, t0() + minute, 1)
+            sp("collection", t0(), 8),
+            sp("collection", t0() + minute, 1),
+            sp("get", t0(), 3)
         ],
         "{name}: spends add to the stored counts"
     );
     assert_eq!(
         ledger(store, t0() + minute).await,
-        [sp(Bucket::Collection, t0() + minute, 1)],
+        [sp("collection", t0() + minute, 1)],
         "{name}: reading starts at the given slot"
     );
     assert_eq!(
@@ -2457,7 +2455,7 @@ pub async fn budget_ledger_adds_reads_and_prunes(store: &dyn Store) {
     );
 }
 
-async fn ledger(store: &dyn Store, since: DateTime<Utc>) -> Vec<finale::Spend> {
+async fn ledger(store: &dyn Store, since: DateTime<Utc>) -> Vec<BudgetSpend> {
     store
         .budget_spends(since)
         .await

@@ -564,12 +564,15 @@ impl Store for PgStore {
         runs::quarantined(&client, limit).await
     }
 
-    async fn record_spends(&self, spends: &[finale::Spend]) -> Result<(), StoreError> {
+    async fn record_spends(&self, spends: &[crate::store::BudgetSpend]) -> Result<(), StoreError> {
         let client = self.client().await?;
         budget::record_spends(&client, spends).await
     }
 
-    async fn budget_spends(&self, since: DateTime<Utc>) -> Result<Vec<finale::Spend>, StoreError> {
+    async fn budget_spends(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<crate::store::BudgetSpend>, StoreError> {
         let client = self.client().await?;
         budget::budget_spends(&client, since).await
     }

@@ -346,13 +346,16 @@ impl Store for SqliteStore {
         self.call(move |conn| runs::quarantined(conn, limit)).await
     }
 
-    async fn record_spends(&self, spends: &[finale::Spend]) -> Result<(), StoreError> {
+    async fn record_spends(&self, spends: &[crate::store::BudgetSpend]) -> Result<(), StoreError> {
         let spends = spends.to_vec();
         self.call(move |conn| budget::record_spends(conn, &spends))
             .await
     }
 
-    async fn budget_spends(&self, since: DateTime<Utc>) -> Result<Vec<finale::Spend>, StoreError> {
+    async fn budget_spends(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<crate::store::BudgetSpend>, StoreError> {
         self.call(move |conn| budget::budget_spends(conn, since))
             .await
     }

@@ -27,7 +27,7 @@
 //!   `get_items_needing_sync`, the seed's function, which uses `NOW()` by definition, and the
 //!   writer lease, which is about real time (the server's clock on Postgres).
 //! - **The budget ledger** (`budget_spends`): Finale requests granted, counted per (bucket,
-//!   one-minute slot) ([`finale::Spend`]). [`Store::record_spends`] adds to a row (never
+//!   one-minute slot) ([`BudgetSpend`]). [`Store::record_spends`] adds to a row (never
 //!   replaces it), [`Store::budget_spends`] reads the slots of the last window, and
 //!   [`Store::prune_budget_spends`] drops old slots; see `crate::sync::budget`.
 //! - **One writer.** [`Store::acquire_writer`] returns a lease (a Postgres advisory lock held
@@ -429,6 +429,19 @@ pub struct RunRecord {
     pub metrics: RunMetrics,
 }
 
+/// One row of the budget ledger: `count` requests of the budget named `bucket` granted in the
+/// one-minute slot starting at `slot`. The store only adds and reads them; what a bucket is
+/// belongs to the engine.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BudgetSpend {
+    /// The budget's name (`get`, `post`, `collection`).
+    pub bucket: String,
+    /// Start of the slot.
+    pub slot: DateTime<Utc>,
+    /// Requests granted in the slot.
+    pub count: u32,
+}
+
 /// Who wants (or holds) the writer role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WriterInfo {
@@ -601,11 +614,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Adds spends to the budget ledger in one transaction: each (bucket, slot) row grows by
     /// the spend's count (created when absent; spends of one key in the list add up; a zero
     /// count writes nothing).
-    async fn record_spends(&self, spends: &[finale::Spend]) -> Result<(), StoreError>;
+    async fn record_spends(&self, spends: &[BudgetSpend]) -> Result<(), StoreError>;
 
-    /// The ledger's rows whose slot starts at or after `since`, sorted ([`finale::Spend`]'s
-    /// order: bucket in [`finale::Bucket`] order, then slot).
-    async fn budget_spends(&self, since: DateTime<Utc>) -> Result<Vec<finale::Spend>, StoreError>;
+    /// The ledger's rows whose slot starts at or after `since`, sorted by bucket name, then
+    /// slot.
+    async fn budget_spends(&self, since: DateTime<Utc>) -> Result<Vec<BudgetSpend>, StoreError>;
 
     /// Deletes the ledger's rows whose slot starts before `before`; returns how many.
     async fn prune_budget_spends(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;

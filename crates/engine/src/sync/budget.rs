@@ -46,7 +46,7 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 
 use super::{Engine, SyncError};
-use crate::store::Store;
+use crate::store::{BudgetSpend, Store};
 
 /// A [`BudgetLedger`] over a store's `budget_spends`.
 #[derive(Debug, Clone)]
@@ -64,12 +64,47 @@ impl StoreLedger {
 impl BudgetLedger for StoreLedger {
     fn record<'a>(&'a self, spends: &'a [Spend]) -> BoxFuture<'a, Result<(), LedgerError>> {
         Box::pin(async move {
+            let rows: Vec<BudgetSpend> = spends.iter().map(to_row).collect();
             self.store
-                .record_spends(spends)
+                .record_spends(&rows)
                 .await
                 .map_err(|e| LedgerError(e.to_string()))
         })
     }
+}
+
+/// A spend as the store keeps it (the bucket by name).
+fn to_row(s: &Spend) -> BudgetSpend {
+    BudgetSpend {
+        bucket: s.bucket.name().to_owned(),
+        slot: s.slot,
+        count: s.count,
+    }
+}
+
+/// The store's ledger rows from `since` as the scheduler's spends; a row naming no budget
+/// this engine knows is an error (the store was written by something else).
+async fn read_spends(store: &dyn Store, since: DateTime<Utc>) -> Result<Vec<Spend>, SyncError> {
+    let mut spends = store
+        .budget_spends(since)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let bucket = Bucket::from_name(&r.bucket).ok_or_else(|| {
+                SyncError::State(format!(
+                    "budget_spends.bucket is not a budget: {:?}",
+                    r.bucket
+                ))
+            })?;
+            Ok(Spend {
+                bucket,
+                slot: r.slot,
+                count: r.count,
+            })
+        })
+        .collect::<Result<Vec<_>, SyncError>>()?;
+    spends.sort();
+    Ok(spends)
 }
 
 /// The longest window of the configured budgets (the collection bucket's hour).
@@ -107,9 +142,7 @@ pub async fn budget_use(
     cfg: &BudgetConfig,
     now: DateTime<Utc>,
 ) -> Result<Vec<BudgetUse>, SyncError> {
-    let spends = store
-        .budget_spends(window_start(now, longest_window(cfg)))
-        .await?;
+    let spends = read_spends(store, window_start(now, longest_window(cfg))).await?;
     Ok(Bucket::ALL
         .iter()
         .map(|&bucket| {
@@ -142,7 +175,7 @@ impl Engine {
         let now = self.now();
         let window = longest_window(sched.config());
         self.store.prune_budget_spends(now - window * 2).await?;
-        let spends = self.store.budget_spends(window_start(now, window)).await?;
+        let spends = read_spends(&*self.store, window_start(now, window)).await?;
         let added = sched.seed(&spends);
         let [get, post, collection] = added;
         if added.iter().any(|n| *n > 0) {

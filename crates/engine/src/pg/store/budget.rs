@@ -8,21 +8,23 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use finale::{Bucket, Spend};
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
-use crate::store::StoreError;
+use crate::store::{BudgetSpend, StoreError};
 
-pub(super) async fn record_spends(client: &Client, spends: &[Spend]) -> Result<(), StoreError> {
-    let mut sum: BTreeMap<(Bucket, DateTime<Utc>), i64> = BTreeMap::new();
+pub(super) async fn record_spends(
+    client: &Client,
+    spends: &[BudgetSpend],
+) -> Result<(), StoreError> {
+    let mut sum: BTreeMap<(&str, DateTime<Utc>), i64> = BTreeMap::new();
     for s in spends.iter().filter(|s| s.count > 0) {
-        *sum.entry((s.bucket, s.slot)).or_insert(0) += i64::from(s.count);
+        *sum.entry((s.bucket.as_str(), s.slot)).or_insert(0) += i64::from(s.count);
     }
     if sum.is_empty() {
         return Ok(());
     }
-    let buckets: Vec<&str> = sum.keys().map(|(b, _)| b.name()).collect();
+    let buckets: Vec<&str> = sum.keys().map(|(b, _)| *b).collect();
     let slots: Vec<DateTime<Utc>> = sum.keys().map(|(_, s)| *s).collect();
     let counts: Vec<i64> = sum.values().copied().collect();
     client
@@ -44,7 +46,7 @@ pub(super) async fn record_spends(client: &Client, spends: &[Spend]) -> Result<(
 pub(super) async fn budget_spends(
     client: &Client,
     since: DateTime<Utc>,
-) -> Result<Vec<Spend>, StoreError> {
+) -> Result<Vec<BudgetSpend>, StoreError> {
     const WHAT: &str = "read budget spends";
     let rows = client
         .query_typed(
@@ -60,7 +62,11 @@ pub(super) async fn budget_spends(
                 (|| Ok::<_, tokio_postgres::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))(
                 )
                 .map_err(StoreError::query(WHAT))?;
-            spend(&bucket, slot, count)
+            Ok(BudgetSpend {
+                bucket,
+                slot,
+                count: u32::try_from(count.max(0)).unwrap_or(u32::MAX),
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     spends.sort();
@@ -78,16 +84,4 @@ pub(super) async fn prune_budget_spends(
         )
         .await
         .map_err(StoreError::query("prune budget spends"))
-}
-
-/// A stored row as a [`Spend`] (counts beyond `u32` saturate: no slot comes near).
-fn spend(bucket: &str, slot: DateTime<Utc>, count: i64) -> Result<Spend, StoreError> {
-    let bucket = Bucket::from_name(bucket).ok_or_else(|| StoreError::Corrupt {
-        what: format!("budget_spends.bucket is not a budget: {bucket:?}"),
-    })?;
-    Ok(Spend {
-        bucket,
-        slot,
-        count: u32::try_from(count.max(0)).unwrap_or(u32::MAX),
-    })
 }

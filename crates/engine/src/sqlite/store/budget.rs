@@ -5,23 +5,23 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use finale::{Bucket, Spend};
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::conv::time_req;
 use crate::sqlite::to_millis;
-use crate::store::StoreError;
+use crate::store::{BudgetSpend, StoreError};
 
 fn q(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     StoreError::sqlite(what)
 }
 
 /// Adds spends to the ledger.
-pub fn record_spends(conn: &mut Connection, spends: &[Spend]) -> Result<(), StoreError> {
+pub fn record_spends(conn: &mut Connection, spends: &[BudgetSpend]) -> Result<(), StoreError> {
     const WHAT: &str = "record budget spends";
-    let mut sum: BTreeMap<(Bucket, i64), i64> = BTreeMap::new();
+    let mut sum: BTreeMap<(&str, i64), i64> = BTreeMap::new();
     for s in spends.iter().filter(|s| s.count > 0) {
-        *sum.entry((s.bucket, to_millis(s.slot))).or_insert(0) += i64::from(s.count);
+        *sum.entry((s.bucket.as_str(), to_millis(s.slot)))
+            .or_insert(0) += i64::from(s.count);
     }
     if sum.is_empty() {
         return Ok(());
@@ -37,7 +37,7 @@ pub fn record_spends(conn: &mut Connection, spends: &[Spend]) -> Result<(), Stor
             )
             .map_err(q(WHAT))?;
         for ((bucket, slot), count) in &sum {
-            stmt.execute(params![bucket.name(), slot, count])
+            stmt.execute(params![bucket, slot, count])
                 .map_err(q(WHAT))?;
         }
     }
@@ -48,7 +48,7 @@ pub fn record_spends(conn: &mut Connection, spends: &[Spend]) -> Result<(), Stor
 pub fn budget_spends(
     conn: &mut Connection,
     since: DateTime<Utc>,
-) -> Result<Vec<Spend>, StoreError> {
+) -> Result<Vec<BudgetSpend>, StoreError> {
     const WHAT: &str = "read budget spends";
     let mut stmt = conn
         .prepare_cached("SELECT bucket, slot, count FROM budget_spends WHERE slot >= ?1")
@@ -67,10 +67,8 @@ pub fn budget_spends(
     let mut spends = rows
         .into_iter()
         .map(|(bucket, slot, count)| {
-            Ok(Spend {
-                bucket: Bucket::from_name(&bucket).ok_or_else(|| StoreError::Corrupt {
-                    what: format!("budget_spends.bucket is not a budget: {bucket:?}"),
-                })?,
+            Ok(BudgetSpend {
+                bucket,
                 slot: time_req(slot, "budget_spends.slot")?,
                 count: u32::try_from(count.max(0)).unwrap_or(u32::MAX),
             })
