@@ -5,7 +5,7 @@
 //! # Two independent readings
 //!
 //! [`expected_snapshot`] never goes through the Finale client or the engine's
-//! `rows::*::from_finale` conversions: it reads [`finale_sim::Dataset`] (the records the
+//! `engine::sync::convert` conversions: it reads [`finale_sim::Dataset`] (the records the
 //! simulator renders from) and applies the mapping rules of `crates/engine/src/rows.rs` by
 //! hand. An engine sync reads the same data over HTTP, decodes it with the client and converts
 //! it with `rows.rs`; the two results must agree exactly. Only the content-hash functions

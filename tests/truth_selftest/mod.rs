@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use engine::rows::{FacilityRow, OrderRow, PartyRow, ProductRow, StockRow, aggregate_stock};
+use engine::rows::StockRow;
+use engine::sync::convert::{aggregate_stock, facility_row, order_row, party_row, product_row};
 use finale::{Facility, InventoryItem, Order, PartyGroup, Priority, Product};
 use finale_sim::Size;
 use finale_sim::generate::generate;
@@ -529,17 +530,13 @@ async fn read_back_and_compare(p: &crate::Pair) {
     let ds = ds.read().unwrap();
     let expected = expected_snapshot_with(&ds, anchor(), &Expect::for_sim(p.sim.config()));
     let actual = Snapshot {
-        facilities: rows(&facilities.records, FacilityRow::from_finale, |r| {
-            r.url.clone()
-        }),
-        parties: rows(&parties.records, PartyRow::from_finale, |r| r.url.clone()),
-        products: rows(&products.records, ProductRow::from_finale, |r| {
-            r.url.clone()
-        }),
+        facilities: rows(&facilities.records, facility_row, |r| r.url.clone()),
+        parties: rows(&parties.records, party_row, |r| r.url.clone()),
+        products: rows(&products.records, product_row, |r| r.url.clone()),
         stock: stock_rows,
         orders: rows(
             &orders.records,
-            |o| OrderRow::from_finale(o, p.config.packed_quantities, p.config.timezone),
+            |o| order_row(o, p.config.packed_quantities, p.config.timezone),
             |r| r.url.clone(),
         ),
         daily_sales: expected.daily_sales.clone(),

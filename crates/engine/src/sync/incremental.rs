@@ -41,6 +41,7 @@ use finale::{
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 
+use super::convert::{aggregate_stock, raw_json};
 use super::full::chunk;
 use super::plan::{Cursor, cursor_key};
 use super::unreadable::{RETRIES_PER_RUN, UNREADABLE_KEY, Unreadable, to_retry};
@@ -49,10 +50,7 @@ use super::{
     RunOutput, Severity, SyncError, Thresholds,
 };
 use crate::derive::{ItemInput, item_row};
-use crate::rows::{
-    FacilityRow, Hash, Invalid, OrderRow, PartyRow, ProductRow, StockKey, StockRow,
-    aggregate_stock, raw_json,
-};
+use crate::rows::{FacilityRow, Hash, Invalid, OrderRow, PartyRow, ProductRow, StockKey, StockRow};
 use crate::store::Strategy;
 use crate::store::{Applied, Batch, PriceChange, Quarantined, Scope};
 
@@ -74,7 +72,7 @@ pub(super) trait Mirror: FinaleRecord + Serialize + Send + Sync + 'static {
 impl Mirror for Facility {
     type Stored = FacilityRow;
     fn to_row(&self, _packed: PackedQuantities, _zone: Tz) -> Result<FacilityRow, Invalid> {
-        FacilityRow::from_finale(self)
+        super::convert::facility_row(self)
     }
     fn put(batch: &mut Batch, rows: Vec<FacilityRow>) {
         batch.facilities = rows;
@@ -84,7 +82,7 @@ impl Mirror for Facility {
 impl Mirror for PartyGroup {
     type Stored = PartyRow;
     fn to_row(&self, _packed: PackedQuantities, _zone: Tz) -> Result<PartyRow, Invalid> {
-        PartyRow::from_finale(self)
+        super::convert::party_row(self)
     }
     fn put(batch: &mut Batch, rows: Vec<PartyRow>) {
         batch.parties = rows;
@@ -100,7 +98,7 @@ impl Mirror for PartyGroup {
 impl Mirror for Product {
     type Stored = ProductRow;
     fn to_row(&self, _packed: PackedQuantities, _zone: Tz) -> Result<ProductRow, Invalid> {
-        ProductRow::from_finale(self)
+        super::convert::product_row(self)
     }
     fn put(batch: &mut Batch, rows: Vec<ProductRow>) {
         batch.products = rows;
@@ -110,7 +108,7 @@ impl Mirror for Product {
 impl Mirror for Order {
     type Stored = OrderRow;
     fn to_row(&self, packed: PackedQuantities, zone: Tz) -> Result<OrderRow, Invalid> {
-        OrderRow::from_finale(self, packed, zone)
+        super::convert::order_row(self, packed, zone)
     }
     fn put(batch: &mut Batch, rows: Vec<OrderRow>) {
         batch.orders = rows;

@@ -30,6 +30,7 @@
 
 pub mod budget;
 pub mod cap;
+pub mod convert;
 mod full;
 mod incremental;
 mod meter;
