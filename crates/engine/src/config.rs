@@ -20,7 +20,7 @@
 //! a password in it) is rejected with a message saying where to put it instead. Secrets are
 //! held as [`finale::Secret`] (its `Debug`/`Display` print `***`); no error, log line or
 //! [`EngineConfig::describe`] output contains one. Database URL errors go through
-//! [`crate::pg::connect::plan_connection`], whose messages redact the password.
+//! [`store::pg::connect::plan_connection`], whose messages redact the password.
 //!
 //! The keychain fails soft: no backend (no D-Bus session on a server or in CI), no entry, or
 //! a locked store all count as "absent" (logged at debug level, never the value). Set
@@ -77,8 +77,8 @@ use chrono::{NaiveTime, TimeDelta, Timelike};
 use finale::{Credentials, FinaleConfig, Secret};
 use serde::Deserialize;
 
-use crate::pg::connect::plan_connection;
 use crate::schedule::Schedule;
+use store::pg::connect::plan_connection;
 
 /// The keychain service name every Stockpulse entry lives under.
 pub const KEYCHAIN_SERVICE: &str = "stockpulse";
@@ -349,7 +349,7 @@ pub struct SyncConfig {
     /// How far back the full load reaches (730 days).
     pub history_horizon: TimeDelta,
     /// The writer role's lease TTL (120 s, at most 300): a frozen writer is replaced after
-    /// this long without renewing it ([`crate::lease`]).
+    /// this long without renewing it ([`store::lease`]).
     pub writer_lease: std::time::Duration,
     /// The critical strategy's triggers.
     pub critical: CriticalThresholds,
@@ -368,7 +368,7 @@ impl Default for SyncConfig {
             retry_after: TimeDelta::minutes(5),
             cursor_overlap: TimeDelta::seconds(300),
             history_horizon: TimeDelta::days(730),
-            writer_lease: crate::lease::DEFAULT_TTL,
+            writer_lease: store::lease::DEFAULT_TTL,
             critical: CriticalThresholds::default(),
         }
     }
@@ -391,7 +391,7 @@ impl SyncConfig {
 pub enum StoreTarget<'a> {
     /// The shared Postgres store.
     Postgres {
-        /// The database URL (pass `expose()` to [`crate::pg::connect()`] only).
+        /// The database URL (pass `expose()` to [`store::pg::connect()`] only).
         url: &'a Secret,
         /// A session-mode URL for the writer lock when `url` is a transaction pooler.
         lock_url: Option<&'a Secret>,
@@ -1182,7 +1182,7 @@ fn resolve_sync(
         env,
         d.writer_lease.as_secs() as i64,
     )?;
-    let max_lease = crate::lease::MAX_TTL.as_secs();
+    let max_lease = store::lease::MAX_TTL.as_secs();
     if lease_secs as u64 > max_lease {
         return Err(ConfigError::Invalid {
             setting: lease_key.env.to_owned(),
@@ -1270,7 +1270,7 @@ fn source_label(source: SecretSource) -> String {
 fn check_pg_url(url: &Secret, setting: &str) -> Result<(), ConfigError> {
     match plan_connection(url.expose()) {
         Ok(_) => Ok(()),
-        Err(crate::store::StoreError::InvalidUrl { reason }) => Err(ConfigError::DatabaseUrl {
+        Err(store::StoreError::InvalidUrl { reason }) => Err(ConfigError::DatabaseUrl {
             setting: setting.to_owned(),
             reason,
         }),

@@ -51,7 +51,7 @@
 //!   a run at all, neither done nor failed: the strategy stays due and is tried again soon,
 //!   after [`BUSY_FIRST`] (15 s) doubling up to [`BUSY_MAX`] (5 min), so a `serve` beside a
 //!   long full load asks a handful of times instead of spinning, and a holder that froze is
-//!   replaced (its lease expires: [`crate::lease`]) at one of those attempts.
+//!   replaced (its lease expires: [`store::lease`]) at one of those attempts.
 //! - Every delay is shortened by up to 20 % at random ([`JITTER`]), so workstations that
 //!   failed together do not retry in step.
 //!

@@ -46,7 +46,7 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 
 use super::{Engine, SyncError};
-use crate::store::{BudgetSpend, Store};
+use store::{BudgetSpend, Store};
 
 /// A [`BudgetLedger`] over a store's `budget_spends`.
 #[derive(Debug, Clone)]

@@ -65,7 +65,7 @@ use finale::{Collection, FinaleRecord, Priority};
 use serde::{Deserialize, Serialize};
 
 use super::{Engine, SyncError};
-use crate::store::{JobKind, PlannedJob};
+use store::{JobKind, PlannedJob};
 
 /// The `sync_state` key remembering when the stock snapshot last reached the cap
 /// ([`StockCapped`], or `null` once it no longer does).

@@ -2,7 +2,7 @@
 //! store sees it.
 //!
 //! Conversion is pure (`Finale record → Result<Row, Invalid>`) and the same for both stores,
-//! so they hold exactly the same values and hashes ([`crate::rows`] defines the rows and their
+//! so they hold exactly the same values and hashes ([`store::rows`] defines the rows and their
 //! hashes). A record that would violate a store CHECK (non-finite numbers, negative prices,
 //! empty keys) is rejected here as an [`Invalid`], which the engine quarantines with the
 //! record's raw JSON ([`raw_json`]): one bad record never fails the batch it travels in, and
@@ -20,7 +20,7 @@ use chrono_tz::Tz;
 use finale::{Facility, FinaleRecord, InventoryItem, Order, PackedQuantities, PartyGroup, Product};
 use serde::Serialize;
 
-use crate::rows::{
+use store::rows::{
     FacilityRow, GuidelineRow, Invalid, LineRow, OrderRow, PartyRow, ProductRow, StockRow,
     SupplierLinkRow, business_day, party_url_from_id,
 };

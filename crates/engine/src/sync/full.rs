@@ -34,7 +34,7 @@ use super::incremental::{Lines, Mirror, QUIET_LAG, StockRead};
 use super::plan::{Cursor, PLAN_KEY, PlanState, cursor_key, eta, plan_full, velocity_ready};
 use super::unreadable::UNREADABLE_KEY;
 use super::{Engine, Meter, Progress, ProgressUpdate, RunOutput, SyncError};
-use crate::store::{BackfillJob, Batch, JobDone, JobKind, JobStatus, Quarantined, Scope};
+use store::{BackfillJob, Batch, JobDone, JobKind, JobStatus, Quarantined, Scope};
 
 /// One job, fetched and converted, ready to write.
 struct Fetched {

@@ -49,10 +49,10 @@ use super::{
     CriticalItem, CriticalReport, Engine, LocationAlert, Meter, Progress, ProgressUpdate,
     RunOutput, Severity, SyncError, Thresholds,
 };
-use crate::derive::{ItemInput, item_row};
-use crate::rows::{FacilityRow, Hash, Invalid, OrderRow, PartyRow, ProductRow, StockKey, StockRow};
-use crate::store::Strategy;
-use crate::store::{Applied, Batch, PriceChange, Quarantined, Scope};
+use store::Strategy;
+use store::derive::{ItemInput, item_row};
+use store::rows::{FacilityRow, Hash, Invalid, OrderRow, PartyRow, ProductRow, StockKey, StockRow};
+use store::{Applied, Batch, PriceChange, Quarantined, Scope};
 
 /// A Finale record the engine mirrors into one table (with owned children).
 pub(super) trait Mirror: FinaleRecord + Serialize + Send + Sync + 'static {
@@ -355,7 +355,7 @@ pub(super) fn stock_changes(
 /// Inactive products are left out (they are expected to run out).
 ///
 /// Every trigger looks at *available* stock (on hand − reserved); the reorder-point trigger
-/// compares each location with its own guideline ([`crate::derive::LocationLevel`]) and
+/// compares each location with its own guideline ([`store::derive::LocationLevel`]) and
 /// lists the locations at or below it. Each item carries the [`Severity`] of its most severe
 /// trigger.
 pub fn evaluate(
@@ -854,7 +854,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::derive::LocationLevel;
+    use store::derive::LocationLevel;
 
     fn row(p: &str, f: &str, on_hand: f64) -> StockRow {
         StockRow::new(p.into(), f.into(), on_hand, 0.0, 0.0)

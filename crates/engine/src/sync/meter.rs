@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use finale::BudgetReport;
 
-use crate::store::StoreError;
-use crate::store::{Quarantined, RunMetrics};
+use store::StoreError;
+use store::{Quarantined, RunMetrics};
 
 use super::plan::bucket_name;
 

@@ -5,7 +5,7 @@
 //!
 //! 1. takes the **writer role** ([`Store::acquire_writer_for`] with a lease of
 //!    [`SyncSettings::writer_lease`]; a second engine gets [`SyncError::WriterBusy`] naming
-//!    the holder, an expired lease is taken over: [`crate::lease`]), closes runs a killed (or
+//!    the holder, an expired lease is taken over: [`store::lease`]), closes runs a killed (or
 //!    replaced) process left open, and opens a `sync_runs` row. If the lease is taken over
 //!    while the run goes on (this process was frozen past its TTL), the run stops with
 //!    [`StoreError::LostWriterRole`]: the store refuses its writes from then on, and the
@@ -47,12 +47,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use finale::{Clock, FinaleClient, RecordError};
 use serde::Serialize;
 
-use crate::derive::{ItemInput, item_row};
-use crate::rows::{Invalid, ItemRow, business_day};
-use crate::store::{
+use store::derive::{ItemInput, item_row};
+use store::rows::{Invalid, ItemRow, business_day};
+use store::{
     Applied, Batch, ItemWrites, Quarantined, RunMetrics, Scope, Store, WriterInfo, Writes,
 };
-use crate::store::{StoreError, Strategy};
+use store::{StoreError, Strategy};
 
 pub use incremental::{PENDING_KEY, PendingAlerts, evaluate};
 pub use meter::Meter;
@@ -116,7 +116,7 @@ impl Default for SyncSettings {
             critical_limit: 1000,
             thresholds: Thresholds::default(),
             writer_wait: None,
-            writer_lease: crate::lease::DEFAULT_TTL,
+            writer_lease: store::lease::DEFAULT_TTL,
             smart_max_duration: Duration::from_secs(15 * 60),
             full_slice: None,
         }

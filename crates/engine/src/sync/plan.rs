@@ -45,8 +45,8 @@ use finale::{Bucket, BudgetConfig, Collection};
 use serde::{Deserialize, Serialize};
 
 use crate::schedule::Schedule;
-use crate::store::Strategy;
-use crate::store::{JobKind, PlannedJob};
+use store::Strategy;
+use store::{JobKind, PlannedJob};
 
 /// The `sync_state` key holding the current plan's horizon.
 pub const PLAN_KEY: &str = "backfill:plan";

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use finale::Priority;
 
 use super::{Engine, Meter, Progress, ProgressUpdate, RunOutput, SyncError};
-use crate::store::Scope;
+use store::Scope;
 
 impl Engine {
     pub(super) async fn pulse(

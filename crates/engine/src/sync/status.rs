@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::SyncError;
 use super::plan::{Cursor, PLAN_KEY, PlanState, cursor_key, eta};
-use crate::store::{JobStatus, Store};
+use store::{JobStatus, Store};
 
 /// A typed `sync_state` value (the engine's cursors and plan).
 pub async fn read_state<T: serde::de::DeserializeOwned>(

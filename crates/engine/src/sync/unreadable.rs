@@ -124,7 +124,7 @@ impl Unreadable {
 /// rejected it, or it was stored with a bad optional field left empty (a cost, a date): in
 /// each case the store does not hold what Finale holds. Stock rows have no URL; a record
 /// whose URL itself was unreadable cannot be asked for again.
-pub fn to_retry(quarantine: &[crate::store::Quarantined]) -> Vec<(&str, &str)> {
+pub fn to_retry(quarantine: &[store::Quarantined]) -> Vec<(&str, &str)> {
     quarantine
         .iter()
         .filter_map(|q| {
@@ -143,7 +143,7 @@ impl super::Engine {
         &self,
         url: &str,
     ) -> Result<Option<UnreadableRecord>, super::SyncError> {
-        let me = crate::store::WriterInfo {
+        let me = store::WriterInfo {
             runner: self.runner.clone(),
             purpose: "resolve".to_owned(),
         };
@@ -156,13 +156,13 @@ impl super::Engine {
             let found = list.records.iter().find(|r| r.url == url).cloned();
             if let Some(r) = &found {
                 list.remove(&r.collection, url);
-                let batch = crate::store::Batch {
+                let batch = store::Batch {
                     state: vec![(
                         UNREADABLE_KEY.to_owned(),
                         serde_json::to_value(&list)
                             .map_err(|e| super::SyncError::State(e.to_string()))?,
                     )],
-                    ..crate::store::Batch::default()
+                    ..store::Batch::default()
                 };
                 self.store.apply(&batch, self.now()).await?;
                 tracing::info!(%url, "unreadable record resolved by hand");
@@ -178,7 +178,7 @@ impl super::Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Quarantined;
+    use store::Quarantined;
 
     fn t(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
