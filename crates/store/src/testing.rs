@@ -14,7 +14,7 @@
 //! Later suites (engine, CLI, end-to-end) use it the same way:
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), engine::StoreError> {
+//! # async fn demo() -> Result<(), store::StoreError> {
 //! let db = store::testing::TestDb::migrated().await?;
 //! let rows = db.client().query_typed("SELECT count(*) FROM products", &[]).await;
 //! # let _ = rows; Ok(()) }
