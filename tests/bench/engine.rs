@@ -25,7 +25,9 @@ use std::time::{Duration, Instant, SystemTime};
 use chrono::Utc;
 use engine::Strategy;
 use engine::store::{Batch, Snapshot, Store};
-use engine::sync::{Engine, LoadProfile, NoProgress, SyncSettings, estimate, plan_full};
+use engine::sync::{
+    Engine, LoadProfile, NoProgress, Progress, ProgressUpdate, SyncSettings, estimate, plan_full,
+};
 use finale::{BudgetConfig, FinaleClient, ScaledClock};
 use finale_sim::{SimClock, SimConfig, SimHandle, Simulator, Size};
 
@@ -92,6 +94,10 @@ async fn start_sim(
     cfg.anchor = anchor;
     cfg.clock = SimClock::scaled(real, anchor, scale);
     cfg.limits.enabled = budgets;
+    // Budgets off means off: a simulator that still counted and reported its windows would
+    // pause the client (it honours `X-RateLimit-Remaining: 0` whatever its own settings), so
+    // back-to-back runs would measure Finale's POST budget instead of the engine.
+    cfg.quirks.rate_limit_headers = budgets;
     cfg.quirks.order_items_in_collection = !headers_only;
     cfg.limits.graphql_counts_as_collection = graphql_is_collection;
     cfg.limits.get_per_minute /= divisor;
@@ -166,12 +172,45 @@ fn change_one_percent(sim: &SimHandle) -> (usize, usize) {
     (products, rows)
 }
 
+/// Times the phases of a run (as its progress updates name them).
+struct Phases(std::sync::Mutex<Vec<(String, Instant)>>);
+
+impl Phases {
+    fn new() -> Self {
+        Phases(std::sync::Mutex::new(Vec::new()))
+    }
+
+    /// `phase 1.2 s, next 0.3 s, ...` up to `end`.
+    fn describe(&self, end: Instant) -> String {
+        let v = self.0.lock().unwrap();
+        v.iter()
+            .enumerate()
+            .map(|(i, (phase, at))| {
+                let next = v.get(i + 1).map_or(end, |(_, t)| *t);
+                format!("{phase} {:.1} s", (next - *at).as_secs_f64())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl Progress for Phases {
+    fn update(&self, p: &ProgressUpdate) {
+        let mut v = self.0.lock().unwrap();
+        if v.last().is_none_or(|(phase, _)| *phase != p.phase) {
+            v.push((p.phase.clone(), Instant::now()));
+        }
+    }
+}
+
 async fn smart_after_change(name: &str, sim: &SimHandle, engine: &Engine) {
     let (p, s) = change_one_percent(sim);
     // Finale's filter bounds are whole seconds: let the changes fall before the run's bound.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let t = Instant::now();
-    let r = engine.run(Strategy::Smart, &NoProgress).await.unwrap();
+    let phases = Phases::new();
+    let r = engine.run(Strategy::Smart, &phases).await.unwrap();
+    let phases = phases.describe(Instant::now());
     println!(
         "  {name:<9} {p} products and {s} stock rows changed: smart took {:.2} s, read {} records, wrote {} rows ({} mirror, {} daily sales, {} items)",
         t.elapsed().as_secs_f64(),
@@ -182,6 +221,7 @@ async fn smart_after_change(name: &str, sim: &SimHandle, engine: &Engine) {
         r.items.writes.total()
     );
     println!("            {}", r.applied.describe_tables());
+    println!("            phases: {phases}");
     println!(
         "            requests {:?}, network p50 {:.1} ms / p95 {:.1} ms, mean store call {:.1} ms",
         r.metrics.requests,
