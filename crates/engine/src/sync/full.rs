@@ -407,81 +407,64 @@ impl Engine {
                 .map_err(|e| SyncError::State(e.to_string()))
         };
         let mut patterns = Vec::new();
-        let mut lines = None;
-        let (mut batches, quarantine, seen, records, requests) = match (collection, job.job.kind) {
-            (Collection::Facility, JobKind::Snapshot) => {
-                let d = self.client.fetch_all::<Facility>(prio).await?;
-                windowed_from = self.floor_if_capped(&d, prio).await;
-                let (read, job_lines) = self.snapshot_batches(d, run_id, at, size);
-                lines = Some(job_lines);
-                read
-            }
-            (Collection::PartyGroup, JobKind::Snapshot) => {
-                let d = self.client.fetch_all::<PartyGroup>(prio).await?;
-                windowed_from = self.floor_if_capped(&d, prio).await;
-                let (read, job_lines) = self.snapshot_batches(d, run_id, at, size);
-                lines = Some(job_lines);
-                read
-            }
-            (Collection::Product, JobKind::Snapshot) => {
-                let d = self.client.fetch_all::<Product>(prio).await?;
-                windowed_from = self.floor_if_capped(&d, prio).await;
-                let (read, job_lines) = self.snapshot_batches(d, run_id, at, size);
-                lines = Some(job_lines);
-                read
-            }
-            // Window jobs of a capped snapshot (module `cap`).
-            (Collection::Facility, JobKind::Window) => {
-                let (read, job_lines) = self
-                    .window_batches::<Facility>(window()?, run_id, at, size, &mut patterns)
-                    .await?;
-                lines = Some(job_lines);
-                read
-            }
-            (Collection::PartyGroup, JobKind::Window) => {
-                let (read, job_lines) = self
-                    .window_batches::<PartyGroup>(window()?, run_id, at, size, &mut patterns)
-                    .await?;
-                lines = Some(job_lines);
-                read
-            }
-            (Collection::Product, JobKind::Window) => {
-                let (read, job_lines) = self
-                    .window_batches::<Product>(window()?, run_id, at, size, &mut patterns)
-                    .await?;
-                lines = Some(job_lines);
-                read
-            }
-            (Collection::Order, JobKind::Window) => {
-                let (read, job_lines) = self
-                    .window_batches::<Order>(window()?, run_id, at, size, &mut patterns)
-                    .await?;
-                lines = Some(job_lines);
-                read
-            }
-            (Collection::InventoryItem, JobKind::Snapshot) => {
-                let StockRead {
-                    changes,
-                    quarantine: q,
-                    seen,
-                    requests,
-                    state: s,
-                } = self.read_stock(prio, run_id, at, None).await?;
-                state = s;
-                let records = changes.upserts.len() as u64;
-                let mut batches = chunk(changes.upserts, size, |b, rows| b.stock_upserts = rows);
-                batches.extend(chunk(changes.deletes, size, |b, keys| {
-                    b.stock_deletes = keys
-                }));
-                (batches, q, seen, records, requests)
-            }
-            (c, kind) => {
-                return Err(SyncError::State(format!(
-                    "no backfill reader for a {} job of `{c}`",
-                    kind.as_str()
-                )));
-            }
-        };
+        let ((mut batches, quarantine, seen, records, requests), lines) =
+            match (collection, job.job.kind) {
+                (Collection::Facility, JobKind::Snapshot) => {
+                    let d = self.client.fetch_all::<Facility>(prio).await?;
+                    windowed_from = self.floor_if_capped(&d, prio).await;
+                    self.snapshot_batches(d, run_id, at, size)
+                }
+                (Collection::PartyGroup, JobKind::Snapshot) => {
+                    let d = self.client.fetch_all::<PartyGroup>(prio).await?;
+                    windowed_from = self.floor_if_capped(&d, prio).await;
+                    self.snapshot_batches(d, run_id, at, size)
+                }
+                (Collection::Product, JobKind::Snapshot) => {
+                    let d = self.client.fetch_all::<Product>(prio).await?;
+                    windowed_from = self.floor_if_capped(&d, prio).await;
+                    self.snapshot_batches(d, run_id, at, size)
+                }
+                // Window jobs of a capped snapshot (module `cap`).
+                (Collection::Facility, JobKind::Window) => {
+                    self.window_batches::<Facility>(window()?, run_id, at, size, &mut patterns)
+                        .await?
+                }
+                (Collection::PartyGroup, JobKind::Window) => {
+                    self.window_batches::<PartyGroup>(window()?, run_id, at, size, &mut patterns)
+                        .await?
+                }
+                (Collection::Product, JobKind::Window) => {
+                    self.window_batches::<Product>(window()?, run_id, at, size, &mut patterns)
+                        .await?
+                }
+                (Collection::Order, JobKind::Window) => {
+                    self.window_batches::<Order>(window()?, run_id, at, size, &mut patterns)
+                        .await?
+                }
+                (Collection::InventoryItem, JobKind::Snapshot) => {
+                    let StockRead {
+                        changes,
+                        quarantine: q,
+                        seen,
+                        requests,
+                        state: s,
+                    } = self.read_stock(prio, run_id, at, None).await?;
+                    state = s;
+                    let records = changes.upserts.len() as u64;
+                    let mut batches =
+                        chunk(changes.upserts, size, |b, rows| b.stock_upserts = rows);
+                    batches.extend(chunk(changes.deletes, size, |b, keys| {
+                        b.stock_deletes = keys
+                    }));
+                    ((batches, q, seen, records, requests), None)
+                }
+                (c, kind) => {
+                    return Err(SyncError::State(format!(
+                        "no backfill reader for a {} job of `{c}`",
+                        kind.as_str()
+                    )));
+                }
+            };
         if batches.is_empty() {
             // A job with no rows still needs a batch to carry its mark.
             batches.push(Batch::default());
@@ -562,7 +545,7 @@ impl Engine {
     ) -> Result<
         (
             (Vec<Batch>, Vec<Quarantined>, usize, u64, u32),
-            (Lines, Vec<String>),
+            Option<(Lines, Vec<String>)>,
         ),
         SyncError,
     > {
@@ -585,7 +568,7 @@ impl Engine {
                 records,
                 batch.requests + lines.requests,
             ),
-            (lines, read),
+            Some((lines, read)),
         ))
     }
 
@@ -599,7 +582,7 @@ impl Engine {
         size: usize,
     ) -> (
         (Vec<Batch>, Vec<Quarantined>, usize, u64, u32),
-        (Lines, Vec<String>),
+        Option<(Lines, Vec<String>)>,
     ) {
         let seen = d.records.len() + d.errors.len();
         let (rows, q) = self.convert(&d.records, &d.errors, run_id, at);
@@ -607,7 +590,7 @@ impl Engine {
         let read = d.records.iter().map(|r| r.key().into_owned()).collect();
         (
             (chunk(rows, size, T::put), q, seen, records, 1),
-            (Lines::default(), read),
+            Some((Lines::default(), read)),
         )
     }
 }

@@ -197,22 +197,20 @@ impl Engine {
 
     /// Reads again, one GET each, the records of `T`'s collection that earlier runs could not
     /// read (the longest-waiting first, at most [`RETRIES_PER_RUN`]), adding those that read
-    /// to `records` and counting another attempt for the others. Returns the requests made.
+    /// to `records` and counting another attempt for the others.
     async fn retry_unreadable<T: Mirror>(
         &self,
         records: &mut Vec<T>,
         list: &mut Unreadable,
         prio: Priority,
         at: DateTime<Utc>,
-    ) -> Result<u32, SyncError> {
+    ) -> Result<(), SyncError> {
         let collection = T::COLLECTION.path();
         let have: HashSet<String> = records.iter().map(|r| r.key().into_owned()).collect();
-        let mut requests = 0;
         for url in list.due(collection, RETRIES_PER_RUN) {
             if have.contains(&url) {
                 continue; // read again by this run's window: completed with the others
             }
-            requests += 1;
             match self.client.fetch_one::<T>(&url, prio).await {
                 Ok(r) => records.push(r),
                 Err(e) if e.concerns_one_record() => {
@@ -222,7 +220,7 @@ impl Engine {
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(requests)
+        Ok(())
     }
 
     /// The run's list of unreadable records: read from the store once per run.
@@ -447,7 +445,8 @@ pub(super) fn read_from(
 
 /// The cursor after a read: never past what Finale has shown (finale-api.md §8.4: the
 /// watermark advances to the newest `lastUpdatedDate` seen). That is the newest change
-/// received (`newest`), else the cursor stays where it was (`previous`); with Finale's clock
+/// received (`newest`), never behind where the cursor was (`previous`, already clamped to
+/// Finale's clock: a change the overlap read again does not move it back); with Finale's clock
 /// known from its `Date` header (`shown`, when the read ended) the cursor is also at most that,
 /// and at least [`QUIET_LAG`] behind it, so a collection nobody changes keeps a short read.
 /// A cursor moved to the local clock would skip every change Finale stamps between its own
@@ -457,7 +456,7 @@ pub(super) fn next_cursor(
     newest: Option<DateTime<Utc>>,
     previous: DateTime<Utc>,
 ) -> DateTime<Utc> {
-    let cursor = newest.unwrap_or(previous);
+    let cursor = newest.map_or(previous, |n| n.max(previous));
     match shown.map(|t| t.trunc_subsecs(0)) {
         Some(d) => cursor.max(d - QUIET_LAG).min(d),
         None => cursor,
@@ -1035,6 +1034,11 @@ mod tests {
         assert_eq!(
             next_cursor(Some(t("2026-06-01T11:50:00.700Z")), newest, before),
             t("2026-06-01T11:42:00Z")
+        );
+        // A change the overlap read again does not move it back.
+        assert_eq!(
+            next_cursor(None, Some(t("2026-06-01T10:58:00Z")), before),
+            before
         );
         // Nothing received: it stays, unless Finale's clock is over an hour ahead of it.
         assert_eq!(next_cursor(None, None, before), before);
