@@ -1,0 +1,1 @@
+//! Domain events and alert state (filled in by the events work).

@@ -1,0 +1,1 @@
+//! The mirror: shared store → local store (filled in by the mirror work).

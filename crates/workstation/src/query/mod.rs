@@ -1,0 +1,1 @@
+//! Local queries (filled in by the queries work).
