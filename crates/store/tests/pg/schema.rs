@@ -137,6 +137,8 @@ async fn inventory_items_has_the_seeds_columns() {
         ("days_of_stock", "double precision"),
         // V20261204030000__available_stock: on hand - reserved.
         ("available", "double precision"),
+        // V20261205030000__change_feed: the change position of the feed to the mirrors.
+        ("change_xid", "xid8"),
     ];
     let expected: Vec<(String, String)> = expected
         .iter()
