@@ -30,6 +30,11 @@ pub struct Common {
     /// when it exists). Secrets never go in it: see the README.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// The shared Postgres/Supabase store (default: $STOCKPULSE_DATABASE_URL, then
+    /// $DATABASE_URL, then the OS keychain; none = the local store). Prefer the environment:
+    /// a URL with a password on the command line is visible to other users of the machine.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -71,9 +76,20 @@ pub struct ServeArgs {
     common: Common,
 }
 
-/// Loads the configuration from the file and the process environment.
-pub fn load_config(path: Option<&Path>) -> anyhow::Result<EngineConfig> {
-    EngineConfig::load(path, &|k| std::env::var(k).ok()).context("configuration")
+/// Loads the configuration from the file and the process environment; `--database-url`
+/// overrides both.
+pub fn load_config(common: &Common) -> anyhow::Result<EngineConfig> {
+    let cfg = EngineConfig::load(common.config.as_deref(), &|k| std::env::var(k).ok())
+        .context("configuration")?;
+    match &common.database_url {
+        Some(url) => cfg
+            .with_database_url(
+                finale::Secret::from(url.as_str()),
+                engine::config::SecretSource::Flag("--database-url"),
+            )
+            .context("configuration"),
+        None => Ok(cfg),
+    }
 }
 
 /// The engine's settings from the configuration.
@@ -154,7 +170,7 @@ async fn build_with(cfg: &EngineConfig, settings: SyncSettings) -> anyhow::Resul
 
 /// `stockpulse sync`.
 pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
-    let cfg = load_config(args.common.config.as_deref())?;
+    let cfg = load_config(&args.common)?;
     let engine = build(&cfg, args.wait.map(Duration::from_secs)).await?;
     let bar = BarProgress::new(args.strategy.as_str());
     let result = engine.run(args.strategy, &bar).await;
@@ -175,7 +191,7 @@ pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
 /// `stockpulse resolve <url>`: stop retrying a record Finale would not give.
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub async fn resolve(args: ResolveArgs) -> anyhow::Result<u8> {
-    let cfg = load_config(args.common.config.as_deref())?;
+    let cfg = load_config(&args.common)?;
     let engine = build(&cfg, args.wait.map(Duration::from_secs)).await?;
     match engine.resolve_unreadable(&args.url).await {
         Ok(Some(r)) => {
@@ -319,7 +335,7 @@ fn ms(v: Option<f64>) -> String {
 /// `stockpulse status`.
 #[allow(clippy::print_stdout)]
 pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
-    let cfg = load_config(args.common.config.as_deref())?;
+    let cfg = load_config(&args.common)?;
     println!("{}", cfg.describe());
     let store = open_store(&cfg, 1).await?;
     let budgets = cfg.finale().map(|f| f.budgets.clone()).unwrap_or_default();
@@ -447,7 +463,7 @@ fn human(d: Duration) -> String {
 /// `stockpulse serve`: the schedules, headless, until SIGINT or SIGTERM.
 #[allow(clippy::print_stderr)]
 pub async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
-    let cfg = load_config(args.common.config.as_deref())?;
+    let cfg = load_config(&args.common)?;
     let engine = build_with(
         &cfg,
         SyncSettings {

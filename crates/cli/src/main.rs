@@ -23,6 +23,7 @@
 mod demo;
 mod engine_cmd;
 mod fetch;
+mod mirror_cmd;
 mod progress;
 mod timearg;
 
@@ -60,6 +61,8 @@ enum Command {
     Serve(engine_cmd::ServeArgs),
     /// The simulator in process → the engine → the local store (or Postgres), with a summary.
     Demo(demo::DemoArgs),
+    /// Mirror the shared store into the local store and follow it live (`--once`: one pass).
+    Mirror(mirror_cmd::MirrorArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => engine_cmd::serve(args).await,
             Command::Resolve(args) => engine_cmd::resolve(args).await,
             Command::Demo(args) => demo::run(args).await.map(|()| 0),
+            Command::Mirror(args) => mirror_cmd::run(args).await,
         }
     });
     match result {

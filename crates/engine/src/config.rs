@@ -180,6 +180,8 @@ pub enum SecretSource {
     File,
     /// The OS keychain entry of that name (service [`KEYCHAIN_SERVICE`]).
     Keychain(&'static str),
+    /// A command-line flag (`--database-url`).
+    Flag(&'static str),
 }
 
 impl fmt::Display for SecretSource {
@@ -187,6 +189,7 @@ impl fmt::Display for SecretSource {
         match self {
             SecretSource::Env(var) => write!(f, "environment {var}"),
             SecretSource::File => f.write_str("configuration file"),
+            SecretSource::Flag(flag) => write!(f, "command line {flag}"),
             SecretSource::Keychain(entry) => {
                 write!(f, "keychain {KEYCHAIN_SERVICE}/{entry}")
             }
@@ -1263,6 +1266,7 @@ fn source_label(source: SecretSource) -> String {
     match source {
         SecretSource::Env(var) => var.to_owned(),
         SecretSource::File => "the configuration file".to_owned(),
+        SecretSource::Flag(flag) => flag.to_owned(),
         SecretSource::Keychain(entry) => format!("keychain entry {KEYCHAIN_SERVICE}/{entry}"),
     }
 }

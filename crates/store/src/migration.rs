@@ -28,7 +28,7 @@ pub struct MigrationReport {
 impl MigrationReport {
     /// Refuses a database whose schema is newer than this binary knows, before anything is
     /// applied. Shared by both stores so that they refuse with the same error.
-    pub(crate) fn refuse_newer(previous: Option<i64>, known: i64) -> Result<(), StoreError> {
+    pub fn refuse_newer(previous: Option<i64>, known: i64) -> Result<(), StoreError> {
         match previous.filter(|&v| v > known) {
             Some(database) => Err(StoreError::SchemaTooNew { database, known }),
             None => Ok(()),

@@ -39,12 +39,30 @@ pub enum CacheError {
     /// A caller's input was refused (a bad search, an unknown sort field, a bad page cursor).
     #[error("{0}")]
     InvalidInput(String),
+    /// The connection to the shared store was lost.
+    #[error("lost the connection to the shared store: {0}")]
+    Disconnected(String),
     /// No product with this SKU or URL in the local store.
     #[error("no item {0} in the local store")]
     NotFound(String),
 }
 
 impl CacheError {
+    /// Whether retrying cannot help (a wrong password, a bad URL, no such database): a
+    /// mirror stops instead of retrying forever. A store newer than this binary is *not*
+    /// such an error: the cache keeps serving and the mirror retries (an upgrade fixes it).
+    pub fn ends_mirror(&self) -> bool {
+        matches!(
+            self,
+            Self::Store(
+                store::StoreError::Auth { .. }
+                    | store::StoreError::NoSuchDatabase { .. }
+                    | store::StoreError::InvalidUrl { .. }
+                    | store::StoreError::TlsSetup { .. }
+            )
+        )
+    }
+
     /// A closure for `map_err` on SQLite results.
     pub fn sqlite(what: &'static str) -> impl FnOnce(rusqlite::Error) -> Self {
         move |source| Self::Sqlite { what, source }

@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use tokio_postgres::config::{Host, SslMode as PgSslMode};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::{AsyncMessage, Client, Config, NoTls, Notification};
 
 use crate::StoreError;
 
@@ -154,6 +154,34 @@ impl ConnectPlan {
         Ok(client)
     }
 
+    /// Connects a **listener**: a client whose connection task is driven with
+    /// `poll_message`, forwarding every `NOTIFY` it receives to the returned channel. The
+    /// channel closes when the connection ends (server restart, network loss), which is how
+    /// a listener learns it must reconnect and catch up. Use a direct or session-mode URL:
+    /// a transaction-mode pooler does not deliver notifications.
+    pub async fn connect_listener(
+        &self,
+    ) -> Result<(Client, tokio::sync::mpsc::UnboundedReceiver<Notification>), StoreError> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        if self.ssl_mode == SslMode::Disable {
+            let (client, connection) = self
+                .config
+                .connect(NoTls)
+                .await
+                .map_err(|e| self.classify(e))?;
+            spawn_listener(connection, tx, self.target.clone());
+            return Ok((client, rx));
+        }
+        let tls = self.tls_connector()?;
+        let (client, connection) = self
+            .config
+            .connect(tls)
+            .await
+            .map_err(|e| self.classify(e))?;
+        spawn_listener(connection, tx, self.target.clone());
+        Ok((client, rx))
+    }
+
     fn tls_connector(&self) -> Result<postgres_native_tls::MakeTlsConnector, StoreError> {
         let mut builder = native_tls::TlsConnector::builder();
         match self.ssl_mode {
@@ -227,6 +255,37 @@ where
     tokio::spawn(async move {
         if let Err(error) = connection.await {
             tracing::warn!(%target, %error, "postgres connection ended with an error");
+        }
+    });
+}
+
+fn spawn_listener<S, T>(
+    mut connection: tokio_postgres::Connection<S, T>,
+    tx: tokio::sync::mpsc::UnboundedSender<Notification>,
+    target: String,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        loop {
+            match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                Some(Ok(AsyncMessage::Notification(n))) => {
+                    if tx.send(n).is_err() {
+                        // Nobody listens any more; dropping the connection closes it.
+                        return;
+                    }
+                }
+                Some(Ok(AsyncMessage::Notice(notice))) => {
+                    tracing::debug!(%target, notice = %notice.message(), "postgres notice");
+                }
+                Some(Ok(_)) => {}
+                Some(Err(error)) => {
+                    tracing::warn!(%target, %error, "listener connection ended with an error");
+                    return;
+                }
+                None => return,
+            }
         }
     });
 }

@@ -19,6 +19,7 @@
 
 pub mod connect;
 pub mod copy;
+pub mod feed;
 pub mod lock;
 pub mod migrate;
 mod ranking;
@@ -28,4 +29,6 @@ pub use connect::connect;
 pub use lock::{PgWriterLease, WRITER_LOCK_KEY};
 pub use migrate::migrate;
 pub use ranking::items_needing_sync;
-pub use store::{PgOptions, PgStore, PooledClient, TRANSACTION_POOLER_PORT, supabase_session_url};
+pub use store::{
+    PgOptions, PgStore, PooledClient, TRANSACTION_POOLER_PORT, session_plan, supabase_session_url,
+};

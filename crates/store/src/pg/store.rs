@@ -148,6 +148,33 @@ pub fn supabase_session_url(url: &str) -> Option<String> {
     Some(parsed.to_string())
 }
 
+/// How to reach a **session** on the store behind `url`: what the writer lock's connection
+/// and a mirror's `LISTEN` connection need (Supabase's transaction pooler keeps neither a
+/// session lock nor a `LISTEN`). The rule: an explicit `lock_url` wins; else Supabase's
+/// transaction pooler (port 6543) becomes its session mode on the same host (port 5432); else
+/// the URL itself (with a warning when its port looks like a transaction pooler).
+pub fn session_plan(url: &str, lock_url: Option<&str>) -> Result<ConnectPlan, StoreError> {
+    let plan = plan_connection(url)?;
+    Ok(match (lock_url, supabase_session_url(url)) {
+        (Some(lock_url), _) => plan_connection(lock_url)?,
+        (None, Some(session)) => {
+            tracing::info!(
+                "the store URL is Supabase's transaction pooler: session connections (writer lock, LISTEN) use its session mode (port 5432)"
+            );
+            plan_connection(&session)?
+        }
+        (None, None) => {
+            if plan.config().get_ports().contains(&TRANSACTION_POOLER_PORT) {
+                tracing::warn!(
+                    target_db = %plan.target(),
+                    "port 6543 is usually a transaction-mode pooler, which cannot hold a session (writer lock, LISTEN): set a direct or session-mode lock URL"
+                );
+            }
+            plan
+        }
+    })
+}
+
 struct Inner {
     /// How pool connections are (re)opened.
     plan: ConnectPlan,
@@ -176,26 +203,7 @@ impl PgStore {
     /// not migrate: call [`super::migrate()`] first.
     pub async fn connect(url: &str, opts: PgOptions) -> Result<PgStore, StoreError> {
         let plan = plan_connection(url)?;
-        let lock_plan = match (&opts.lock_url, supabase_session_url(url)) {
-            (Some(lock_url), _) => plan_connection(lock_url)?,
-            // Supabase's transaction pooler cannot hold the session lock; its session mode,
-            // same host on port 5432, can.
-            (None, Some(session)) => {
-                tracing::info!(
-                    "the store URL is Supabase's transaction pooler: the writer lock uses its session mode (port 5432)"
-                );
-                plan_connection(&session)?
-            }
-            (None, None) => {
-                if plan.config().get_ports().contains(&TRANSACTION_POOLER_PORT) {
-                    tracing::warn!(
-                        target_db = %plan.target(),
-                        "port 6543 is usually a transaction-mode pooler, which cannot hold the writer lock: set a direct or session-mode lock URL"
-                    );
-                }
-                plan.clone()
-            }
-        };
+        let lock_plan = session_plan(url, opts.lock_url.as_deref())?;
         let n = opts.connections.max(1);
         let clients = futures::future::try_join_all((0..n).map(|_| plan.connect())).await?;
         Ok(PgStore {
