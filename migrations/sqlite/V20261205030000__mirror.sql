@@ -4,7 +4,7 @@
 --   version (Postgres xid8, as an integer). The mirror writes it with the row; the embedded
 --   engine leaves it NULL. Reconciliation compares per-bucket sums of it with the store's.
 -- * mirror_state (one row): which store this cache mirrors, the position applied (stored in
---   the same transaction as the rows it covers), and the cache's state for `status` and the
+--   the same transaction as the rows it covers, with the snapshot it was read in), and the cache's state for `status` and the
 --   app (live, catching up, offline since, data as of), refreshed by a heartbeat.
 -- * mirror_reconciliations: the result of every checksum comparison.
 ALTER TABLE facilities ADD COLUMN change_xid INTEGER;
@@ -26,6 +26,7 @@ CREATE TABLE mirror_state (
     store_identity  TEXT,
     store_target    TEXT,
     position        INTEGER,
+    snapshot        TEXT,
     hydrated_at     INTEGER,
     state           TEXT NOT NULL CHECK (state IN ('hydrating', 'catching_up', 'live', 'offline')),
     since           INTEGER NOT NULL,

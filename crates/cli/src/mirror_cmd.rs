@@ -42,11 +42,18 @@ fn emit(value: &serde_json::Value) {
 fn describe(event: &Event) {
     match event {
         Event::Status(s) => {
-            let msg = s.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
+            let msg = s
+                .message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
             eprintln!("mirror: {}{msg}", s.state.as_str());
         }
         #[allow(unreachable_patterns)]
-        other => eprintln!("event: {}", serde_json::to_string(other).unwrap_or_default()),
+        other => eprintln!(
+            "event: {}",
+            serde_json::to_string(other).unwrap_or_default()
+        ),
     }
 }
 
@@ -110,7 +117,11 @@ pub async fn run(args: MirrorArgs) -> anyhow::Result<u8> {
             mirror_target(&mirror),
             cfg.store.local_path.display()
         );
-        mirror.run(shutdown_signal()).await.map(|()| 0).map_err(anyhow::Error::from)
+        mirror
+            .run(shutdown_signal())
+            .await
+            .map(|()| 0)
+            .map_err(anyhow::Error::from)
     };
     drop(mirror);
     drop(bus);
@@ -129,11 +140,18 @@ fn mirror_target(m: &Mirror) -> String {
 
 #[allow(clippy::print_stderr)]
 async fn once(mirror: &mut Mirror, json: bool, reconcile: bool) -> anyhow::Result<u8> {
-    let summary = mirror.sync_once().await.context("mirroring the shared store")?;
+    let summary = mirror
+        .sync_once()
+        .await
+        .context("mirroring the shared store")?;
     if json {
         emit(&summary_json(&summary));
     } else {
-        let what = if summary.hydrated { "hydrated" } else { "caught up" };
+        let what = if summary.hydrated {
+            "hydrated"
+        } else {
+            "caught up"
+        };
         let why = summary
             .reason
             .as_deref()
@@ -153,7 +171,10 @@ async fn once(mirror: &mut Mirror, json: bool, reconcile: bool) -> anyhow::Resul
         }
     }
     if reconcile {
-        let r = mirror.reconcile_once().await.context("reconciling with the shared store")?;
+        let r = mirror
+            .reconcile_once()
+            .await
+            .context("reconciling with the shared store")?;
         if json {
             emit(&json!({"type": "reconciliation", "result": r}));
         } else {

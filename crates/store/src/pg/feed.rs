@@ -13,13 +13,13 @@
 //!
 //! A [`Position`] is a transaction id (`xid8`, 64-bit, never wraps). A mirror at position `P`
 //! has applied every change of every transaction with id `< P`. To move on, it opens a
-//! `REPEATABLE READ` transaction and, in that one snapshot, reads [`snapshot_position`] (the
-//! snapshot's `xmin`: every transaction below it had finished when the snapshot was taken)
-//! and every row and tombstone with `change_xid >= P`; it applies them and stores the new
-//! position in the same local transaction. A transaction that took its id early and commits
-//! late has an id `>= xmin` of every snapshot taken while it ran, so it is read by a later
-//! catch-up, never skipped. Rows may be read twice (a committed transaction above `xmin`);
-//! applying a row is idempotent.
+//! `REPEATABLE READ` transaction and, in that one snapshot, reads its [`snapshot`] (the
+//! `xmin`: every transaction below it had finished when the snapshot was taken; and which
+//! transactions above it were already visible) and every row and tombstone its previous
+//! snapshot did not see ([`changed_since`]); it applies them and stores the new snapshot in
+//! the same local transaction. A transaction that took its id early and commits late was
+//! running (invisible) in every snapshot taken meanwhile, so a later catch-up reads it: never
+//! skipped. Applying a row twice is harmless (idempotent upserts).
 //!
 //! # Pruning
 //!
@@ -103,24 +103,51 @@ pub async fn info(client: &impl GenericClient) -> Result<FeedInfo, StoreError> {
             &[],
         )
         .await
-        .map_err(StoreError::query("read the change feed's identity and horizon"))?;
+        .map_err(StoreError::query(
+            "read the change feed's identity and horizon",
+        ))?;
     Ok(FeedInfo {
         identity: row.get(0),
         horizon: Position(row.get(1)),
     })
 }
 
-/// The position a snapshot covers: its `xmin`. Call it inside the `REPEATABLE READ`
-/// transaction whose reads it describes.
-pub async fn snapshot_position(client: &impl GenericClient) -> Result<Position, StoreError> {
+/// A snapshot's place in the feed: its `xmin` (the [`Position`] reported) and the whole
+/// snapshot (`xmin:xmax:running ids`), which says exactly which transactions it saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Every transaction below it had finished.
+    pub xmin: Position,
+    /// `pg_snapshot` text form.
+    pub text: String,
+}
+
+/// The snapshot of the current `REPEATABLE READ` transaction (call it inside the transaction
+/// whose reads it describes).
+pub async fn snapshot(client: &impl GenericClient) -> Result<Snapshot, StoreError> {
     let row = client
         .query_one(
-            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8",
+            "SELECT pg_snapshot_xmin(s)::text::int8, s::text FROM pg_current_snapshot() s",
             &[],
         )
         .await
         .map_err(StoreError::query("read the snapshot's position"))?;
-    Ok(Position(row.get(0)))
+    Ok(Snapshot {
+        xmin: Position(row.get(0)),
+        text: row.get(1),
+    })
+}
+
+/// The SQL condition "changed after snapshot `$n`": at or above its `xmin` and not visible
+/// in it. A transaction the previous catch-up already saw (committed above its `xmin`) is
+/// not read again, so a long-running transaction elsewhere on the server (an idle session in
+/// the SQL editor) does not make every catch-up re-read everything since it began; one that
+/// was still running then is read, whenever it commits.
+pub fn changed_since(n: usize) -> String {
+    format!(
+        "change_xid >= pg_snapshot_xmin(${n}::text::pg_snapshot) \
+         AND NOT pg_visible_in_snapshot(change_xid, ${n}::text::pg_snapshot)"
+    )
 }
 
 /// A deleted row: its table and primary key (column → value, as JSON).
@@ -134,18 +161,18 @@ pub struct Tombstone {
     pub position: Position,
 }
 
-/// Tombstones at or after `from`, oldest first.
+/// Tombstones of transactions `since` did not see, oldest first.
 pub async fn tombstones_since(
     client: &impl GenericClient,
-    from: Position,
+    since: &str,
 ) -> Result<Vec<Tombstone>, StoreError> {
     let sql = format!(
         "SELECT table_name, key, change_xid::text::int8 FROM feed_tombstones
-          WHERE change_xid >= {} ORDER BY change_xid",
-        xid8_param(1)
+          WHERE {} ORDER BY change_xid",
+        changed_since(1)
     );
     let rows = client
-        .query(&sql, &[&from.0])
+        .query(&sql, &[&since])
         .await
         .map_err(StoreError::query("read the change feed's tombstones"))?;
     let mut out = Vec::with_capacity(rows.len());

@@ -14,7 +14,10 @@ pub enum Event {
 }
 
 /// Consumes the change journal inside the writer's transaction and returns the events.
-pub fn derive(_tx: &rusqlite::Transaction<'_>, _now: DateTime<Utc>) -> Result<Vec<Event>, CacheError> {
+pub fn derive(
+    _tx: &rusqlite::Transaction<'_>,
+    _now: DateTime<Utc>,
+) -> Result<Vec<Event>, CacheError> {
     Ok(Vec::new())
 }
 

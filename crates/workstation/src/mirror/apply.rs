@@ -46,11 +46,18 @@ pub(crate) struct TableLoad {
 impl TableLoad {
     /// Empties table `table` (a hydration replaces what was there) and opens the first
     /// transaction.
-    pub(crate) fn begin(conn: &Connection, plans: &[TablePlan], table: usize) -> Result<Self, CacheError> {
+    pub(crate) fn begin(
+        conn: &Connection,
+        plans: &[TablePlan],
+        table: usize,
+    ) -> Result<Self, CacheError> {
         conn.execute_batch("BEGIN IMMEDIATE")
             .map_err(CacheError::sqlite("begin a hydration transaction"))?;
-        conn.execute(&format!("DELETE FROM {}", super::tables::quote(plans[table].name)), [])
-            .map_err(CacheError::sqlite("empty a table before hydrating it"))?;
+        conn.execute(
+            &format!("DELETE FROM {}", super::tables::quote(plans[table].name)),
+            [],
+        )
+        .map_err(CacheError::sqlite("empty a table before hydrating it"))?;
         Ok(Self {
             table,
             in_tx: 0,
@@ -64,7 +71,12 @@ impl TableLoad {
     }
 
     /// Inserts a chunk of rows.
-    pub(crate) fn insert(&mut self, conn: &Connection, plans: &[TablePlan], rows: &Rows) -> Result<(), CacheError> {
+    pub(crate) fn insert(
+        &mut self,
+        conn: &Connection,
+        plans: &[TablePlan],
+        rows: &Rows,
+    ) -> Result<(), CacheError> {
         {
             let mut stmt = conn
                 .prepare_cached(&plans[self.table].upsert)
@@ -104,20 +116,24 @@ pub(crate) fn abandon(conn: &Connection) {
 /// stores the position, in one transaction.
 pub(crate) fn finish_hydration(
     conn: &mut Connection,
-    position: i64,
+    snapshot: &store::pg::feed::Snapshot,
     now: DateTime<Utc>,
 ) -> Result<(), CacheError> {
     let tx = conn
         .transaction()
         .map_err(CacheError::sqlite("begin the end of a hydration"))?;
     events::baseline(&tx, now)?;
-    state::end_hydration(&tx, position, now)?;
+    state::end_hydration(&tx, snapshot, now)?;
     tx.commit()
         .map_err(CacheError::sqlite("commit the end of a hydration"))
 }
 
 /// The local value of a tombstone's key column.
-fn key_value(plan: &TablePlan, column: &str, v: Option<&serde_json::Value>) -> Result<Value, CacheError> {
+fn key_value(
+    plan: &TablePlan,
+    column: &str,
+    v: Option<&serde_json::Value>,
+) -> Result<Value, CacheError> {
     let wire = plan
         .columns
         .iter()
@@ -125,9 +141,14 @@ fn key_value(plan: &TablePlan, column: &str, v: Option<&serde_json::Value>) -> R
         .map_or(Wire::Text, |c| c.wire);
     Ok(match (wire, v) {
         (_, None | Some(serde_json::Value::Null)) => Value::Null,
-        (Wire::Int, Some(serde_json::Value::Number(n))) => Value::Integer(n.as_i64().ok_or_else(|| {
-            CacheError::InvalidInput(format!("a tombstone of {} has a non-integer key", plan.name))
-        })?),
+        (Wire::Int, Some(serde_json::Value::Number(n))) => {
+            Value::Integer(n.as_i64().ok_or_else(|| {
+                CacheError::InvalidInput(format!(
+                    "a tombstone of {} has a non-integer key",
+                    plan.name
+                ))
+            })?)
+        }
         (_, Some(serde_json::Value::String(s))) => Value::Text(s.clone()),
         (_, Some(other)) => Value::Text(other.to_string()),
     })
@@ -140,15 +161,18 @@ pub(crate) fn apply_catch_up(
     plans: &[TablePlan],
     tombstones: &[Tombstone],
     rows: &[(usize, Rows)],
-    position: i64,
+    snapshot: &store::pg::feed::Snapshot,
     now: DateTime<Utc>,
 ) -> Result<(Applied, Vec<Event>), CacheError> {
     let tx = conn
         .transaction()
         .map_err(CacheError::sqlite("begin a catch-up"))?;
     let mut applied = Applied::default();
-    let by_name: HashMap<&str, (usize, &TablePlan)> =
-        plans.iter().enumerate().map(|(i, p)| (p.name, (i, p))).collect();
+    let by_name: HashMap<&str, (usize, &TablePlan)> = plans
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.name, (i, p)))
+        .collect();
     let mut ordered: Vec<(usize, &Tombstone)> = tombstones
         .iter()
         .filter_map(|t| by_name.get(t.table.as_str()).map(|(i, _)| (*i, t)))
@@ -185,7 +209,7 @@ pub(crate) fn apply_catch_up(
         }
     }
     let events = events::derive(&tx, now)?;
-    state::set_position(&tx, position, now)?;
+    state::set_position(&tx, snapshot, now)?;
     tx.commit()
         .map_err(CacheError::sqlite("commit a catch-up"))?;
     Ok((applied, events))

@@ -128,7 +128,9 @@ impl std::fmt::Debug for Mirror {
 
 fn lock(local: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
     // A panic while holding the connection leaves SQLite consistent (transactions roll back).
-    local.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    local
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Mirror {
@@ -144,7 +146,10 @@ impl Mirror {
         let status = CacheStatus {
             state: CacheState::Offline,
             since: now,
-            position: record.as_ref().and_then(|r| r.position).map(|p| p.to_string()),
+            position: record
+                .as_ref()
+                .and_then(|r| r.position)
+                .map(|p| p.to_string()),
             data_as_of: record.as_ref().and_then(|r| r.status.data_as_of),
             loading: Vec::new(),
             message: Some("not connected yet".into()),
@@ -211,11 +216,7 @@ impl Mirror {
         if let Some(p) = &self.plans {
             return Ok(p.clone());
         }
-        // The local catalog is read on a second connection to the same file, so the
-        // writer's connection is not held across the awaits on Postgres.
-        let local = Connection::open(self.cfg.local_path.as_path())
-            .map_err(CacheError::sqlite("open the local store for its catalog"))?;
-        let plans = tables::plan_tables(client, &local).await?;
+        let plans = tables::plan_tables(client, &self.cfg.local_path).await?;
         let plans = Arc::new(plans);
         self.plans = Some(plans.clone());
         Ok(plans)
@@ -275,7 +276,13 @@ impl Mirror {
         {
             let conn = lock(&self.local);
             let names: Vec<&str> = plans.iter().map(|p| p.name).collect();
-            state::begin_hydration(&conn, &info.identity.to_string(), &self.target, &names, Utc::now())?;
+            state::begin_hydration(
+                &conn,
+                &info.identity.to_string(),
+                &self.target,
+                &names,
+                Utc::now(),
+            )?;
         }
         self.set_state(CacheState::Hydrating, Some(reason.clone()));
         let tx = client
@@ -285,20 +292,22 @@ impl Mirror {
             .start()
             .await
             .map_err(CacheError::postgres("open the hydration snapshot"))?;
-        let position = feed::snapshot_position(&tx).await?;
+        let snapshot = feed::snapshot(&tx).await?;
+        let position = snapshot.xmin;
 
         // One writer on a blocking thread; the reader streams chunks to it.
         let (send, mut recv) = tokio::sync::mpsc::channel::<Chunk>(4);
         let local = self.local.clone();
         let writer_plans = plans.clone();
-        let writer = tokio::task::spawn_blocking(move || -> Result<Vec<(String, u64)>, CacheError> {
-            let conn = lock(&local);
-            let result = write_hydration(&conn, &writer_plans, &mut recv);
-            if result.is_err() {
-                apply::abandon(&conn);
-            }
-            result
-        });
+        let writer =
+            tokio::task::spawn_blocking(move || -> Result<Vec<(String, u64)>, CacheError> {
+                let conn = lock(&local);
+                let result = write_hydration(&conn, &writer_plans, &mut recv);
+                if result.is_err() {
+                    apply::abandon(&conn);
+                }
+                result
+            });
         let mut read_error = None;
         for (i, plan) in plans.iter().enumerate() {
             if let Err(err) = stream_table(&tx, i, plan, &send).await {
@@ -318,9 +327,11 @@ impl Mirror {
             .map_err(CacheError::postgres("close the hydration snapshot"))?;
         let local = self.local.clone();
         let now = Utc::now();
-        tokio::task::spawn_blocking(move || apply::finish_hydration(&mut lock(&local), position.0, now))
-            .await
-            .map_err(|e| CacheError::InvalidInput(format!("the hydration writer failed: {e}")))??;
+        tokio::task::spawn_blocking(move || {
+            apply::finish_hydration(&mut lock(&local), &snapshot, now)
+        })
+        .await
+        .map_err(|e| CacheError::InvalidInput(format!("the hydration writer failed: {e}")))??;
         self.register(client, position).await;
         self.set_state(CacheState::CatchingUp, None);
         Ok(PassSummary {
@@ -341,11 +352,14 @@ impl Mirror {
         plans: &Arc<Vec<TablePlan>>,
     ) -> Result<PassSummary, CacheError> {
         let started = Instant::now();
-        let from = {
+        let Some((from, since)) = ({
             let conn = lock(&self.local);
-            state::load(&conn)?.and_then(|r| r.position).unwrap_or(0)
+            state::load(&conn)?.and_then(|r| Some((Position(r.position?), r.snapshot?)))
+        }) else {
+            return Err(CacheError::InvalidInput(
+                "the cache has no position: it must hydrate first".into(),
+            ));
         };
-        let from = Position(from);
         let tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
@@ -353,18 +367,21 @@ impl Mirror {
             .start()
             .await
             .map_err(CacheError::postgres("open the catch-up snapshot"))?;
-        let to = feed::snapshot_position(&tx).await?;
-        let tombstones = feed::tombstones_since(&tx, from).await?;
+        let snapshot = feed::snapshot(&tx).await?;
+        let to = snapshot.xmin;
+        let tombstones = feed::tombstones_since(&tx, &since).await?;
         let mut rows = Vec::new();
         for (i, plan) in plans.iter().enumerate() {
-            let sql = format!("{} WHERE change_xid >= {}", plan.select, feed::xid8_param(1));
+            let sql = format!("{} WHERE {}", plan.select, feed::changed_since(1));
             let found = tx
-                .query(&sql, &[&from.0])
+                .query(&sql, &[&since])
                 .await
                 .map_err(CacheError::postgres("read changed rows"))?;
             let mut table_rows = Vec::with_capacity(found.len());
             for row in &found {
-                table_rows.push(tables::decode_row(plan, |c, wire| read_value!(row, c, wire))?);
+                table_rows.push(tables::decode_row(plan, |c, wire| {
+                    read_value!(row, c, wire)
+                })?);
             }
             if !table_rows.is_empty() {
                 rows.push((i, table_rows));
@@ -374,6 +391,7 @@ impl Mirror {
             .await
             .map_err(CacheError::postgres("close the catch-up snapshot"))?;
         if tombstones.is_empty() && rows.is_empty() && to == from {
+            // Nothing changed and nothing ran: the stored snapshot still describes the cache.
             return Ok(PassSummary {
                 hydrated: false,
                 reason: None,
@@ -388,7 +406,14 @@ impl Mirror {
         let plans = plans.clone();
         let now = Utc::now();
         let (applied, events) = tokio::task::spawn_blocking(move || {
-            apply::apply_catch_up(&mut lock(&local), &plans, &tombstones, &rows, to.0, now)
+            apply::apply_catch_up(
+                &mut lock(&local),
+                &plans,
+                &tombstones,
+                &rows,
+                &snapshot,
+                now,
+            )
         })
         .await
         .map_err(|e| CacheError::InvalidInput(format!("the catch-up writer failed: {e}")))??;
@@ -413,7 +438,10 @@ impl Mirror {
     /// catch up on every notification; on any failure, `offline`, backoff with jitter and
     /// again. Returns an error only for what retrying cannot fix (a wrong password, a bad URL,
     /// a missing database).
-    pub async fn run(&mut self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), CacheError> {
+    pub async fn run(
+        &mut self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), CacheError> {
         tokio::pin!(shutdown);
         let mut backoff = FIRST_BACKOFF;
         loop {
@@ -439,7 +467,8 @@ impl Mirror {
 
     /// One connected session: returns (with an error) when the connection is lost.
     async fn follow(&mut self, backoff: &mut Duration) -> Result<(), CacheError> {
-        let session = store::pg::session_plan(&self.cfg.database_url, self.cfg.lock_url.as_deref())?;
+        let session =
+            store::pg::session_plan(&self.cfg.database_url, self.cfg.lock_url.as_deref())?;
         let (listener, mut notes) = session.connect_listener().await?;
         listener
             .batch_execute(&format!("LISTEN {}", feed::CHANNEL))
@@ -493,7 +522,10 @@ impl Mirror {
 
     /// Compares checksums with the store and repairs drift; the result is recorded in the
     /// local store (`mirror_reconciliations`) and returned.
-    pub async fn reconcile(&mut self, client: &mut Client) -> Result<reconcile::Reconciliation, CacheError> {
+    pub async fn reconcile(
+        &mut self,
+        client: &mut Client,
+    ) -> Result<reconcile::Reconciliation, CacheError> {
         let plans = self.plans(client).await?;
         let result = reconcile::run(client, &self.local, &plans).await?;
         for e in result.events {
@@ -523,11 +555,7 @@ impl Mirror {
         let Ok(id) = self.mirror_id.parse::<uuid::Uuid>() else {
             return;
         };
-        let description = format!(
-            "{} pid {}",
-            hostname(),
-            std::process::id()
-        );
+        let description = format!("{} pid {}", hostname(), std::process::id());
         if let Err(err) = feed::register_mirror(client, id, position, &description).await {
             tracing::warn!(%err, "could not register the mirror's position");
         }
@@ -602,11 +630,16 @@ async fn stream_table(
     let mut sent_any = false;
     while let Some(row) = rows.next().await {
         let row = row.map_err(CacheError::postgres("stream a table"))?;
-        chunk.push(tables::decode_row(plan, |c, wire| read_value!(&row, c, wire))?);
+        chunk.push(tables::decode_row(plan, |c, wire| {
+            read_value!(&row, c, wire)
+        })?);
         if chunk.len() >= CHUNK_ROWS {
             sent_any = true;
             if send
-                .send(Chunk::Rows(i, std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ROWS))))
+                .send(Chunk::Rows(
+                    i,
+                    std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ROWS)),
+                ))
                 .await
                 .is_err()
             {

@@ -65,6 +65,9 @@ pub(crate) struct Outcome {
 /// Per bucket: (rows, sum of change positions).
 type Sums = BTreeMap<String, (i64, i128)>;
 
+/// Per key (as text): the local row id and its change position.
+type LocalKeys = HashMap<String, (i64, Option<i64>)>;
+
 fn bucket_of(key: &str) -> String {
     let digest = Md5::digest(key.as_bytes());
     format!("{:02x}", digest[0])
@@ -75,7 +78,7 @@ fn local_sums(
     conn: &Connection,
     plan: &TablePlan,
     only: Option<&str>,
-) -> Result<(Sums, HashMap<String, (i64, Option<i64>)>), CacheError> {
+) -> Result<(Sums, LocalKeys), CacheError> {
     let sql = format!(
         "SELECT rowid, {}, change_xid FROM {}",
         plan.local_key_text,
@@ -89,7 +92,10 @@ fn local_sums(
         .map_err(CacheError::sqlite("read the cache's keys"))?;
     let mut sums = Sums::new();
     let mut keys = HashMap::new();
-    while let Some(row) = rows.next().map_err(CacheError::sqlite("read the cache's keys"))? {
+    while let Some(row) = rows
+        .next()
+        .map_err(CacheError::sqlite("read the cache's keys"))?
+    {
         let rowid: i64 = row.get(0).map_err(CacheError::sqlite("read a key"))?;
         let key: String = row.get(1).map_err(CacheError::sqlite("read a key"))?;
         let xid: Option<i64> = row.get(2).map_err(CacheError::sqlite("read a key"))?;
@@ -120,23 +126,30 @@ pub(crate) async fn run(
         .start()
         .await
         .map_err(CacheError::postgres("open the reconciliation snapshot"))?;
-    let to = feed::snapshot_position(&tx).await?;
-    let from = {
+    let snapshot = feed::snapshot(&tx).await?;
+    let to = snapshot.xmin;
+    let Some(since) = ({
         let conn = lock(local);
-        state::load(&conn)?.and_then(|r| r.position).unwrap_or(0)
+        state::load(&conn)?.and_then(|r| r.snapshot)
+    }) else {
+        return Err(CacheError::InvalidInput(
+            "the cache has no position: it must hydrate before it can reconcile".into(),
+        ));
     };
     // 1. Catch up in this snapshot, so that equal data means equal sums.
-    let tombstones = feed::tombstones_since(&tx, feed::Position(from)).await?;
+    let tombstones = feed::tombstones_since(&tx, &since).await?;
     let mut changed = Vec::new();
     for (i, plan) in plans.iter().enumerate() {
-        let sql = format!("{} WHERE change_xid >= {}", plan.select, feed::xid8_param(1));
+        let sql = format!("{} WHERE {}", plan.select, feed::changed_since(1));
         let found = tx
-            .query(&sql, &[&from])
+            .query(&sql, &[&since])
             .await
             .map_err(CacheError::postgres("read changed rows"))?;
         let mut rows = Vec::with_capacity(found.len());
         for row in &found {
-            rows.push(super::tables::decode_row(plan, |c, wire| read_value!(row, c, wire))?);
+            rows.push(super::tables::decode_row(plan, |c, wire| {
+                read_value!(row, c, wire)
+            })?);
         }
         if !rows.is_empty() {
             changed.push((i, rows));
@@ -170,7 +183,7 @@ pub(crate) async fn run(
         tokio::task::spawn_blocking(move || -> Result<_, CacheError> {
             let mut conn = lock(&local);
             let (_, events) =
-                apply::apply_catch_up(&mut conn, &plans, &tombstones, &changed, to.0, now)?;
+                apply::apply_catch_up(&mut conn, &plans, &tombstones, &changed, &snapshot, now)?;
             let mut all = Vec::with_capacity(plans.len());
             for plan in plans.iter() {
                 all.push(local_sums(&conn, plan, None)?.0);
@@ -269,12 +282,17 @@ async fn repair_bucket(
             .await
             .map_err(CacheError::postgres("fetch a bucket's rows"))?
         {
-            rows.push(super::tables::decode_row(plan, |c, wire| read_value!(&row, c, wire))?);
+            rows.push(super::tables::decode_row(plan, |c, wire| {
+                read_value!(&row, c, wire)
+            })?);
         }
     }
     let local = local.clone();
     let upsert = plan.upsert.clone();
-    let delete_sql = format!("DELETE FROM {} WHERE rowid = ?1", super::tables::quote(plan.name));
+    let delete_sql = format!(
+        "DELETE FROM {} WHERE rowid = ?1",
+        super::tables::quote(plan.name)
+    );
     let now = Utc::now();
     tokio::task::spawn_blocking(move || -> Result<_, CacheError> {
         let mut conn = lock(&local);
@@ -322,7 +340,9 @@ fn record(local: &Mutex<Connection>, r: &Reconciliation) -> Result<(), CacheErro
 }
 
 /// The most recent reconciliation recorded in the cache.
-pub fn last(conn: &Connection) -> Result<Option<(chrono::DateTime<Utc>, Reconciliation)>, CacheError> {
+pub fn last(
+    conn: &Connection,
+) -> Result<Option<(chrono::DateTime<Utc>, Reconciliation)>, CacheError> {
     use rusqlite::OptionalExtension;
     conn.query_row(
         "SELECT at, position, tables, buckets, mismatched, rows_repaired, rows_deleted

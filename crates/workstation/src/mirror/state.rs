@@ -21,6 +21,8 @@ pub struct MirrorRecord {
     pub store_target: Option<String>,
     /// The position applied; `None` until a hydration completes.
     pub position: Option<i64>,
+    /// The store snapshot the position comes from (`pg_snapshot` text).
+    pub snapshot: Option<String>,
     /// When the last hydration completed.
     pub hydrated_at: Option<DateTime<Utc>>,
     /// The state the mirror last recorded.
@@ -34,7 +36,10 @@ pub struct MirrorRecord {
 impl MirrorRecord {
     /// The state as a reader should show it: a mirror whose heartbeat is stale is `stopped`.
     pub fn current_status(&self, now: DateTime<Utc>) -> CacheStatus {
-        let stale = now.signed_duration_since(self.heartbeat_at).to_std().unwrap_or_default()
+        let stale = now
+            .signed_duration_since(self.heartbeat_at)
+            .to_std()
+            .unwrap_or_default()
             > HEARTBEAT_STALE;
         let mut status = self.status.clone();
         if stale {
@@ -57,7 +62,7 @@ fn from_ms(v: i64) -> DateTime<Utc> {
 pub fn load(conn: &Connection) -> Result<Option<MirrorRecord>, CacheError> {
     conn.query_row(
         "SELECT mirror_id, store_identity, store_target, position, hydrated_at, state, since,
-                data_as_of, loading, message, heartbeat_at, pid
+                data_as_of, loading, message, heartbeat_at, pid, snapshot
            FROM mirror_state WHERE one = 1",
         [],
         |r| {
@@ -68,6 +73,7 @@ pub fn load(conn: &Connection) -> Result<Option<MirrorRecord>, CacheError> {
                 store_identity: r.get(1)?,
                 store_target: r.get(2)?,
                 position: r.get(3)?,
+                snapshot: r.get(12)?,
                 hydrated_at: r.get::<_, Option<i64>>(4)?.map(from_ms),
                 status: CacheStatus {
                     state: parse_state(&state),
@@ -128,7 +134,11 @@ fn uuid_v4() -> String {
 }
 
 /// Records the cache's state (and the heartbeat).
-pub fn save_status(conn: &Connection, status: &CacheStatus, now: DateTime<Utc>) -> Result<(), CacheError> {
+pub fn save_status(
+    conn: &Connection,
+    status: &CacheStatus,
+    now: DateTime<Utc>,
+) -> Result<(), CacheError> {
     let state = match status.state {
         CacheState::Hydrating => "hydrating",
         CacheState::CatchingUp => "catching_up",
@@ -164,12 +174,12 @@ pub fn heartbeat(conn: &Connection, now: DateTime<Utc>) -> Result<(), CacheError
 /// Records a new applied position (inside the transaction that applied its rows).
 pub fn set_position(
     conn: &Connection,
-    position: i64,
+    snapshot: &store::pg::feed::Snapshot,
     data_as_of: DateTime<Utc>,
 ) -> Result<(), CacheError> {
     conn.execute(
-        "UPDATE mirror_state SET position = ?1, data_as_of = ?2 WHERE one = 1",
-        params![position, ms(data_as_of)],
+        "UPDATE mirror_state SET position = ?1, snapshot = ?2, data_as_of = ?3 WHERE one = 1",
+        params![snapshot.xmin.0, snapshot.text, ms(data_as_of)],
     )
     .map_err(CacheError::sqlite("record the mirror's position"))?;
     Ok(())
@@ -186,6 +196,7 @@ pub fn begin_hydration(
 ) -> Result<(), CacheError> {
     conn.execute(
         "UPDATE mirror_state SET store_identity = ?1, store_target = ?2, position = NULL,
+                snapshot = NULL,
                 state = 'hydrating', since = ?3, loading = ?4, message = NULL, heartbeat_at = ?3
           WHERE one = 1",
         params![
@@ -212,11 +223,16 @@ pub fn table_loaded(conn: &Connection, table: &str) -> Result<(), CacheError> {
 }
 
 /// Completes a hydration (inside the transaction of its last rows).
-pub fn end_hydration(conn: &Connection, position: i64, now: DateTime<Utc>) -> Result<(), CacheError> {
+pub fn end_hydration(
+    conn: &Connection,
+    snapshot: &store::pg::feed::Snapshot,
+    now: DateTime<Utc>,
+) -> Result<(), CacheError> {
     conn.execute(
-        "UPDATE mirror_state SET position = ?1, hydrated_at = ?2, data_as_of = ?2, loading = '[]'
+        "UPDATE mirror_state SET position = ?1, snapshot = ?2, hydrated_at = ?3, data_as_of = ?3,
+                loading = '[]'
           WHERE one = 1",
-        params![position, ms(now)],
+        params![snapshot.xmin.0, snapshot.text, ms(now)],
     )
     .map_err(CacheError::sqlite("complete a hydration"))?;
     Ok(())

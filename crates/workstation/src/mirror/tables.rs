@@ -107,10 +107,32 @@ fn cast(name: &str, ty: &Type) -> (Wire, String) {
 /// Builds the plan of every mirrored table from the two catalogs.
 pub(crate) async fn plan_tables(
     pg: &impl tokio_postgres::GenericClient,
-    local: &rusqlite::Connection,
+    local_path: &std::path::Path,
 ) -> Result<Vec<TablePlan>, CacheError> {
+    // The local catalog first, on a connection of its own that is closed before any await
+    // (a rusqlite connection is not `Sync`, and the writer's connection stays free).
+    let local_columns = {
+        let local = rusqlite::Connection::open(local_path)
+            .map_err(CacheError::sqlite("open the local store for its catalog"))?;
+        let mut all = Vec::new();
+        for (name, _) in store::pg::feed::MIRRORED_TABLES {
+            let mut stmt = local
+                .prepare("SELECT name, hidden FROM pragma_table_xinfo(?1) ORDER BY cid")
+                .map_err(CacheError::sqlite("read the local columns"))?;
+            let cols: Vec<(String, i64)> = stmt
+                .query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(CacheError::sqlite("read the local columns"))?
+                .collect::<Result<_, _>>()
+                .map_err(CacheError::sqlite("read the local columns"))?;
+            all.push(cols);
+        }
+        all
+    };
     let mut plans = Vec::new();
-    for (name, keys) in store::pg::feed::MIRRORED_TABLES {
+    for ((name, keys), local_cols) in store::pg::feed::MIRRORED_TABLES
+        .into_iter()
+        .zip(local_columns)
+    {
         let pg_cols = pg
             .query(
                 "SELECT attname::text, atttypid FROM pg_attribute
@@ -127,14 +149,6 @@ pub(crate) async fn plan_tables(
                 (r.get(0), Type::from_oid(oid).unwrap_or(Type::TEXT))
             })
             .collect();
-        let mut stmt = local
-            .prepare("SELECT name, hidden FROM pragma_table_xinfo(?1) ORDER BY cid")
-            .map_err(CacheError::sqlite("read the local columns"))?;
-        let local_cols: Vec<(String, i64)> = stmt
-            .query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(CacheError::sqlite("read the local columns"))?
-            .collect::<Result<_, _>>()
-            .map_err(CacheError::sqlite("read the local columns"))?;
         let columns: Vec<Column> = local_cols
             .iter()
             .filter(|(_, hidden)| *hidden == 0)
@@ -244,7 +258,12 @@ macro_rules! read_value {
             }
             $crate::mirror::tables::Wire::Int => {
                 let v: Result<Option<i64>, _> = row.try_get(i);
-                v.map(|v| v.map_or(rusqlite::types::Value::Null, rusqlite::types::Value::Integer))
+                v.map(|v| {
+                    v.map_or(
+                        rusqlite::types::Value::Null,
+                        rusqlite::types::Value::Integer,
+                    )
+                })
             }
             $crate::mirror::tables::Wire::Real => {
                 let v: Result<Option<f64>, _> = row.try_get(i);
@@ -252,7 +271,11 @@ macro_rules! read_value {
             }
             $crate::mirror::tables::Wire::Bool => {
                 let v: Result<Option<bool>, _> = row.try_get(i);
-                v.map(|v| v.map_or(rusqlite::types::Value::Null, |b| rusqlite::types::Value::Integer(i64::from(b))))
+                v.map(|v| {
+                    v.map_or(rusqlite::types::Value::Null, |b| {
+                        rusqlite::types::Value::Integer(i64::from(b))
+                    })
+                })
             }
             $crate::mirror::tables::Wire::Bytes => {
                 let v: Result<Option<Vec<u8>>, _> = row.try_get(i);

@@ -1,0 +1,160 @@
+//! Hydration, catch-up and reconciliation, one pass at a time.
+
+use crate::support::{Setup, position};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hydration_copies_every_table_and_catch_up_applies_inserts_updates_and_deletes() {
+    let s = Setup::new(60).await;
+    let mut m = s.mirror();
+    let pass = m.sync_once().await.expect("hydrate");
+    assert!(pass.hydrated, "a new cache hydrates");
+    assert_eq!(pass.reason.as_deref(), Some("a new cache"));
+    s.assert_converged().await;
+    let hydrated_at = position(&s.local());
+
+    // Changes of every kind, by hand, in several transactions.
+    s.sql("UPDATE stock SET on_hand = on_hand + 3 WHERE product_url = '/acme/api/product/7'")
+        .await;
+    s.sql(
+        "INSERT INTO products (url, sku, name, content_hash)
+         VALUES ('/acme/api/product/new', 'SKU-NEW', 'New', sha256('n'::bytea));
+         INSERT INTO product_suppliers (product_url, seq, supplier_url, price)
+         VALUES ('/acme/api/product/new', 0, '/acme/api/partygroup/2', 3.5);",
+    )
+    .await;
+    s.sql("DELETE FROM orders WHERE url = '/acme/api/order/3'")
+        .await; // cascades to its lines
+    s.sql("DELETE FROM product_suppliers WHERE product_url = '/acme/api/product/9' AND seq = 1")
+        .await;
+    s.sql("UPDATE parties SET roles = ARRAY['SUPPLIER', 'CUSTOMER'] WHERE party_id = '2'")
+        .await;
+
+    let pass = m.sync_once().await.expect("catch up");
+    assert!(!pass.hydrated);
+    assert!(
+        pass.deleted >= 5,
+        "the order, its 3 lines and a supplier link: {pass:?}"
+    );
+    assert!(position(&s.local()) > hydrated_at);
+    s.assert_converged().await;
+
+    // Nothing changed: nothing applied.
+    let pass = m.sync_once().await.expect("idle catch up");
+    assert_eq!(pass.rows(), 0, "{pass:?}");
+    assert_eq!(pass.deleted, 0);
+
+    // The checksums agree.
+    let r = m.reconcile_once().await.expect("reconcile");
+    assert_eq!(r.mismatched, 0, "{r:?}");
+    assert_eq!(r.tables, 12);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciliation_finds_and_repairs_drift_without_rehydrating() {
+    let s = Setup::new(40).await;
+    let mut m = s.mirror();
+    m.sync_once().await.expect("hydrate");
+    // Drift: the cache loses a row, holds one the store never had, and an old version.
+    let local = s.local();
+    local
+        .execute(
+            "DELETE FROM stock WHERE product_url = '/acme/api/product/5'",
+            [],
+        )
+        .expect("drift");
+    local
+        .execute(
+            "INSERT INTO facilities (url, facility_id, content_hash, change_xid)
+             VALUES ('/acme/api/facility/ghost', 'ghost', zeroblob(32), 1)",
+            [],
+        )
+        .expect("drift");
+    local
+        .execute(
+            "UPDATE products SET name = 'stale', change_xid = 1 WHERE url = '/acme/api/product/8'",
+            [],
+        )
+        .expect("drift");
+    drop(local);
+    let r = m.reconcile_once().await.expect("reconcile");
+    assert!(r.mismatched >= 3, "{r:?}");
+    assert_eq!(r.rows_deleted, 1, "{r:?}");
+    assert!(r.rows_repaired >= 5, "4 stock rows and a product: {r:?}");
+    s.assert_converged().await;
+    let again = m.reconcile_once().await.expect("reconcile again");
+    assert_eq!(again.mismatched, 0, "{again:?}");
+    let recorded: i64 = s
+        .local()
+        .query_row("SELECT count(*) FROM mirror_reconciliations", [], |r| {
+            r.get(0)
+        })
+        .expect("recorded");
+    assert_eq!(recorded, 2, "every reconciliation is recorded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_behind_the_pruning_horizon_rehydrates_and_says_why() {
+    let s = Setup::new(20).await;
+    let mut m = s.mirror();
+    m.sync_once().await.expect("hydrate");
+    s.sql("DELETE FROM products WHERE url = '/acme/api/product/4'")
+        .await;
+    // No live mirror registered for long enough, nothing kept by age: everything is pruned.
+    s.sql("DELETE FROM feed_mirrors; SELECT feed_prune('1 second', '0 seconds');")
+        .await;
+    let pass = m.sync_once().await.expect("rehydrate");
+    let h: (String, String) = {
+        let r = s.db.client().query_one("SELECT horizon::text, (SELECT count(*) FROM feed_tombstones)::text FROM feed_horizon", &[]).await.expect("h");
+        (r.get(0), r.get(1))
+    };
+    assert!(
+        pass.hydrated,
+        "{pass:?} {h:?} local {}",
+        crate::support::position(&s.local())
+    );
+    assert!(
+        pass.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("pruning horizon")),
+        "{pass:?}"
+    );
+    s.assert_converged().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_of_another_store_rehydrates() {
+    let s = Setup::new(10).await;
+    let mut m = s.mirror();
+    m.sync_once().await.expect("hydrate");
+    s.sql("UPDATE feed_identity SET id = gen_random_uuid()")
+        .await;
+    let pass = m.sync_once().await.expect("rehydrate");
+    assert!(pass.hydrated);
+    assert_eq!(
+        pass.reason.as_deref(),
+        Some("the cache held another store's data")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_newer_than_this_binary_is_refused_and_the_cache_keeps_its_data() {
+    let s = Setup::new(10).await;
+    let mut m = s.mirror();
+    m.sync_once().await.expect("hydrate");
+    s.sql(
+        "INSERT INTO refinery_schema_history (version, name, applied_on, checksum)
+         VALUES (99991231000000, 'from_the_future', now()::text, '0')",
+    )
+    .await;
+    let err = m.sync_once().await.expect_err("a newer store");
+    assert!(err.to_string().contains("newer"), "{err}");
+    assert!(
+        !err.ends_mirror(),
+        "an upgrade fixes it: the mirror keeps trying"
+    );
+    let n: i64 = s
+        .local()
+        .query_row("SELECT count(*) FROM products", [], |r| r.get(0))
+        .expect("the cache still answers");
+    assert_eq!(n, 10);
+}

@@ -1,0 +1,268 @@
+//! Shared set-up: a fresh store with a small synthetic account, a mirror into a temp file,
+//! and an independent table-by-table comparison of store and cache.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rusqlite::types::Value as Local;
+use serde_json::Value as Json;
+use store::testing::TestDb;
+use workstation::events::Bus;
+use workstation::mirror::{Mirror, MirrorConfig};
+
+/// Columns that are bookkeeping, not content: the feed does not ship changes of these alone,
+/// so the cache may hold an older value.
+pub const BOOKKEEPING: [&str; 6] = [
+    "change_xid",
+    "content_hash",
+    "updated_at",
+    "first_seen_at",
+    "finale_last_sync",
+    "last_updated",
+];
+
+pub const TABLES: [&str; 12] = [
+    "facilities",
+    "parties",
+    "products",
+    "product_suppliers",
+    "reorder_guidelines",
+    "stock",
+    "inventory_items",
+    "orders",
+    "order_lines",
+    "daily_sales",
+    "sync_runs",
+    "sync_errors",
+];
+
+pub struct Setup {
+    pub db: TestDb,
+    pub dir: tempfile::TempDir,
+}
+
+impl Setup {
+    pub async fn new(products: i32) -> Setup {
+        let db = TestDb::migrated().await.expect("test database");
+        seed(&db, products).await;
+        Setup {
+            db,
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn cache_path(&self) -> PathBuf {
+        self.dir.path().join("cache.db")
+    }
+
+    pub fn mirror(&self) -> Mirror {
+        Mirror::open(
+            MirrorConfig {
+                database_url: self.db.url().to_owned(),
+                lock_url: None,
+                local_path: self.cache_path(),
+            },
+            Bus::new(),
+        )
+        .expect("open the mirror")
+    }
+
+    pub async fn sql(&self, sql: &str) {
+        self.db
+            .client()
+            .batch_execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    pub fn local(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.cache_path()).expect("open the cache")
+    }
+
+    /// Asserts the cache equals the store, table by table, on every visible column.
+    pub async fn assert_converged(&self) {
+        let local = self.local();
+        for table in TABLES {
+            let theirs = store_rows(&self.db, table).await;
+            let ours = cache_rows(&local, table);
+            assert_eq!(
+                theirs.len(),
+                ours.len(),
+                "{table}: the store has {} rows, the cache {}",
+                theirs.len(),
+                ours.len()
+            );
+            for (key, row) in &theirs {
+                let mine = ours
+                    .get(key)
+                    .unwrap_or_else(|| panic!("{table}: row {key} is missing from the cache"));
+                for (col, v) in row {
+                    let l = mine
+                        .get(col)
+                        .unwrap_or_else(|| panic!("{table}.{col}: no such column in the cache"));
+                    assert!(
+                        same(v, l),
+                        "{table} {key}: column {col} is {v} in the store but {l:?} in the cache"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A small account written with plain SQL (any writer reaches the mirrors, not only the
+/// engine).
+pub async fn seed(db: &TestDb, n: i32) {
+    let sql = format!(
+        "
+INSERT INTO facilities (url, facility_id, name, parent_url, content_hash)
+SELECT '/acme/api/facility/' || g, g::text, 'Location ' || g,
+       CASE WHEN g > 2 THEN '/acme/api/facility/' || (g % 2 + 1) END, sha256(g::text::bytea)
+  FROM generate_series(1, 6) g;
+INSERT INTO parties (url, party_id, name, roles, user_fields, content_hash)
+SELECT '/acme/api/partygroup/' || g, g::text, 'Supplier ' || g, ARRAY['SUPPLIER'],
+       jsonb_build_object('rating', g), sha256(('p' || g)::bytea)
+  FROM generate_series(1, 5) g;
+INSERT INTO products (url, sku, name, upc, cost, list_price, lead_time_days, user_fields,
+                      finale_last_updated, content_hash)
+SELECT '/acme/api/product/' || g, 'SKU-' || g, 'Product ' || g, lpad(g::text, 12, '0'),
+       g * 1.25, g * 2.5, 7, '{{}}', now() - make_interval(hours => g), sha256(('x' || g)::bytea)
+  FROM generate_series(1, {n}) g;
+INSERT INTO product_suppliers (product_url, seq, supplier_url, supplier_sku, price, lead_time_days)
+SELECT '/acme/api/product/' || g, s, '/acme/api/partygroup/' || (g % 5 + 1), 'SUP-' || g || '-' || s,
+       g * 1.1, 10 + s
+  FROM generate_series(1, {n}) g, generate_series(0, 1) s;
+INSERT INTO reorder_guidelines (product_url, seq, facility_url, reorder_point, reorder_qty)
+SELECT '/acme/api/product/' || g, 0, '/acme/api/facility/1', 10, 50
+  FROM generate_series(1, {n}) g;
+INSERT INTO stock (product_url, facility_url, on_hand, reserved, on_order, content_hash)
+SELECT '/acme/api/product/' || g, '/acme/api/facility/' || f, (g * f) % 40, 1, 0,
+       sha256((g || '-' || f)::bytea)
+  FROM generate_series(1, {n}) g, generate_series(3, 6) f;
+INSERT INTO inventory_items (sku, finale_id, name, stock, reorder_point, cost, price,
+                             finale_last_sync, content_hash)
+SELECT 'SKU-' || g, '/acme/api/product/' || g, 'Product ' || g, g % 40, 10, g * 1.25, g * 2.5,
+       now(), sha256(('i' || g)::bytea)
+  FROM generate_series(1, {n}) g;
+INSERT INTO orders (url, order_id, order_type, status, order_date, order_day, party_url, total,
+                    content_hash)
+SELECT '/acme/api/order/' || g, 'SO-' || g, 'SALES_ORDER', 'ORDER_COMPLETED',
+       now() - make_interval(days => g % 700), (now() - make_interval(days => g % 700))::date,
+       '/acme/api/partygroup/1', g, sha256(('o' || g)::bytea)
+  FROM generate_series(1, {n} * 2) g;
+INSERT INTO order_lines (order_url, seq, product_url, quantity, unit_price)
+SELECT '/acme/api/order/' || g, s, '/acme/api/product/' || ((g + s) % {n} + 1), 1 + s, 9.5
+  FROM generate_series(1, {n} * 2) g, generate_series(0, 2) s;
+INSERT INTO daily_sales (product_url, day, units, revenue)
+SELECT '/acme/api/product/' || g, current_date - d, g % 7, (g % 7) * 9.5
+  FROM generate_series(1, {n}) g, generate_series(0, 9) d;
+INSERT INTO sync_runs (strategy, started_at, finished_at, duration_ms, success, error_patterns, requests)
+VALUES ('full', now() - interval '1 hour', now(), 3600000, true, '[]', '{{\"get\": 3}}');
+INSERT INTO sync_errors (run_id, collection, record_key, reason, raw_payload, at)
+SELECT id, 'product', '/acme/api/product/x', 'bad number', '{{\"x\": 1}}', now() FROM sync_runs;
+"
+    );
+    db.client()
+        .batch_execute(&sql)
+        .await
+        .expect("seed the store");
+}
+
+/// A table of the store, keyed by primary key, visible columns as JSON.
+pub async fn store_rows(db: &TestDb, table: &str) -> BTreeMap<String, BTreeMap<String, Json>> {
+    let keys = store::pg::feed::key_columns(table).expect("a mirrored table");
+    let rows = db
+        .client()
+        .query(&format!("SELECT to_jsonb(t) FROM {table} t"), &[])
+        .await
+        .expect("read the store");
+    rows.iter()
+        .map(|r| {
+            let Json::Object(map) = r.get::<_, Json>(0) else {
+                panic!("to_jsonb gives objects")
+            };
+            let key = keys
+                .iter()
+                .map(|k| json_key(&map[*k]))
+                .collect::<Vec<_>>()
+                .join("|");
+            let visible = map
+                .into_iter()
+                .filter(|(c, _)| !BOOKKEEPING.contains(&c.as_str()))
+                // Generated in both stores, from the same inputs.
+                .filter(|(c, _)| c != "kind" && c != "available" || table == "inventory_items")
+                .collect();
+            (key, visible)
+        })
+        .collect()
+}
+
+fn json_key(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A table of the cache, keyed by primary key.
+pub fn cache_rows(
+    conn: &rusqlite::Connection,
+    table: &str,
+) -> BTreeMap<String, BTreeMap<String, Local>> {
+    let keys = store::pg::feed::key_columns(table).expect("a mirrored table");
+    let mut stmt = conn
+        .prepare(&format!("SELECT * FROM {table}"))
+        .expect("read the cache");
+    let names: Vec<String> = stmt.column_names().map(str::to_owned).collect();
+    let rows = stmt
+        .query_map([], |r| {
+            let mut m = BTreeMap::new();
+            for (i, n) in names.iter().enumerate() {
+                m.insert(n.clone(), r.get::<_, Local>(i)?);
+            }
+            Ok(m)
+        })
+        .expect("read the cache");
+    rows.map(|r| {
+        let r = r.expect("a row");
+        let key = keys
+            .iter()
+            .map(|k| match &r[*k] {
+                Local::Text(s) => s.clone(),
+                Local::Integer(i) => i.to_string(),
+                other => format!("{other:?}"),
+            })
+            .collect::<Vec<_>>()
+            .join("|");
+        (key, r)
+    })
+    .collect()
+}
+
+/// Whether a store value (JSON) and a cache value mean the same.
+pub fn same(v: &Json, l: &Local) -> bool {
+    match (v, l) {
+        (Json::Null, Local::Null) => true,
+        (Json::Bool(b), Local::Integer(i)) => i64::from(*b) == *i,
+        (Json::Number(n), Local::Integer(i)) => n.as_f64() == Some(*i as f64),
+        (Json::Number(n), Local::Real(r)) => n.as_f64() == Some(*r),
+        (Json::String(s), Local::Integer(ms)) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| t.timestamp_millis() == *ms)
+            .unwrap_or(false),
+        (Json::String(s), Local::Text(t)) => s == t,
+        (Json::String(s), Local::Blob(b)) => {
+            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            *s == format!("\\x{hex}")
+        }
+        (Json::Array(_) | Json::Object(_), Local::Text(t)) => {
+            serde_json::from_str::<Json>(t).is_ok_and(|parsed| &parsed == v)
+        }
+        _ => false,
+    }
+}
+
+/// The cache's applied position.
+pub fn position(conn: &rusqlite::Connection) -> i64 {
+    conn.query_row("SELECT position FROM mirror_state", [], |r| r.get(0))
+        .expect("a position")
+}
