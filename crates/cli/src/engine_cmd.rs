@@ -337,6 +337,12 @@ fn ms(v: Option<f64>) -> String {
 pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
     let cfg = load_config(&args.common)?;
     println!("{}", cfg.describe());
+    // The cache first: it answers even when the shared store cannot be reached.
+    let mirrored = matches!(cfg.store.target(), StoreTarget::Postgres { .. });
+    match workstation::status::read_report(&cfg.store.local_path, mirrored, Utc::now()) {
+        Ok(report) => println!("{}", report.describe()),
+        Err(err) => println!("cache: unreadable ({err})"),
+    }
     let store = open_store(&cfg, 1).await?;
     let budgets = cfg.finale().map(|f| f.budgets.clone()).unwrap_or_default();
     let b = engine::sync::status::backfill_status(&*store, &budgets).await?;

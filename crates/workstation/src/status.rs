@@ -56,3 +56,141 @@ pub struct CacheStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
+
+/// What `stockpulse status` and the app's status bar say about the local cache.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CacheReport {
+    /// The cache's state (`None`: there is no local store yet).
+    pub status: Option<CacheStatus>,
+    /// How far behind its source the cache's data may be (now − data as of).
+    pub lag: Option<chrono::TimeDelta>,
+    /// The last reconciliation: when, and how many buckets differed.
+    pub last_reconciliation: Option<(DateTime<Utc>, usize)>,
+}
+
+/// Reads the cache's state from the local store at `path` without creating or migrating
+/// anything. `mirrored`: a shared store is configured (so a mirror fills this cache); else the
+/// engine writes it directly (the embedded default), and the data is as of the last
+/// successful sync.
+pub fn read_report(
+    path: &std::path::Path,
+    mirrored: bool,
+    now: DateTime<Utc>,
+) -> Result<CacheReport, crate::CacheError> {
+    if !path.exists() {
+        return Ok(CacheReport {
+            status: None,
+            lag: None,
+            last_reconciliation: None,
+        });
+    }
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(crate::CacheError::sqlite("open the local store"))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(crate::CacheError::sqlite("open the local store"))?;
+    let has = |table: &str| -> bool {
+        conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+            [table],
+            |r| r.get(0),
+        )
+        .unwrap_or(false)
+    };
+    let status = if mirrored {
+        if has("mirror_state") {
+            crate::mirror::state::load(&conn)?.map(|r| r.current_status(now))
+        } else {
+            None
+        }
+    } else if has("sync_runs") {
+        let last: Option<i64> = conn
+            .query_row(
+                "SELECT max(finished_at) FROM sync_runs WHERE success = 1",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(crate::CacheError::sqlite("read the last sync"))?;
+        let as_of = last.and_then(DateTime::from_timestamp_millis);
+        Some(CacheStatus {
+            state: CacheState::Embedded,
+            since: as_of.unwrap_or(now),
+            position: None,
+            data_as_of: as_of,
+            loading: Vec::new(),
+            message: None,
+        })
+    } else {
+        None
+    };
+    let last_reconciliation = if has("mirror_reconciliations") {
+        crate::mirror::reconcile::last(&conn)?.map(|(at, r)| (at, r.mismatched))
+    } else {
+        None
+    };
+    let lag = status
+        .as_ref()
+        .and_then(|s| s.data_as_of)
+        .map(|t| now.signed_duration_since(t));
+    Ok(CacheReport {
+        status,
+        lag,
+        last_reconciliation,
+    })
+}
+
+impl CacheReport {
+    /// One line for `stockpulse status`.
+    pub fn describe(&self) -> String {
+        let Some(s) = &self.status else {
+            return "cache: no local data yet (run `stockpulse mirror` or `stockpulse sync`)"
+                .into();
+        };
+        let mut line = format!("cache: {}", s.state.as_str());
+        if matches!(s.state, CacheState::Offline | CacheState::Stopped) {
+            line.push_str(&format!(
+                " since {}",
+                s.since.format("%Y-%m-%d %H:%M:%S UTC")
+            ));
+        }
+        match (&s.data_as_of, &self.lag) {
+            (Some(t), Some(lag)) => line.push_str(&format!(
+                ", data as of {} ({} ago)",
+                t.format("%Y-%m-%d %H:%M:%S UTC"),
+                human(*lag)
+            )),
+            _ => line.push_str(", no data yet"),
+        }
+        if let Some(p) = &s.position {
+            line.push_str(&format!(", position {p}"));
+        }
+        if !s.loading.is_empty() {
+            line.push_str(&format!(", still loading: {}", s.loading.join(", ")));
+        }
+        if let Some((at, mismatched)) = self.last_reconciliation {
+            line.push_str(&format!(
+                "; last checksum comparison {} ({mismatched} buckets repaired)",
+                at.format("%Y-%m-%d %H:%M UTC")
+            ));
+        }
+        if let Some(m) = &s.message {
+            line.push_str(&format!("\n  {m}"));
+        }
+        line
+    }
+}
+
+fn human(d: chrono::TimeDelta) -> String {
+    let s = d.num_seconds().max(0);
+    if s >= 86_400 {
+        format!("{}d{}h", s / 86_400, s % 86_400 / 3600)
+    } else if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
