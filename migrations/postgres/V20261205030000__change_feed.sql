@@ -3,8 +3,9 @@
 --
 -- Model (crates/store/src/pg/feed.rs explains the reading side):
 -- * Every mirrored table (the data tables, sync_runs, sync_errors) has `change_xid xid8`: the
---   id of the transaction that last changed what a user sees in the row. A BEFORE trigger
---   stamps it on INSERT and on an UPDATE that changes a visible column; an UPDATE that
+--   id of the transaction that last changed what a user sees in the row. Its default stamps
+--   an INSERT, and a BEFORE trigger an UPDATE that changes a visible column (the triggers'
+--   WHEN conditions decide, so rows with nothing to stamp cost no function call); an UPDATE that
 --   changes only bookkeeping (updated_at, first_seen_at, finale_last_sync, last_updated,
 --   content_hash) or rewrites identical values keeps the old stamp, so the engine's hourly
 --   confirmation of 50,000 items ships nothing. The comparison is of the columns themselves,
@@ -15,10 +16,11 @@
 --   (pg_snapshot_xmin(pg_current_snapshot())). Every transaction with an id below that xmin
 --   had finished when the snapshot was taken, so its rows were in the read; a transaction
 --   that took its id early and commits late has an id >= xmin and is read next time.
--- * A transaction that changes something sends one NOTIFY on channel `stockpulse_feed`, its
---   payload the transaction's id (a position, never rows): every row trigger calls
---   pg_notify with the same payload, and Postgres delivers identical notifications of one
---   transaction once.
+-- * A writing transaction sends one NOTIFY on channel `stockpulse_feed`, its payload the
+--   transaction's id (a position, never rows): a statement trigger on every mirrored table
+--   calls pg_notify with the same payload, and Postgres delivers identical notifications of
+--   one transaction once. (A statement that changed nothing visible may wake the mirrors;
+--   their catch-up then finds nothing.)
 -- * Pruning: mirrors register their position in feed_mirrors; feed_prune() drops tombstones
 --   below the oldest position of a mirror seen recently, and records that horizon: a mirror
 --   whose position is below it has missed deletions and re-hydrates.
@@ -64,6 +66,15 @@ LANGUAGE sql IMMUTABLE AS $$
                  'finale_last_sync', 'last_updated']
 $$;
 
+-- The wake-up: its payload is the transaction's id (a position, never rows).
+CREATE FUNCTION feed_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('stockpulse_feed', pg_current_xact_id()::text);
+    RETURN NULL;
+END
+$$;
+
 -- (Re)creates the change_xid column, its index and the stamping and tombstone triggers of one
 -- table, from the catalog. `key_columns` is the table's primary key.
 CREATE FUNCTION feed_install(tbl regclass, key_columns text[]) RETURNS void
@@ -90,35 +101,42 @@ BEGIN
       INTO key_json
       FROM unnest(key_columns) AS k;
 
+    -- Stamping runs only where it has something to do, decided by the trigger's WHEN (no
+    -- function call per row): an INSERT whose change_xid is not the default, an UPDATE that
+    -- changes a visible column.
     EXECUTE format($f$
         CREATE OR REPLACE FUNCTION %I() RETURNS trigger LANGUAGE plpgsql AS $body$
         BEGIN
-            IF TG_OP = 'UPDATE' AND ROW(%s) IS NOT DISTINCT FROM ROW(%s) THEN
-                NEW.change_xid := OLD.change_xid;
-            ELSE
-                NEW.change_xid := pg_current_xact_id();
-                PERFORM pg_notify('stockpulse_feed', NEW.change_xid::text);
-            END IF;
+            NEW.change_xid := pg_current_xact_id();
             RETURN NEW;
         END
-        $body$$f$, 'feed_stamp_' || name, new_cols, old_cols);
+        $body$$f$, 'feed_stamp_' || name);
 
     EXECUTE format($f$
         CREATE OR REPLACE FUNCTION %I() RETURNS trigger LANGUAGE plpgsql AS $body$
         BEGIN
             INSERT INTO feed_tombstones (table_name, key)
                  VALUES (%L, jsonb_build_object(%s));
-            PERFORM pg_notify('stockpulse_feed', pg_current_xact_id()::text);
             RETURN NULL;
         END
         $body$$f$, 'feed_tombstone_' || name, name, key_json);
 
     EXECUTE format('DROP TRIGGER IF EXISTS feed_stamp ON %s', tbl);
-    EXECUTE format('CREATE TRIGGER feed_stamp BEFORE INSERT OR UPDATE ON %s '
-                   'FOR EACH ROW EXECUTE FUNCTION %I()', tbl, 'feed_stamp_' || name);
+    EXECUTE format('DROP TRIGGER IF EXISTS feed_stamp_insert ON %s', tbl);
+    EXECUTE format('CREATE TRIGGER feed_stamp_insert BEFORE INSERT ON %s FOR EACH ROW '
+                   'WHEN (NEW.change_xid IS DISTINCT FROM pg_current_xact_id()) '
+                   'EXECUTE FUNCTION %I()', tbl, 'feed_stamp_' || name);
+    EXECUTE format('CREATE TRIGGER feed_stamp BEFORE UPDATE ON %s FOR EACH ROW '
+                   'WHEN (ROW(%s) IS DISTINCT FROM ROW(%s)) '
+                   'EXECUTE FUNCTION %I()', tbl, new_cols, old_cols, 'feed_stamp_' || name);
     EXECUTE format('DROP TRIGGER IF EXISTS feed_tombstone ON %s', tbl);
     EXECUTE format('CREATE TRIGGER feed_tombstone AFTER DELETE ON %s '
                    'FOR EACH ROW EXECUTE FUNCTION %I()', tbl, 'feed_tombstone_' || name);
+    -- One wake-up per statement, which Postgres folds into one per transaction (identical
+    -- notifications of a transaction are delivered once).
+    EXECUTE format('DROP TRIGGER IF EXISTS feed_notify ON %s', tbl);
+    EXECUTE format('CREATE TRIGGER feed_notify AFTER INSERT OR UPDATE OR DELETE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION feed_notify()', tbl);
 END
 $install$;
 

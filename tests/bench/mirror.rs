@@ -127,7 +127,7 @@ async fn main() {
         .batch_execute(
             &store::pg::feed::MIRRORED_TABLES
                 .iter()
-                .map(|(t, _)| format!("ALTER TABLE {t} DISABLE TRIGGER feed_stamp, DISABLE TRIGGER feed_tombstone;"))
+                .map(|(t, _)| format!("ALTER TABLE {t} DISABLE TRIGGER USER;"))
                 .collect::<String>(),
         )
         .await

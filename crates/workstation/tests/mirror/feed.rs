@@ -51,16 +51,27 @@ async fn one_notification_per_transaction_with_a_position_as_payload() {
         .batch_execute("LISTEN stockpulse_feed")
         .await
         .expect("listen");
-    // 30 rows changed in one transaction, then a transaction that changes nothing visible.
+    // 120 rows changed in one transaction: one wake-up.
     s.sql("UPDATE stock SET on_hand = on_hand + 1").await;
-    s.sql("UPDATE stock SET updated_at = now()").await;
-    s.sql("DELETE FROM daily_sales WHERE units = 0").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut got = Vec::new();
     while let Ok(n) = notes.try_recv() {
         got.push(n);
     }
-    assert_eq!(got.len(), 2, "one per changing transaction: {got:?}");
+    assert_eq!(
+        got.len(),
+        1,
+        "one per transaction, not one per row: {got:?}"
+    );
+    // Two more transactions (one of them deletes), each one wake-up.
+    s.sql("UPDATE stock SET on_hand = on_hand + 1 WHERE facility_url = '/acme/api/facility/3'")
+        .await;
+    s.sql("DELETE FROM daily_sales WHERE units = 0").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    while let Ok(n) = notes.try_recv() {
+        got.push(n);
+    }
+    assert_eq!(got.len(), 3, "{got:?}");
     for n in &got {
         assert_eq!(n.channel(), "stockpulse_feed");
         assert!(
@@ -70,6 +81,7 @@ async fn one_notification_per_transaction_with_a_position_as_payload() {
         );
     }
     assert_ne!(got[0].payload(), got[1].payload());
+    assert_ne!(got[1].payload(), got[2].payload());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,4 +157,27 @@ async fn twenty_concurrent_writers_in_random_commit_order_converge_exactly() {
     s.assert_converged().await;
     let r = m.reconcile_once().await.expect("reconcile");
     assert_eq!(r.mismatched, 0, "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruning_keeps_what_a_live_mirror_needs() {
+    let s = Setup::new(5).await;
+    let mut m = s.mirror();
+    m.sync_once().await.expect("hydrate"); // registers the mirror at its position
+    s.sql("DELETE FROM products WHERE url = '/acme/api/product/2'")
+        .await;
+    s.sql("SELECT feed_prune('7 days', '0 seconds')").await;
+    let kept: i64 =
+        s.db.client()
+            .query_one("SELECT count(*) FROM feed_tombstones", &[])
+            .await
+            .expect("count")
+            .get(0);
+    assert_eq!(
+        kept, 4,
+        "the product, its 2 supplier links and its guideline (cascaded)"
+    );
+    let pass = m.sync_once().await.expect("catch up");
+    assert!(!pass.hydrated);
+    s.assert_converged().await;
 }
