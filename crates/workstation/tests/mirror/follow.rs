@@ -94,3 +94,61 @@ async fn a_live_mirror_applies_changes_on_notification_and_reconnects_after_losi
         .expect("state");
     assert!(["live", "offline", "catching_up"].contains(&state.as_str()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restarted_under_a_live_mirror_reconnects_and_converges() {
+    let cluster = crate::support::PrivateCluster::start();
+    // This test's store lives on a server of its own: restarting it disturbs no one.
+    let admin = store::pg::connect(&cluster.admin_url())
+        .await
+        .expect("connect");
+    admin
+        .batch_execute("CREATE DATABASE mirror_restart")
+        .await
+        .expect("create");
+    drop(admin);
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{}/mirror_restart",
+        cluster.port
+    );
+    let mut client = store::pg::connect(&url).await.expect("connect");
+    store::pg::migrate(&mut client).await.expect("migrate");
+    drop(client);
+    let client = store::pg::connect(&url).await.expect("connect");
+    crate::support::seed(&client, 15).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("cache.db");
+    let mut m = crate::support::mirror_of(&url, &path);
+    let mut rx = m.bus().subscribe();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        m.run(async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    wait_for_state(&mut rx, CacheState::Live).await;
+    cluster.restart();
+    wait_for_state(&mut rx, CacheState::Offline).await;
+    let writer = store::pg::connect(&url).await.expect("reconnect");
+    writer
+        .batch_execute(
+            "UPDATE products SET name = 'after restart' WHERE url = '/acme/api/product/1'",
+        )
+        .await
+        .expect("write");
+    wait_for_state(&mut rx, CacheState::Live).await;
+    let local = rusqlite::Connection::open(&path).expect("cache");
+    wait_until(|| {
+        local
+            .query_row(
+                "SELECT name FROM products WHERE url = '/acme/api/product/1'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .is_ok_and(|n| n == "after restart")
+    })
+    .await;
+    let _ = stop.send(());
+    task.await.expect("join").expect("stops cleanly");
+}

@@ -44,7 +44,7 @@ pub struct Setup {
 impl Setup {
     pub async fn new(products: i32) -> Setup {
         let db = TestDb::migrated().await.expect("test database");
-        seed(&db, products).await;
+        seed(db.client(), products).await;
         Setup {
             db,
             dir: tempfile::tempdir().expect("temp dir"),
@@ -56,15 +56,7 @@ impl Setup {
     }
 
     pub fn mirror(&self) -> Mirror {
-        Mirror::open(
-            MirrorConfig {
-                database_url: self.db.url().to_owned(),
-                lock_url: None,
-                local_path: self.cache_path(),
-            },
-            Bus::new(),
-        )
-        .expect("open the mirror")
+        mirror_of(self.db.url(), &self.cache_path())
     }
 
     pub async fn sql(&self, sql: &str) {
@@ -110,9 +102,22 @@ impl Setup {
     }
 }
 
+/// A mirror of the store at `url` into the cache file at `path`.
+pub fn mirror_of(url: &str, path: &std::path::Path) -> Mirror {
+    Mirror::open(
+        MirrorConfig {
+            database_url: url.to_owned(),
+            lock_url: None,
+            local_path: path.to_path_buf(),
+        },
+        Bus::new(),
+    )
+    .expect("open the mirror")
+}
+
 /// A small account written with plain SQL (any writer reaches the mirrors, not only the
 /// engine).
-pub async fn seed(db: &TestDb, n: i32) {
+pub async fn seed(client: &tokio_postgres::Client, n: i32) {
     let sql = format!(
         "
 INSERT INTO facilities (url, facility_id, name, parent_url, content_hash)
@@ -162,10 +167,7 @@ INSERT INTO sync_errors (run_id, collection, record_key, reason, raw_payload, at
 SELECT id, 'product', '/acme/api/product/x', 'bad number', '{{\"x\": 1}}', now() FROM sync_runs;
 "
     );
-    db.client()
-        .batch_execute(&sql)
-        .await
-        .expect("seed the store");
+    client.batch_execute(&sql).await.expect("seed the store");
 }
 
 /// A table of the store, keyed by primary key, visible columns as JSON.
@@ -265,4 +267,100 @@ pub fn same(v: &Json, l: &Local) -> bool {
 pub fn position(conn: &rusqlite::Connection) -> i64 {
     conn.query_row("SELECT position FROM mirror_state", [], |r| r.get(0))
         .expect("a position")
+}
+
+/// A private Postgres cluster of this test's own (initdb + pg_ctl on a free port), so a test
+/// can restart the server under a live mirror without disturbing anyone else's.
+pub struct PrivateCluster {
+    bin: PathBuf,
+    data: PathBuf,
+    pub port: u16,
+}
+
+fn as_postgres(cmd: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
+    let out = if root {
+        std::process::Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(cmd)
+            .args(args)
+            .output()
+    } else {
+        std::process::Command::new(cmd).args(args).output()
+    };
+    let out = out.unwrap_or_else(|e| panic!("run {}: {e}", cmd.display()));
+    assert!(
+        out.status.success(),
+        "{} {args:?}: {}",
+        cmd.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+impl PrivateCluster {
+    pub fn start() -> PrivateCluster {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect(
+                "PostgreSQL server binaries under /usr/lib/postgresql (make test installs them)",
+            )
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("bin"))
+            .filter(|p| p.join("initdb").exists())
+            .max()
+            .expect("an initdb");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("a free port")
+            .local_addr()
+            .expect("port")
+            .port();
+        let data = PathBuf::from(format!("/var/tmp/stockpulse-test-pg-{port}"));
+        let _ = std::fs::remove_dir_all(&data);
+        std::fs::create_dir_all(&data).expect("data dir");
+        let _ = std::process::Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(&data)
+            .status();
+        let d = data.to_string_lossy().to_string();
+        as_postgres(
+            &bin.join("initdb"),
+            &["-D", &d, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+        );
+        let c = PrivateCluster { bin, data, port };
+        c.pg_ctl("start");
+        c
+    }
+
+    fn pg_ctl(&self, what: &str) {
+        let d = self.data.to_string_lossy().to_string();
+        let log = format!("{d}/server.log");
+        let opts = format!("-p {} -k /tmp -c listen_addresses=127.0.0.1", self.port);
+        as_postgres(
+            &self.bin.join("pg_ctl"),
+            &["-D", &d, "-l", &log, "-w", "-m", "fast", "-o", &opts, what],
+        );
+    }
+
+    /// Stops and starts the server (every connection is lost).
+    pub fn restart(&self) {
+        self.pg_ctl("restart");
+    }
+
+    pub fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let d = self.data.to_string_lossy().to_string();
+        let _ = std::process::Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join("pg_ctl"))
+            .args(["-D", &d, "-m", "immediate", "stop"])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
 }
