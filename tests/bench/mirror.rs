@@ -120,36 +120,42 @@ async fn main() {
     let rows = rows_in(&snap);
 
     println!("1. The engine's write path with and without the change feed ({rows} rows)");
-    let on_db = engine::testing::TestDb::migrated().await.unwrap();
-    let off_db = engine::testing::TestDb::migrated().await.unwrap();
-    off_db
-        .client()
-        .batch_execute(
-            &store::pg::feed::MIRRORED_TABLES
-                .iter()
-                .map(|(t, _)| format!("ALTER TABLE {t} DISABLE TRIGGER USER;"))
-                .collect::<String>(),
-        )
-        .await
-        .unwrap();
-    let on = engine::pg::PgStore::connect(on_db.url(), engine::pg::PgOptions::default())
-        .await
-        .unwrap();
-    let off = engine::pg::PgStore::connect(off_db.url(), engine::pg::PgOptions::default())
-        .await
-        .unwrap();
-    // Interleave the two to share the machine's noise; the first run of each warms up.
-    let t_off = apply_all(&off, &work).await;
-    let t_on = apply_all(&on, &work).await;
+    // Two rounds, alternating, each into a fresh database; the best of each side counts (the
+    // machine is shared, and the two sides should see the same noise).
+    let mut best_on = Duration::MAX;
+    let mut best_off = Duration::MAX;
+    for _ in 0..2 {
+        for feed in [false, true] {
+            let fresh = engine::testing::TestDb::migrated().await.unwrap();
+            if !feed {
+                fresh
+                    .client()
+                    .batch_execute(
+                        &store::pg::feed::MIRRORED_TABLES
+                            .iter()
+                            .map(|(t, _)| format!("ALTER TABLE {t} DISABLE TRIGGER USER;"))
+                            .collect::<String>(),
+                    )
+                    .await
+                    .unwrap();
+            }
+            let target =
+                engine::pg::PgStore::connect(fresh.url(), engine::pg::PgOptions::default())
+                    .await
+                    .unwrap();
+            let t = apply_all(&target, &work).await;
+            let best = if feed { &mut best_on } else { &mut best_off };
+            *best = (*best).min(t);
+        }
+    }
     println!(
-        "  without the feed {:>9.0} rows/s ({:.2} s) | with the feed {:>9.0} rows/s ({:.2} s) = {:.2}x",
-        rate(rows, t_off),
-        t_off.as_secs_f64(),
-        rate(rows, t_on),
-        t_on.as_secs_f64(),
-        t_off.as_secs_f64() / t_on.as_secs_f64()
+        "  without the feed {:>9.0} rows/s ({:.2} s) | with the feed {:>9.0} rows/s ({:.2} s) = {:.2}x (best of 2 each)",
+        rate(rows, best_off),
+        best_off.as_secs_f64(),
+        rate(rows, best_on),
+        best_on.as_secs_f64(),
+        best_off.as_secs_f64() / best_on.as_secs_f64()
     );
-    drop((on, off, on_db, off_db));
 
     println!("2. Hydration into a fresh local store vs a raw SQLite bulk insert of the same rows");
     let dir = tempfile::tempdir().unwrap();
