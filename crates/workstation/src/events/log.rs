@@ -24,6 +24,8 @@ pub fn append(
     events: Vec<Event>,
     at: DateTime<Utc>,
 ) -> Result<Vec<Envelope>, CacheError> {
+    // The log keeps milliseconds: the envelopes returned say what a reader will read.
+    let at = from_millis(to_millis(at)).unwrap_or(at);
     let mut out = Vec::with_capacity(events.len());
     let mut st = conn
         .prepare_cached(
