@@ -18,7 +18,7 @@ use super::model::{
 use crate::CacheError;
 
 /// A journal naming at least this many products (or facilities) while the level state is
-/// empty is a first fill: [`derive`] baselines instead (see the parent module's docs).
+/// empty is a first fill: [`derive()`] baselines instead (see the parent module's docs).
 pub const BASELINE_MIN_KEYS: usize = 1_000;
 
 /// A new sales order is reported when its `order_date` is at most this old at derivation
@@ -45,7 +45,7 @@ pub fn derive(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<Vec<Event>, Ca
         .collect())
 }
 
-/// [`derive`], returning the events with their log `seq` (for a caller that publishes them
+/// [`derive()`], returning the events with their log `seq` (for a caller that publishes them
 /// itself after commit: [`super::Bus::publish`] drops the copies a tail reads again).
 pub fn derive_logged(
     tx: &Transaction<'_>,
@@ -127,7 +127,7 @@ pub fn derive_logged(
 
 /// Records every product's current levels as the known state, silently (no event, no new
 /// alert), and clears the journal: for the mirror after a fresh hydration, and for
-/// [`derive`] on a first fill. Alerts of products now `ok` or gone are resolved; active
+/// [`derive()`] on a first fill. Alerts of products now `ok` or gone are resolved; active
 /// alerts of products still low or out are kept (updated). Returns the products recorded.
 pub fn baseline(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<u64, CacheError> {
     take_journal(tx)?;

@@ -12,3 +12,4 @@ mod first_fill;
 mod other_events;
 mod support;
 mod thresholds;
+mod trigger_cost;
