@@ -25,6 +25,7 @@ mod engine_cmd;
 mod fetch;
 mod progress;
 mod timearg;
+mod watch_cmd;
 
 use std::process::ExitCode;
 
@@ -60,6 +61,9 @@ enum Command {
     Serve(engine_cmd::ServeArgs),
     /// The simulator in process → the engine → the local store (or Postgres), with a summary.
     Demo(demo::DemoArgs),
+    /// The live event feed of the local store (stock, alerts, sync progress), one line per
+    /// event from now on (`--json`: one JSON object per line), until SIGINT/SIGTERM.
+    Watch(watch_cmd::WatchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => engine_cmd::serve(args).await,
             Command::Resolve(args) => engine_cmd::resolve(args).await,
             Command::Demo(args) => demo::run(args).await.map(|()| 0),
+            Command::Watch(args) => watch_cmd::run(args).await,
         }
     });
     match result {

@@ -55,6 +55,8 @@ pub fn derive_logged(
     if journal.is_empty() {
         return Ok(Vec::new());
     }
+    // The store keeps milliseconds: stamp everything with what a reader will read back.
+    let now = from_millis(to_millis(now)).unwrap_or(now);
     let mut items = BTreeSet::new();
     let mut facilities = BTreeSet::new();
     let mut prices = Vec::new();
@@ -127,10 +129,13 @@ pub fn derive_logged(
 
 /// Records every product's current levels as the known state, silently (no event, no new
 /// alert), and clears the journal: for the mirror after a fresh hydration, and for
-/// [`derive()`] on a first fill. Alerts of products now `ok` or gone are resolved; active
-/// alerts of products still low or out are kept (updated). Returns the products recorded.
+/// [`derive()`] on a first fill. Products without any stock row are left unrecorded (first
+/// seen with their first stock row). Alerts of products now `ok`, unstocked or gone are
+/// resolved; active alerts of products still low or out are kept (updated). Returns the
+/// products recorded.
 pub fn baseline(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<u64, CacheError> {
     take_journal(tx)?;
+    let now = from_millis(to_millis(now)).unwrap_or(now);
     baseline_levels(tx, now)
 }
 
@@ -423,12 +428,18 @@ fn evaluate(cx: &mut Cx<'_>, url: &str, events: &mut Vec<Event>) -> Result<(), C
         alerts::resolve(conn, url, None, now_ms)?;
         return Ok(());
     };
+    let stock = stock_of(conn, url)?;
+    let stored = stored_levels(conn, url)?;
+    if stock.is_empty() && stored.is_empty() {
+        // Not stocked anywhere yet (a new product, or its stock still loading): it is first
+        // seen with its first stock row.
+        return Ok(());
+    }
     let current = scopes(
-        &stock_of(conn, url)?,
+        &stock,
         &guidelines_of(conn, url)?,
         item_reorder_point(conn, url)?,
     );
-    let stored = stored_levels(conn, url)?;
     let known = stored.contains_key(TOTAL);
     // Locations the state knows but the product no longer has (every row and guideline
     // gone): nothing is there any more.
@@ -615,8 +626,13 @@ fn baseline_levels(conn: &Connection, now: DateTime<Utc>) -> Result<u64, CacheEr
         .map_err(q("clear the level state"))?;
     let mut n = 0u64;
     for (url, sku, name, inactive) in &products {
+        let Some(stock) = stock.get(url) else {
+            // Not stocked anywhere: first seen with its first stock row (as in `evaluate`).
+            alerts::resolve(conn, url, None, now_ms)?;
+            continue;
+        };
         let current = scopes(
-            stock.get(url).map_or(&[][..], Vec::as_slice),
+            stock,
             guidelines.get(url).map_or(&[][..], Vec::as_slice),
             item_points.get(url).copied(),
         );

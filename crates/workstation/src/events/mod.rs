@@ -24,10 +24,13 @@
 //!   `ok → low` is [`Event::FellBelowReorderPoint`], `ok|low → out` is [`Event::StockedOut`],
 //!   and any improvement (`out → low`, `out → ok`, `low → ok`) is [`Event::Restocked`].
 //!   [`Event::StockChanged`] reports every change of a location's on hand or available.
-//! - **First sight**: a product the level state has never seen (new in the catalogue, or the
-//!   first fill of the cache) is recorded silently, whatever its level: a new product with
-//!   no stock is not a stockout. A known product's first stock at a new location reports a
-//!   [`Event::StockChanged`] from zero, with no threshold event.
+//! - **First sight**: a product enters the level state with its first stock row (a product
+//!   with no stock row anywhere has no state and raises nothing). It is recorded silently,
+//!   whatever its level: a new product, or the first fill of the cache (products first,
+//!   stock later, in many batches), is not a stockout. A known product's first stock at a
+//!   new location reports a [`Event::StockChanged`] from zero, with no threshold event.
+//!   (A product whose stock rows a first fill splits over two batches may report its second
+//!   part as changes.)
 //!
 //! # Alerts
 //!

@@ -107,3 +107,36 @@ fn baseline_after_a_hydration_records_everything_silently() {
     assert_eq!(active.len(), 1);
     assert_eq!(active[0].sku, "S00002");
 }
+
+#[test]
+fn products_first_then_their_stock_is_silent() {
+    // The engine's full load writes the product snapshot (with guidelines) before the stock
+    // snapshot; a follower derives in between.
+    let mut db = Db::new();
+    db.facility("/f/main", None, "Main");
+    db.sql("BEGIN");
+    for i in 0..300 {
+        let p = format!("/p/{i:03}");
+        db.product(&p, &format!("S{i:03}"));
+        db.guideline(&p, 0, Some("/f/main"), 5.0);
+    }
+    db.sql("COMMIT");
+    assert!(db.derive().is_empty());
+    assert_eq!(
+        db.count("SELECT count(*) FROM event_levels"),
+        0,
+        "no state before any stock"
+    );
+    for batch in 0..3 {
+        db.sql("BEGIN");
+        for i in batch * 100..(batch + 1) * 100 {
+            let on_hand = [0.0, 3.0, 40.0][i % 3];
+            db.stock(&format!("/p/{i:03}"), "/f/main", on_hand, 0.0);
+        }
+        db.sql("COMMIT");
+        let ev = db.derive();
+        assert!(ev.is_empty(), "batch {batch}: {:?}", kinds(&ev));
+    }
+    assert_eq!(db.count("SELECT count(*) FROM event_levels"), 600);
+    assert!(events::active_alerts(&db.conn).unwrap().is_empty());
+}
