@@ -143,6 +143,12 @@ BEGIN
     INSERT INTO event_journal (kind, key) VALUES ('item', NEW.finale_id) ON CONFLICT DO NOTHING;
 END;
 
+CREATE TRIGGER event_item_delete AFTER DELETE ON inventory_items
+WHEN OLD.finale_id IS NOT NULL AND OLD.reorder_point IS NOT NULL
+BEGIN
+    INSERT INTO event_journal (kind, key) VALUES ('item', OLD.finale_id) ON CONFLICT DO NOTHING;
+END;
+
 -- Products: a new product (recorded at first sight, even before its stock arrives), prices,
 -- and a deleted product (its state and alert go).
 CREATE TRIGGER event_product_insert AFTER INSERT ON products

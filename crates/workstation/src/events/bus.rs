@@ -14,7 +14,10 @@ use super::model::Envelope;
 /// - Logged events (with a `seq`) are published at most once and in `seq` order: an
 ///   envelope whose `seq` is not above the last one published is dropped, so a writer that
 ///   publishes what it derived and a tail that reads the same rows back from the log can
-///   share one bus. Unlogged events (`seq: None`, e.g. status) always pass.
+///   share one bus. Unlogged events (`seq: None`, e.g. status) always pass. The simplest
+///   correct set-up is one tail per process ([`super::follow`]) as the only publisher of
+///   logged events; a writer that also publishes what it derived must publish every event
+///   it logs, in order (an older `seq` arriving after a newer one is dropped).
 #[derive(Debug, Clone)]
 pub struct Bus {
     tx: broadcast::Sender<Envelope>,

@@ -76,6 +76,8 @@ impl Follower {
 
     /// A follower on a migrated connection of its own.
     pub fn new(conn: Connection, since: Since) -> Result<Follower, CacheError> {
+        // The deriver's statements all stay compiled (SQLite's default cache holds 16).
+        conn.set_prepared_statement_cache_capacity(64);
         let last_seq = match since {
             Since::Now => last_seq(&conn)?,
             Since::After(s) => s,

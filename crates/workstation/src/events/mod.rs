@@ -63,7 +63,9 @@
 //! appends the events to the persisted log `cache_events` (`seq`, `at`, JSON).
 //!
 //! - The **mirror** calls [`derive()`] inside its catch-up transaction, before commit, and
-//!   [`baseline()`] after a fresh hydration.
+//!   [`baseline()`] after a fresh hydration (in the hydration's transaction, or in the next
+//!   one before any catch-up). Its cache-state changes go into the log with [`append`] (as
+//!   [`Event::Status`]) in the same way, so that every process's followers see them.
 //! - In the **embedded default** the engine knows nothing of events: someone runs [`follow`]
 //!   (the app, `stockpulse watch`), which polls `PRAGMA data_version` every
 //!   [`POLL_INTERVAL`], derives in a `BEGIN IMMEDIATE` transaction when the journal holds
