@@ -179,3 +179,104 @@ async fn the_engines_writes_raise_the_same_events() {
     let conn = workstation::local::open_existing(&path).unwrap();
     assert_eq!(events::active_alerts(&conn).unwrap().len(), 39);
 }
+
+/// Who writes the stock: plain SQL in another connection, or the engine's apply.
+enum Writer {
+    Sql(rusqlite::Connection),
+    Engine(SqliteStore),
+}
+
+impl Writer {
+    async fn set(&self, on_hand: f64, reserved: f64) {
+        match self {
+            Writer::Sql(c) => crate::support::stock_on(c, "/p/0", "/f/main", on_hand, reserved),
+            Writer::Engine(s) => {
+                let b = Batch {
+                    stock_upserts: vec![stock("/p/0", on_hand, reserved)],
+                    ..Batch::default()
+                };
+                s.apply(&b, Utc::now()).await.unwrap();
+            }
+        }
+    }
+}
+
+/// The crossing suite, the same steps and expectations whoever writes.
+async fn crossings(engine: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("local.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let fill = Batch {
+        facilities: vec![facility("/f/main")],
+        products: vec![product("/p/0", "E00", 5.0, 9.0)],
+        stock_upserts: vec![stock("/p/0", 10.0, 0.0)],
+        ..Batch::default()
+    };
+    store.apply(&fill, Utc::now()).await.unwrap();
+    let writer = if engine {
+        Writer::Engine(store)
+    } else {
+        drop(store);
+        Writer::Sql(workstation::local::open_existing(&path).unwrap())
+    };
+    let mut follower = Follower::open(&path, Since::Now).unwrap();
+    assert!(follower.poll(Utc::now()).unwrap().is_empty());
+    let steps: [(f64, f64, &[&str]); 9] = [
+        (8.0, 0.0, &["stock_changed"]),
+        (
+            5.0,
+            0.0,
+            &[
+                "stock_changed",
+                "fell_below_reorder_point",
+                "fell_below_reorder_point",
+                "alert",
+            ],
+        ),
+        (3.0, 0.0, &["stock_changed"]),
+        (
+            3.0,
+            3.0,
+            &["stock_changed", "stocked_out", "stocked_out", "alert"],
+        ),
+        (-1.0, 0.0, &["stock_changed"]),
+        (0.0, 0.0, &["stock_changed"]),
+        (20.0, 0.0, &["stock_changed", "restocked", "restocked"]),
+        (20.0, 0.0, &[]),
+        (
+            0.0,
+            0.0,
+            &["stock_changed", "stocked_out", "stocked_out", "alert"],
+        ),
+    ];
+    let mut alert_ids = Vec::new();
+    for (i, (on_hand, reserved, expected)) in steps.into_iter().enumerate() {
+        writer.set(on_hand, reserved).await;
+        let ev: Vec<Event> = follower
+            .poll(Utc::now())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        assert_eq!(kinds(&ev), expected, "step {i} (engine: {engine})");
+        for e in &ev {
+            if let Event::Alert(g) = e {
+                alert_ids.push(g.alerts[0].id);
+            }
+        }
+    }
+    // Raised, escalated (the same alert), then a new one after the restock.
+    assert_eq!(alert_ids.len(), 3);
+    assert_eq!(alert_ids[0], alert_ids[1]);
+    assert_ne!(alert_ids[1], alert_ids[2]);
+}
+
+#[tokio::test]
+async fn the_crossing_suite_through_the_engines_apply() {
+    crossings(true).await;
+}
+
+#[tokio::test]
+async fn the_crossing_suite_through_plain_sql() {
+    crossings(false).await;
+}
