@@ -40,7 +40,11 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<u8> {
     let start = {
         let path = path.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<i64> {
-            let conn = workstation::local::open_or_create(&path)?;
+            let conn = if path.exists() {
+                workstation::local::open_existing(&path)?
+            } else {
+                workstation::local::open_or_create(&path)?
+            };
             Ok(events::last_seq(&conn)?)
         })
         .await

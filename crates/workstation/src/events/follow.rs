@@ -68,10 +68,15 @@ pub struct Follower {
 }
 
 impl Follower {
-    /// Opens (creating and migrating if needed) the local store at `path` and starts at
-    /// `since`.
+    /// Opens the local store at `path` (creating and migrating it if missing; an existing
+    /// store that a newer binary migrated is followed as it is) and starts at `since`.
     pub fn open(path: &Path, since: Since) -> Result<Follower, CacheError> {
-        Follower::new(crate::local::open_or_create(path)?, since)
+        let conn = if path.exists() {
+            crate::local::open_existing(path)?
+        } else {
+            crate::local::open_or_create(path)?
+        };
+        Follower::new(conn, since)
     }
 
     /// A follower on a migrated connection of its own.
