@@ -60,7 +60,20 @@
 //! order dated within 7 days; a sync run opened or closed. [`derive()`] consumes the journal
 //! in a write transaction: for each key it recomputes the current values, compares them with
 //! the stored level state (`event_levels`), emits events, updates the state and alerts, and
-//! appends the events to the persisted log `cache_events` (`seq`, `at`, JSON).
+//! appends the events to the persisted log `cache_events` (`seq`, `at`, JSON). A new sales
+//! order is reported when it is dated within [`NEW_ORDER_MAX_AGE`] (48 h) of the deriver's
+//! clock, with the lines stored by then.
+//!
+//! - **Cost.** The triggers only run `INSERT ... ON CONFLICT DO NOTHING` of one key into a
+//!   `WITHOUT ROWID` table, behind `WHEN` clauses that skip unchanged columns. Measured on
+//!   100k stock upserts in batches of 500 (`tests/events/trigger_cost.rs`, on a busy 2-core
+//!   machine): the engine's `apply` runs at 0.78–0.85x its rate without the triggers
+//!   (0.82–0.91x while it holds the writer role, whose fence already checks every write),
+//!   bare upserts at 0.61–0.67x. Deriving costs about 25 µs per event (100k stock changes
+//!   of 20k products: 2.3 s), a baseline about 25 µs per product.
+//! - **Writers** should upsert (`ON CONFLICT DO UPDATE`) or `UPDATE`: to SQLite an
+//!   `INSERT OR REPLACE` of a product is a delete and an insert, and its price change is not
+//!   journalled (its stock and guidelines are).
 //!
 //! - The **mirror** calls [`derive()`] inside its catch-up transaction, before commit, and
 //!   [`baseline()`] after a fresh hydration (in the hydration's transaction, or in the next
