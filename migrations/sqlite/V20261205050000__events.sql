@@ -212,3 +212,11 @@ BEGIN
     INSERT INTO event_journal (kind, key)
     VALUES ('run_end', CAST(NEW.id AS TEXT)) ON CONFLICT DO NOTHING;
 END;
+
+-- A store that already holds stock when this migration runs (an upgrade): every stocked
+-- product is journalled, so the first derivation records their levels (a baseline when
+-- they are many) instead of meeting each one for the first time at its next change, when
+-- a stockout would be taken for first sight and go unreported.
+INSERT INTO event_journal (kind, key)
+SELECT DISTINCT 'item', product_url FROM stock WHERE true
+ON CONFLICT DO NOTHING;

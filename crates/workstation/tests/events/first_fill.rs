@@ -140,3 +140,44 @@ fn products_first_then_their_stock_is_silent() {
     assert_eq!(db.count("SELECT count(*) FROM event_levels"), 600);
     assert!(events::active_alerts(&db.conn).unwrap().is_empty());
 }
+
+#[test]
+fn upgrading_a_stocked_store_records_its_levels_at_the_first_derivation() {
+    // The schema before the events migration, with stock in it; then the migration.
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = Connection::open(dir.path().join("old.db")).unwrap();
+    let migrations =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/sqlite");
+    let mut files: Vec<_> = std::fs::read_dir(&migrations)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let (events_file, before): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .partition(|p| p.to_string_lossy().contains("V20261205050000__events"));
+    for f in before {
+        conn.execute_batch(&std::fs::read_to_string(f).unwrap())
+            .unwrap();
+    }
+    conn.execute_batch(
+        "INSERT INTO facilities (url, facility_id, content_hash) VALUES ('/f/main', 'm', zeroblob(32));",
+    )
+    .unwrap();
+    fill(&conn, 0, 30);
+    conn.execute_batch(&std::fs::read_to_string(&events_file[0]).unwrap())
+        .unwrap();
+
+    let ev = crate::support::derive_on(&mut conn, now());
+    assert!(ev.is_empty(), "{:?}", kinds(&ev));
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM event_levels", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 60);
+    // The next stockout of a product stocked before the upgrade is reported.
+    crate::support::stock_on(&conn, "/p/00002", "/f/main", 0.0, 0.0);
+    assert_eq!(
+        kinds(&crate::support::derive_on(&mut conn, now())),
+        ["stock_changed", "stocked_out", "stocked_out", "alert"]
+    );
+}

@@ -228,3 +228,34 @@ fn the_log_is_pruned_by_age_and_count() {
     db.sql("INSERT INTO cache_events (at, type, json) VALUES (0, 'x', '{\"type\":\"nope\"}')");
     assert!(events::read_after(&db.conn, 5, 10).is_err());
 }
+
+#[test]
+fn a_rolled_back_derivation_leaves_the_journal_for_the_next() {
+    let mut db = one_item();
+    db.stock("/p/1", "/f/main", 0.0, 0.0);
+    {
+        let tx = db.conn.transaction().unwrap();
+        assert_eq!(events::derive(&tx, now()).unwrap().len(), 4);
+        // Dropped: rolled back (a mirror whose catch-up failed).
+    }
+    assert_eq!(db.count("SELECT count(*) FROM event_journal"), 1);
+    assert_eq!(db.count("SELECT count(*) FROM cache_events"), 0);
+    assert!(events::active_alerts(&db.conn).unwrap().is_empty());
+    assert_eq!(
+        kinds(&db.derive()),
+        ["stock_changed", "stocked_out", "stocked_out", "alert"]
+    );
+}
+
+#[test]
+fn unknown_journal_entries_are_ignored() {
+    let mut db = one_item();
+    // Bad input: a kind no trigger writes, and a run key that is not a number.
+    db.sql(
+        "INSERT INTO event_journal (kind, key) VALUES ('nonsense', 'x'), ('run_start', 'abc'),
+                ('item', '/p/does-not-exist'), ('order', '/o/does-not-exist'),
+                ('price', '/p/does-not-exist');",
+    );
+    assert!(db.derive().is_empty());
+    assert_eq!(db.count("SELECT count(*) FROM event_journal"), 0);
+}
