@@ -170,7 +170,7 @@ async fn main() {
             lock_url: None,
             local_path: dir.path().join("cache.db"),
         },
-        Bus::new(),
+        Bus::default(),
     )
     .unwrap();
     let pass = mirror.sync_once().await.unwrap();

@@ -26,6 +26,7 @@ mod fetch;
 mod mirror_cmd;
 mod progress;
 mod timearg;
+mod watch_cmd;
 
 use std::process::ExitCode;
 
@@ -63,6 +64,9 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Mirror the shared store into the local store and follow it live (`--once`: one pass).
     Mirror(mirror_cmd::MirrorArgs),
+    /// The live event feed of the local store (stock, alerts, sync progress), one line per
+    /// event from now on (`--json`: one JSON object per line), until SIGINT/SIGTERM.
+    Watch(watch_cmd::WatchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
             Command::Resolve(args) => engine_cmd::resolve(args).await,
             Command::Demo(args) => demo::run(args).await.map(|()| 0),
             Command::Mirror(args) => mirror_cmd::run(args).await,
+            Command::Watch(args) => watch_cmd::run(args).await,
         }
     });
     match result {

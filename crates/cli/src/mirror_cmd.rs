@@ -10,7 +10,7 @@ use std::io::Write;
 use anyhow::Context;
 use clap::Args;
 use serde_json::json;
-use workstation::events::{Bus, Event};
+use workstation::events::{Bus, Envelope, Event, Received};
 use workstation::mirror::{Mirror, MirrorConfig, PassSummary};
 
 use crate::engine_cmd::{Common, load_config, shutdown_signal};
@@ -39,8 +39,8 @@ fn emit(value: &serde_json::Value) {
 }
 
 #[allow(clippy::print_stderr)]
-fn describe(event: &Event) {
-    match event {
+fn describe(envelope: &Envelope) {
+    match &envelope.event {
         Event::Status(s) => {
             let msg = s
                 .message
@@ -49,9 +49,9 @@ fn describe(event: &Event) {
                 .unwrap_or_default();
             eprintln!("mirror: {}{msg}", s.state.as_str());
         }
-        #[allow(unreachable_patterns)]
         other => eprintln!(
-            "event: {}",
+            "{} {}",
+            other.kind(),
             serde_json::to_string(other).unwrap_or_default()
         ),
     }
@@ -88,24 +88,24 @@ pub async fn run(args: MirrorArgs) -> anyhow::Result<u8> {
         lock_url: lock_url.map(|u| u.expose().to_owned()),
         local_path: cfg.store.local_path.clone(),
     };
-    let bus = Bus::new();
+    let bus = Bus::default();
     let mut mirror = Mirror::open(mirror_cfg, bus.clone()).context("opening the local store")?;
     let mut events = bus.subscribe();
     let json = args.json;
     let printer = tokio::spawn(async move {
         loop {
             match events.recv().await {
-                Ok(event) => {
+                Some(Received::Event(envelope)) => {
                     if json {
-                        emit(&serde_json::to_value(&event).unwrap_or_default());
+                        emit(&serde_json::to_value(&envelope).unwrap_or_default());
                     } else {
-                        describe(&event);
+                        describe(&envelope);
                     }
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "the printer fell behind");
+                Some(Received::Lagged { missed }) => {
+                    tracing::warn!(missed, "the printer fell behind");
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                None => return,
             }
         }
     });

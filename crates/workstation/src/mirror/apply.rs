@@ -11,7 +11,7 @@ use store::pg::feed::Tombstone;
 use super::state;
 use super::tables::{TablePlan, Wire};
 use crate::CacheError;
-use crate::events::{self, Event};
+use crate::events::{self, Envelope};
 
 /// Rows of one table, as local values in the plan's column order.
 pub(crate) type Rows = Vec<Vec<Value>>;
@@ -163,7 +163,7 @@ pub(crate) fn apply_catch_up(
     rows: &[(usize, Rows)],
     snapshot: &store::pg::feed::Snapshot,
     now: DateTime<Utc>,
-) -> Result<(Applied, Vec<Event>), CacheError> {
+) -> Result<(Applied, Vec<Envelope>), CacheError> {
     let tx = conn
         .transaction()
         .map_err(CacheError::sqlite("begin a catch-up"))?;
@@ -208,7 +208,7 @@ pub(crate) fn apply_catch_up(
                 .push((plan.name.to_owned(), table_rows.len() as u64));
         }
     }
-    let events = events::derive(&tx, now)?;
+    let events = events::derive_logged(&tx, now)?;
     state::set_position(&tx, snapshot, now)?;
     tx.commit()
         .map_err(CacheError::sqlite("commit a catch-up"))?;

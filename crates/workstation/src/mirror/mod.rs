@@ -41,7 +41,7 @@ use tokio_postgres::{Client, IsolationLevel};
 pub use apply::Applied;
 use tables::{TablePlan, read_value};
 
-use crate::events::{Bus, Event};
+use crate::events::{Bus, Envelope, Event};
 use crate::{CacheError, CacheState, CacheStatus};
 
 /// A catch-up runs at least this often, even without a notification.
@@ -195,7 +195,11 @@ impl Mirror {
         }
         drop(conn);
         if changed {
-            self.bus.publish(Event::Status(self.status.clone()));
+            self.bus.publish(Envelope {
+                seq: None,
+                at: now,
+                event: Event::Status(self.status.clone()),
+            });
         }
     }
 

@@ -27,7 +27,7 @@ use tokio_postgres::{Client, IsolationLevel};
 use super::tables::{TablePlan, read_value};
 use super::{apply, lock, state};
 use crate::CacheError;
-use crate::events::{self, Event};
+use crate::events::{self, Envelope};
 
 /// What one reconciliation found and did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -59,7 +59,7 @@ pub struct TableDrift {
 
 pub(crate) struct Outcome {
     pub(crate) summary: Reconciliation,
-    pub(crate) events: Vec<Event>,
+    pub(crate) events: Vec<Envelope>,
 }
 
 /// Per bucket: (rows, sum of change positions).
@@ -247,7 +247,7 @@ async fn repair_bucket(
     local: &std::sync::Arc<Mutex<Connection>>,
     plan: &TablePlan,
     bucket: &str,
-) -> Result<(u64, u64, Vec<Event>), CacheError> {
+) -> Result<(u64, u64, Vec<Envelope>), CacheError> {
     let sql = format!(
         "SELECT {k}, change_xid::text::int8 FROM {t} WHERE substr(md5({k}), 1, 2) = $1",
         k = plan.pg_key_text,
@@ -310,7 +310,7 @@ async fn repair_bucket(
             tx.execute(&upsert, params_from_iter(row.iter()))
                 .map_err(CacheError::sqlite("repair a row"))?;
         }
-        let events = events::derive(&tx, now)?;
+        let events = events::derive_logged(&tx, now)?;
         tx.commit().map_err(CacheError::sqlite("commit a repair"))?;
         Ok((rows.len() as u64, deleted, events))
     })

@@ -3,12 +3,12 @@
 use std::time::Duration;
 
 use workstation::CacheState;
-use workstation::events::Event;
+use workstation::events::{Event, Received};
 
 use crate::support::Setup;
 
 async fn wait_for_state(
-    rx: &mut tokio::sync::broadcast::Receiver<Event>,
+    rx: &mut workstation::events::Subscriber,
     state: CacheState,
 ) -> workstation::CacheStatus {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -17,8 +17,8 @@ async fn wait_for_state(
             .await
             .unwrap_or_else(|_| panic!("no {state:?} status within 30 s"))
             .expect("bus open");
-        #[allow(irrefutable_let_patterns)] // more event kinds land with the events work
-        if let Event::Status(s) = ev
+        if let Received::Event(e) = ev
+            && let Event::Status(s) = e.event
             && s.state == state
         {
             return s;

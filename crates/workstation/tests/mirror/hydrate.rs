@@ -155,3 +155,40 @@ async fn a_store_newer_than_this_binary_is_refused_and_the_cache_keeps_its_data(
         .expect("the cache still answers");
     assert_eq!(n, 10);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_edit_in_the_store_reaches_the_cache_as_the_right_events() {
+    use workstation::events::{Event, Received};
+    let s = Setup::new(12).await;
+    let mut m = s.mirror();
+    let hydrated = m.sync_once().await.expect("hydrate");
+    assert_eq!(hydrated.events, 0, "a first fill raises nothing");
+    let mut rx = m.bus().subscribe();
+    // Product 5 sells out everywhere, by hand in the SQL editor; product 6's price moves.
+    s.sql(
+        "UPDATE stock SET on_hand = 0, reserved = 0 WHERE product_url = '/acme/api/product/5';
+         UPDATE products SET list_price = 99 WHERE url = '/acme/api/product/6';",
+    )
+    .await;
+    let pass = m.sync_once().await.expect("catch up");
+    assert!(pass.events > 0, "{pass:?}");
+    let mut kinds = Vec::new();
+    while let Some(Received::Event(e)) = rx.try_recv() {
+        match &e.event {
+            Event::StockedOut(c) if c.location_url.is_none() => {
+                assert_eq!(c.sku, "SKU-5");
+                assert_eq!(c.product_url, "/acme/api/product/5");
+            }
+            Event::PriceChanged(p) => assert_eq!(p.sku, "SKU-6"),
+            _ => {}
+        }
+        assert!(e.seq.is_some(), "derived events are logged");
+        kinds.push(e.event.kind());
+    }
+    assert!(kinds.contains(&"stocked_out"), "{kinds:?}");
+    assert!(kinds.contains(&"stock_changed"), "{kinds:?}");
+    assert!(kinds.contains(&"price_changed"), "{kinds:?}");
+    // The same change again is no change: no event.
+    let again = m.sync_once().await.expect("idle");
+    assert_eq!(again.events, 0);
+}

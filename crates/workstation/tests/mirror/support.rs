@@ -110,7 +110,7 @@ pub fn mirror_of(url: &str, path: &std::path::Path) -> Mirror {
             lock_url: None,
             local_path: path.to_path_buf(),
         },
-        Bus::new(),
+        Bus::default(),
     )
     .expect("open the mirror")
 }
