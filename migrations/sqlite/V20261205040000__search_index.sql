@@ -38,21 +38,29 @@ SELECT d.id, p.sku, p.name, p.upc,
          WHERE s.product_url = p.url)
   FROM products p JOIN search_docs d ON d.product_url = p.url;
 
--- INSERT OR IGNORE / OR REPLACE: a writer that replaces a product row (INSERT OR REPLACE
--- without recursive triggers fires no delete trigger) keeps its document and id.
+-- No statement of these triggers can meet a conflict, so they behave the same under any
+-- conflict policy of the statement that fires them (an outer INSERT OR REPLACE imposes its
+-- policy on the trigger's statements; a REPLACE fires no delete trigger without recursive
+-- triggers, and the document is then rewritten in place).
 CREATE TRIGGER products_search_insert AFTER INSERT ON products BEGIN
-    INSERT OR IGNORE INTO search_docs (product_url) VALUES (NEW.url);
-    INSERT OR REPLACE INTO product_search (rowid, sku, name, upc, supplier_skus)
+    INSERT INTO search_docs (product_url)
+    SELECT NEW.url WHERE NOT EXISTS (SELECT 1 FROM search_docs WHERE product_url = NEW.url);
+    DELETE FROM product_search
+     WHERE rowid = (SELECT id FROM search_docs WHERE product_url = NEW.url);
+    INSERT INTO product_search (rowid, sku, name, upc, supplier_skus)
     VALUES ((SELECT id FROM search_docs WHERE product_url = NEW.url), NEW.sku, NEW.name, NEW.upc,
             (SELECT group_concat(s.supplier_sku, ' ') FROM product_suppliers s
               WHERE s.product_url = NEW.url));
 END;
 
 CREATE TRIGGER products_search_update AFTER UPDATE OF url, sku, name, upc ON products BEGIN
+    DELETE FROM product_search
+     WHERE rowid IN (SELECT id FROM search_docs WHERE product_url IN (OLD.url, NEW.url));
     DELETE FROM search_docs WHERE product_url = NEW.url AND NEW.url <> OLD.url;
     UPDATE search_docs SET product_url = NEW.url WHERE product_url = OLD.url;
-    INSERT OR IGNORE INTO search_docs (product_url) VALUES (NEW.url);
-    INSERT OR REPLACE INTO product_search (rowid, sku, name, upc, supplier_skus)
+    INSERT INTO search_docs (product_url)
+    SELECT NEW.url WHERE NOT EXISTS (SELECT 1 FROM search_docs WHERE product_url = NEW.url);
+    INSERT INTO product_search (rowid, sku, name, upc, supplier_skus)
     VALUES ((SELECT id FROM search_docs WHERE product_url = NEW.url), NEW.sku, NEW.name, NEW.upc,
             (SELECT group_concat(s.supplier_sku, ' ') FROM product_suppliers s
               WHERE s.product_url = NEW.url));
@@ -355,18 +363,23 @@ END;
 
 -- ---------------------------------------------------------------------------------------------
 -- 3. The inventory list: one index per sortable column of inventory_items, ending with the
--- tie-breakers (sku, id) so that a keyset page is one range read in index order.
+-- tie-breakers (sku, id) so that a keyset page is one range read in index order. Nullable
+-- columns are indexed (and sorted) through a NOT NULL expression, so that a page boundary is
+-- one row-value comparison: an unknown reorder point, cost or price sorts as -1 (before 0), an
+-- unknown days of stock (nothing sells) as 1e308 (never runs out), an unknown name or status
+-- as ''. workstation::query::search writes these expressions exactly as here.
 CREATE INDEX query_items_sku ON inventory_items (sku, id);
-CREATE INDEX query_items_name ON inventory_items (name, sku, id);
+CREATE INDEX query_items_name ON inventory_items (coalesce(name, ''), sku, id);
 CREATE INDEX query_items_stock ON inventory_items (stock, sku, id);
 CREATE INDEX query_items_available ON inventory_items (available, sku, id);
-CREATE INDEX query_items_reorder_point ON inventory_items (reorder_point, sku, id);
+CREATE INDEX query_items_reorder_point ON inventory_items (coalesce(reorder_point, -1.0), sku, id);
 CREATE INDEX query_items_velocity ON inventory_items (sales_velocity, sku, id);
 CREATE INDEX query_items_velocity_90d ON inventory_items (sales_velocity_90d, sku, id);
-CREATE INDEX query_items_days_of_stock ON inventory_items (days_of_stock, sku, id);
-CREATE INDEX query_items_cost ON inventory_items (cost, sku, id);
-CREATE INDEX query_items_price ON inventory_items (price, sku, id);
-CREATE INDEX query_items_status ON inventory_items (status, sku, id);
+CREATE INDEX query_items_days_of_stock ON inventory_items (coalesce(days_of_stock, 1e308), sku, id);
+CREATE INDEX query_items_cost ON inventory_items (coalesce(cost, -1.0), sku, id);
+CREATE INDEX query_items_price ON inventory_items (coalesce(price, -1.0), sku, id);
+CREATE INDEX query_items_status ON inventory_items (coalesce(status, ''), sku, id);
+CREATE INDEX query_items_value ON inventory_items (stock * coalesce(cost, 0.0), sku, id);
 -- Out of stock is a small set: counted and listed from its own partial index.
 CREATE INDEX query_items_out_of_stock ON inventory_items (sku, id) WHERE available <= 0;
 
