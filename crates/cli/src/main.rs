@@ -24,6 +24,7 @@ mod demo;
 mod engine_cmd;
 mod fetch;
 mod progress;
+mod query_cmd;
 mod timearg;
 
 use std::process::ExitCode;
@@ -60,6 +61,12 @@ enum Command {
     Serve(engine_cmd::ServeArgs),
     /// The simulator in process → the engine → the local store (or Postgres), with a summary.
     Demo(demo::DemoArgs),
+    /// Search the local store (offline): text, filters, sort; a table or JSON lines.
+    Search(query_cmd::SearchArgs),
+    /// One item in full from the local store: stock per location, suppliers, sales.
+    Item(query_cmd::ItemArgs),
+    /// Cross-location reorder suggestions from the local store.
+    Reorder(query_cmd::ReorderArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,6 +95,9 @@ fn main() -> ExitCode {
             Command::Serve(args) => engine_cmd::serve(args).await,
             Command::Resolve(args) => engine_cmd::resolve(args).await,
             Command::Demo(args) => demo::run(args).await.map(|()| 0),
+            Command::Search(args) => query_cmd::search(args),
+            Command::Item(args) => query_cmd::item(args),
+            Command::Reorder(args) => query_cmd::reorder(args),
         }
     });
     match result {

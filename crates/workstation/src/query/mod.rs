@@ -104,6 +104,8 @@ pub use reorder::{
 };
 pub use search::{Filters, ItemSummary, SearchPage, SearchQuery, SortDir, SortField, search};
 
+/// The connection every query takes (rusqlite's), re-exported for callers without rusqlite.
+pub use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use crate::CacheError;
