@@ -18,6 +18,9 @@ use workstation::query::{
 
 const RUNS: usize = 300;
 
+/// A named query shape, run with a varying input index.
+type Shape<'a> = (&'static str, Box<dyn FnMut(usize) + 'a>);
+
 fn main() {
     let n: usize = std::env::var("QUERY_BENCH_PRODUCTS")
         .ok()
@@ -66,7 +69,7 @@ fn main() {
         "mini cl",
         "oak",
     ];
-    let mut shapes: Vec<(&str, Box<dyn FnMut(usize)>)> = Vec::new();
+    let mut shapes: Vec<Shape<'_>> = Vec::new();
     let c = &conn;
     let s = |q: SearchQuery| {
         let p = search(c, &q).unwrap();

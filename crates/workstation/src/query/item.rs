@@ -9,6 +9,19 @@ use super::search::ItemSummary;
 use super::{ItemState, sql, time};
 use crate::CacheError;
 
+/// A stock row: facility, its name, its parent location and that one's name, and
+/// on hand / reserved / on order / available.
+type StockRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    [f64; 4],
+);
+/// A reorder level: location ('' product-wide), its name, reorder point and quantity, on hand /
+/// reserved / on order, at reorder.
+type LevelRow = (String, Option<String>, f64, Option<f64>, [f64; 3], bool);
+
 /// Days of daily sales an item detail carries (two years, today included).
 pub const SALES_DAYS: u64 = 730;
 
@@ -196,13 +209,7 @@ pub fn item(conn: &Connection, key: &str, today: NaiveDate) -> Result<ItemDetail
     let (summary, product_type, packing, product_lead, updated) = row;
 
     // Stock rows with their location.
-    let stock: Vec<(
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        [f64; 4],
-    )> = conn
+    let stock: Vec<StockRow> = conn
         .prepare_cached(
             "SELECT s.facility_url, f.name, f.parent_url, pf.name,
                     s.on_hand, s.reserved, s.on_order, s.available
@@ -267,7 +274,7 @@ pub fn item(conn: &Connection, key: &str, today: NaiveDate) -> Result<ItemDetail
         });
     }
     // Reorder levels per location (the product-wide one has location '').
-    let levels: Vec<(String, Option<String>, f64, Option<f64>, [f64; 3], bool)> = conn
+    let levels: Vec<LevelRow> = conn
         .prepare_cached(
             "SELECT l.location_url, f.name, l.reorder_point, l.reorder_qty,
                     l.on_hand, l.reserved, l.on_order, l.at_reorder
