@@ -300,7 +300,7 @@ pub fn generate(conn: &mut Connection, spec: &FixtureSpec) -> Result<FixtureRepo
             // Two years of sales for the selling share.
             let (mut u30, mut u90) = (0.0, 0.0);
             if rng.random_bool(SELLING_SHARE) {
-                let p = rng.random_range(0.05..0.5);
+                let p = rng.random_range(0.02..0.3);
                 for (d, day) in days.iter().enumerate() {
                     if rng.random_bool(p) {
                         let units = f64::from(rng.random_range(1..6u32));

@@ -299,6 +299,8 @@ fn summary(row: &Row<'_>) -> rusqlite::Result<(ItemSummary, (String, String))> {
 struct Where {
     conds: Vec<String>,
     params: Vec<SqlValue>,
+    /// The supplier filter's URL: its links may drive a sorted query (see [`sorted`]).
+    supplier: Option<String>,
 }
 
 impl Where {
@@ -321,6 +323,7 @@ fn filters(conn: &Connection, f: &Filters) -> Result<Where, CacheError> {
     let mut w = Where {
         conds: Vec::new(),
         params: Vec::new(),
+        supplier: None,
     };
     if f.out_of_stock {
         w.push(&format!("{} AND {}", sql::ACTIVE, sql::OUT_OF_STOCK), []);
@@ -352,10 +355,13 @@ fn filters(conn: &Connection, f: &Filters) -> Result<Where, CacheError> {
     if let Some(sup) = f.supplier.as_deref() {
         let url = resolve::supplier(conn, sup)?;
         w.push(
+            // `+`: look the links up by product (the primary key), never scan the
+            // supplier's links for every row.
             "EXISTS (SELECT 1 FROM product_suppliers ps
-                      WHERE ps.product_url = ii.finale_id AND ps.supplier_url = ?)",
-            [SqlValue::Text(url)],
+                      WHERE ps.product_url = ii.finale_id AND +ps.supplier_url = ?)",
+            [SqlValue::Text(url.clone())],
         );
+        w.supplier = Some(url);
     }
     if let Some(status) = f.status.as_deref() {
         let status = status.trim();
@@ -449,7 +455,14 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchPage, CacheErr
     }
 }
 
-/// A sorted page (any field but relevance), text matches as a set.
+/// Up to this many candidates (text matches, a supplier's products), a sorted query reads
+/// the candidates and sorts them; beyond, it walks the sort column's index and checks each
+/// row against the candidates, which then finds a page after about `page × N / candidates`
+/// rows. Both cost about this many row lookups at the threshold (√(50 × 100k) ≈ 2,200).
+const DRIVE_MAX: i64 = 2000;
+
+/// A sorted page (any field but relevance): the text matches (and a supplier's products) are
+/// a set of candidates; see [`DRIVE_MAX`] for how it is read.
 #[allow(clippy::too_many_arguments)]
 fn sorted(
     conn: &Connection,
@@ -462,16 +475,83 @@ fn sorted(
     after: Option<&str>,
     fp: &str,
 ) -> Result<SearchPage, CacheError> {
-    let mut conds = vec![w.sql()];
-    let mut params = w.params.clone();
-    if !text.is_empty() {
-        let (lo, hi) = sku_range(text);
+    let (lo, hi) = sku_range(text);
+    // How many candidates each set has (counted up to DRIVE_MAX + 1 only).
+    let text_count = if text.is_empty() {
+        None
+    } else {
+        let sql = "SELECT (SELECT count(*) FROM (SELECT 1 FROM products
+                            WHERE sku >= ?1 COLLATE NOCASE AND sku < ?2 COLLATE NOCASE LIMIT ?3))
+                        + coalesce((SELECT count(*) FROM (SELECT 1 FROM product_search
+                            WHERE product_search MATCH ?4 LIMIT ?3)), 0)";
+        let n: i64 = conn
+            .prepare_cached(sql)
+            .and_then(|mut s| {
+                s.query_row(
+                    rusqlite::params![lo, hi, DRIVE_MAX + 1, fts.unwrap_or("\"\"")],
+                    |r| r.get(0),
+                )
+            })
+            .map_err(map_fts_error)?;
+        Some(n)
+    };
+    let supplier_count = match &w.supplier {
+        None => None,
+        Some(url) => Some(
+            conn.prepare_cached(
+                "SELECT count(*) FROM (SELECT 1 FROM product_suppliers WHERE supplier_url = ?1
+                  LIMIT ?2)",
+            )
+            .and_then(|mut s| {
+                s.query_row(rusqlite::params![url, DRIVE_MAX + 1], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .map_err(CacheError::sqlite("count a supplier's products"))?,
+        ),
+    };
+    let drive_text =
+        text_count.is_some_and(|n| n <= DRIVE_MAX && supplier_count.is_none_or(|s| n <= s));
+    let drive_supplier = !drive_text && supplier_count.is_some_and(|n| n <= DRIVE_MAX);
+
+    let mut params: Vec<SqlValue> = Vec::new();
+    let from = if drive_text {
         match fts {
             Some(m) => {
+                params.push(SqlValue::Text(m.to_owned()));
+                params.push(SqlValue::Text(lo.clone()));
+                params.push(SqlValue::Text(hi.clone()));
+                "(SELECT d.product_url AS u FROM product_search fs
+                    JOIN search_docs d ON d.id = fs.rowid WHERE product_search MATCH ?
+                  UNION SELECT url FROM products
+                   WHERE sku >= ? COLLATE NOCASE AND sku < ? COLLATE NOCASE) m
+                 CROSS JOIN inventory_items ii ON ii.finale_id = m.u"
+            }
+            None => {
+                params.push(SqlValue::Text(lo.clone()));
+                params.push(SqlValue::Text(hi.clone()));
+                "(SELECT url AS u FROM products
+                   WHERE sku >= ? COLLATE NOCASE AND sku < ? COLLATE NOCASE) m
+                 CROSS JOIN inventory_items ii ON ii.finale_id = m.u"
+            }
+        }
+    } else if drive_supplier {
+        params.push(SqlValue::Text(w.supplier.clone().unwrap_or_default()));
+        "(SELECT DISTINCT product_url AS u FROM product_suppliers WHERE supplier_url = ?) m
+         CROSS JOIN inventory_items ii ON ii.finale_id = m.u"
+    } else {
+        "inventory_items ii"
+    };
+    let mut conds = vec![w.sql()];
+    params.extend(w.params.iter().cloned());
+    if !text.is_empty() && !drive_text {
+        match fts {
+            Some(m) => {
+                // The row's document id against the matching ids: a set of integers read
+                // straight from the index, one lookup per row walked.
                 conds.push(format!(
-                    "(ii.finale_id IN (SELECT d.product_url FROM product_search fs
-                                        JOIN search_docs d ON d.id = fs.rowid
-                                       WHERE product_search MATCH ?)
+                    "((SELECT d.id FROM search_docs d WHERE d.product_url = ii.finale_id)
+                        IN (SELECT rowid FROM product_search WHERE product_search MATCH ?)
                       OR {SKU_PREFIX})"
                 ));
                 params.push(SqlValue::Text(m.to_owned()));
@@ -514,7 +594,7 @@ fn sorted(
     let key_col = expr.unwrap_or("NULL");
     let sql = format!(
         "SELECT {cols}, {key_col}
-           FROM inventory_items ii JOIN products p ON p.url = ii.finale_id
+           FROM {from} CROSS JOIN products p ON p.url = ii.finale_id
           WHERE {conds}
           ORDER BY {order}
           LIMIT ?",

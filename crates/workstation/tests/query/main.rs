@@ -6,6 +6,7 @@
 mod dashboard;
 mod hostile;
 mod item;
+mod plans;
 mod reorder;
 mod search;
 mod support;

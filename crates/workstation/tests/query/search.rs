@@ -324,3 +324,40 @@ fn cursors_are_checked() {
         Err(CacheError::InvalidInput(_))
     ));
 }
+
+#[test]
+fn many_candidates_walk_the_sort_index_with_the_same_result() {
+    // 3,000 SKUs all start with "00": more candidates than a sorted query reads and sorts
+    // itself, so it walks the sort index and checks each row instead.
+    let c = fixture(3000);
+    let mut base = text("00");
+    base.sort = Some(SortField::Sku);
+    let all = walk(&c, base, 1000);
+    assert_eq!(all.len(), 3000);
+    for (t, sup) in [
+        ("00", None),
+        ("00", Some("S01")),
+        ("sku", Some("S07")),
+        ("", Some("S03")),
+    ] {
+        let mut q = text(t);
+        q.filters.supplier = sup.map(str::to_owned);
+        q.sort = Some(SortField::Cost);
+        q.dir = SortDir::Desc;
+        let got = walk(&c, q.clone(), 37);
+        let mut rel = q.clone();
+        rel.sort = Some(SortField::Sku);
+        rel.dir = SortDir::Asc;
+        let mut want = walk(&c, rel, 1000);
+        want.sort_by(|a, b| {
+            b.cost
+                .unwrap_or(-1.0)
+                .total_cmp(&a.cost.unwrap_or(-1.0))
+                .then_with(|| b.sku.cmp(&a.sku))
+        });
+        let got: Vec<&str> = got.iter().map(|r| r.sku.as_str()).collect();
+        let want: Vec<&str> = want.iter().map(|r| r.sku.as_str()).collect();
+        assert!(!got.is_empty());
+        assert_eq!(got, want, "{t} {sup:?}");
+    }
+}
