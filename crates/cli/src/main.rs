@@ -25,6 +25,7 @@ mod engine_cmd;
 mod fetch;
 mod mirror_cmd;
 mod progress;
+mod query_cmd;
 mod timearg;
 mod watch_cmd;
 
@@ -67,6 +68,12 @@ enum Command {
     /// The live event feed of the local store (stock, alerts, sync progress), one line per
     /// event from now on (`--json`: one JSON object per line), until SIGINT/SIGTERM.
     Watch(watch_cmd::WatchArgs),
+    /// Search the local store (offline): text, filters, sort; a table or JSON lines.
+    Search(query_cmd::SearchArgs),
+    /// One item in full from the local store: stock per location, suppliers, sales.
+    Item(query_cmd::ItemArgs),
+    /// Cross-location reorder suggestions from the local store.
+    Reorder(query_cmd::ReorderArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +104,9 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::run(args).await.map(|()| 0),
             Command::Mirror(args) => mirror_cmd::run(args).await,
             Command::Watch(args) => watch_cmd::run(args).await,
+            Command::Search(args) => query_cmd::search(args),
+            Command::Item(args) => query_cmd::item(args),
+            Command::Reorder(args) => query_cmd::reorder(args),
         }
     });
     match result {

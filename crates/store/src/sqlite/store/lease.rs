@@ -318,7 +318,11 @@ fn install_fence(conn: &Connection, token: &str) -> Result<(), StoreError> {
     remove_fence(conn, "")?;
     let tables: Vec<String> = conn
         .prepare(
-            "SELECT name FROM main.sqlite_master WHERE type = 'table'
+            // Ordinary tables only: SQLite refuses triggers on a virtual table (the FTS5
+            // search index), and a trigger on one of its shadow tables recurses without end
+            // (the trigger's savepoint flushes the index into the same shadow table). The
+            // index is written only by triggers of fenced tables.
+            "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table'
                AND name NOT LIKE 'sqlite_%'
                AND name NOT IN ('writer_lease', 'refinery_schema_history', 'budget_spends')",
         )

@@ -1,0 +1,219 @@
+//! Dashboard figures: items by state, stock value, and sync health from `sync_runs`.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::{sql, time};
+use crate::CacheError;
+
+/// How many recent runs of a strategy its success rate covers.
+pub const RECENT_RUNS: u32 = 20;
+
+/// The strategies, in the order the dashboard lists them.
+const STRATEGIES: [&str; 4] = ["full", "smart", "critical", "stock"];
+
+/// Items by state (see the definitions in [`crate::query`]). `inactive + out_of_stock +
+/// below_reorder + ok = total`; `at_reorder` and `critical` are flags that overlap the states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StateCounts {
+    /// Every item.
+    pub total: u64,
+    /// Inactive items.
+    pub inactive: u64,
+    /// Out of stock.
+    pub out_of_stock: u64,
+    /// At or below a reorder point, not out of stock.
+    pub below_reorder: u64,
+    /// Active, in stock, above every reorder point.
+    pub ok: u64,
+    /// At or below a reorder point (out-of-stock ones included).
+    pub at_reorder: u64,
+    /// Critical.
+    pub critical: u64,
+}
+
+/// The health of one sync strategy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StrategyHealth {
+    /// `full`, `smart`, `critical` or `stock`.
+    pub strategy: String,
+    /// When its last run started (`None`: it never ran here).
+    pub last_started_at: Option<DateTime<Utc>>,
+    /// When its last run finished (`None` while it runs).
+    pub last_finished_at: Option<DateTime<Utc>>,
+    /// The last run is still open.
+    pub running: bool,
+    /// Whether the last finished run succeeded.
+    pub last_success: Option<bool>,
+    /// The last finished run's duration.
+    pub last_duration_ms: Option<i64>,
+    /// When its last successful run finished.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Finished runs among the last [`RECENT_RUNS`].
+    pub recent_runs: u32,
+    /// Of which succeeded.
+    pub recent_succeeded: u32,
+    /// `recent_succeeded / recent_runs`, `None` without finished runs.
+    pub success_rate: Option<f64>,
+    /// The most recent failure's message (its notes, else its most frequent error pattern).
+    pub last_error: Option<String>,
+    /// When that failed run started.
+    pub last_error_at: Option<DateTime<Utc>>,
+}
+
+/// The dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    /// Items by state.
+    pub items: StateCounts,
+    /// On hand × cost over every item (negative on hand counts as 0, unknown cost as 0).
+    pub stock_value: f64,
+    /// One entry per strategy.
+    pub sync: Vec<StrategyHealth>,
+    /// When the newest successful run finished: how fresh the data is.
+    pub data_as_of: Option<DateTime<Utc>>,
+}
+
+/// Reads the dashboard.
+pub fn dashboard(conn: &Connection) -> Result<Dashboard, CacheError> {
+    let q = |what: &'static str| CacheError::sqlite(what);
+    let count = |sql: &str, what: &'static str| -> Result<u64, CacheError> {
+        conn.prepare_cached(sql)
+            .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+            .map(|n| n.max(0) as u64)
+            .map_err(q(what))
+    };
+    let (total, inactive, stock_value): (i64, i64, f64) = conn
+        .prepare_cached(
+            "SELECT count(*), coalesce(sum(status = 'PRODUCT_INACTIVE'), 0),
+                    total(max(stock, 0.0) * coalesce(cost, 0.0))
+               FROM inventory_items",
+        )
+        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+        .map_err(q("count the items"))?;
+    let out_of_stock = count(
+        &format!(
+            "SELECT count(*) FROM inventory_items ii WHERE {} AND {}",
+            sql::OUT_OF_STOCK,
+            sql::ACTIVE
+        ),
+        "count the items out of stock",
+    )?;
+    let at_reorder_sql = |extra: &str| {
+        format!(
+            "SELECT count(*) FROM (SELECT DISTINCT product_url FROM query_reorder_levels
+                                    WHERE at_reorder = 1) l
+               JOIN inventory_items ii ON ii.finale_id = l.product_url
+               JOIN products p ON p.url = ii.finale_id
+              WHERE {} {extra}",
+            sql::ACTIVE
+        )
+    };
+    let at_reorder = count(&at_reorder_sql(""), "count the items at reorder point")?;
+    let below_reorder = count(
+        &at_reorder_sql("AND ii.available > 0"),
+        "count the items below reorder point",
+    )?;
+    let late = count(
+        &at_reorder_sql(&format!(
+            "AND ii.available > 0 AND ii.days_of_stock IS NOT NULL AND ii.days_of_stock < {}",
+            sql::LEAD_TIME
+        )),
+        "count the critical items",
+    )?;
+    let total = total.max(0) as u64;
+    let inactive = inactive.max(0) as u64;
+    let items = StateCounts {
+        total,
+        inactive,
+        out_of_stock,
+        below_reorder,
+        ok: total.saturating_sub(inactive + out_of_stock + below_reorder),
+        at_reorder,
+        critical: out_of_stock + late,
+    };
+
+    let mut sync = Vec::new();
+    let mut data_as_of: Option<i64> = None;
+    for strategy in STRATEGIES {
+        type Run = (
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<bool>,
+            String,
+            Option<String>,
+        );
+        let runs: Vec<Run> = conn
+            .prepare_cached(
+                "SELECT started_at, finished_at, duration_ms, success, error_patterns, notes
+                   FROM sync_runs WHERE strategy = ?1
+                  ORDER BY started_at DESC, id DESC LIMIT ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(rusqlite::params![strategy, RECENT_RUNS], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })?
+                .collect()
+            })
+            .map_err(q("read the sync runs"))?;
+        let last_success_at: Option<i64> = conn
+            .prepare_cached(
+                "SELECT finished_at FROM sync_runs WHERE strategy = ?1 AND success = 1
+                  ORDER BY started_at DESC LIMIT 1",
+            )
+            .and_then(|mut s| s.query_row([strategy], |r| r.get(0)).optional())
+            .map_err(q("read the last successful run"))?
+            .flatten();
+        if let Some(t) = last_success_at {
+            data_as_of = Some(data_as_of.map_or(t, |d| d.max(t)));
+        }
+        let last = runs.first();
+        let last_finished = runs.iter().find(|r| r.1.is_some());
+        let finished: Vec<&Run> = runs.iter().filter(|r| r.3.is_some()).collect();
+        let succeeded = finished.iter().filter(|r| r.3 == Some(true)).count() as u32;
+        let failed = runs.iter().find(|r| r.3 == Some(false));
+        sync.push(StrategyHealth {
+            strategy: strategy.to_owned(),
+            last_started_at: last.and_then(|r| time(Some(r.0))),
+            last_finished_at: last.and_then(|r| time(r.1)),
+            running: last.is_some_and(|r| r.1.is_none()),
+            last_success: last_finished.and_then(|r| r.3),
+            last_duration_ms: last_finished.and_then(|r| r.2),
+            last_success_at: time(last_success_at),
+            recent_runs: finished.len() as u32,
+            recent_succeeded: succeeded,
+            success_rate: (!finished.is_empty())
+                .then(|| f64::from(succeeded) / finished.len() as f64),
+            last_error: failed.map(|r| error_message(&r.4, r.5.as_deref())),
+            last_error_at: failed.and_then(|r| time(Some(r.0))),
+        });
+    }
+    Ok(Dashboard {
+        items,
+        stock_value,
+        sync,
+        data_as_of: time(data_as_of),
+    })
+}
+
+/// A failed run's message: its notes, else its most frequent error pattern, else a default.
+fn error_message(patterns: &str, notes: Option<&str>) -> String {
+    if let Some(n) = notes.filter(|n| !n.trim().is_empty()) {
+        return n.to_owned();
+    }
+    let parsed: Vec<(String, u64)> = serde_json::from_str(patterns).unwrap_or_default();
+    parsed
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(p, n)| format!("{p} (×{n})"))
+        .unwrap_or_else(|| "failed (no error recorded)".into())
+}
