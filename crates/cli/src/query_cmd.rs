@@ -30,6 +30,11 @@ pub struct QueryCommon {
     /// when it exists); only the local store's path is read from it.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// The shared store, named as every command names it; search, item and reorder read only
+    /// the local store and never connect to it (they answer with the network unplugged).
+    #[arg(long, value_name = "URL")]
+    #[allow(dead_code)] // accepted for uniformity; never used
+    database_url: Option<String>,
     /// Print JSON: one object per row per line (item: one object).
     #[arg(long)]
     json: bool,

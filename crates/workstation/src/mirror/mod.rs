@@ -193,13 +193,22 @@ impl Mirror {
         if let Err(err) = state::save_status(&conn, &self.status, now) {
             tracing::warn!(%err, "could not record the cache's state");
         }
-        drop(conn);
         if changed {
-            self.bus.publish(Envelope {
-                seq: None,
-                at: now,
-                event: Event::Status(self.status.clone()),
-            });
+            // Logged like any event, so `watch` in another process sees it too.
+            let logged =
+                crate::events::append(&conn, vec![Event::Status(self.status.clone())], now)
+                    .unwrap_or_else(|err| {
+                        tracing::warn!(%err, "could not log the cache's state");
+                        vec![Envelope {
+                            seq: None,
+                            at: now,
+                            event: Event::Status(self.status.clone()),
+                        }]
+                    });
+            drop(conn);
+            for e in logged {
+                self.bus.publish(e);
+            }
         }
     }
 
