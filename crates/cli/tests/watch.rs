@@ -70,16 +70,21 @@ impl Watch {
 
     /// Lines until (and with) the first whose `type` is `until`.
     fn until(&self, until: &str) -> Vec<Value> {
+        self.until_line(until, |v| v["type"] == until)
+    }
+
+    /// Lines until (and with) the first that `done` accepts (`what` names it for a failure).
+    fn until_line(&self, what: &str, done: impl Fn(&Value) -> bool) -> Vec<Value> {
         let mut out = Vec::new();
         loop {
             // A guard against a hang, not a timing assertion.
             let v = self
                 .lines
                 .recv_timeout(Duration::from_secs(120))
-                .unwrap_or_else(|_| panic!("no {until:?} line; got {out:#?}"));
-            let done = v["type"] == until;
+                .unwrap_or_else(|_| panic!("no {what:?} line; got {out:#?}"));
+            let finished = done(&v);
             out.push(v);
-            if done {
+            if finished {
                 return out;
             }
         }
@@ -167,12 +172,11 @@ fn stock(product: &str, on_hand: f64) -> StockRow {
     s
 }
 
-#[tokio::test]
-async fn watch_prints_a_stockout_written_by_another_process_as_json_lines() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("local.db");
-    // The embedded engine's store, written through its own apply.
-    let store = SqliteStore::open(&path).unwrap();
+/// A local store at `path` with products `/p/1` (W1) and `/p/2` (W2), 10 each at `/f/main`
+/// (reorder point 5), written by the engine's apply and derived once (as the app would
+/// have), so the items are known.
+async fn stocked_store(path: &Path) -> SqliteStore {
+    let store = SqliteStore::open(path).unwrap();
     let mut main = FacilityRow {
         url: "/f/main".into(),
         facility_id: "main".into(),
@@ -194,18 +198,23 @@ async fn watch_prints_a_stockout_written_by_another_process_as_json_lines() {
         ..Batch::default()
     };
     store.apply(&fill, Utc::now()).await.unwrap();
-    // Another follower (the app) derived the fill before watch starts: the items are known.
-    {
-        let mut conn = workstation::local::open_existing(&path).unwrap();
-        let tx = conn.transaction().unwrap();
-        assert!(
-            workstation::events::derive(&tx, Utc::now())
-                .unwrap()
-                .is_empty()
-        );
-        tx.commit().unwrap();
-    }
+    let mut conn = workstation::local::open_existing(path).unwrap();
+    let tx = conn.transaction().unwrap();
+    assert!(
+        workstation::events::derive(&tx, Utc::now())
+            .unwrap()
+            .is_empty()
+    );
+    tx.commit().unwrap();
+    store
+}
 
+#[tokio::test]
+async fn watch_prints_a_stockout_written_by_another_process_as_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("local.db");
+    // The embedded engine's store, written through its own apply.
+    let store = stocked_store(&path).await;
     let watch = Watch::start(watch_command(&path));
     // Both items stock out in one batch: the stock events, then one grouped alert.
     let out = Batch {
@@ -273,4 +282,48 @@ async fn watch_follows_a_full_sync_without_an_alert_storm() {
     let rest = watch.stop();
     assert!(!types(&rest).contains(&"alert"), "{rest:#?}");
     sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_watchers_deriving_at_once_neither_duplicate_nor_lose_an_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("local.db");
+    let _store = stocked_store(&path).await;
+    // Two processes, each deriving whenever the journal holds keys.
+    let a = Watch::start(watch_command(&path));
+    let b = Watch::start(watch_command(&path));
+    let conn = workstation::local::open_existing(&path).unwrap();
+    for i in 1..=100 {
+        conn.execute_batch(&format!(
+            "UPDATE stock SET on_hand = {} WHERE product_url = '/p/1'",
+            10 + i
+        ))
+        .unwrap();
+    }
+    let last = |v: &Value| v["type"] == "stock_changed" && v["after"]["on_hand"] == 110.0;
+    let seen_a = a.until_line("on hand 110", last);
+    let seen_b = b.until_line("on hand 110", last);
+    // Both tail the same log: the same events with the same seqs.
+    assert_eq!(seen_a, seen_b);
+    // The stock changes chain from 10 to 110 (a derivation may merge several writes into
+    // one change), each change once.
+    let chain: Vec<(f64, f64)> = seen_a
+        .iter()
+        .filter(|v| v["type"] == "stock_changed")
+        .map(|v| {
+            (
+                v["before"]["on_hand"].as_f64().unwrap(),
+                v["after"]["on_hand"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(chain[0].0, 10.0, "{chain:?}");
+    for w in chain.windows(2) {
+        assert_eq!(w[0].1, w[1].0, "{chain:?}");
+    }
+    assert!(chain.iter().all(|(b, a)| a > b), "{chain:?}");
+    let seqs: Vec<i64> = seen_a.iter().map(|v| v["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    a.stop();
+    b.stop();
 }

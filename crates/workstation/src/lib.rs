@@ -25,8 +25,8 @@
 //!
 //! Arrows point one way: the CLI and the shell → this crate → [`store`].
 
-mod error;
 pub mod events;
+mod error;
 pub mod local;
 pub mod mirror;
 pub mod query;
