@@ -25,8 +25,8 @@
 //!
 //! Arrows point one way: the CLI and the shell → this crate → [`store`].
 
-pub mod events;
 mod error;
+pub mod events;
 pub mod local;
 pub mod mirror;
 pub mod query;
