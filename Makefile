@@ -35,7 +35,9 @@ test-rust:
 bench: deps ## benchmarks (release); figures are ratios measured in one run
 	$(CARGO) bench -p stockpulse-tests --bench decode
 	export TEST_DATABASE_URL="$$(scripts/ensure-postgres.sh)"; \
-	$(CARGO) bench -p stockpulse-tests --bench engine
+	$(CARGO) bench -p stockpulse-tests --bench engine && \
+	$(CARGO) bench -p stockpulse-tests --bench mirror && \
+	$(CARGO) bench -p stockpulse-tests --bench queries
 
 fmt: deps ## format the code
 	$(CARGO) fmt --all

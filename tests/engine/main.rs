@@ -9,6 +9,7 @@ mod clock_skew;
 mod faults;
 mod flow;
 mod lines;
+mod mirror;
 mod no_graphql;
 mod numbers;
 mod payloads;

@@ -31,6 +31,8 @@ pub mod local;
 pub mod mirror;
 pub mod query;
 pub mod status;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::CacheError;
 pub use status::{CacheState, CacheStatus};

@@ -1,40 +1,11 @@
 //! Shared set-up: a fresh store with a small synthetic account, a mirror into a temp file,
 //! and an independent table-by-table comparison of store and cache.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use rusqlite::types::Value as Local;
-use serde_json::Value as Json;
 use store::testing::TestDb;
 use workstation::events::Bus;
 use workstation::mirror::{Mirror, MirrorConfig};
-
-/// Columns that are bookkeeping, not content: the feed does not ship changes of these alone,
-/// so the cache may hold an older value.
-pub const BOOKKEEPING: [&str; 6] = [
-    "change_xid",
-    "content_hash",
-    "updated_at",
-    "first_seen_at",
-    "finale_last_sync",
-    "last_updated",
-];
-
-pub const TABLES: [&str; 12] = [
-    "facilities",
-    "parties",
-    "products",
-    "product_suppliers",
-    "reorder_guidelines",
-    "stock",
-    "inventory_items",
-    "orders",
-    "order_lines",
-    "daily_sales",
-    "sync_runs",
-    "sync_errors",
-];
 
 pub struct Setup {
     pub db: TestDb,
@@ -73,32 +44,12 @@ impl Setup {
 
     /// Asserts the cache equals the store, table by table, on every visible column.
     pub async fn assert_converged(&self) {
-        let local = self.local();
-        for table in TABLES {
-            let theirs = store_rows(&self.db, table).await;
-            let ours = cache_rows(&local, table);
-            assert_eq!(
-                theirs.len(),
-                ours.len(),
-                "{table}: the store has {} rows, the cache {}",
-                theirs.len(),
-                ours.len()
-            );
-            for (key, row) in &theirs {
-                let mine = ours
-                    .get(key)
-                    .unwrap_or_else(|| panic!("{table}: row {key} is missing from the cache"));
-                for (col, v) in row {
-                    let l = mine
-                        .get(col)
-                        .unwrap_or_else(|| panic!("{table}.{col}: no such column in the cache"));
-                    assert!(
-                        same(v, l),
-                        "{table} {key}: column {col} is {v} in the store but {l:?} in the cache"
-                    );
-                }
-            }
-        }
+        let diffs = workstation::testing::differences(self.db.client(), &self.local()).await;
+        assert!(
+            diffs.is_empty(),
+            "the cache differs from the store:\n{}",
+            diffs.join("\n")
+        );
     }
 }
 
@@ -168,99 +119,6 @@ SELECT id, 'product', '/acme/api/product/x', 'bad number', '{{\"x\": 1}}', now()
 "
     );
     client.batch_execute(&sql).await.expect("seed the store");
-}
-
-/// A table of the store, keyed by primary key, visible columns as JSON.
-pub async fn store_rows(db: &TestDb, table: &str) -> BTreeMap<String, BTreeMap<String, Json>> {
-    let keys = store::pg::feed::key_columns(table).expect("a mirrored table");
-    let rows = db
-        .client()
-        .query(&format!("SELECT to_jsonb(t) FROM {table} t"), &[])
-        .await
-        .expect("read the store");
-    rows.iter()
-        .map(|r| {
-            let Json::Object(map) = r.get::<_, Json>(0) else {
-                panic!("to_jsonb gives objects")
-            };
-            let key = keys
-                .iter()
-                .map(|k| json_key(&map[*k]))
-                .collect::<Vec<_>>()
-                .join("|");
-            let visible = map
-                .into_iter()
-                .filter(|(c, _)| !BOOKKEEPING.contains(&c.as_str()))
-                // Generated in both stores, from the same inputs.
-                .filter(|(c, _)| c != "kind" && c != "available" || table == "inventory_items")
-                .collect();
-            (key, visible)
-        })
-        .collect()
-}
-
-fn json_key(v: &Json) -> String {
-    match v {
-        Json::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// A table of the cache, keyed by primary key.
-pub fn cache_rows(
-    conn: &rusqlite::Connection,
-    table: &str,
-) -> BTreeMap<String, BTreeMap<String, Local>> {
-    let keys = store::pg::feed::key_columns(table).expect("a mirrored table");
-    let mut stmt = conn
-        .prepare(&format!("SELECT * FROM {table}"))
-        .expect("read the cache");
-    let names: Vec<String> = stmt.column_names().map(str::to_owned).collect();
-    let rows = stmt
-        .query_map([], |r| {
-            let mut m = BTreeMap::new();
-            for (i, n) in names.iter().enumerate() {
-                m.insert(n.clone(), r.get::<_, Local>(i)?);
-            }
-            Ok(m)
-        })
-        .expect("read the cache");
-    rows.map(|r| {
-        let r = r.expect("a row");
-        let key = keys
-            .iter()
-            .map(|k| match &r[*k] {
-                Local::Text(s) => s.clone(),
-                Local::Integer(i) => i.to_string(),
-                other => format!("{other:?}"),
-            })
-            .collect::<Vec<_>>()
-            .join("|");
-        (key, r)
-    })
-    .collect()
-}
-
-/// Whether a store value (JSON) and a cache value mean the same.
-pub fn same(v: &Json, l: &Local) -> bool {
-    match (v, l) {
-        (Json::Null, Local::Null) => true,
-        (Json::Bool(b), Local::Integer(i)) => i64::from(*b) == *i,
-        (Json::Number(n), Local::Integer(i)) => n.as_f64() == Some(*i as f64),
-        (Json::Number(n), Local::Real(r)) => n.as_f64() == Some(*r),
-        (Json::String(s), Local::Integer(ms)) => chrono::DateTime::parse_from_rfc3339(s)
-            .map(|t| t.timestamp_millis() == *ms)
-            .unwrap_or(false),
-        (Json::String(s), Local::Text(t)) => s == t,
-        (Json::String(s), Local::Blob(b)) => {
-            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-            *s == format!("\\x{hex}")
-        }
-        (Json::Array(_) | Json::Object(_), Local::Text(t)) => {
-            serde_json::from_str::<Json>(t).is_ok_and(|parsed| &parsed == v)
-        }
-        _ => false,
-    }
 }
 
 /// The cache's applied position.
