@@ -227,7 +227,7 @@ async fn engine_account() {
 
 /// A synthetic account written straight into Postgres: `n` products at 4 locations (2
 /// sublocations each), 2 supplier links and a reorder rule each, 2 orders of 3 lines per
-/// product, 60 days of sales, items.
+/// product, 24 days with sales over two years, items.
 async fn seed_store(client: &tokio_postgres::Client, n: i64) {
     let sql = format!(
         "
@@ -267,8 +267,8 @@ INSERT INTO order_lines (order_url, seq, product_url, quantity, unit_price)
 SELECT '/acme/api/order/' || g, s, '/acme/api/product/' || ((g + s * 7) % {n} + 1), 1 + s, 9.5
   FROM generate_series(1, {n} * 2) g, generate_series(0, 2) s;
 INSERT INTO daily_sales (product_url, day, units, revenue)
-SELECT '/acme/api/product/' || g, current_date - d * 12, 1 + g % 4, (1 + g % 4) * 9.5
-  FROM generate_series(1, {n}) g, generate_series(0, 59) d;
+SELECT '/acme/api/product/' || g, current_date - d * 30, 1 + g % 4, (1 + g % 4) * 9.5
+  FROM generate_series(1, {n}) g, generate_series(0, 23) d;
 ANALYZE;
 "
     );
@@ -283,10 +283,13 @@ fn percentiles(mut xs: Vec<Duration>) -> (f64, f64) {
 }
 
 async fn sku100k() {
-    const N: i64 = 100_000;
-    println!("4. Hydration at {N} SKUs (a synthetic store written with SQL)");
+    let n: i64 = std::env::var("MIRROR_BENCH_SKUS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    println!("4. Hydration at {n} SKUs (a synthetic store written with SQL)");
     let db = engine::testing::TestDb::migrated().await.unwrap();
-    seed_store(db.client(), N).await;
+    seed_store(db.client(), n).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cache.db");
     let before = rss_kib();
@@ -336,7 +339,7 @@ async fn sku100k() {
         .unwrap();
     let mut lat = Vec::with_capacity(10_000);
     for i in 0..10_000i64 {
-        let url = format!("/acme/api/product/{}", 1 + (i * 7919) % N);
+        let url = format!("/acme/api/product/{}", 1 + (i * 7919) % n);
         writer.execute(&update, &[&url]).await.unwrap();
         let committed = Instant::now();
         loop {
@@ -366,7 +369,7 @@ async fn sku100k() {
     let conn = workstation::local::open_existing(&path).unwrap();
     let today = Utc::now().date_naive();
     let skus: Vec<String> = (0..2000)
-        .map(|i| format!("SKU-{:06}", 1 + (i * 7919) % N))
+        .map(|i| format!("SKU-{:06}", 1 + (i * 7919) % n))
         .collect();
     let prefixes: Vec<String> = (0..2000)
         .map(|i| ["wid", "brack", "cab", "hin", "valv", "SKU-01", "SKU-0042"][i % 7].to_owned())
