@@ -7,6 +7,7 @@
 //! [`finale::ScaledClock`]. A `scale` of 60 makes a minute of Finale budget pass
 //! in a second on both sides; 3600 does the same for an hour.
 
+pub mod loads;
 pub mod truth;
 
 use std::sync::Arc;

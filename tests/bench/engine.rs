@@ -24,61 +24,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use chrono::Utc;
 use engine::Strategy;
-use engine::store::{Batch, Snapshot, Store};
+use engine::store::Store;
 use engine::sync::{
     Engine, LoadProfile, NoProgress, Progress, ProgressUpdate, SyncSettings, estimate, plan_full,
 };
 use finale::{BudgetConfig, FinaleClient, ScaledClock};
 use finale_sim::{SimClock, SimConfig, SimHandle, Simulator, Size};
-
-fn rows_in(s: &Snapshot) -> u64 {
-    (s.facilities.len()
-        + s.parties.len()
-        + s.products.len()
-        + s.products
-            .iter()
-            .map(|p| p.suppliers.len() + p.guidelines.len())
-            .sum::<usize>()
-        + s.stock.len()
-        + s.orders.len()
-        + s.orders.iter().map(|o| o.lines.len()).sum::<usize>()) as u64
-}
-
-/// The full load's write batches for a snapshot's mirror rows (500 records each).
-fn batches(s: &Snapshot, size: usize) -> Vec<Batch> {
-    let mut out = Vec::new();
-    for c in s.facilities.chunks(size) {
-        out.push(Batch {
-            facilities: c.to_vec(),
-            ..Batch::default()
-        });
-    }
-    for c in s.parties.chunks(size) {
-        out.push(Batch {
-            parties: c.to_vec(),
-            ..Batch::default()
-        });
-    }
-    for c in s.products.chunks(size) {
-        out.push(Batch {
-            products: c.to_vec(),
-            ..Batch::default()
-        });
-    }
-    for c in s.orders.chunks(size) {
-        out.push(Batch {
-            orders: c.to_vec(),
-            ..Batch::default()
-        });
-    }
-    for c in s.stock.chunks(size) {
-        out.push(Batch {
-            stock_upserts: c.to_vec(),
-            ..Batch::default()
-        });
-    }
-    out
-}
+use stockpulse_tests::loads::{apply_all, batches, rate, rows_in};
 
 async fn start_sim(
     size: Size,
@@ -121,10 +73,6 @@ struct Load {
     raw: Duration,
 }
 
-fn rate(rows: u64, d: Duration) -> f64 {
-    rows as f64 / d.as_secs_f64()
-}
-
 fn report(name: &str, l: &Load) {
     let raw = rate(l.rows, l.raw);
     println!(
@@ -138,15 +86,6 @@ fn report(name: &str, l: &Load) {
         l.e2e.as_secs_f64(),
         rate(l.rows, l.e2e) / raw,
     );
-}
-
-async fn apply_all(store: &dyn Store, batches: &[Batch]) -> Duration {
-    let now = Utc::now();
-    let t = Instant::now();
-    for b in batches {
-        store.apply(b, now).await.unwrap();
-    }
-    t.elapsed()
 }
 
 /// Changes 1 % of products (cost +10 %) and 1 % of stock rows (+1 on hand), stamped now.

@@ -19,68 +19,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use engine::store::{Batch, Snapshot, Store, Strategy};
+use engine::store::{Store, Strategy};
 use engine::sync::{Engine, NoProgress, SyncSettings};
 use finale_sim::{SimConfig, Simulator, Size};
+use stockpulse_tests::loads::{apply_all, batches, rate, rows_in};
 use workstation::events::{Bus, Event, Received};
 use workstation::mirror::{Mirror, MirrorConfig};
-
-fn rows_in(s: &Snapshot) -> u64 {
-    (s.facilities.len()
-        + s.parties.len()
-        + s.products.len()
-        + s.products
-            .iter()
-            .map(|p| p.suppliers.len() + p.guidelines.len())
-            .sum::<usize>()
-        + s.stock.len()
-        + s.orders.len()
-        + s.orders.iter().map(|o| o.lines.len()).sum::<usize>()) as u64
-}
-
-fn batches(s: &Snapshot, size: usize) -> Vec<Batch> {
-    let mut out = Vec::new();
-    for c in s.facilities.chunks(size) {
-        out.push(Batch {
-            facilities: c.to_vec(),
-            ..Batch::default()
-        });
-    }
-    for c in s.parties.chunks(size) {
-        out.push(Batch {
-            parties: c.to_vec(),
-            ..Batch::default()
-        });
-    }
-    for c in s.products.chunks(size) {
-        out.push(Batch {
-            products: c.to_vec(),
-            ..Batch::default()
-        });
-    }
-    for c in s.orders.chunks(size) {
-        out.push(Batch {
-            orders: c.to_vec(),
-            ..Batch::default()
-        });
-    }
-    for c in s.stock.chunks(size) {
-        out.push(Batch {
-            stock_upserts: c.to_vec(),
-            ..Batch::default()
-        });
-    }
-    out
-}
-
-async fn apply_all(store: &dyn Store, batches: &[Batch]) -> Duration {
-    let now = Utc::now();
-    let t = Instant::now();
-    for b in batches {
-        store.apply(b, now).await.unwrap();
-    }
-    t.elapsed()
-}
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -91,10 +35,6 @@ fn rss_kib() -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         })
         .unwrap_or(0)
-}
-
-fn rate(rows: u64, d: Duration) -> f64 {
-    rows as f64 / d.as_secs_f64()
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

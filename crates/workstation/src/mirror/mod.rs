@@ -382,24 +382,7 @@ impl Mirror {
             .map_err(CacheError::postgres("open the catch-up snapshot"))?;
         let snapshot = feed::snapshot(&tx).await?;
         let to = snapshot.xmin;
-        let tombstones = feed::tombstones_since(&tx, &since).await?;
-        let mut rows = Vec::new();
-        for (i, plan) in plans.iter().enumerate() {
-            let sql = format!("{} WHERE {}", plan.select, feed::changed_since(1));
-            let found = tx
-                .query(&sql, &[&since])
-                .await
-                .map_err(CacheError::postgres("read changed rows"))?;
-            let mut table_rows = Vec::with_capacity(found.len());
-            for row in &found {
-                table_rows.push(tables::decode_row(plan, |c, wire| {
-                    read_value!(row, c, wire)
-                })?);
-            }
-            if !table_rows.is_empty() {
-                rows.push((i, table_rows));
-            }
-        }
+        let (tombstones, rows) = read_changes(&tx, plans, &since).await?;
         tx.commit()
             .await
             .map_err(CacheError::postgres("close the catch-up snapshot"))?;
@@ -573,6 +556,34 @@ impl Mirror {
             tracing::warn!(%err, "could not register the mirror's position");
         }
     }
+}
+
+/// Everything the snapshot of `tx` holds that snapshot `since` did not see: tombstones, and
+/// the changed rows of every table (by table index, tables without changes left out).
+pub(crate) async fn read_changes(
+    tx: &tokio_postgres::Transaction<'_>,
+    plans: &[TablePlan],
+    since: &str,
+) -> Result<(Vec<feed::Tombstone>, Vec<(usize, apply::Rows)>), CacheError> {
+    let tombstones = feed::tombstones_since(tx, since).await?;
+    let mut rows = Vec::new();
+    for (i, plan) in plans.iter().enumerate() {
+        let sql = format!("{} WHERE {}", plan.select, feed::changed_since(1));
+        let found = tx
+            .query(&sql, &[&since])
+            .await
+            .map_err(CacheError::postgres("read changed rows"))?;
+        let mut table_rows = Vec::with_capacity(found.len());
+        for row in &found {
+            table_rows.push(tables::decode_row(plan, |c, wire| {
+                read_value!(row, c, wire)
+            })?);
+        }
+        if !table_rows.is_empty() {
+            rows.push((i, table_rows));
+        }
+    }
+    Ok((tombstones, rows))
 }
 
 /// The hydration writer: one table at a time, in the order the reader streams them.

@@ -137,24 +137,7 @@ pub(crate) async fn run(
         ));
     };
     // 1. Catch up in this snapshot, so that equal data means equal sums.
-    let tombstones = feed::tombstones_since(&tx, &since).await?;
-    let mut changed = Vec::new();
-    for (i, plan) in plans.iter().enumerate() {
-        let sql = format!("{} WHERE {}", plan.select, feed::changed_since(1));
-        let found = tx
-            .query(&sql, &[&since])
-            .await
-            .map_err(CacheError::postgres("read changed rows"))?;
-        let mut rows = Vec::with_capacity(found.len());
-        for row in &found {
-            rows.push(super::tables::decode_row(plan, |c, wire| {
-                read_value!(row, c, wire)
-            })?);
-        }
-        if !rows.is_empty() {
-            changed.push((i, rows));
-        }
-    }
+    let (tombstones, changed) = super::read_changes(&tx, plans, &since).await?;
     // 2. The store's sums, per table.
     let mut store_sums = Vec::with_capacity(plans.len());
     for plan in plans.iter() {
