@@ -100,28 +100,29 @@ pub fn dashboard(conn: &Connection) -> Result<Dashboard, CacheError> {
         ),
         "count the items out of stock",
     )?;
-    let at_reorder_sql = |extra: &str| {
-        format!(
-            "SELECT count(*) FROM (SELECT DISTINCT product_url FROM query_reorder_levels
-                                    WHERE at_reorder = 1) l
+    // One pass over the items at a reorder point: all of them, those not out of stock, and
+    // those of them running out within their lead time (CASE: the lead time is looked up only
+    // where it matters).
+    let (at_reorder, below_reorder, late): (i64, i64, i64) = conn
+        .prepare_cached(&format!(
+            "SELECT count(*), coalesce(sum(ii.available > 0), 0),
+                    coalesce(sum(CASE WHEN ii.available > 0 AND ii.days_of_stock IS NOT NULL
+                                      THEN ii.days_of_stock < {lead} ELSE 0 END), 0)
+               FROM (SELECT DISTINCT product_url FROM query_reorder_levels
+                      WHERE at_reorder = 1) l
                JOIN inventory_items ii ON ii.finale_id = l.product_url
                JOIN products p ON p.url = ii.finale_id
-              WHERE {} {extra}",
-            sql::ACTIVE
-        )
-    };
-    let at_reorder = count(&at_reorder_sql(""), "count the items at reorder point")?;
-    let below_reorder = count(
-        &at_reorder_sql("AND ii.available > 0"),
-        "count the items below reorder point",
-    )?;
-    let late = count(
-        &at_reorder_sql(&format!(
-            "AND ii.available > 0 AND ii.days_of_stock IS NOT NULL AND ii.days_of_stock < {}",
-            sql::LEAD_TIME
-        )),
-        "count the critical items",
-    )?;
+              WHERE {active}",
+            lead = sql::LEAD_TIME,
+            active = sql::ACTIVE,
+        ))
+        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+        .map_err(q("count the items at reorder point"))?;
+    let (at_reorder, below_reorder, late) = (
+        at_reorder.max(0) as u64,
+        below_reorder.max(0) as u64,
+        late.max(0) as u64,
+    );
     let total = total.max(0) as u64;
     let inactive = inactive.max(0) as u64;
     let items = StateCounts {
