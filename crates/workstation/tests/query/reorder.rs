@@ -170,6 +170,6 @@ fn grouped_and_plain_walks_list_the_same_items() {
     assert!(
         plain
             .iter()
-            .all(|r| r.suggestion.low_locations.iter().count() > 0)
+            .all(|r| !r.suggestion.low_locations.is_empty())
     );
 }
