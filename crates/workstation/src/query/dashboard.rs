@@ -107,11 +107,12 @@ pub fn dashboard(conn: &Connection) -> Result<Dashboard, CacheError> {
         .prepare_cached(&format!(
             "SELECT count(*), coalesce(sum(ii.available > 0), 0),
                     coalesce(sum(CASE WHEN ii.available > 0 AND ii.days_of_stock IS NOT NULL
-                                      THEN ii.days_of_stock < {lead} ELSE 0 END), 0)
+                                      THEN ii.days_of_stock < (SELECT {lead} FROM products p
+                                                                WHERE p.url = ii.finale_id)
+                                      ELSE 0 END), 0)
                FROM (SELECT DISTINCT product_url FROM query_reorder_levels
                       WHERE at_reorder = 1) l
                JOIN inventory_items ii ON ii.finale_id = l.product_url
-               JOIN products p ON p.url = ii.finale_id
               WHERE {active}",
             lead = sql::LEAD_TIME,
             active = sql::ACTIVE,

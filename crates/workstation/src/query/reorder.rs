@@ -301,7 +301,10 @@ pub fn reorder(conn: &Connection, q: &ReorderQuery) -> Result<ReorderPage, Cache
                 params.push(SqlValue::Text(url.clone()));
                 conds.push("ms.supplier_url = ?".into());
                 params.push(SqlValue::Text(url.clone()));
-                "(SELECT DISTINCT product_url AS u FROM product_suppliers WHERE supplier_url = ?) m
+                "(SELECT DISTINCT ps.product_url AS u FROM product_suppliers ps
+                   WHERE ps.supplier_url = ?
+                     AND EXISTS (SELECT 1 FROM query_reorder_levels l
+                                  WHERE l.product_url = ps.product_url AND l.at_reorder = 1)) m
                  CROSS JOIN inventory_items ii ON ii.finale_id = m.u"
             }
             None => "inventory_items ii",
@@ -326,9 +329,16 @@ pub fn reorder(conn: &Connection, q: &ReorderQuery) -> Result<ReorderPage, Cache
         let in_phase_2 = after.as_ref().is_some_and(|(k, _, _)| k == NO_SUPPLIER);
         if !in_phase_2 {
             let mut params: Vec<SqlValue> = Vec::new();
+            // Checked on the link itself, before the item is read: at a reorder point (a
+            // small share of a supplier's links), then the main link.
             let mut conds: Vec<String> = vec![
                 "ms.supplier_url IS NOT NULL".into(),
-                format!("ms.seq = {MAIN_SUPPLIER}"),
+                "EXISTS (SELECT 1 FROM query_reorder_levels l0
+                          WHERE l0.product_url = ms.product_url AND l0.at_reorder = 1)"
+                    .into(),
+                "ms.seq = (SELECT x.seq FROM product_suppliers x WHERE x.product_url = ms.product_url
+                            ORDER BY x.is_main DESC, x.seq LIMIT 1)"
+                    .into(),
             ];
             if let Some(url) = &supplier {
                 conds.push("ms.supplier_url = ?".into());

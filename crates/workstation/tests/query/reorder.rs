@@ -167,9 +167,5 @@ fn grouped_and_plain_walks_list_the_same_items() {
         })
         .collect();
     assert!(keys.windows(2).all(|w| w[0] <= w[1]), "grouped by supplier");
-    assert!(
-        plain
-            .iter()
-            .all(|r| !r.suggestion.low_locations.is_empty())
-    );
+    assert!(plain.iter().all(|r| !r.suggestion.low_locations.is_empty()));
 }
