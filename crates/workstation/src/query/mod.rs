@@ -93,7 +93,7 @@ mod reorder;
 mod resolve;
 mod search;
 
-pub use dashboard::{Dashboard, StateCounts, StrategyHealth, dashboard};
+pub use dashboard::{Dashboard, DashboardCache, StateCounts, StrategyHealth, dashboard};
 pub use fts::fts_query;
 pub use item::{
     DailySale, ItemDetail, LocationStock, ReorderRule, SublocationStock, SupplierLink, item,
