@@ -50,7 +50,7 @@ pub struct StrategyHealth {
     pub last_duration_ms: Option<i64>,
     /// When its last successful run finished.
     pub last_success_at: Option<DateTime<Utc>>,
-    /// Finished runs among the last [`RECENT_RUNS`].
+    /// Finished runs among the last [`crate::query::RECENT_RUNS`].
     pub recent_runs: u32,
     /// Of which succeeded.
     pub recent_succeeded: u32,

@@ -108,10 +108,13 @@ mod reorder;
 mod resolve;
 mod search;
 
-pub use dashboard::{Dashboard, DashboardCache, StateCounts, StrategyHealth, dashboard};
+pub use dashboard::{
+    Dashboard, DashboardCache, RECENT_RUNS, StateCounts, StrategyHealth, dashboard,
+};
 pub use fts::fts_query;
 pub use item::{
-    DailySale, ItemDetail, LocationStock, ReorderRule, SublocationStock, SupplierLink, item,
+    DailySale, ItemDetail, LocationStock, ReorderRule, SALES_DAYS, SublocationStock, SupplierLink,
+    item,
 };
 pub use reorder::{
     LevelInput, LowLocation, ReorderInput, ReorderPage, ReorderQuery, ReorderSuggestion,
