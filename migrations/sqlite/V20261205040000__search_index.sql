@@ -385,3 +385,6 @@ CREATE INDEX query_items_out_of_stock ON inventory_items (sku, id) WHERE availab
 
 -- The dashboard's totals (items, inactive, stock value) read this narrow index, not the rows.
 CREATE INDEX query_items_totals ON inventory_items (status, stock, cost);
+-- The dashboard's pass over the items at a reorder point reads this index by product URL,
+-- not the rows.
+CREATE INDEX query_items_state ON inventory_items (finale_id, status, available, days_of_stock);
