@@ -1,6 +1,8 @@
 //! Query plans on a larger fixture (run by hand: `cargo test -p workstation --test query
 //! plans -- --ignored --nocapture`).
 
+use std::time::Instant;
+
 use crate::support::fixture;
 
 #[test]
@@ -56,13 +58,27 @@ fn print_plans() {
             .map(|r| r.unwrap())
             .collect();
         eprintln!("{sql}\n  {}\n", rows.join("\n  "));
-        let t = std::time::Instant::now();
-        let n = c
-            .prepare(sql)
-            .unwrap()
-            .query_map([], |_| Ok(()))
-            .unwrap()
-            .count();
-        eprintln!("  -> {n} rows in {:?}\n", t.elapsed());
+        let mut times = Vec::new();
+        let mut n = 0;
+        for _ in 0..15 {
+            let t = std::time::Instant::now();
+            n = c
+                .prepare_cached(sql)
+                .unwrap()
+                .query_map([], |_| Ok(()))
+                .unwrap()
+                .count();
+            times.push(t.elapsed());
+        }
+        times.sort();
+        eprintln!("  -> {n} rows, min {:?}, median {:?}\n", times[0], times[7]);
     }
+    let mut times = Vec::new();
+    for _ in 0..15 {
+        let t = Instant::now();
+        workstation::query::dashboard(&c).unwrap();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    eprintln!("dashboard(): min {:?}, median {:?}", times[0], times[7]);
 }
