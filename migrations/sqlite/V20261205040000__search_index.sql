@@ -383,3 +383,8 @@ CREATE INDEX query_items_value ON inventory_items (stock * coalesce(cost, 0.0), 
 -- Out of stock is a small set: counted and listed from its own partial index.
 CREATE INDEX query_items_out_of_stock ON inventory_items (sku, id) WHERE available <= 0;
 
+-- The dashboard's totals (items, inactive, stock value) read this narrow index, not the rows.
+CREATE INDEX query_items_totals ON inventory_items (status, stock, cost);
+-- The dashboard's pass over the items at a reorder point reads this index by product URL,
+-- not the rows.
+CREATE INDEX query_items_state ON inventory_items (finale_id, status, available, days_of_stock);

@@ -307,6 +307,13 @@ fn main() {
             std::hint::black_box(dashboard(c).unwrap());
         }),
     ));
+    let mut cache = workstation::query::DashboardCache::new();
+    shapes.push((
+        "dashboard, cached per data_version",
+        Box::new(move |_| {
+            std::hint::black_box(cache.get(c).unwrap());
+        }),
+    ));
 
     println!(
         "\n{:<46} {:>9} {:>9} {:>9}   (ms, {RUNS} runs, page size 50)",

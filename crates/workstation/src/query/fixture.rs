@@ -234,17 +234,22 @@ pub fn generate(conn: &mut Connection, spec: &FixtureSpec) -> Result<FixtureRepo
             }
             // Guidelines.
             let (mut rp_total, mut rq_total): (Option<f64>, Option<f64>) = (None, None);
+            let mut guided: Vec<(usize, f64)> = Vec::new();
             if rng.random_bool(0.7) {
                 let kind = rng.random_range(0..20);
-                let locs: Vec<Option<String>> = if kind == 0 {
+                let locs: Vec<Option<usize>> = if kind == 0 {
                     vec![None]
                 } else if kind < 6 {
-                    vec![Some(location_url(0)), Some(location_url(1))]
+                    vec![Some(0), Some(1)]
                 } else {
-                    vec![Some(location_url(rng.random_range(0..LOCATIONS)))]
+                    vec![Some(rng.random_range(0..LOCATIONS))]
                 };
                 for (seq, loc) in locs.into_iter().enumerate() {
                     let rp = f64::from(rng.random_range(5..40u32));
+                    if let Some(l) = loc {
+                        guided.push((l, rp));
+                    }
+                    let loc = loc.map(location_url);
                     let rq = f64::from(rng.random_range(10..100u32));
                     let dnr = kind == 19;
                     gl.execute(params![
@@ -262,12 +267,16 @@ pub fn generate(conn: &mut Connection, spec: &FixtureSpec) -> Result<FixtureRepo
                     }
                 }
             }
-            // Stock at 1–4 facilities.
+            // Stock at each location with a guideline (at or below its point about one time
+            // in ten), then at 0–3 more facilities.
             let (mut on_hand, mut reserved) = (0.0, 0.0);
-            let places = rng.random_range(1..=4usize);
+            let mut places: Vec<(usize, Option<f64>)> =
+                guided.iter().map(|&(l, rp)| (l, Some(rp))).collect();
+            for _ in 0..rng.random_range(0..=3usize) {
+                places.push((rng.random_range(0..LOCATIONS), None));
+            }
             let mut used = Vec::new();
-            for _ in 0..places {
-                let l = rng.random_range(0..LOCATIONS);
+            for (l, rp) in places {
                 let f = match rng.random_range(0..5) {
                     0 => location_url(l),
                     k => format!("{}-{}", location_url(l), k % 2),
@@ -275,13 +284,14 @@ pub fn generate(conn: &mut Connection, spec: &FixtureSpec) -> Result<FixtureRepo
                 if used.contains(&f) {
                     continue;
                 }
-                let oh = if rng.random_bool(0.12) {
-                    0.0
-                } else {
-                    f64::from(rng.random_range(0..120u32))
+                let oh = match rp {
+                    Some(rp) if rng.random_bool(0.1) => f64::from(rng.random_range(0..=rp as u32)),
+                    Some(rp) => rp + f64::from(rng.random_range(25..150u32)),
+                    None if rng.random_bool(0.06) => 0.0,
+                    None => f64::from(rng.random_range(0..120u32)),
                 };
                 let rs = if oh > 0.0 && rng.random_bool(0.2) {
-                    f64::from(rng.random_range(0..=(oh as u32).min(20)))
+                    f64::from(rng.random_range(0..=(oh as u32).min(10)))
                 } else {
                     0.0
                 };

@@ -166,7 +166,8 @@ pub struct ReorderQuery {
     pub supplier: Option<String>,
     /// Only items at or below their reorder point at this location (name, id or URL).
     pub location: Option<String>,
-    /// Order by main supplier name first (rows of one supplier are consecutive).
+    /// Order by main supplier (its URL) first, items without one last: the rows of one
+    /// supplier are consecutive.
     pub group_by_supplier: bool,
     /// Page size, 1 ..= [`super::MAX_LIMIT`].
     pub limit: Option<u32>,
@@ -223,18 +224,31 @@ pub struct ReorderSuggestion {
 /// One page of suggestions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReorderPage {
-    /// The suggestions, by SKU (or by main supplier name, then SKU).
+    /// The suggestions, by SKU (or by main supplier, then SKU).
     pub rows: Vec<ReorderSuggestion>,
     /// Pass as `after` to read the next page; `None` on the last page.
     pub next_cursor: Option<String>,
 }
 
-/// The main supplier link of `p`.
-const MAIN_SUPPLIER: &str = "(SELECT x.seq FROM product_suppliers x WHERE x.product_url = p.url \
+/// The main supplier link of the item `ii` (the link marked main, else the first).
+const MAIN_SUPPLIER: &str = "(SELECT x.seq FROM product_suppliers x WHERE x.product_url = ii.finale_id \
                               ORDER BY x.is_main DESC, x.seq LIMIT 1)";
-const GROUP_KEY: &str = "coalesce(pa.name, ms.supplier_url, '')";
+
+/// The group key of items without a main supplier: after every supplier URL.
+const NO_SUPPLIER: &str = "\u{10FFFF}";
+
+/// A candidate row before the formula, with its keyset key.
+struct Cand {
+    row: ReorderSuggestion,
+    id: String,
+    key: String,
+}
 
 /// Reads one page of reorder suggestions.
+///
+/// Order: by SKU; grouped, by main supplier URL then SKU, items without a supplier last. A
+/// grouped page walks the suppliers' links in supplier order and sorts one supplier's items at
+/// a time, so it never sorts every candidate.
 pub fn reorder(conn: &Connection, q: &ReorderQuery) -> Result<ReorderPage, CacheError> {
     let limit = page_limit(q.limit)?;
     let fp = cursor::fingerprint(&[
@@ -243,99 +257,138 @@ pub fn reorder(conn: &Connection, q: &ReorderQuery) -> Result<ReorderPage, Cache
         q.location.as_deref().unwrap_or("\u{0}"),
         if q.group_by_supplier { "g" } else { "-" },
     ]);
-    let mut conds = vec![sql::ACTIVE.to_owned(), sql::AT_REORDER.to_owned()];
-    let mut params: Vec<SqlValue> = Vec::new();
-    if let Some(s) = q.supplier.as_deref() {
-        conds.push("ms.supplier_url = ?".into());
-        params.push(SqlValue::Text(resolve::supplier(conn, s)?));
-    }
-    if let Some(l) = q.location.as_deref() {
-        conds.push(
-            "EXISTS (SELECT 1 FROM query_reorder_levels lv WHERE lv.product_url = ii.finale_id
-                        AND lv.at_reorder = 1 AND lv.location_url = ?)"
-                .into(),
-        );
-        params.push(SqlValue::Text(resolve::location(conn, l)?));
-    }
-    // Without grouping, the key's first part is constant ('') so one cursor shape serves both.
-    let key = if q.group_by_supplier { GROUP_KEY } else { "''" };
-    if let Some(c) = q.after.as_deref() {
-        let k = cursor::decode(c, &fp, 3)?;
-        conds.push(format!("({key}, ii.sku, ii.id) > (?, ?, ?)"));
-        params.push(SqlValue::Text(cursor::text(&k[0])?));
-        params.push(SqlValue::Text(cursor::text(&k[1])?));
-        params.push(SqlValue::Text(cursor::text(&k[2])?));
-    }
-    let order = if q.group_by_supplier {
-        format!("{GROUP_KEY}, ii.sku, ii.id")
-    } else {
-        "ii.sku, ii.id".to_owned()
+    let supplier = match q.supplier.as_deref() {
+        Some(s) => Some(resolve::supplier(conn, s)?),
+        None => None,
     };
-    let conds = conds.join(" AND ");
-    params.push(SqlValue::Integer(i64::from(limit) + 1));
-    let sql = format!(
-        "SELECT ii.sku, p.url, p.name, ii.stock, ii.available,
-                (SELECT coalesce(sum(s.on_order), 0.0) FROM stock s WHERE s.product_url = p.url),
-                ii.reorder_point, ii.reorder_quantity, ii.sales_velocity, ii.sales_velocity_90d,
-                {lead}, {oos}, {critical}, coalesce(ms.price, ii.cost), ms.currency,
-                ms.supplier_url, pa.name, ms.supplier_sku, ii.id, {key}
-           FROM inventory_items ii
-           JOIN products p ON p.url = ii.finale_id
-           LEFT JOIN product_suppliers ms ON ms.product_url = p.url AND ms.seq = {MAIN_SUPPLIER}
-           LEFT JOIN parties pa ON pa.url = ms.supplier_url
-          WHERE {conds}
-          ORDER BY {order}
-          LIMIT ?",
-        lead = sql::LEAD_TIME,
-        oos = sql::OUT_OF_STOCK,
-        critical = sql::critical(),
-    );
-    struct Cand {
-        row: ReorderSuggestion,
-        id: String,
-        key: String,
+    let location = match q.location.as_deref() {
+        Some(l) => Some(resolve::location(conn, l)?),
+        None => None,
+    };
+    let after = match q.after.as_deref() {
+        Some(c) => {
+            let k = cursor::decode(c, &fp, 3)?;
+            Some((
+                cursor::text(&k[0])?,
+                cursor::text(&k[1])?,
+                cursor::text(&k[2])?,
+            ))
+        }
+        None => None,
+    };
+    // The conditions every phase shares (after its own).
+    let common = |conds: &mut Vec<String>, params: &mut Vec<SqlValue>| {
+        conds.push(sql::ACTIVE.to_owned());
+        conds.push(sql::AT_REORDER.to_owned());
+        if let Some(l) = &location {
+            conds.push(
+                "EXISTS (SELECT 1 FROM query_reorder_levels lv WHERE lv.product_url = ii.finale_id
+                            AND lv.at_reorder = 1 AND lv.location_url = ?)"
+                    .into(),
+            );
+            params.push(SqlValue::Text(l.clone()));
+        }
+    };
+    let want = limit as usize + 1;
+    let mut cands: Vec<Cand> = Vec::new();
+    if !q.group_by_supplier {
+        let mut params: Vec<SqlValue> = Vec::new();
+        let mut conds: Vec<String> = Vec::new();
+        // With a supplier, its links drive the query (a few thousand products at most), else
+        // the SKU index does (the items at a reorder point are a fair share of all).
+        let from = match &supplier {
+            Some(url) => {
+                params.push(SqlValue::Text(url.clone()));
+                conds.push("ms.supplier_url = ?".into());
+                params.push(SqlValue::Text(url.clone()));
+                "(SELECT DISTINCT ps.product_url AS u FROM product_suppliers ps
+                   WHERE ps.supplier_url = ?
+                     AND EXISTS (SELECT 1 FROM query_reorder_levels l
+                                  WHERE l.product_url = ps.product_url AND l.at_reorder = 1)) m
+                 CROSS JOIN inventory_items ii ON ii.finale_id = m.u"
+            }
+            None => "inventory_items ii",
+        };
+        common(&mut conds, &mut params);
+        if let Some((_, sku, id)) = &after {
+            conds.push("(ii.sku, ii.id) > (?, ?)".into());
+            params.push(SqlValue::Text(sku.clone()));
+            params.push(SqlValue::Text(id.clone()));
+        }
+        params.push(SqlValue::Integer(want as i64));
+        let sql = select(
+            from,
+            "LEFT JOIN product_suppliers ms ON ms.product_url = ii.finale_id AND ms.seq = ",
+            "''",
+            &conds.join(" AND "),
+            "ii.sku, ii.id",
+        );
+        cands.extend(candidates(conn, &sql, params)?);
+    } else {
+        // Phase 1: items with a main supplier, walked through the suppliers' links.
+        let in_phase_2 = after.as_ref().is_some_and(|(k, _, _)| k == NO_SUPPLIER);
+        if !in_phase_2 {
+            let mut params: Vec<SqlValue> = Vec::new();
+            // Checked on the link itself, before the item is read: at a reorder point (a
+            // small share of a supplier's links), then the main link.
+            let mut conds: Vec<String> = vec![
+                "ms.supplier_url IS NOT NULL".into(),
+                "EXISTS (SELECT 1 FROM query_reorder_levels l0
+                          WHERE l0.product_url = ms.product_url AND l0.at_reorder = 1)"
+                    .into(),
+                "ms.seq = (SELECT x.seq FROM product_suppliers x WHERE x.product_url = ms.product_url
+                            ORDER BY x.is_main DESC, x.seq LIMIT 1)"
+                    .into(),
+            ];
+            if let Some(url) = &supplier {
+                conds.push("ms.supplier_url = ?".into());
+                params.push(SqlValue::Text(url.clone()));
+            }
+            common(&mut conds, &mut params);
+            if let Some((key, sku, id)) = &after {
+                conds.push("ms.supplier_url >= ?".into());
+                params.push(SqlValue::Text(key.clone()));
+                conds.push("(ms.supplier_url, ii.sku, ii.id) > (?, ?, ?)".into());
+                params.push(SqlValue::Text(key.clone()));
+                params.push(SqlValue::Text(sku.clone()));
+                params.push(SqlValue::Text(id.clone()));
+            }
+            params.push(SqlValue::Integer(want as i64));
+            let sql = select(
+                "product_suppliers ms INDEXED BY product_suppliers_supplier_url
+                 CROSS JOIN inventory_items ii ON ii.finale_id = ms.product_url",
+                "",
+                "ms.supplier_url",
+                &conds.join(" AND "),
+                "ms.supplier_url, ii.sku, ii.id",
+            );
+            cands.extend(candidates(conn, &sql, params)?);
+        }
+        // Phase 2: items without a main supplier (only without a supplier filter).
+        if cands.len() < want && supplier.is_none() {
+            let mut params: Vec<SqlValue> = Vec::new();
+            let mut conds: Vec<String> = vec![format!(
+                "(SELECT x.supplier_url FROM product_suppliers x
+                   WHERE x.product_url = ii.finale_id ORDER BY x.is_main DESC, x.seq LIMIT 1)
+                 IS NULL"
+            )];
+            common(&mut conds, &mut params);
+            if let Some((_, sku, id)) = after.as_ref().filter(|(k, _, _)| k == NO_SUPPLIER) {
+                conds.push("(ii.sku, ii.id) > (?, ?)".into());
+                params.push(SqlValue::Text(sku.clone()));
+                params.push(SqlValue::Text(id.clone()));
+            }
+            params.push(SqlValue::Integer((want - cands.len()) as i64));
+            let sql = select(
+                "inventory_items ii",
+                "LEFT JOIN product_suppliers ms ON ms.product_url = ii.finale_id AND ms.seq = ",
+                "'\u{10FFFF}'",
+                &conds.join(" AND "),
+                "ii.sku, ii.id",
+            );
+            cands.extend(candidates(conn, &sql, params)?);
+        }
     }
-    let mut cands: Vec<Cand> = conn
-        .prepare_cached(&sql)
-        .and_then(|mut s| {
-            s.query_map(rusqlite::params_from_iter(params), |r| {
-                Ok(Cand {
-                    row: ReorderSuggestion {
-                        sku: r.get(0)?,
-                        product_url: r.get(1)?,
-                        name: r.get(2)?,
-                        on_hand: r.get(3)?,
-                        available: r.get(4)?,
-                        on_order: r.get(5)?,
-                        reorder_point: r.get(6)?,
-                        reorder_qty: r.get(7)?,
-                        velocity_30d: r.get(8)?,
-                        velocity_90d: r.get(9)?,
-                        lead_time_days: r.get(10)?,
-                        out_of_stock: r.get(11)?,
-                        critical: r.get(12)?,
-                        unit_cost: r.get(13)?,
-                        currency: r.get(14)?,
-                        supplier_url: r.get(15)?,
-                        supplier_name: r.get(16)?,
-                        supplier_sku: r.get(17)?,
-                        suggestion: Suggestion {
-                            demand_per_day: 0.0,
-                            target: 0.0,
-                            position: 0.0,
-                            suggested_qty: 0.0,
-                            low_locations: Vec::new(),
-                            transfers: Vec::new(),
-                        },
-                        order_value: 0.0,
-                    },
-                    id: r.get(18)?,
-                    key: r.get(19)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()
-        })
-        .map_err(CacheError::sqlite("read the reorder candidates"))?;
     let more = cands.len() > limit as usize;
     cands.truncate(limit as usize);
     let next_cursor = match cands.last() {
@@ -378,6 +431,80 @@ pub fn reorder(conn: &Connection, q: &ReorderQuery) -> Result<ReorderPage, Cache
         rows.push(row);
     }
     Ok(ReorderPage { rows, next_cursor })
+}
+
+/// The candidates' SELECT: `from` names `ii` (and `ms` when `join_ms` is empty; otherwise
+/// `join_ms` is a LEFT JOIN of the main link, completed with [`MAIN_SUPPLIER`]).
+fn select(from: &str, join_ms: &str, key: &str, conds: &str, order: &str) -> String {
+    let ms = if join_ms.is_empty() {
+        String::new()
+    } else {
+        format!("{join_ms}{MAIN_SUPPLIER}")
+    };
+    format!(
+        "SELECT ii.sku, p.url, p.name, ii.stock, ii.available,
+                (SELECT coalesce(sum(s.on_order), 0.0) FROM stock s WHERE s.product_url = p.url),
+                ii.reorder_point, ii.reorder_quantity, ii.sales_velocity, ii.sales_velocity_90d,
+                {lead}, {oos}, {critical}, coalesce(ms.price, ii.cost), ms.currency,
+                ms.supplier_url, pa.name, ms.supplier_sku, ii.id, {key}
+           FROM {from}
+           CROSS JOIN products p ON p.url = ii.finale_id
+           {ms}
+           LEFT JOIN parties pa ON pa.url = ms.supplier_url
+          WHERE {conds}
+          ORDER BY {order}
+          LIMIT ?",
+        lead = sql::LEAD_TIME,
+        oos = sql::OUT_OF_STOCK,
+        critical = sql::critical(),
+    )
+}
+
+fn candidates(
+    conn: &Connection,
+    sql: &str,
+    params: Vec<SqlValue>,
+) -> Result<Vec<Cand>, CacheError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| {
+            s.query_map(rusqlite::params_from_iter(params), |r| {
+                Ok(Cand {
+                    row: ReorderSuggestion {
+                        sku: r.get(0)?,
+                        product_url: r.get(1)?,
+                        name: r.get(2)?,
+                        on_hand: r.get(3)?,
+                        available: r.get(4)?,
+                        on_order: r.get(5)?,
+                        reorder_point: r.get(6)?,
+                        reorder_qty: r.get(7)?,
+                        velocity_30d: r.get(8)?,
+                        velocity_90d: r.get(9)?,
+                        lead_time_days: r.get(10)?,
+                        out_of_stock: r.get(11)?,
+                        critical: r.get(12)?,
+                        unit_cost: r.get(13)?,
+                        currency: r.get(14)?,
+                        supplier_url: r.get(15)?,
+                        supplier_name: r.get(16)?,
+                        supplier_sku: r.get(17)?,
+                        suggestion: Suggestion {
+                            demand_per_day: 0.0,
+                            target: 0.0,
+                            position: 0.0,
+                            suggested_qty: 0.0,
+                            low_locations: Vec::new(),
+                            transfers: Vec::new(),
+                        },
+                        order_value: 0.0,
+                    },
+                    id: r.get(18)?,
+                    key: r.get(19)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(CacheError::sqlite("read the reorder candidates"))
 }
 
 /// Every location of a product with stock or a reorder level.

@@ -44,3 +44,31 @@ fn counts_value_and_sync_health() {
     let json = serde_json::to_value(&d).unwrap();
     assert_eq!(json["items"]["out_of_stock"], 1);
 }
+
+#[test]
+fn the_cache_follows_other_connections_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("local.db");
+    {
+        let mut w = store::sqlite::open(&path).unwrap();
+        store::sqlite::migrate(&mut w).unwrap();
+    }
+    let reader = workstation::local::open_existing(&path).unwrap();
+    let writer = store::sqlite::open(&path).unwrap();
+    let mut cache = workstation::query::DashboardCache::new();
+    assert_eq!(cache.get(&reader).unwrap().items.total, 0);
+    crate::support::product(
+        &writer,
+        "P1",
+        "A-1",
+        "Thing",
+        None,
+        "PRODUCT_ACTIVE",
+        1.0,
+        None,
+    );
+    crate::support::item_row(&writer, "P1", 0.0, 0.0, None, None, 0.0, 0.0);
+    let d = cache.get(&reader).unwrap();
+    assert_eq!((d.items.total, d.items.out_of_stock), (1, 1));
+    assert_eq!(cache.get(&reader).unwrap(), d);
+}

@@ -2,7 +2,7 @@
 
 use workstation::query::{ReorderQuery, reorder};
 
-use crate::support::hand_made;
+use crate::support::{guideline, hand_made, item_row, product, stock};
 
 #[test]
 fn suggestions_by_hand() {
@@ -56,6 +56,23 @@ fn suggestions_by_hand() {
 #[test]
 fn grouped_filtered_and_paged() {
     let c = hand_made();
+    // An item at its reorder point without any supplier link: last when grouped.
+    product(
+        &c,
+        "P6",
+        "NOLINK-1",
+        "Lone Spring",
+        None,
+        "PRODUCT_ACTIVE",
+        1.0,
+        None,
+    );
+    guideline(&c, "P6", 0, Some("MAIN"), 5.0, 10.0, None);
+    stock(&c, "P6", "MAIN-A", 1.0, 0.0, 0.0);
+    item_row(&c, "P6", 1.0, 1.0, Some(5.0), Some(10.0), 0.0, 0.0);
+    let plain = reorder(&c, &ReorderQuery::default()).unwrap();
+    let skus: Vec<&str> = plain.rows.iter().map(|r| r.sku.as_str()).collect();
+    assert_eq!(skus, ["ABC-1", "NOLINK-1", "SKU-100"]);
     let grouped = reorder(
         &c,
         &ReorderQuery {
@@ -65,7 +82,7 @@ fn grouped_filtered_and_paged() {
     )
     .unwrap();
     let skus: Vec<&str> = grouped.rows.iter().map(|r| r.sku.as_str()).collect();
-    assert_eq!(skus, ["SKU-100", "ABC-1"], "Acme before Bolt");
+    assert_eq!(skus, ["SKU-100", "ABC-1", "NOLINK-1"], "Acme, Bolt, none");
     let bolt = reorder(
         &c,
         &ReorderQuery {
@@ -84,8 +101,8 @@ fn grouped_filtered_and_paged() {
         },
     )
     .unwrap();
-    assert_eq!(main.rows.len(), 1);
-    assert_eq!(main.rows[0].sku, "SKU-100");
+    let skus: Vec<&str> = main.rows.iter().map(|r| r.sku.as_str()).collect();
+    assert_eq!(skus, ["NOLINK-1", "SKU-100"]);
     for group_by_supplier in [false, true] {
         let mut q = ReorderQuery {
             group_by_supplier,
@@ -101,6 +118,54 @@ fn grouped_filtered_and_paged() {
                 None => break,
             }
         }
-        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 3, "{seen:?}");
     }
+}
+
+#[test]
+fn grouped_and_plain_walks_list_the_same_items() {
+    let c = crate::support::fixture(2000);
+    let walk = |group_by_supplier: bool| {
+        let mut q = ReorderQuery {
+            group_by_supplier,
+            limit: Some(17),
+            ..ReorderQuery::default()
+        };
+        let mut out = Vec::new();
+        loop {
+            let p = reorder(&c, &q).unwrap();
+            out.extend(p.rows);
+            match p.next_cursor {
+                Some(n) => q.after = Some(n),
+                None => return out,
+            }
+        }
+    };
+    let plain = walk(false);
+    let grouped = walk(true);
+    assert!(plain.len() > 50, "{}", plain.len());
+    let mut a: Vec<&str> = plain.iter().map(|r| r.sku.as_str()).collect();
+    let b: Vec<&str> = grouped.iter().map(|r| r.sku.as_str()).collect();
+    assert!(
+        a.windows(2).all(|w| w[0] < w[1]),
+        "plain: by SKU, once each"
+    );
+    let mut sorted_b = b.clone();
+    sorted_b.sort();
+    a.sort();
+    assert_eq!(a, sorted_b);
+    let keys: Vec<String> = grouped
+        .iter()
+        .map(|r| {
+            r.supplier_url
+                .clone()
+                .unwrap_or_else(|| "\u{10FFFF}".into())
+        })
+        .collect();
+    assert!(keys.windows(2).all(|w| w[0] <= w[1]), "grouped by supplier");
+    assert!(plain.iter().all(|r| !r.suggestion.low_locations.is_empty()));
 }
