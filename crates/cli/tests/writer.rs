@@ -69,7 +69,7 @@ async fn a_frozen_writer_is_replaced_and_fenced(target: Target<'_>) {
         .unwrap()
         .expect("A holds the role");
     assert_eq!(lease.holder(), format!("{a_runner} (full)"));
-    signal(a_pid, "-STOP");
+    freeze_between_writes(a_pid, &target);
     let frozen_at = Instant::now();
 
     // The lease runs out: `status` says so, naming the frozen holder.
@@ -172,6 +172,26 @@ async fn a_frozen_writer_is_replaced_and_fenced(target: Target<'_>) {
         String::from_utf8_lossy(&out.stdout)
     );
     sim.shutdown().await;
+}
+
+/// SIGSTOPs `pid` outside a write transaction. A process frozen *inside* a SQLite write
+/// transaction keeps SQLite's write lock until it dies, which no lease can take over (the
+/// README says so); this test is about the lease, so on SQLite it freezes the writer again
+/// until it stops between two transactions.
+fn freeze_between_writes(pid: u32, target: &Target<'_>) {
+    signal(pid, "-STOP");
+    let Target::Sqlite(path) = target else { return };
+    for _ in 0..100 {
+        let conn = engine::sqlite::open(path).unwrap();
+        conn.busy_timeout(Duration::from_millis(300)).unwrap();
+        if conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK").is_ok() {
+            return;
+        }
+        signal(pid, "-CONT");
+        std::thread::sleep(Duration::from_millis(30));
+        signal(pid, "-STOP");
+    }
+    panic!("the writer never stopped between two transactions");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
