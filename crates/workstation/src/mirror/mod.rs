@@ -7,7 +7,7 @@
 //!    table streamed with binary `COPY` into the local store by one writer, table by table in
 //!    [`store::pg::feed::MIRRORED_TABLES`] order — what the stock screen needs first
 //!    (locations, products, suppliers, reorder rules, stock, items), then two years of orders
-//!    and sales — committing every [`apply::HYDRATION_COMMIT_ROWS`] rows so queries answer
+//!    and sales — committing every 50,000 rows so queries answer
 //!    from what is there while `mirror_state.loading` says what is still coming. The
 //!    snapshot's position is stored with the last rows; a hydration cut short restarts.
 //! 2. **Catch up**: in one snapshot, everything at or after the applied position
