@@ -89,18 +89,24 @@ async fn mirror_hydrates_follows_live_and_the_cache_answers_offline() {
         }
     };
     wait_for(&|v| v["type"] == "status" && v["state"] == "live");
-    let sku: String = db
+    // A product with stock sells out everywhere, by hand in the SQL editor.
+    let picked = db
         .client()
         .query_one(
-            "UPDATE stock SET on_hand = 0, reserved = 0
-              WHERE product_url = (SELECT product_url FROM stock WHERE on_hand > 0
-                                    ORDER BY product_url LIMIT 1)
-          RETURNING (SELECT sku FROM products WHERE url = stock.product_url)",
+            "SELECT s.product_url, p.sku FROM stock s JOIN products p ON p.url = s.product_url
+              WHERE s.on_hand > 0 ORDER BY s.product_url LIMIT 1",
             &[],
         )
         .await
-        .unwrap()
-        .get(0);
+        .unwrap();
+    let (url, sku): (String, String) = (picked.get(0), picked.get(1));
+    db.client()
+        .execute(
+            "UPDATE stock SET on_hand = 0, reserved = 0 WHERE product_url = $1",
+            &[&url],
+        )
+        .await
+        .unwrap();
     let changed = wait_for(&|v| v["type"] == "stock_changed");
     assert_eq!(changed["sku"], sku.as_str(), "{changed}");
     assert!(changed["product_url"].is_string());
