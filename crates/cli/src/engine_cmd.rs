@@ -178,6 +178,7 @@ pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
     match result {
         Ok(report) => {
             print_report(&report);
+            derive_events(&cfg).await;
             Ok(0)
         }
         Err(SyncError::WriterBusy { holder }) => {
@@ -185,6 +186,28 @@ pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
             Ok(EXIT_BUSY)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// In the embedded default, turns what the run wrote into domain events and alerts now
+/// (the triggers journalled it in the run's own transactions), so alerts are raised
+/// whether or not anyone runs `watch`. With a shared store the mirrors derive instead.
+/// Best effort: the run's data is stored either way, and the next follower derives it.
+async fn derive_events(cfg: &EngineConfig) {
+    let StoreTarget::Sqlite { path } = cfg.store.target() else {
+        return;
+    };
+    let path = path.to_path_buf();
+    let derived = tokio::task::spawn_blocking(move || -> Result<usize, workstation::CacheError> {
+        let mut follower =
+            workstation::events::Follower::open(&path, workstation::events::Since::Now)?;
+        Ok(follower.poll(Utc::now())?.len())
+    })
+    .await;
+    match derived {
+        Ok(Ok(n)) => tracing::info!(events = n, "derived the run's events"),
+        Ok(Err(err)) => tracing::warn!(%err, "could not derive the run's events yet"),
+        Err(err) => tracing::warn!(%err, "could not derive the run's events yet"),
     }
 }
 
@@ -496,7 +519,29 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     );
     let runner = engine::sync::EngineRunner::new(engine, print_report);
     let clock = || Utc::now();
+    // In the embedded default, `serve` also derives events as the engine writes (alerts are
+    // raised even with no `watch` or app running); with a shared store the mirrors do.
+    let (stop_events, events_stopped) = tokio::sync::oneshot::channel::<()>();
+    let events = match cfg.store.target() {
+        StoreTarget::Sqlite { path } => Some(tokio::spawn(workstation::events::follow(
+            path.to_path_buf(),
+            workstation::events::Bus::default(),
+            workstation::events::Since::Now,
+            async move {
+                let _ = events_stopped.await;
+            },
+        ))),
+        StoreTarget::Postgres { .. } => None,
+    };
     let report = engine::schedule::serve(&runner, &schedule, &clock, shutdown_signal()).await?;
+    let _ = stop_events.send(());
+    if let Some(task) = events {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!(%err, "the event follower stopped"),
+            Err(err) => tracing::warn!(%err, "the event follower stopped"),
+        }
+    }
     eprintln!(
         "stopped: {} runs, {} failed",
         report.runs.len(),
