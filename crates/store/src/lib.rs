@@ -110,6 +110,7 @@ pub mod pg;
 pub mod rows;
 pub mod sqlite;
 mod strategy;
+pub mod table;
 #[cfg(feature = "testing")]
 pub mod testing;
 
