@@ -3,7 +3,7 @@
 //!
 //! # The description
 //!
-//! Each row type of [`crate::rows`] describes its table once, with the [`table!`] macro:
+//! Each row type of [`crate::rows`] describes its table once, with the [`crate::table!`] macro:
 //! the table's name, how many leading columns form its key, and its stored columns as
 //! `field: Type` pairs (the field and the column share the name). From that list the macro
 //! derives the three things every store needs:

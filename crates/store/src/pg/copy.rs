@@ -3,7 +3,7 @@
 //!
 //! [`copy_snapshot`] streams facilities, parties, products, product suppliers, reorder
 //! guidelines, stock, orders and order lines with `COPY ... FROM STDIN (FORMAT binary)`
-//! (the generic [`super::table::copy_table`], columns from each table's description): no
+//! (the generic `table::copy_table`, columns from each table's description): no
 //! change detection, no conflict handling, so the tables must not already hold the rows'
 //! keys. `first_seen_at`/`updated_at` take their column defaults; generated columns
 //! (`facilities.kind`, `stock.available`) are computed by the server. Derived tables

@@ -253,6 +253,44 @@ fn text(row: &Row, i: usize) -> Result<String, StoreError> {
     row.try_get(i).map_err(StoreError::query(READ))
 }
 
+/// Column-major arrays of `n`-column text keys.
+fn key_arrays<'k>(keys: &[Vec<&'k str>], n: usize) -> Vec<Vec<&'k str>> {
+    (0..n)
+        .map(|k| keys.iter().map(|key| key[k]).collect())
+        .collect()
+}
+
+/// `text[]` parameters.
+fn text_params<'p>(arrays: &'p [Vec<&str>]) -> Vec<(&'p (dyn ToSql + Sync), Type)> {
+    arrays
+        .iter()
+        .map(|a| (a as &(dyn ToSql + Sync), Type::TEXT_ARRAY))
+        .collect()
+}
+
+/// The position of each key of a batch, to match the keys a statement returns.
+struct KeyIndex<'k>(HashMap<&'k [&'k str], usize>);
+
+impl<'k> KeyIndex<'k> {
+    fn new(keys: &'k [Vec<&'k str>]) -> Self {
+        KeyIndex(
+            keys.iter()
+                .enumerate()
+                .map(|(i, k)| (k.as_slice(), i))
+                .collect(),
+        )
+    }
+
+    /// The position of the key held by the first `n` (text) columns of `row`.
+    fn find(&self, row: &Row, n: usize) -> Result<Option<usize>, StoreError> {
+        let key = (0..n)
+            .map(|k| text(row, k))
+            .collect::<Result<Vec<String>, _>>()?;
+        let key: Vec<&str> = key.iter().map(String::as_str).collect();
+        Ok(self.0.get(key.as_slice()).copied())
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writes
 
@@ -290,30 +328,16 @@ pub(crate) async fn pre_read<T: Hashed>(
         T::NAME
     );
     let key_values: Vec<Vec<&str>> = rows.iter().map(|r| r.key()).collect();
-    let arrays: Vec<Vec<&str>> = (0..keys.len())
-        .map(|k| key_values.iter().map(|key| key[k]).collect())
-        .collect();
-    let ps: Vec<(&(dyn ToSql + Sync), Type)> = arrays
-        .iter()
-        .map(|a| (a as &(dyn ToSql + Sync), Type::TEXT_ARRAY))
-        .collect();
+    let arrays = key_arrays(&key_values, keys.len());
     let found = tx
-        .query_typed(&sql, &ps)
+        .query_typed(&sql, &text_params(&arrays))
         .await
         .map_err(StoreError::query("read stored hashes"))?;
-    let index: HashMap<&[&str], usize> = key_values
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (k.as_slice(), i))
-        .collect();
+    let index = KeyIndex::new(&key_values);
     let mut out: Vec<Stored<T::Old>> = rows.iter().map(|_| Stored::Absent).collect();
     for row in &found {
-        let key = (0..keys.len())
-            .map(|k| text(row, k))
-            .collect::<Result<Vec<String>, _>>()?;
-        let key: Vec<&str> = key.iter().map(String::as_str).collect();
         // A composite key's `ANY` per column finds a superset: keep exact matches.
-        let Some(&i) = index.get(key.as_slice()) else {
+        let Some(i) = index.find(row, keys.len())? else {
             continue;
         };
         let mut src = PgSource::new(row, keys.len());
@@ -404,20 +428,12 @@ pub(crate) async fn upsert_changed<T: Hashed>(
         .await
         .map_err(StoreError::query("upsert changed rows"))?;
     let key_values: Vec<Vec<&str>> = rows.iter().map(|r| r.key()).collect();
-    let index: HashMap<&[&str], usize> = key_values
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (k.as_slice(), i))
-        .collect();
+    let index = KeyIndex::new(&key_values);
     written
         .iter()
         .map(|row| {
-            let key = (0..keys.len())
-                .map(|k| text(row, k))
-                .collect::<Result<Vec<String>, _>>()?;
-            let key: Vec<&str> = key.iter().map(String::as_str).collect();
-            let i = *index
-                .get(key.as_slice())
+            let i = index
+                .find(row, keys.len())?
                 .ok_or_else(|| StoreError::Corrupt {
                     what: format!("{}: an upsert returned a key it was not given", T::NAME),
                 })?;
@@ -569,13 +585,8 @@ pub(crate) async fn delete_keys<T: Hashed>(
         return Ok(Vec::new());
     }
     let cols = key_columns::<T>();
-    let arrays: Vec<Vec<&str>> = (0..cols.len())
-        .map(|k| keys.iter().map(|key| key[k]).collect())
-        .collect();
-    let ps: Vec<(&(dyn ToSql + Sync), Type)> = arrays
-        .iter()
-        .map(|a| (a as &(dyn ToSql + Sync), Type::TEXT_ARRAY))
-        .collect();
+    let arrays = key_arrays(keys, cols.len());
+    let ps = text_params(&arrays);
     let (from, _) = unnest(cols, 1);
     let matches = cols
         .iter()

@@ -1,7 +1,7 @@
 //! The local store's physical limit for the benchmark: a snapshot's mirror rows written with
 //! plain prepared `INSERT`s in one transaction into an empty, freshly migrated database
 //! (SQLite has no `COPY`; this is its fastest way in), table by table through the generic
-//! [`bulk_table`] / [`bulk_children`] (columns from each table's description). No hash
+//! `table::bulk_table` / `table::bulk_children` (columns from each table's description). No hash
 //! comparison, no change report: the peer the engine's write path is measured against.
 
 use std::path::Path;

@@ -148,22 +148,23 @@ fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
-/// `a = ?first AND b = ?first+1 ...` over `cols`.
-fn matching(cols: &[Column], first: usize) -> String {
+/// `a = ?first<sep>b = ?first+1 ...` over `cols`.
+fn pairs(cols: &[Column], first: usize, sep: &str) -> String {
     cols.iter()
         .enumerate()
         .map(|(i, c)| format!("{} = ?{}", c.name, first + i))
         .collect::<Vec<_>>()
-        .join(" AND ")
+        .join(sep)
+}
+
+/// `a = ?first AND b = ?first+1 ...` over `cols`.
+fn matching(cols: &[Column], first: usize) -> String {
+    pairs(cols, first, " AND ")
 }
 
 /// `a = ?first, b = ?first+1 ...` over `cols`.
 fn assignments(cols: &[Column], first: usize) -> String {
-    cols.iter()
-        .enumerate()
-        .map(|(i, c)| format!("{} = ?{}", c.name, first + i))
-        .collect::<Vec<_>>()
-        .join(", ")
+    pairs(cols, first, ", ")
 }
 
 /// The columns of a child table as stored: the parent's key, the position, the child's own.
