@@ -22,10 +22,11 @@
 //! transaction reads stays true until it commits). Every mirrored table goes through the one
 //! generic path of [`super::table`], driven by the table's column description
 //! ([`crate::table`]); `apply` only says which tables, in which order, and what the report
-//! adds ([`crate::table::report`]). Per row: read the stored hash by primary key (an indexed
-//! point lookup in the same process: microseconds), skip the row when it is equal, otherwise
-//! a plain `INSERT` (absent) or an `UPDATE` by key (differs): no conflict handling is needed
-//! under the write lock. A changed parent's owned children are read (one indexed range read
+//! adds ([`crate::table::report`]). Per row: an `INSERT ... ON CONFLICT (key) DO NOTHING`
+//! (a fresh load's only statement per row, like a bulk insert); when the key exists, the
+//! stored hash is read by primary key (an indexed point lookup in the same process:
+//! microseconds) and the row updated by key when it differs. No race needs handling under
+//! the write lock. A changed parent's owned children are read (one indexed range read
 //! per parent) and compared by position (`seq`): equal rows are skipped, differing ones
 //! updated, new positions inserted, positions beyond the new list deleted with one `DELETE
 //! ... WHERE seq >= ?`. A new parent has no stored children and skips the read. The
