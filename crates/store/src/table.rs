@@ -254,6 +254,23 @@ pub trait Child<P>: Table + PartialEq {
     fn list_mut(parent: &mut P) -> &mut Vec<Self>;
 }
 
+/// The columns of `C`'s table as stored: the parent's key, the position (`seq`), then the
+/// child's own columns.
+pub fn child_columns<P, C: Child<P>>() -> Vec<Column> {
+    let mut cols = vec![
+        Column {
+            name: C::PARENT,
+            kind: Kind::Text,
+        },
+        Column {
+            name: "seq",
+            kind: Kind::Seq,
+        },
+    ];
+    cols.extend_from_slice(C::COLUMNS);
+    cols
+}
+
 /// Describes a row type's table; see the module docs.
 ///
 /// `table!(Row, "name", key N, { field: Type, ... } [, empty { list, ... }])`: the stored

@@ -59,7 +59,7 @@ use crate::Writes;
 use crate::rows::Hash;
 use crate::table::{
     Child, Column, Hashed, Kind, ListDiff, Owned, Projection, Source, Table, Value, Written,
-    diff_list, seq,
+    child_columns, diff_list, seq,
 };
 
 impl ToSql for Value<'_> {
@@ -125,27 +125,19 @@ fn key_columns<T: Table>() -> &'static [Column] {
     &T::COLUMNS[..T::KEY]
 }
 
-/// The columns of a child table as stored: the parent's key, the position, the child's own.
-fn child_columns<P, C: Child<P>>() -> Vec<Column> {
-    let mut cols = vec![
-        Column {
-            name: C::PARENT,
-            kind: Kind::Text,
-        },
-        Column {
-            name: "seq",
-            kind: Kind::Seq,
-        },
-    ];
-    cols.extend_from_slice(C::COLUMNS);
-    cols
-}
-
 fn names(cols: &[Column], prefix: &str) -> String {
     cols.iter()
         .map(|c| format!("{prefix}{}", c.name))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `<left>a = <right>a<sep><left>b = <right>b ...` over `cols`.
+fn equal(cols: &[Column], left: &str, right: &str, sep: &str) -> String {
+    cols.iter()
+        .map(|c| format!("{left}{0} = {right}{0}", c.name))
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 /// `unnest($first::text[], ...) AS u(a, b, ...)` and the `SELECT` list reading it back in
@@ -406,11 +398,7 @@ pub(crate) async fn upsert_changed<T: Hashed>(
     let keys = key_columns::<T>();
     let (from, select) = unnest(cols, 1);
     let at = cols.len() + 1;
-    let set = cols[T::KEY..]
-        .iter()
-        .map(|c| format!("{0} = EXCLUDED.{0}", c.name))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let set = equal(&cols[T::KEY..], "", "EXCLUDED.", ", ");
     let sql = format!(
         "INSERT INTO {t} AS t ({cols}, first_seen_at, updated_at) \
          SELECT {select}, ${at}, ${at} FROM {from} \
@@ -533,11 +521,7 @@ pub(crate) async fn write_children<P: Hashed, C: Child<P>>(
     }
     if !updates.is_empty() {
         let (from, _) = unnest(&cols, 1);
-        let set = C::COLUMNS
-            .iter()
-            .map(|c| format!("{0} = u.{0}", c.name))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let set = equal(C::COLUMNS, "", "u.", ", ");
         let sql = format!(
             "UPDATE {t} AS t SET {set} FROM {from} WHERE t.{p} = u.{p} AND t.seq = u.seq",
             t = C::NAME,
@@ -588,11 +572,7 @@ pub(crate) async fn delete_keys<T: Hashed>(
     let arrays = key_arrays(keys, cols.len());
     let ps = text_params(&arrays);
     let (from, _) = unnest(cols, 1);
-    let matches = cols
-        .iter()
-        .map(|c| format!("t.{0} = u.{0}", c.name))
-        .collect::<Vec<_>>()
-        .join(" AND ");
+    let matches = equal(cols, "t.", "u.", " AND ");
     let sql = format!(
         "DELETE FROM {} AS t USING {from} WHERE {matches} RETURNING {}",
         T::NAME,

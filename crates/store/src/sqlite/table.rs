@@ -38,7 +38,7 @@ use super::{from_millis, to_millis};
 use crate::rows::Hash;
 use crate::table::{
     Child, Column, Hashed, Kind, ListDiff, Owned, Projection, Source, Table, Value, Written,
-    diff_list, last_wins, seq,
+    child_columns, diff_list, last_wins, seq,
 };
 use crate::{StoreError, Writes};
 
@@ -149,6 +149,15 @@ fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// `INSERT INTO table (cols) VALUES (?1, ...)`.
+fn insert_sql(table: &str, cols: &[Column]) -> String {
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({})",
+        names(cols),
+        placeholders(1, cols.len())
+    )
+}
+
 /// `a = ?first<sep>b = ?first+1 ...` over `cols`.
 fn pairs(cols: &[Column], first: usize, sep: &str) -> String {
     cols.iter()
@@ -166,22 +175,6 @@ fn matching(cols: &[Column], first: usize) -> String {
 /// `a = ?first, b = ?first+1 ...` over `cols`.
 fn assignments(cols: &[Column], first: usize) -> String {
     pairs(cols, first, ", ")
-}
-
-/// The columns of a child table as stored: the parent's key, the position, the child's own.
-fn child_columns<P, C: Child<P>>() -> Vec<Column> {
-    let mut cols = vec![
-        Column {
-            name: C::PARENT,
-            kind: Kind::Text,
-        },
-        Column {
-            name: "seq",
-            kind: Kind::Seq,
-        },
-    ];
-    cols.extend_from_slice(C::COLUMNS);
-    cols
 }
 
 /// Refuses a non-finite number before it reaches SQLite (which would store NaN as NULL,
@@ -321,12 +314,7 @@ pub(crate) fn write_children<'a, P: Hashed, C: Child<P> + 'a>(
     }
     let cols = child_columns::<P, C>();
     let mut insert = conn
-        .prepare_cached(&format!(
-            "INSERT INTO {} ({}) VALUES ({})",
-            C::NAME,
-            names(&cols),
-            placeholders(1, cols.len())
-        ))
+        .prepare_cached(&insert_sql(C::NAME, &cols))
         .map_err(q(WHAT))?;
     let mut vals: Vec<Value<'a>> = Vec::with_capacity(cols.len());
     for (index, w) in written.iter().enumerate() {
@@ -509,12 +497,7 @@ pub(crate) fn read_children<P: Hashed, C: Child<P>>(
 /// bookkeeping columns: their defaults); returns the rows inserted.
 pub(crate) fn bulk_table<T: Table>(conn: &Connection, rows: &[T]) -> Result<u64, StoreError> {
     let mut s = conn
-        .prepare(&format!(
-            "INSERT INTO {} ({}) VALUES ({})",
-            T::NAME,
-            names(T::COLUMNS),
-            placeholders(1, T::COLUMNS.len())
-        ))
+        .prepare(&insert_sql(T::NAME, T::COLUMNS))
         .map_err(q("prepare a bulk insert"))?;
     let mut vals = Vec::with_capacity(T::COLUMNS.len());
     for row in rows {
@@ -533,12 +516,7 @@ pub(crate) fn bulk_children<P: Hashed, C: Child<P>>(
 ) -> Result<u64, StoreError> {
     let cols = child_columns::<P, C>();
     let mut s = conn
-        .prepare(&format!(
-            "INSERT INTO {} ({}) VALUES ({})",
-            C::NAME,
-            names(&cols),
-            placeholders(1, cols.len())
-        ))
+        .prepare(&insert_sql(C::NAME, &cols))
         .map_err(q("prepare a bulk insert"))?;
     let mut vals = Vec::with_capacity(cols.len());
     let mut n = 0;
