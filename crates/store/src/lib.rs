@@ -1,9 +1,10 @@
-//! Stockpulse's stores: the row model ([`rows`], [`derive`](mod@derive)), the one [`Store`]
-//! interface and its vocabulary, the shared Postgres store ([`pg::PgStore`]) and the local
-//! SQLite one ([`sqlite::SqliteStore`]), the writer lease both take ([`lease`]), and the
-//! conformance suite both pass (`conformance` and `testing`, feature `testing`). Nothing here
-//! knows Finale or Tauri: the sync engine writes through this crate, and the workstation
-//! cache will read through it.
+//! Stockpulse's stores: the row model ([`rows`], [`derive`](mod@derive)) with each table's
+//! column description ([`table`], which drives the one generic write, read-back and bulk-copy
+//! path of each store), the one [`Store`] interface and its vocabulary, the shared Postgres
+//! store ([`pg::PgStore`]) and the local SQLite one ([`sqlite::SqliteStore`]), the writer
+//! lease both take ([`lease`]), and the conformance suite both pass (`conformance` and
+//! `testing`, feature `testing`). Nothing here knows Finale or Tauri: the sync engine writes
+//! through this crate, and the workstation cache will read through it.
 //!
 //! # The store model
 //!
@@ -110,6 +111,7 @@ pub mod pg;
 pub mod rows;
 pub mod sqlite;
 mod strategy;
+pub mod table;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -24,6 +24,7 @@ pub mod lock;
 pub mod migrate;
 mod ranking;
 mod store;
+pub(crate) mod table;
 
 pub use connect::connect;
 pub use lock::{PgWriterLease, WRITER_LOCK_KEY};

@@ -33,6 +33,7 @@ mod migrate;
 mod open;
 mod ranking;
 mod store;
+pub(crate) mod table;
 #[cfg(test)]
 mod tests;
 

@@ -18,14 +18,21 @@
 //! # Writes
 //!
 //! [`Store::apply`] is one `BEGIN IMMEDIATE` transaction (the write lock is taken up front,
-//! so a concurrent reader cannot turn it into a deadlock-retry later). Per table, for every
-//! row: read the stored hash by primary key (an indexed point lookup in the same process:
-//! microseconds), skip the row when it is equal, otherwise upsert it. A changed parent's
-//! owned children are read (one indexed range read per parent) and compared by position
-//! (`seq`): equal rows are skipped, differing or new positions upserted, positions beyond the
-//! new list deleted with one `DELETE ... WHERE seq >= ?`. A new parent has no stored children
-//! and skips the read. The pre-reads also fetch what the report needs: a product's old cost
-//! and list price, a sales order's old line products.
+//! so a concurrent reader cannot turn it into a deadlock-retry later, and what the
+//! transaction reads stays true until it commits). Every mirrored table goes through the one
+//! generic path of [`super::table`], driven by the table's column description
+//! ([`crate::table`]); `apply` only says which tables, in which order, and what the report
+//! adds ([`crate::table::report`]). Per row: an `INSERT ... ON CONFLICT (key) DO NOTHING`
+//! (a fresh load's only statement per row, like a bulk insert); when the key exists, the
+//! stored hash is read by primary key (an indexed point lookup in the same process:
+//! microseconds) and the row updated by key when it differs. No race needs handling under
+//! the write lock. A changed parent's owned children are read (one indexed range read
+//! per parent) and compared by position (`seq`): equal rows are skipped, differing ones
+//! updated, new positions inserted, positions beyond the new list deleted with one `DELETE
+//! ... WHERE seq >= ?`. A new parent has no stored children and skips the read. The
+//! pre-reads also fetch what the report needs: a product's old cost and list price, an
+//! order's old type (its stored lines come from the children's read). Each statement is
+//! prepared once per table and batch.
 //!
 //! - Child tables count what was written: a product whose cost alone changed reports nothing
 //!   for `product_suppliers`; two supplier links replaced by three whose first differs report

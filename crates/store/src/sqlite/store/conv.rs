@@ -7,12 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::Scope;
 use crate::StoreError;
-use crate::sqlite::{from_millis, to_millis};
-
-/// A timestamp column's value.
-pub fn ms(t: Option<DateTime<Utc>>) -> Option<i64> {
-    t.map(to_millis)
-}
+use crate::sqlite::from_millis;
 
 /// A stored timestamp.
 pub fn time(v: Option<i64>, what: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
