@@ -1,5 +1,5 @@
 //! Stockpulse's stores: the row model ([`rows`], [`derive`](mod@derive)) with each table's
-//! column description ([`table`], which drives the one generic write, read-back and bulk-copy
+//! column description ([`table`](mod@table), which drives the one generic write, read-back and bulk-copy
 //! path of each store), the one [`Store`] interface and its vocabulary, the shared Postgres
 //! store ([`pg::PgStore`]) and the local SQLite one ([`sqlite::SqliteStore`]), the writer
 //! lease both take ([`lease`]), and the conformance suite both pass (`conformance` and
