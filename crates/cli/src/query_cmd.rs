@@ -159,6 +159,37 @@ impl Out {
     }
 }
 
+/// Reads pages until the last (`all`) or one page (`--limit`), printing rows as JSON lines
+/// as they come (`json`) or collecting them for a table; with one page, the next page's
+/// cursor goes to stderr. `fetch(after)` reads the page after a cursor (`None`: the first).
+fn walk_pages<T: serde::Serialize>(
+    out: &mut Out,
+    json: bool,
+    all: bool,
+    mut fetch: impl FnMut(Option<String>) -> anyhow::Result<(Vec<T>, Option<String>)>,
+) -> anyhow::Result<Vec<T>> {
+    let mut rows = Vec::new();
+    let mut after = None;
+    loop {
+        let (page, next) = fetch(after.take())?;
+        if json {
+            for r in &page {
+                out.line(&serde_json::to_string(r)?)?;
+            }
+        } else {
+            rows.extend(page);
+        }
+        match next {
+            Some(c) if all => after = Some(c),
+            Some(c) => {
+                next_page(&c);
+                return Ok(rows);
+            }
+            None => return Ok(rows),
+        }
+    }
+}
+
 #[allow(clippy::print_stderr)] // the next page's cursor: stdout stays rows only
 fn next_page(cursor: &str) {
     eprintln!("next page: --after {cursor}");
@@ -201,26 +232,13 @@ pub fn search(args: SearchArgs) -> anyhow::Result<u8> {
         limit: args.limit.or(Some(workstation::query::MAX_LIMIT)),
         after: args.after,
     };
-    let mut rows: Vec<ItemSummary> = Vec::new();
     let mut out = Out::new();
-    loop {
-        let page = workstation::query::search(&conn, &q)?;
-        if args.common.json {
-            for r in &page.rows {
-                out.line(&serde_json::to_string(r)?)?;
-            }
-        } else {
-            rows.extend(page.rows);
-        }
-        match page.next_cursor {
-            Some(c) if args.limit.is_none() => q.after = Some(c),
-            Some(c) => {
-                next_page(&c);
-                break;
-            }
-            None => break,
-        }
-    }
+    let rows: Vec<ItemSummary> =
+        walk_pages(&mut out, args.common.json, args.limit.is_none(), |after| {
+            q.after = after.or(q.after.take());
+            let page = workstation::query::search(&conn, &q)?;
+            Ok((page.rows, page.next_cursor))
+        })?;
     if !args.common.json {
         let header = [
             "SKU",
@@ -405,26 +423,13 @@ pub fn reorder(args: ReorderArgs) -> anyhow::Result<u8> {
         limit: args.limit.or(Some(workstation::query::MAX_LIMIT)),
         after: args.after,
     };
-    let mut rows: Vec<ReorderSuggestion> = Vec::new();
     let mut out = Out::new();
-    loop {
-        let page = workstation::query::reorder(&conn, &q)?;
-        if args.common.json {
-            for r in &page.rows {
-                out.line(&serde_json::to_string(r)?)?;
-            }
-        } else {
-            rows.extend(page.rows);
-        }
-        match page.next_cursor {
-            Some(c) if args.limit.is_none() => q.after = Some(c),
-            Some(c) => {
-                next_page(&c);
-                break;
-            }
-            None => break,
-        }
-    }
+    let rows: Vec<ReorderSuggestion> =
+        walk_pages(&mut out, args.common.json, args.limit.is_none(), |after| {
+            q.after = after.or(q.after.take());
+            let page = workstation::query::reorder(&conn, &q)?;
+            Ok((page.rows, page.next_cursor))
+        })?;
     if !args.common.json {
         let body: Vec<Vec<String>> = rows
             .iter()

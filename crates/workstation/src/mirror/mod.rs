@@ -298,14 +298,7 @@ impl Mirror {
             )?;
         }
         self.set_state(CacheState::Hydrating, Some(reason.clone()));
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(CacheError::postgres("open the hydration snapshot"))?;
-        let snapshot = feed::snapshot(&tx).await?;
+        let (tx, snapshot) = open_snapshot(client, "open the hydration snapshot").await?;
         let position = snapshot.xmin;
 
         // One writer on a blocking thread; the reader streams chunks to it.
@@ -373,14 +366,7 @@ impl Mirror {
                 "the cache has no position: it must hydrate first".into(),
             ));
         };
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(CacheError::postgres("open the catch-up snapshot"))?;
-        let snapshot = feed::snapshot(&tx).await?;
+        let (tx, snapshot) = open_snapshot(client, "open the catch-up snapshot").await?;
         let to = snapshot.xmin;
         let (tombstones, rows) = read_changes(&tx, plans, &since).await?;
         tx.commit()
@@ -556,6 +542,23 @@ impl Mirror {
             tracing::warn!(%err, "could not register the mirror's position");
         }
     }
+}
+
+/// A read-only `REPEATABLE READ` transaction and its snapshot: every read of one hydration,
+/// catch-up or reconciliation sees the store as of that one snapshot.
+pub(crate) async fn open_snapshot<'c>(
+    client: &'c mut Client,
+    what: &'static str,
+) -> Result<(tokio_postgres::Transaction<'c>, feed::Snapshot), CacheError> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(CacheError::postgres(what))?;
+    let snapshot = feed::snapshot(&tx).await?;
+    Ok((tx, snapshot))
 }
 
 /// Everything the snapshot of `tx` holds that snapshot `since` did not see: tombstones, and

@@ -21,8 +21,7 @@ use chrono::Utc;
 use md5::{Digest, Md5};
 use rusqlite::{Connection, params_from_iter};
 use serde::Serialize;
-use store::pg::feed;
-use tokio_postgres::{Client, IsolationLevel};
+use tokio_postgres::Client;
 
 use super::tables::{TablePlan, read_value};
 use super::{apply, lock, state};
@@ -119,14 +118,7 @@ pub(crate) async fn run(
     local: &std::sync::Arc<Mutex<Connection>>,
     plans: &std::sync::Arc<Vec<TablePlan>>,
 ) -> Result<Outcome, CacheError> {
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(CacheError::postgres("open the reconciliation snapshot"))?;
-    let snapshot = feed::snapshot(&tx).await?;
+    let (tx, snapshot) = super::open_snapshot(client, "open the reconciliation snapshot").await?;
     let to = snapshot.xmin;
     let Some(since) = ({
         let conn = lock(local);
