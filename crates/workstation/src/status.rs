@@ -157,7 +157,7 @@ impl CacheReport {
         }
         match (&s.data_as_of, &self.lag) {
             (Some(t), Some(lag)) => line.push_str(&format!(
-                ", data as of {} ({} ago)",
+                ", data as of {} (lag {})",
                 t.format("%Y-%m-%d %H:%M:%S UTC"),
                 human(*lag)
             )),
@@ -192,5 +192,86 @@ fn human(d: chrono::TimeDelta) -> String {
         format!("{}m{:02}s", s / 60, s % 60)
     } else {
         format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn store(dir: &tempfile::TempDir) -> std::path::PathBuf {
+        let path = dir.path().join("cache.db");
+        crate::local::open_or_create(&path).unwrap();
+        path
+    }
+
+    #[test]
+    fn no_file_means_no_data_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = read_report(&dir.path().join("none.db"), false, Utc::now()).unwrap();
+        assert!(r.status.is_none());
+        assert!(r.describe().contains("no local data yet"));
+        assert!(
+            !dir.path().join("none.db").exists(),
+            "reading creates nothing"
+        );
+    }
+
+    #[test]
+    fn the_embedded_default_is_as_of_its_last_successful_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = store(&dir);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let now = Utc::now();
+        let finished = now - chrono::TimeDelta::minutes(5);
+        conn.execute(
+            "INSERT INTO sync_runs (strategy, started_at, finished_at, success)
+             VALUES ('smart', ?1, ?2, 1), ('critical', ?2, NULL, NULL)",
+            [
+                finished.timestamp_millis() - 1000,
+                finished.timestamp_millis(),
+            ],
+        )
+        .unwrap();
+        let r = read_report(&path, false, now).unwrap();
+        let s = r.status.clone().unwrap();
+        assert_eq!(s.state, CacheState::Embedded);
+        assert_eq!(
+            s.data_as_of.unwrap().timestamp_millis(),
+            finished.timestamp_millis()
+        );
+        let line = r.describe();
+        assert!(line.starts_with("cache: embedded, data as of "), "{line}");
+        assert!(line.contains("(lag 5m00s)"), "{line}");
+    }
+
+    #[test]
+    fn a_mirror_whose_heartbeat_is_stale_reads_as_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = store(&dir);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let long_ago = Utc::now() - chrono::TimeDelta::minutes(10);
+        crate::mirror::state::ensure(&conn, long_ago).unwrap();
+        let live = CacheStatus {
+            state: CacheState::Live,
+            since: long_ago,
+            position: None,
+            data_as_of: None,
+            loading: vec!["orders".into()],
+            message: None,
+        };
+        crate::mirror::state::save_status(&conn, &live, long_ago).unwrap();
+        let r = read_report(&path, true, long_ago + chrono::TimeDelta::seconds(5)).unwrap();
+        assert_eq!(r.status.as_ref().unwrap().state, CacheState::Live);
+        assert!(r.describe().contains("still loading: orders"));
+        let r = read_report(&path, true, Utc::now()).unwrap();
+        assert_eq!(r.status.as_ref().unwrap().state, CacheState::Stopped);
+        assert!(
+            r.describe().starts_with("cache: stopped since "),
+            "{}",
+            r.describe()
+        );
     }
 }
