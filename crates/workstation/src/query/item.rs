@@ -158,46 +158,15 @@ pub fn item(conn: &Connection, key: &str, today: NaiveDate) -> Result<ItemDetail
     let q = |what: &'static str| CacheError::sqlite(what);
     let row = conn
         .prepare_cached(&format!(
-            "SELECT {cols}, p.product_type, p.packing, p.lead_time_days, p.finale_last_updated,
-                    (SELECT coalesce(sum(s.reserved), 0.0) FROM stock s WHERE s.product_url = p.url)
+            "SELECT {cols}, p.product_type, p.packing, p.lead_time_days, p.finale_last_updated
                FROM products p LEFT JOIN inventory_items ii ON ii.finale_id = p.url
               WHERE p.url = ?1",
             cols = detail_columns()
         ))
         .and_then(|mut s| {
             s.query_row([&url], |r| {
-                let on_hand: f64 = r.get(6)?;
-                let available: f64 = r.get(7)?;
-                let cost: Option<f64> = r.get(14)?;
-                let active: bool = r.get(17)?;
-                let oos = r.get::<_, bool>(18)? && active;
-                let at = r.get::<_, bool>(19)? && active;
                 Ok((
-                    ItemSummary {
-                        sku: r.get(0)?,
-                        product_url: r.get(1)?,
-                        name: r.get(2)?,
-                        status: r.get(3)?,
-                        category: r.get(4)?,
-                        upc: r.get(5)?,
-                        on_hand,
-                        reserved: on_hand - available,
-                        available,
-                        on_order: r.get(8)?,
-                        reorder_point: r.get(9)?,
-                        reorder_qty: r.get(10)?,
-                        velocity_30d: r.get(11)?,
-                        velocity_90d: r.get(12)?,
-                        days_of_stock: r.get(13)?,
-                        cost,
-                        price: r.get(15)?,
-                        stock_value: on_hand * cost.unwrap_or(0.0),
-                        lead_time_days: r.get(16)?,
-                        state: ItemState::from_flags(active, oos, at),
-                        out_of_stock: oos,
-                        at_reorder: at,
-                        critical: r.get(20)?,
-                    },
+                    super::search::summary_of(r)?,
                     r.get::<_, Option<String>>(21)?,
                     r.get::<_, Option<String>>(22)?,
                     r.get::<_, Option<f64>>(23)?,

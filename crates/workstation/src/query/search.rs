@@ -258,16 +258,16 @@ fn columns() -> String {
 /// Column count of [`columns`].
 const NCOLS: usize = 23;
 
-/// The row, and its keyset tie-breakers: `inventory_items.id` and `.sku` (the list sorts on
-/// the derived row's SKU; the product's, shown, may be newer until the engine derives again).
-fn summary(row: &Row<'_>) -> rusqlite::Result<(ItemSummary, (String, String))> {
+/// The list row from the first 21 columns of a query that selects them as `columns()` does
+/// (item detail selects its own expressions in the same order).
+pub(super) fn summary_of(row: &Row<'_>) -> rusqlite::Result<ItemSummary> {
     let on_hand: f64 = row.get(6)?;
     let available: f64 = row.get(7)?;
     let cost: Option<f64> = row.get(14)?;
     let active: bool = row.get(17)?;
     let oos: bool = row.get::<_, bool>(18)? && active;
     let at: bool = row.get::<_, bool>(19)? && active;
-    let s = ItemSummary {
+    Ok(ItemSummary {
         sku: row.get(0)?,
         product_url: row.get(1)?,
         name: row.get(2)?,
@@ -291,8 +291,13 @@ fn summary(row: &Row<'_>) -> rusqlite::Result<(ItemSummary, (String, String))> {
         out_of_stock: oos,
         at_reorder: at,
         critical: row.get(20)?,
-    };
-    Ok((s, (row.get(21)?, row.get(22)?)))
+    })
+}
+
+/// The row, and its keyset tie-breakers: `inventory_items.id` and `.sku` (the list sorts on
+/// the derived row's SKU; the product's, shown, may be newer until the engine derives again).
+fn summary(row: &Row<'_>) -> rusqlite::Result<(ItemSummary, (String, String))> {
+    Ok((summary_of(row)?, (row.get(21)?, row.get(22)?)))
 }
 
 /// The filters as SQL conditions (fixed text) and their parameters.
