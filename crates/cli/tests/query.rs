@@ -9,28 +9,12 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod common;
+
 /// `stockpulse <args>` with a clean environment and this local store.
 fn cmd(store: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_stockpulse"));
-    c.args(args);
-    for (k, _) in std::env::vars().filter(|(k, _)| {
-        k.starts_with("FINALE_")
-            || k.starts_with("STOCKPULSE_")
-            || k == "DATABASE_URL"
-            || k == "RUST_LOG"
-    }) {
-        c.env_remove(k);
-    }
-    c.env("STOCKPULSE_LOCAL_PATH", store)
-        .env("STOCKPULSE_KEYCHAIN", "off")
-        .env(
-            "XDG_CONFIG_HOME",
-            std::env::temp_dir().join("stockpulse-tests-no-config"),
-        )
-        .env(
-            "HOME",
-            std::env::temp_dir().join("stockpulse-tests-no-home"),
-        );
+    let mut c = common::isolated(args);
+    c.env("STOCKPULSE_LOCAL_PATH", store);
     c
 }
 

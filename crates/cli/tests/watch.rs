@@ -103,26 +103,8 @@ impl Watch {
 /// `stockpulse watch --json` on the local store at `path` only (nothing of the caller's
 /// environment or configuration).
 fn watch_command(path: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stockpulse"));
-    cmd.args(["watch", "--json"]);
-    for (k, _) in std::env::vars().filter(|(k, _)| {
-        k.starts_with("FINALE_")
-            || k.starts_with("STOCKPULSE_")
-            || k == "DATABASE_URL"
-            || k == "RUST_LOG"
-    }) {
-        cmd.env_remove(k);
-    }
-    cmd.env("STOCKPULSE_LOCAL_PATH", path)
-        .env("STOCKPULSE_KEYCHAIN", "off")
-        .env(
-            "XDG_CONFIG_HOME",
-            std::env::temp_dir().join("stockpulse-tests-no-config"),
-        )
-        .env(
-            "HOME",
-            std::env::temp_dir().join("stockpulse-tests-no-home"),
-        );
+    let mut cmd = common::isolated(&["watch", "--json"]);
+    cmd.env("STOCKPULSE_LOCAL_PATH", path);
     cmd
 }
 

@@ -31,6 +31,22 @@ pub enum Target<'a> {
 /// the caller's `FINALE_*`, `STOCKPULSE_*`, `DATABASE_URL` and `RUST_LOG`, its configuration
 /// file and its keychain are kept out.
 pub fn command(sim: &SimHandle, cfg: &SimConfig, target: &Target<'_>, args: &[&str]) -> Command {
+    let mut cmd = isolated(args);
+    cmd.env("FINALE_BASE_URL", sim.base_url())
+        .env("FINALE_ACCOUNT", sim.account())
+        .env("FINALE_API_KEY", &cfg.api_key)
+        .env("FINALE_API_SECRET", &cfg.api_secret);
+    match target {
+        Target::Sqlite(p) => cmd.env("STOCKPULSE_LOCAL_PATH", p),
+        Target::Postgres(url) => cmd.env("STOCKPULSE_DATABASE_URL", url),
+    };
+    cmd
+}
+
+/// `stockpulse <args>` with none of the caller's `FINALE_*`, `STOCKPULSE_*`, `DATABASE_URL`
+/// or `RUST_LOG`, no configuration file and no keychain: what [`command`] builds on, and what
+/// the local-store commands (`search`, `watch`) run with alone.
+pub fn isolated(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stockpulse"));
     cmd.args(args);
     for (k, _) in std::env::vars().filter(|(k, _)| {
@@ -41,11 +57,7 @@ pub fn command(sim: &SimHandle, cfg: &SimConfig, target: &Target<'_>, args: &[&s
     }) {
         cmd.env_remove(k);
     }
-    cmd.env("FINALE_BASE_URL", sim.base_url())
-        .env("FINALE_ACCOUNT", sim.account())
-        .env("FINALE_API_KEY", &cfg.api_key)
-        .env("FINALE_API_SECRET", &cfg.api_secret)
-        .env("STOCKPULSE_KEYCHAIN", "off")
+    cmd.env("STOCKPULSE_KEYCHAIN", "off")
         .env(
             "XDG_CONFIG_HOME",
             std::env::temp_dir().join("stockpulse-tests-no-config"),
@@ -54,10 +66,6 @@ pub fn command(sim: &SimHandle, cfg: &SimConfig, target: &Target<'_>, args: &[&s
             "HOME",
             std::env::temp_dir().join("stockpulse-tests-no-home"),
         );
-    match target {
-        Target::Sqlite(p) => cmd.env("STOCKPULSE_LOCAL_PATH", p),
-        Target::Postgres(url) => cmd.env("STOCKPULSE_DATABASE_URL", url),
-    };
     cmd
 }
 
