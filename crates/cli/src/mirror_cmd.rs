@@ -114,7 +114,7 @@ pub async fn run(args: MirrorArgs) -> anyhow::Result<u8> {
     } else {
         eprintln!(
             "mirroring {} into {} (Ctrl-C to stop)",
-            mirror_target(&mirror),
+            mirror.target(),
             cfg.store.local_path.display()
         );
         mirror
@@ -127,15 +127,6 @@ pub async fn run(args: MirrorArgs) -> anyhow::Result<u8> {
     drop(bus);
     let _ = printer.await;
     result
-}
-
-fn mirror_target(m: &Mirror) -> String {
-    format!("{m:?}")
-        .split("target: \"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap_or("the shared store")
-        .to_owned()
 }
 
 #[allow(clippy::print_stderr)]

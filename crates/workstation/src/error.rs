@@ -39,6 +39,11 @@ pub enum CacheError {
     /// A caller's input was refused (a bad search, an unknown sort field, a bad page cursor).
     #[error("{0}")]
     InvalidInput(String),
+    /// The mirror cannot go on: the store's or the cache's data or schema is not what it
+    /// needs (a store that predates the change feed, a cache without a position, a corrupt
+    /// tombstone), or one of its worker threads failed.
+    #[error("mirror: {0}")]
+    Mirror(String),
     /// The connection to the shared store was lost.
     #[error("lost the connection to the shared store: {0}")]
     Disconnected(String),

@@ -143,7 +143,7 @@ fn key_value(
         (_, None | Some(serde_json::Value::Null)) => Value::Null,
         (Wire::Int, Some(serde_json::Value::Number(n))) => {
             Value::Integer(n.as_i64().ok_or_else(|| {
-                CacheError::InvalidInput(format!(
+                CacheError::Mirror(format!(
                     "a tombstone of {} has a non-integer key",
                     plan.name
                 ))

@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures::{StreamExt, pin_mut};
 use rusqlite::Connection;
 use store::pg::feed::{self, Position};
@@ -163,6 +163,11 @@ impl Mirror {
             plans: None,
             target,
         })
+    }
+
+    /// The shared store it mirrors, as `user@host:port/db` (never a password).
+    pub fn target(&self) -> &str {
+        &self.target
     }
 
     /// The bus the mirror publishes its events and status changes on.
@@ -324,7 +329,7 @@ impl Mirror {
         drop(send);
         let counts = writer
             .await
-            .map_err(|e| CacheError::InvalidInput(format!("the hydration writer failed: {e}")))??;
+            .map_err(|e| CacheError::Mirror(format!("the hydration writer failed: {e}")))??;
         if let Some(err) = read_error {
             return Err(err);
         }
@@ -337,7 +342,7 @@ impl Mirror {
             apply::finish_hydration(&mut lock(&local), &snapshot, now)
         })
         .await
-        .map_err(|e| CacheError::InvalidInput(format!("the hydration writer failed: {e}")))??;
+        .map_err(|e| CacheError::Mirror(format!("the hydration writer failed: {e}")))??;
         self.register(client, position).await;
         self.set_state(CacheState::CatchingUp, None);
         Ok(PassSummary {
@@ -362,7 +367,7 @@ impl Mirror {
             let conn = lock(&self.local);
             state::load(&conn)?.and_then(|r| Some((Position(r.position?), r.snapshot?)))
         }) else {
-            return Err(CacheError::InvalidInput(
+            return Err(CacheError::Mirror(
                 "the cache has no position: it must hydrate first".into(),
             ));
         };
@@ -398,7 +403,7 @@ impl Mirror {
             )
         })
         .await
-        .map_err(|e| CacheError::InvalidInput(format!("the catch-up writer failed: {e}")))??;
+        .map_err(|e| CacheError::Mirror(format!("the catch-up writer failed: {e}")))??;
         let n = events.len();
         for e in events {
             self.bus.publish(e);
@@ -701,9 +706,4 @@ fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map(|s| s.trim().to_owned())
         .unwrap_or_else(|_| "workstation".into())
-}
-
-/// The time a status change is stamped with.
-pub fn now() -> DateTime<Utc> {
-    Utc::now()
 }

@@ -124,7 +124,7 @@ pub(crate) async fn run(
         let conn = lock(local);
         state::load(&conn)?.and_then(|r| r.snapshot)
     }) else {
-        return Err(CacheError::InvalidInput(
+        return Err(CacheError::Mirror(
             "the cache has no position: it must hydrate before it can reconcile".into(),
         ));
     };
@@ -166,7 +166,7 @@ pub(crate) async fn run(
             Ok((events, all))
         })
         .await
-        .map_err(|e| CacheError::InvalidInput(format!("the reconciliation failed: {e}")))??
+        .map_err(|e| CacheError::Mirror(format!("the reconciliation failed: {e}")))??
     };
     // 4. Compare; repair the differing buckets.
     let mut summary = Reconciliation {
@@ -290,7 +290,7 @@ async fn repair_bucket(
         Ok((rows.len() as u64, deleted, events))
     })
     .await
-    .map_err(|e| CacheError::InvalidInput(format!("the repair failed: {e}")))?
+    .map_err(|e| CacheError::Mirror(format!("the repair failed: {e}")))?
 }
 
 fn record(local: &Mutex<Connection>, r: &Reconciliation) -> Result<(), CacheError> {

@@ -106,7 +106,9 @@ pub fn ensure(conn: &Connection, now: DateTime<Utc>) -> Result<String, CacheErro
     if let Some(rec) = load(conn)? {
         return Ok(rec.mirror_id);
     }
-    let id = uuid_v4();
+    let id = uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string();
     conn.execute(
         "INSERT INTO mirror_state (one, mirror_id, state, since, heartbeat_at, pid)
          VALUES (1, ?1, 'offline', ?2, ?2, ?3)",
@@ -116,34 +118,16 @@ pub fn ensure(conn: &Connection, now: DateTime<Utc>) -> Result<String, CacheErro
     Ok(id)
 }
 
-/// A random (version 4) UUID in canonical form.
-fn uuid_v4() -> String {
-    let b: [u8; 16] = rand::random();
-    let mut b = b;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
 /// Records the cache's state (and the heartbeat).
 pub fn save_status(
     conn: &Connection,
     status: &CacheStatus,
     now: DateTime<Utc>,
 ) -> Result<(), CacheError> {
+    // The row records what a mirror can be in; embedded and stopped are read-side states.
     let state = match status.state {
-        CacheState::Hydrating => "hydrating",
-        CacheState::CatchingUp => "catching_up",
-        CacheState::Live => "live",
-        _ => "offline",
+        CacheState::Embedded | CacheState::Stopped => CacheState::Offline.as_str(),
+        s => s.as_str(),
     };
     conn.execute(
         "UPDATE mirror_state SET state = ?1, since = ?2, loading = ?3, message = ?4,

@@ -166,12 +166,12 @@ pub(crate) async fn plan_tables(
             .map(|k| columns.iter().position(|c| c.name == *k))
             .collect::<Option<Vec<usize>>>()
             .ok_or_else(|| {
-                CacheError::InvalidInput(format!(
+                CacheError::Mirror(format!(
                     "table {name}: a key column is missing from the store or the cache"
                 ))
             })?;
         if !columns.iter().any(|c| c.name == "change_xid") {
-            return Err(CacheError::InvalidInput(format!(
+            return Err(CacheError::Mirror(format!(
                 "table {name} has no change position: the shared store predates the change feed \
                  (run `stockpulse sync` once with a current binary to migrate it)"
             )));
