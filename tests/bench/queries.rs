@@ -5,6 +5,8 @@
 //! times with varying input and prints p50 / p99 / max per shape, plus the load time with the
 //! search index and reorder-level triggers, and a comparison of the unicode61 prefix index
 //! with a trigram index. Figures are printed, never asserted (the goal: p99 < 5 ms).
+//! `QUERY_BENCH_DB=FILE` keeps (and then reuses) the fixture in FILE; `QUERY_BENCH_ONLY=TEXT`
+//! runs the shapes whose name contains TEXT.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
@@ -26,35 +28,41 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
+    // QUERY_BENCH_DB=FILE keeps the fixture in FILE and reuses it on the next run (for
+    // iterating on one query: generating 100k products takes a couple of minutes).
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bench.db");
-    let mut conn = store::sqlite::open(&path).unwrap();
-    store::sqlite::migrate(&mut conn).unwrap();
     let today = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
-    let t = Instant::now();
-    let report = generate(
-        &mut conn,
-        &FixtureSpec {
-            products: n,
-            seed: 42,
-            today,
-        },
-    )
-    .unwrap();
-    let load = t.elapsed();
-    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
-        + std::fs::metadata(path.with_extension("db-wal"))
-            .map(|m| m.len())
-            .unwrap_or(0);
-    println!(
-        "fixture: {} products, {} stock rows, {} daily sales rows in {:.1} s ({:.0} MB, triggers included)",
-        report.products,
-        report.stock_rows,
-        report.sales_rows,
-        load.as_secs_f64(),
-        size as f64 / 1e6
-    );
-    drop(conn);
+    let kept = std::env::var_os("QUERY_BENCH_DB").map(std::path::PathBuf::from);
+    let path = kept.clone().unwrap_or_else(|| dir.path().join("bench.db"));
+    if kept.is_some() && path.exists() {
+        println!("fixture: reused {}", path.display());
+    } else {
+        let mut conn = store::sqlite::open(&path).unwrap();
+        store::sqlite::migrate(&mut conn).unwrap();
+        let t = Instant::now();
+        let report = generate(
+            &mut conn,
+            &FixtureSpec {
+                products: n,
+                seed: 42,
+                today,
+            },
+        )
+        .unwrap();
+        let load = t.elapsed();
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
+            + std::fs::metadata(path.with_extension("db-wal"))
+                .map(|m| m.len())
+                .unwrap_or(0);
+        println!(
+            "fixture: {} products, {} stock rows, {} daily sales rows in {:.1} s ({:.0} MB, triggers included)",
+            report.products,
+            report.stock_rows,
+            report.sales_rows,
+            load.as_secs_f64(),
+            size as f64 / 1e6
+        );
+    }
     // A fresh reader, as the app and the CLI open it.
     let conn = workstation::local::open_existing(&path).unwrap();
 
@@ -319,7 +327,12 @@ fn main() {
         "\n{:<46} {:>9} {:>9} {:>9}   (ms, {RUNS} runs, page size 50)",
         "shape", "p50", "p99", "max"
     );
-    for (name, f) in shapes.iter_mut() {
+    // QUERY_BENCH_ONLY=TEXT runs only the shapes whose name contains TEXT.
+    let only = std::env::var("QUERY_BENCH_ONLY").unwrap_or_default();
+    for (name, f) in shapes
+        .iter_mut()
+        .filter(|(name, _)| name.contains(only.as_str()))
+    {
         for i in 0..20 {
             f(i);
         }

@@ -83,12 +83,13 @@
 //!
 //! Searches, filters, sorts and pages read a page in index order (one index per sortable
 //! column, migration `V20261205040000__search_index.sql`) and cost well under a millisecond.
-//! A sorted text search reads and sorts its candidates when there are at most 2,000, else
-//! walks the sort column's index checking FTS ids: a few milliseconds either way. What counts
-//! every item at a reorder point cannot be a page read: [`dashboard()`] costs tens of
-//! milliseconds at 100k items, so a long-lived reader polls it through [`DashboardCache`]
-//! (recomputed only when another connection committed); a grouped reorder page sorts one
-//! supplier's items at a time (about 10 ms for a supplier of 2,500 items).
+//! A sorted text search reads and sorts its candidates when there are few, else walks the sort
+//! column's index checking FTS ids. What would have to visit every item is kept by triggers
+//! instead (migration `V20261205060000__item_flags.sql`): each item's flags (active, out of
+//! stock, at a reorder point, critical, its main supplier) in `query_item_flags`, and the
+//! dashboard's counts and stock value in one `query_counts` row. [`dashboard()`] reads that
+//! row ([`recount()`] counts the source rows, for checks); a reorder page is a range read of
+//! a partial index over the flags of the items at a reorder point.
 //!
 //! # Paging
 //!
@@ -109,7 +110,7 @@ mod resolve;
 mod search;
 
 pub use dashboard::{
-    Dashboard, DashboardCache, RECENT_RUNS, StateCounts, StrategyHealth, dashboard,
+    Dashboard, DashboardCache, RECENT_RUNS, StateCounts, StrategyHealth, dashboard, recount,
 };
 pub use fts::fts_query;
 pub use item::{

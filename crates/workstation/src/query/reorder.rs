@@ -234,9 +234,6 @@ pub struct ReorderPage {
 const MAIN_SUPPLIER: &str = "(SELECT x.seq FROM product_suppliers x WHERE x.product_url = ii.finale_id \
                               ORDER BY x.is_main DESC, x.seq LIMIT 1)";
 
-/// The group key of items without a main supplier: after every supplier URL.
-const NO_SUPPLIER: &str = "\u{10FFFF}";
-
 /// A candidate row before the formula, with its keyset key.
 struct Cand {
     row: ReorderSuggestion,
@@ -246,9 +243,9 @@ struct Cand {
 
 /// Reads one page of reorder suggestions.
 ///
-/// Order: by SKU; grouped, by main supplier URL then SKU, items without a supplier last. A
-/// grouped page walks the suppliers' links in supplier order and sorts one supplier's items at
-/// a time, so it never sorts every candidate.
+/// Order: by SKU; grouped, by main supplier URL then SKU, items without a supplier last. Every
+/// page is one range read of a partial index over the kept item flags (the items at a reorder
+/// point only), so its cost does not grow with the number of items.
 pub fn reorder(conn: &Connection, q: &ReorderQuery) -> Result<ReorderPage, CacheError> {
     let limit = page_limit(q.limit)?;
     let fp = cursor::fingerprint(&[
@@ -276,119 +273,47 @@ pub fn reorder(conn: &Connection, q: &ReorderQuery) -> Result<ReorderPage, Cache
         }
         None => None,
     };
-    // The conditions every phase shares (after its own).
-    let common = |conds: &mut Vec<String>, params: &mut Vec<SqlValue>| {
-        conds.push(sql::ACTIVE.to_owned());
-        conds.push(sql::AT_REORDER.to_owned());
-        if let Some(l) = &location {
-            conds.push(
-                "EXISTS (SELECT 1 FROM query_reorder_levels lv WHERE lv.product_url = ii.finale_id
-                            AND lv.at_reorder = 1 AND lv.location_url = ?)"
-                    .into(),
-            );
-            params.push(SqlValue::Text(l.clone()));
-        }
+    // The items at a reorder point are listed from the kept flags (migration
+    // `V20261205060000__item_flags.sql`), in index order: by SKU, or by reorder group (the
+    // main supplier, items without one last) then SKU; a supplier is an equality on the group.
+    let mut params: Vec<SqlValue> = Vec::new();
+    let mut conds: Vec<String> = vec!["f.at_reorder = 1".into()];
+    let index = if q.group_by_supplier || supplier.is_some() {
+        "query_item_flags_reorder_group"
+    } else {
+        "query_item_flags_reorder"
     };
-    let want = limit as usize + 1;
-    let mut cands: Vec<Cand> = Vec::new();
-    if !q.group_by_supplier {
-        let mut params: Vec<SqlValue> = Vec::new();
-        let mut conds: Vec<String> = Vec::new();
-        // With a supplier, its links drive the query (a few thousand products at most), else
-        // the SKU index does (the items at a reorder point are a fair share of all).
-        let from = match &supplier {
-            Some(url) => {
-                params.push(SqlValue::Text(url.clone()));
-                conds.push("ms.supplier_url = ?".into());
-                params.push(SqlValue::Text(url.clone()));
-                "(SELECT DISTINCT ps.product_url AS u FROM product_suppliers ps
-                   WHERE ps.supplier_url = ?
-                     AND EXISTS (SELECT 1 FROM query_reorder_levels l
-                                  WHERE l.product_url = ps.product_url AND l.at_reorder = 1)) m
-                 CROSS JOIN inventory_items ii ON ii.finale_id = m.u"
-            }
-            None => "inventory_items ii",
-        };
-        common(&mut conds, &mut params);
-        if let Some((_, sku, id)) = &after {
-            conds.push("(ii.sku, ii.id) > (?, ?)".into());
+    if let Some(url) = &supplier {
+        conds.push("f.reorder_group = ?".into());
+        params.push(SqlValue::Text(url.clone()));
+    }
+    if let Some(l) = &location {
+        conds.push(
+            "EXISTS (SELECT 1 FROM query_reorder_levels lv WHERE lv.product_url = f.product_url
+                        AND lv.at_reorder = 1 AND lv.location_url = ?)"
+                .into(),
+        );
+        params.push(SqlValue::Text(l.clone()));
+    }
+    let order = if q.group_by_supplier {
+        if let Some((key, sku, id)) = &after {
+            conds.push("(f.reorder_group, f.sku, f.id) > (?, ?, ?)".into());
+            params.push(SqlValue::Text(key.clone()));
             params.push(SqlValue::Text(sku.clone()));
             params.push(SqlValue::Text(id.clone()));
         }
-        params.push(SqlValue::Integer(want as i64));
-        let sql = select(
-            from,
-            "LEFT JOIN product_suppliers ms ON ms.product_url = ii.finale_id AND ms.seq = ",
-            "''",
-            &conds.join(" AND "),
-            "ii.sku, ii.id",
-        );
-        cands.extend(candidates(conn, &sql, params)?);
+        "f.reorder_group, f.sku, f.id"
     } else {
-        // Phase 1: items with a main supplier, walked through the suppliers' links.
-        let in_phase_2 = after.as_ref().is_some_and(|(k, _, _)| k == NO_SUPPLIER);
-        if !in_phase_2 {
-            let mut params: Vec<SqlValue> = Vec::new();
-            // Checked on the link itself, before the item is read: at a reorder point (a
-            // small share of a supplier's links), then the main link.
-            let mut conds: Vec<String> = vec![
-                "ms.supplier_url IS NOT NULL".into(),
-                "EXISTS (SELECT 1 FROM query_reorder_levels l0
-                          WHERE l0.product_url = ms.product_url AND l0.at_reorder = 1)"
-                    .into(),
-                "ms.seq = (SELECT x.seq FROM product_suppliers x WHERE x.product_url = ms.product_url
-                            ORDER BY x.is_main DESC, x.seq LIMIT 1)"
-                    .into(),
-            ];
-            if let Some(url) = &supplier {
-                conds.push("ms.supplier_url = ?".into());
-                params.push(SqlValue::Text(url.clone()));
-            }
-            common(&mut conds, &mut params);
-            if let Some((key, sku, id)) = &after {
-                conds.push("ms.supplier_url >= ?".into());
-                params.push(SqlValue::Text(key.clone()));
-                conds.push("(ms.supplier_url, ii.sku, ii.id) > (?, ?, ?)".into());
-                params.push(SqlValue::Text(key.clone()));
-                params.push(SqlValue::Text(sku.clone()));
-                params.push(SqlValue::Text(id.clone()));
-            }
-            params.push(SqlValue::Integer(want as i64));
-            let sql = select(
-                "product_suppliers ms INDEXED BY product_suppliers_supplier_url
-                 CROSS JOIN inventory_items ii ON ii.finale_id = ms.product_url",
-                "",
-                "ms.supplier_url",
-                &conds.join(" AND "),
-                "ms.supplier_url, ii.sku, ii.id",
-            );
-            cands.extend(candidates(conn, &sql, params)?);
+        if let Some((_, sku, id)) = &after {
+            conds.push("(f.sku, f.id) > (?, ?)".into());
+            params.push(SqlValue::Text(sku.clone()));
+            params.push(SqlValue::Text(id.clone()));
         }
-        // Phase 2: items without a main supplier (only without a supplier filter).
-        if cands.len() < want && supplier.is_none() {
-            let mut params: Vec<SqlValue> = Vec::new();
-            let mut conds: Vec<String> = vec![format!(
-                "(SELECT x.supplier_url FROM product_suppliers x
-                   WHERE x.product_url = ii.finale_id ORDER BY x.is_main DESC, x.seq LIMIT 1)
-                 IS NULL"
-            )];
-            common(&mut conds, &mut params);
-            if let Some((_, sku, id)) = after.as_ref().filter(|(k, _, _)| k == NO_SUPPLIER) {
-                conds.push("(ii.sku, ii.id) > (?, ?)".into());
-                params.push(SqlValue::Text(sku.clone()));
-                params.push(SqlValue::Text(id.clone()));
-            }
-            params.push(SqlValue::Integer((want - cands.len()) as i64));
-            let sql = select(
-                "inventory_items ii",
-                "LEFT JOIN product_suppliers ms ON ms.product_url = ii.finale_id AND ms.seq = ",
-                "'\u{10FFFF}'",
-                &conds.join(" AND "),
-                "ii.sku, ii.id",
-            );
-            cands.extend(candidates(conn, &sql, params)?);
-        }
-    }
+        "f.sku, f.id"
+    };
+    params.push(SqlValue::Integer(limit as i64 + 1));
+    let sql = select(index, &conds.join(" AND "), order);
+    let mut cands = candidates(conn, &sql, params)?;
     let more = cands.len() > limit as usize;
     cands.truncate(limit as usize);
     let next_cursor = match cands.last() {
@@ -433,30 +358,25 @@ pub fn reorder(conn: &Connection, q: &ReorderQuery) -> Result<ReorderPage, Cache
     Ok(ReorderPage { rows, next_cursor })
 }
 
-/// The candidates' SELECT: `from` names `ii` (and `ms` when `join_ms` is empty; otherwise
-/// `join_ms` is a LEFT JOIN of the main link, completed with [`MAIN_SUPPLIER`]).
-fn select(from: &str, join_ms: &str, key: &str, conds: &str, order: &str) -> String {
-    let ms = if join_ms.is_empty() {
-        String::new()
-    } else {
-        format!("{join_ms}{MAIN_SUPPLIER}")
-    };
+/// The candidates' SELECT: the flags `f` read through `index`, with the item `ii`, its
+/// product `p` and its main supplier link `ms`.
+fn select(index: &str, conds: &str, order: &str) -> String {
     format!(
         "SELECT ii.sku, p.url, p.name, ii.stock, ii.available,
                 (SELECT coalesce(sum(s.on_order), 0.0) FROM stock s WHERE s.product_url = p.url),
                 ii.reorder_point, ii.reorder_quantity, ii.sales_velocity, ii.sales_velocity_90d,
-                {lead}, {oos}, {critical}, coalesce(ms.price, ii.cost), ms.currency,
-                ms.supplier_url, pa.name, ms.supplier_sku, ii.id, {key}
-           FROM {from}
+                {lead}, {oos}, f.critical, coalesce(ms.price, ii.cost), ms.currency,
+                ms.supplier_url, pa.name, ms.supplier_sku, ii.id, f.reorder_group
+           FROM query_item_flags f INDEXED BY {index}
+           CROSS JOIN inventory_items ii ON ii.id = f.id
            CROSS JOIN products p ON p.url = ii.finale_id
-           {ms}
+           LEFT JOIN product_suppliers ms ON ms.product_url = ii.finale_id AND ms.seq = {MAIN_SUPPLIER}
            LEFT JOIN parties pa ON pa.url = ms.supplier_url
           WHERE {conds}
           ORDER BY {order}
           LIMIT ?",
         lead = sql::LEAD_TIME,
         oos = sql::OUT_OF_STOCK,
-        critical = sql::critical(),
     )
 }
 

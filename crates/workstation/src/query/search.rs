@@ -597,12 +597,18 @@ fn sorted(
         None => format!("ii.sku {ord}, ii.id {ord}"),
     };
     let key_col = expr.unwrap_or("NULL");
+    // Two steps: the page's item ids in order (the sorter holds an id and a key per
+    // candidate), then the list columns (a dozen lookups each) for those ids only.
     let sql = format!(
         "SELECT {cols}, {key_col}
-           FROM {from} CROSS JOIN products p ON p.url = ii.finale_id
-          WHERE {conds}
-          ORDER BY {order}
-          LIMIT ?",
+           FROM (SELECT ii.id AS page_id
+                   FROM {from} CROSS JOIN products p ON p.url = ii.finale_id
+                  WHERE {conds}
+                  ORDER BY {order}
+                  LIMIT ?) page
+           CROSS JOIN inventory_items ii ON ii.id = page.page_id
+           CROSS JOIN products p ON p.url = ii.finale_id
+          ORDER BY {order}",
         cols = columns(),
         conds = conds.join(" AND "),
     );
