@@ -56,6 +56,7 @@ export function detail(i: number, over: Partial<ItemDetail> = {}): ItemDetail {
 		sales: [],
 		units_sold_2y: 0,
 		revenue_2y: 0,
+		suggestion: null,
 		...over
 	};
 }

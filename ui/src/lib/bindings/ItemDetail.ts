@@ -3,6 +3,7 @@ import type { DailySale } from "./DailySale";
 import type { ItemSummary } from "./ItemSummary";
 import type { LocationStock } from "./LocationStock";
 import type { ReorderRule } from "./ReorderRule";
+import type { Suggestion } from "./Suggestion";
 import type { SupplierLink } from "./SupplierLink";
 
 export type ItemDetail = ItemSummary & {
@@ -16,4 +17,6 @@ export type ItemDetail = ItemSummary & {
 	sales: Array<DailySale>;
 	units_sold_2y: number;
 	revenue_2y: number;
+	/** Requested addition (see the UI report): the reorder formula's outcome for this item. */
+	suggestion: Suggestion | null;
 };

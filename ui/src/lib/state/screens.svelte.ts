@@ -5,8 +5,12 @@ import * as backend from '$lib/backend';
 import type { FilterOptions } from '$lib/bindings';
 import { hub } from './events.svelte';
 import { StockList } from './stock.svelte';
+import { SyncState } from './sync.svelte';
 
 export const stockList = new StockList();
+
+/** Survives navigation, so a run started here keeps its progress channel's updates. */
+export const syncState = new SyncState();
 
 export const filterOptions = $state<{ value: FilterOptions | null }>({ value: null });
 
