@@ -72,3 +72,17 @@ describe('commands', () => {
 		expect(got).toEqual([5]);
 	});
 });
+
+describe('open-item', () => {
+	it('hands the sku of the global open-item event to the handler', async () => {
+		const { emit } = await import('@tauri-apps/api/event');
+		const { onOpenItem } = await import('./index');
+		mockIPC(() => null, { shouldMockEvents: true });
+		const got: string[] = [];
+		const unlisten = await onOpenItem((sku) => got.push(sku));
+		await emit('open-item', { sku: 'SKU-9' });
+		await emit('open-item', { nope: true });
+		expect(got).toEqual(['SKU-9']);
+		unlisten();
+	});
+});
