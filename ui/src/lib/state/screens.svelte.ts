@@ -20,14 +20,28 @@ let started = false;
 export function startStock(list: StockList = stockList): void {
 	if (started && list === stockList) return;
 	if (list === stockList) started = true;
-	hub.on((e) => list.apply(e));
+	const refreshCounts = () =>
+		backend
+			.dashboard()
+			.then((d) => list.setTotalHint(d.items.total))
+			.catch(() => {});
+	const refreshOptions = () =>
+		backend
+			.filterOptions()
+			.then((o) => (filterOptions.value = o))
+			.catch(() => {});
+	hub.on((e) => {
+		list.apply(e);
+		// A finished sync may have added items (first run, demo data): refresh the total and
+		// the filter options, and re-read a list that was empty. A non-empty list is left as it
+		// is, so that its scroll position and selection stay; its rows update from events.
+		if (e.type === 'sync_finished' && e.items_changed > 0) {
+			void refreshCounts();
+			void refreshOptions();
+			if (list.complete && list.count === 0) list.reset();
+		}
+	});
 	list.reset();
-	backend
-		.dashboard()
-		.then((d) => list.setTotalHint(d.items.total))
-		.catch(() => {});
-	backend
-		.filterOptions()
-		.then((o) => (filterOptions.value = o))
-		.catch(() => {});
+	void refreshCounts();
+	void refreshOptions();
 }
