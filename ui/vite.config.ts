@@ -6,6 +6,8 @@ export default defineConfig({
 	// Tauri expects a fixed dev port and must see Rust errors in the terminal.
 	clearScreen: false,
 	server: { port: 5173, strictPort: true },
+	// The timing report is noise on a shared 2-core machine.
+	build: { rolldownOptions: { checks: { bundlerTimings: false } } },
 	// Component tests need Svelte's browser build, not the server one.
 	resolve: process.env.VITEST ? { conditions: ['browser'] } : undefined,
 	test: {
