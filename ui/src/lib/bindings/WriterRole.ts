@@ -1,0 +1,2 @@
+// Hand-written to match the serde JSON of the Rust type; to be replaced by ts-rs output.
+export type WriterRole = { holder: string; since: string; is_me: boolean };
