@@ -5,8 +5,9 @@
 --
 -- 1. query_item_flags: one row per inventory item with its flags as workstation::query
 --    defines them (active, out of stock, at a reorder point somewhere, critical), its stock
---    value and its reorder group (the main supplier's URL, or U+10FFFF for items without one,
---    so that they sort last). The view query_item_flags_now computes them from the source
+--    value, its reorder group (the main supplier's URL, or U+10FFFF for items without one,
+--    so that they sort last), its units on order (over every facility) and its state's rank
+--    (0 out of stock, 1 below reorder, 2 ok, 3 inactive: the list's sort on the state). The view query_item_flags_now computes them from the source
 --    rows; every trigger below upserts from that view for the items its change can affect.
 -- 2. query_counts: the dashboard's counts and stock value, one row, adjusted by triggers on
 --    query_item_flags (subtract the old row, add the new one). Stock value is a running sum of
@@ -35,20 +36,27 @@ CREATE TABLE query_item_flags (
     at_reorder          INTEGER NOT NULL,
     critical            INTEGER NOT NULL,
     stock_value         REAL NOT NULL,
-    reorder_group       TEXT NOT NULL
+    reorder_group       TEXT NOT NULL,
+    on_order            REAL NOT NULL,
+    state_rank          INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX query_item_flags_product ON query_item_flags (product_url);
 -- The reorder list: by SKU, or by main supplier then SKU.
 CREATE INDEX query_item_flags_reorder ON query_item_flags (sku, id) WHERE at_reorder = 1;
 CREATE INDEX query_item_flags_reorder_group ON query_item_flags (reorder_group, sku, id)
     WHERE at_reorder = 1;
+-- The inventory list sorted on the two columns inventory_items does not hold.
+CREATE INDEX query_item_flags_on_order ON query_item_flags (on_order, sku, id);
+CREATE INDEX query_item_flags_state ON query_item_flags (state_rank, sku, id);
 
 CREATE VIEW query_item_flags_now AS
 SELECT id, product_url, sku, active,
        active AND out_of_stock AS out_of_stock,
        active AND at_reorder AS at_reorder,
        active AND (out_of_stock OR (at_reorder AND late)) AS critical,
-       stock_value, reorder_group
+       stock_value, reorder_group, on_order,
+       CASE WHEN NOT active THEN 3 WHEN out_of_stock THEN 0 WHEN at_reorder THEN 1 ELSE 2 END
+           AS state_rank
   FROM (SELECT ii.id AS id, ii.finale_id AS product_url, ii.sku AS sku,
                coalesce(ii.status, '') <> 'PRODUCT_INACTIVE' AS active,
                ii.available <= 0 AS out_of_stock,
@@ -64,7 +72,9 @@ SELECT id, product_url, sku, active,
                max(ii.stock, 0.0) * coalesce(ii.cost, 0.0) AS stock_value,
                coalesce((SELECT x.supplier_url FROM product_suppliers x
                           WHERE x.product_url = ii.finale_id
-                          ORDER BY x.is_main DESC, x.seq LIMIT 1), char(1114111)) AS reorder_group
+                          ORDER BY x.is_main DESC, x.seq LIMIT 1), char(1114111)) AS reorder_group,
+               coalesce((SELECT sum(s.on_order) FROM stock s WHERE s.product_url = ii.finale_id),
+                        0.0) AS on_order
           FROM inventory_items ii);
 
 -- ---------------------------------------------------------------------------------------------
@@ -138,12 +148,13 @@ CREATE TRIGGER query_item_flags_item_insert AFTER INSERT ON inventory_items BEGI
         product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
         out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
         critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group
+        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
+        state_rank = excluded.state_rank
     WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group)
+           reorder_group, on_order, state_rank)
           IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
                   excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group);
+                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
 END;
 
 CREATE TRIGGER query_item_flags_item_update
@@ -155,12 +166,13 @@ ON inventory_items BEGIN
         product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
         out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
         critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group
+        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
+        state_rank = excluded.state_rank
     WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group)
+           reorder_group, on_order, state_rank)
           IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
                   excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group);
+                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
 END;
 
 CREATE TRIGGER query_item_flags_item_delete AFTER DELETE ON inventory_items BEGIN
@@ -177,12 +189,13 @@ WHEN NEW.at_reorder = 1 BEGIN
         product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
         out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
         critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group
+        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
+        state_rank = excluded.state_rank
     WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group)
+           reorder_group, on_order, state_rank)
           IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
                   excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group);
+                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
 END;
 
 CREATE TRIGGER query_item_flags_level_update AFTER UPDATE ON query_reorder_levels
@@ -193,12 +206,13 @@ WHEN OLD.at_reorder IS NOT NEW.at_reorder OR OLD.product_url IS NOT NEW.product_
         product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
         out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
         critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group
+        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
+        state_rank = excluded.state_rank
     WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group)
+           reorder_group, on_order, state_rank)
           IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
                   excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group);
+                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
 END;
 
 CREATE TRIGGER query_item_flags_level_delete AFTER DELETE ON query_reorder_levels
@@ -209,12 +223,13 @@ WHEN OLD.at_reorder = 1 BEGIN
         product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
         out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
         critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group
+        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
+        state_rank = excluded.state_rank
     WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group)
+           reorder_group, on_order, state_rank)
           IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
                   excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group);
+                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
 END;
 
 -- The lead time and the main supplier: a product's lead time and its supplier links.
@@ -225,12 +240,13 @@ CREATE TRIGGER query_item_flags_product_insert AFTER INSERT ON products BEGIN
         product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
         out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
         critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group
+        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
+        state_rank = excluded.state_rank
     WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group)
+           reorder_group, on_order, state_rank)
           IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
                   excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group);
+                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
 END;
 
 CREATE TRIGGER query_item_flags_product_update AFTER UPDATE OF url, lead_time_days ON products
@@ -241,12 +257,13 @@ BEGIN
         product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
         out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
         critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group
+        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
+        state_rank = excluded.state_rank
     WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group)
+           reorder_group, on_order, state_rank)
           IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
                   excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group);
+                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
 END;
 
 CREATE TRIGGER query_item_flags_product_delete AFTER DELETE ON products BEGIN
@@ -256,12 +273,13 @@ CREATE TRIGGER query_item_flags_product_delete AFTER DELETE ON products BEGIN
         product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
         out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
         critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group
+        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
+        state_rank = excluded.state_rank
     WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group)
+           reorder_group, on_order, state_rank)
           IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
                   excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group);
+                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
 END;
 
 CREATE TRIGGER query_item_flags_supplier_insert AFTER INSERT ON product_suppliers BEGIN
@@ -271,12 +289,13 @@ CREATE TRIGGER query_item_flags_supplier_insert AFTER INSERT ON product_supplier
         product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
         out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
         critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group
+        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
+        state_rank = excluded.state_rank
     WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group)
+           reorder_group, on_order, state_rank)
           IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
                   excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group);
+                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
 END;
 
 CREATE TRIGGER query_item_flags_supplier_update
@@ -288,12 +307,13 @@ BEGIN
         product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
         out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
         critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group
+        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
+        state_rank = excluded.state_rank
     WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group)
+           reorder_group, on_order, state_rank)
           IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
                   excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group);
+                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
 END;
 
 CREATE TRIGGER query_item_flags_supplier_delete AFTER DELETE ON product_suppliers BEGIN
@@ -303,10 +323,34 @@ CREATE TRIGGER query_item_flags_supplier_delete AFTER DELETE ON product_supplier
         product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
         out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
         critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group
+        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
+        state_rank = excluded.state_rank
     WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group)
+           reorder_group, on_order, state_rank)
           IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
                   excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group);
+                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
+END;
+
+-- Units on order: only a stock row whose on_order is or was non-zero can change the sum.
+CREATE TRIGGER query_item_flags_stock_insert AFTER INSERT ON stock WHEN NEW.on_order <> 0 BEGIN
+    INSERT INTO query_item_flags
+    SELECT * FROM query_item_flags_now WHERE product_url = NEW.product_url
+    ON CONFLICT (id) DO UPDATE SET on_order = excluded.on_order
+    WHERE on_order IS NOT excluded.on_order;
+END;
+
+CREATE TRIGGER query_item_flags_stock_update AFTER UPDATE OF product_url, on_order ON stock
+WHEN OLD.on_order IS NOT NEW.on_order OR OLD.product_url IS NOT NEW.product_url BEGIN
+    INSERT INTO query_item_flags
+    SELECT * FROM query_item_flags_now WHERE product_url IN (OLD.product_url, NEW.product_url)
+    ON CONFLICT (id) DO UPDATE SET on_order = excluded.on_order
+    WHERE on_order IS NOT excluded.on_order;
+END;
+
+CREATE TRIGGER query_item_flags_stock_delete AFTER DELETE ON stock WHEN OLD.on_order <> 0 BEGIN
+    INSERT INTO query_item_flags
+    SELECT * FROM query_item_flags_now WHERE product_url = OLD.product_url
+    ON CONFLICT (id) DO UPDATE SET on_order = excluded.on_order
+    WHERE on_order IS NOT excluded.on_order;
 END;

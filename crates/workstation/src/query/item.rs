@@ -142,6 +142,9 @@ pub struct ItemDetail {
     pub units_sold_2y: f64,
     /// Revenue in those two years.
     pub revenue_2y: f64,
+    /// The reorder suggestion, as [`crate::query::reorder()`] lists it: for an active item at a
+    /// reorder point somewhere, `None` otherwise.
+    pub suggestion: Option<super::Suggestion>,
 }
 
 /// Looks an item up by product URL, else by SKU (exact, then case-insensitive) and reads it
@@ -394,6 +397,25 @@ pub fn item(conn: &Connection, key: &str, today: NaiveDate) -> Result<ItemDetail
         });
     }
 
+    let suggestion = if summary.at_reorder {
+        Some(super::reorder::suggestion(
+            conn,
+            &mut std::collections::BTreeMap::new(),
+            super::ReorderInput {
+                velocity_30d: summary.velocity_30d,
+                velocity_90d: summary.velocity_90d,
+                lead_time_days: summary.lead_time_days,
+                available: summary.available,
+                on_order: summary.on_order,
+                reorder_point: summary.reorder_point,
+                reorder_qty: summary.reorder_qty,
+                levels: Vec::new(),
+            },
+            &summary.product_url,
+        )?)
+    } else {
+        None
+    };
     Ok(ItemDetail {
         summary,
         product_type,
@@ -406,6 +428,7 @@ pub fn item(conn: &Connection, key: &str, today: NaiveDate) -> Result<ItemDetail
         sales,
         units_sold_2y: units,
         revenue_2y: revenue,
+        suggestion,
     })
 }
 

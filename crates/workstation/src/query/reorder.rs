@@ -331,31 +331,49 @@ pub fn reorder(conn: &Connection, q: &ReorderQuery) -> Result<ReorderPage, Cache
     let mut rows = Vec::with_capacity(cands.len());
     for c in cands {
         let mut row = c.row;
-        let input = ReorderInput {
-            velocity_30d: row.velocity_30d,
-            velocity_90d: row.velocity_90d,
-            lead_time_days: row.lead_time_days,
-            available: row.available,
-            on_order: row.on_order,
-            reorder_point: row.reorder_point,
-            reorder_qty: row.reorder_qty,
-            levels: levels(conn, &row.product_url)?,
-        };
-        let mut s = suggest(&input);
-        for l in &mut s.low_locations {
-            if let Some(u) = &l.location_url {
-                l.name = name(conn, &mut names, u)?;
-            }
-        }
-        for t in &mut s.transfers {
-            t.from_name = name(conn, &mut names, &t.from_location_url)?;
-            t.to_name = name(conn, &mut names, &t.to_location_url)?;
-        }
+        let s = suggestion(
+            conn,
+            &mut names,
+            ReorderInput {
+                velocity_30d: row.velocity_30d,
+                velocity_90d: row.velocity_90d,
+                lead_time_days: row.lead_time_days,
+                available: row.available,
+                on_order: row.on_order,
+                reorder_point: row.reorder_point,
+                reorder_qty: row.reorder_qty,
+                levels: Vec::new(),
+            },
+            &row.product_url,
+        )?;
         row.order_value = s.suggested_qty * row.unit_cost.unwrap_or(0.0);
         row.suggestion = s;
         rows.push(row);
     }
     Ok(ReorderPage { rows, next_cursor })
+}
+
+/// The suggestion for one item from its totals (`input.levels` is filled here from the
+/// product's stock and levels), with the locations named; `names` caches location names
+/// across the items of a page.
+pub(super) fn suggestion(
+    conn: &Connection,
+    names: &mut BTreeMap<String, Option<String>>,
+    mut input: ReorderInput,
+    product_url: &str,
+) -> Result<Suggestion, CacheError> {
+    input.levels = levels(conn, product_url)?;
+    let mut s = suggest(&input);
+    for l in &mut s.low_locations {
+        if let Some(u) = &l.location_url {
+            l.name = name(conn, names, u)?;
+        }
+    }
+    for t in &mut s.transfers {
+        t.from_name = name(conn, names, &t.from_location_url)?;
+        t.to_name = name(conn, names, &t.to_location_url)?;
+    }
+    Ok(s)
 }
 
 /// The candidates' SELECT: the flags `f` read through `index`, with the item `ii`, its

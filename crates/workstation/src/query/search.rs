@@ -43,11 +43,15 @@ pub enum SortField {
     Status,
     /// On hand × cost.
     StockValue,
+    /// Units on order over every facility.
+    OnOrder,
+    /// The item's state, worst first: out of stock, below reorder, ok, inactive.
+    State,
 }
 
 impl SortField {
     /// Every field, for `--help` and error messages.
-    pub const ALL: [SortField; 13] = [
+    pub const ALL: [SortField; 15] = [
         Self::Relevance,
         Self::Sku,
         Self::Name,
@@ -61,6 +65,8 @@ impl SortField {
         Self::Price,
         Self::Status,
         Self::StockValue,
+        Self::OnOrder,
+        Self::State,
     ];
 
     /// The field's name (as JSON, the CLI and cursors spell it).
@@ -79,10 +85,13 @@ impl SortField {
             Self::Price => "price",
             Self::Status => "status",
             Self::StockValue => "stock_value",
+            Self::OnOrder => "on_order",
+            Self::State => "state",
         }
     }
 
-    /// The SQL sort expression (exactly the indexed one), `None` for SKU (its own key).
+    /// The SQL sort expression (exactly the indexed one), `None` for SKU (its own key). The
+    /// expressions over `f` are columns of the kept item flags (see [`Self::on_flags`]).
     fn expr(self) -> Option<&'static str> {
         Some(match self {
             Self::Relevance | Self::Sku => return None,
@@ -97,7 +106,19 @@ impl SortField {
             Self::Price => "coalesce(ii.price, -1.0)",
             Self::Status => "coalesce(ii.status, '')",
             Self::StockValue => "ii.stock * coalesce(ii.cost, 0.0)",
+            Self::OnOrder => "f.on_order",
+            Self::State => "f.state_rank",
         })
+    }
+
+    /// The index of a field kept in `query_item_flags` (which `inventory_items` does not hold),
+    /// `None` for the fields of `inventory_items`.
+    fn on_flags(self) -> Option<&'static str> {
+        match self {
+            Self::OnOrder => Some("query_item_flags_on_order"),
+            Self::State => Some("query_item_flags_state"),
+            _ => None,
+        }
     }
 
     fn is_text(self) -> bool {
@@ -114,6 +135,7 @@ impl FromStr for SortField {
             "velocity" => "velocity_30d",
             "stock" => "on_hand",
             "value" => "stock_value",
+            "status_badge" | "badge" => "state",
             "list_price" => "price",
             other => other,
         };
@@ -520,7 +542,7 @@ fn sorted(
     let drive_supplier = !drive_text && supplier_count.is_some_and(|n| n <= DRIVE_MAX);
 
     let mut params: Vec<SqlValue> = Vec::new();
-    let from = if drive_text {
+    let from: String = if drive_text {
         match fts {
             Some(m) => {
                 params.push(SqlValue::Text(m.to_owned()));
@@ -531,6 +553,7 @@ fn sorted(
                   UNION SELECT url FROM products
                    WHERE sku >= ? COLLATE NOCASE AND sku < ? COLLATE NOCASE) m
                  CROSS JOIN inventory_items ii ON ii.finale_id = m.u"
+                    .into()
             }
             None => {
                 params.push(SqlValue::Text(lo.clone()));
@@ -538,14 +561,27 @@ fn sorted(
                 "(SELECT url AS u FROM products
                    WHERE sku >= ? COLLATE NOCASE AND sku < ? COLLATE NOCASE) m
                  CROSS JOIN inventory_items ii ON ii.finale_id = m.u"
+                    .into()
             }
         }
     } else if drive_supplier {
         params.push(SqlValue::Text(w.supplier.clone().unwrap_or_default()));
         "(SELECT DISTINCT product_url AS u FROM product_suppliers WHERE supplier_url = ?) m
          CROSS JOIN inventory_items ii ON ii.finale_id = m.u"
+            .into()
+    } else if let Some(index) = sort.on_flags() {
+        // Walked in the flags' index order.
+        format!(
+            "query_item_flags f INDEXED BY {index} CROSS JOIN inventory_items ii ON ii.id = f.id"
+        )
     } else {
-        "inventory_items ii"
+        "inventory_items ii".into()
+    };
+    // A driven set (or the item table) reaches the flags through the item.
+    let from = if sort.on_flags().is_some() && !from.starts_with("query_item_flags") {
+        format!("{from} CROSS JOIN query_item_flags f ON f.id = ii.id")
+    } else {
+        from
     };
     let mut conds = vec![w.sql()];
     params.extend(w.params.iter().cloned());
@@ -600,15 +636,15 @@ fn sorted(
     // Two steps: the page's item ids in order (the sorter holds an id and a key per
     // candidate), then the list columns (a dozen lookups each) for those ids only.
     let sql = format!(
-        "SELECT {cols}, {key_col}
-           FROM (SELECT ii.id AS page_id
+        "SELECT {cols}, page.page_key
+           FROM (SELECT ii.id AS page_id, {key_col} AS page_key
                    FROM {from} CROSS JOIN products p ON p.url = ii.finale_id
                   WHERE {conds}
                   ORDER BY {order}
                   LIMIT ?) page
            CROSS JOIN inventory_items ii ON ii.id = page.page_id
            CROSS JOIN products p ON p.url = ii.finale_id
-          ORDER BY {order}",
+          ORDER BY page.page_key {ord}, ii.sku {ord}, ii.id {ord}",
         cols = columns(),
         conds = conds.join(" AND "),
     );

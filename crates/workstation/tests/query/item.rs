@@ -137,3 +137,25 @@ fn unknown_and_ambiguous_items() {
     let d = item(&c, "P9", today()).unwrap();
     assert_eq!(d.summary.on_hand, 0.0);
 }
+
+#[test]
+fn the_reorder_suggestion_is_the_reorder_lists() {
+    let c = hand_made();
+    let listed = workstation::query::reorder(&c, &workstation::query::ReorderQuery::default())
+        .unwrap()
+        .rows;
+    assert!(!listed.is_empty());
+    for row in &listed {
+        let d = item(&c, &row.sku, today()).unwrap();
+        assert_eq!(d.suggestion.as_ref(), Some(&row.suggestion), "{}", row.sku);
+    }
+    // An item at no reorder point has none.
+    let skus: Vec<&str> = listed.iter().map(|r| r.sku.as_str()).collect();
+    let page = workstation::query::search(&c, &workstation::query::SearchQuery::default()).unwrap();
+    let ok = page
+        .rows
+        .iter()
+        .find(|r| !skus.contains(&r.sku.as_str()))
+        .expect("an item not at a reorder point");
+    assert_eq!(item(&c, &ok.sku, today()).unwrap().suggestion, None);
+}

@@ -206,6 +206,13 @@ fn key(f: SortField, r: &ItemSummary) -> (f64, String) {
         SortField::Price => n(r.price.unwrap_or(-1.0)),
         SortField::Status => (0.0, r.status.clone().unwrap_or_default()),
         SortField::StockValue => n(r.stock_value),
+        SortField::OnOrder => n(r.on_order),
+        SortField::State => n(match r.state.as_str() {
+            "out_of_stock" => 0.0,
+            "below_reorder" => 1.0,
+            "ok" => 2.0,
+            _ => 3.0,
+        }),
     }
 }
 
@@ -252,6 +259,13 @@ fn walks_with_text_and_filters_cover_the_same_rows() {
         let b: HashSet<_> = av.iter().map(|r| r.product_url.clone()).collect();
         assert_eq!(a, b, "{t}");
         assert_eq!(a.len(), rel.len());
+        // The sorts kept in the item flags, with a text (a driven set joined to the flags).
+        for f in [SortField::State, SortField::OnOrder] {
+            let mut q = text(t);
+            q.sort = Some(f);
+            let got: HashSet<_> = walk(&c, q, 6).into_iter().map(|r| r.product_url).collect();
+            assert_eq!(got, a, "{t} by {f:?}");
+        }
     }
     // SKU-prefix hits come first in relevance order.
     let rel = walk(&c, text("sku-0001"), 4);
