@@ -380,8 +380,7 @@ pub(super) fn suggestion(
 /// product `p` and its main supplier link `ms`.
 fn select(index: &str, conds: &str, order: &str) -> String {
     format!(
-        "SELECT ii.sku, p.url, p.name, ii.stock, ii.available,
-                (SELECT coalesce(sum(s.on_order), 0.0) FROM stock s WHERE s.product_url = p.url),
+        "SELECT ii.sku, p.url, p.name, ii.stock, ii.available, f.on_order,
                 ii.reorder_point, ii.reorder_quantity, ii.sales_velocity, ii.sales_velocity_90d,
                 {lead}, {oos}, f.critical, coalesce(ms.price, ii.cost), ms.currency,
                 ms.supplier_url, pa.name, ms.supplier_sku, ii.id, f.reorder_group

@@ -607,12 +607,15 @@ fn sorted(
         SortDir::Desc => ("<", "DESC"),
     };
     let expr = sort.expr();
+    // The tie-breakers of the walked index: the flags' copies of SKU and id for the fields
+    // kept there (equal to the item's; the planner must see the index's own columns).
+    let t = if sort.on_flags().is_some() { "f" } else { "ii" };
     if let Some(c) = after {
         let n = if expr.is_some() { 3 } else { 2 };
         let k = cursor::decode(c, fp, n)?;
         match expr {
             Some(e) => {
-                conds.push(format!("({e}, ii.sku, ii.id) {cmp} (?, ?, ?)"));
+                conds.push(format!("({e}, {t}.sku, {t}.id) {cmp} (?, ?, ?)"));
                 params.push(if sort.is_text() {
                     SqlValue::Text(cursor::text(&k[0])?)
                 } else {
@@ -629,7 +632,7 @@ fn sorted(
         }
     }
     let order = match expr {
-        Some(e) => format!("{e} {ord}, ii.sku {ord}, ii.id {ord}"),
+        Some(e) => format!("{e} {ord}, {t}.sku {ord}, {t}.id {ord}"),
         None => format!("ii.sku {ord}, ii.id {ord}"),
     };
     let key_col = expr.unwrap_or("NULL");
