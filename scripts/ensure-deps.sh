@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the build needs and is missing; skips what is already there.
-# Usage: scripts/ensure-deps.sh [base]        (more groups arrive with the app: desktop, e2e)
+# Usage: scripts/ensure-deps.sh [base] [ui]
 # Safe to run repeatedly: every step checks before it acts, so a warm machine spends ~1 s here.
 set -euo pipefail
 
@@ -52,6 +52,16 @@ for g in "${groups[@]}"; do
       # pooler, the way Supabase's pooler serves it.
       ensure_apt build-essential pkg-config libssl-dev ca-certificates openssl git pgbouncer
       ensure_rust
+      ;;
+    ui)
+      # The web view's toolchain: Node.js >= 20.19 with npm (Vite 8 and SvelteKit 2.70 need it;
+      # Debian 12's own nodejs is 18). The packages come from ui/package-lock.json (npm_ci_ui).
+      if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        log "no Node.js found: install Node.js 20.19 or newer (with npm), then re-run."
+        exit 1
+      fi
+      node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' || {
+        log "Node.js $(node --version) is too old: the UI needs 20.19 or newer."; exit 1; }
       ;;
     *) log "unknown dependency group: $g"; exit 2 ;;
   esac
