@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the build needs and is missing; skips what is already there.
-# Usage: scripts/ensure-deps.sh [base]        (more groups arrive with the app: desktop, e2e)
+# Usage: scripts/ensure-deps.sh [base] [app] [e2e]
 # Safe to run repeatedly: every step checks before it acts, so a warm machine spends ~1 s here.
 set -euo pipefail
 
@@ -52,6 +52,26 @@ for g in "${groups[@]}"; do
       # pooler, the way Supabase's pooler serves it.
       ensure_apt build-essential pkg-config libssl-dev ca-certificates openssl git pgbouncer
       ensure_rust
+      ;;
+    app)
+      # The desktop app (Tauri 2 on WebKitGTK 4.1): webkit2gtk pulls in gtk3 and soup3;
+      # libayatana-appindicator3 is the tray icon; rsvg and xdo are on Tauri's list of
+      # prerequisites (cheap, kept). See shared docs desktop-testing.md.
+      ensure_apt build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev \
+        librsvg2-dev libayatana-appindicator3-dev libxdo-dev
+      ensure_rust
+      ;;
+    e2e)
+      # The real app under Xvfb with a D-Bus session and a notification daemon, driven by
+      # tauri-driver + WebKitWebDriver (webkit2gtk-driver); node runs the suite.
+      ensure_apt xvfb xauth webkit2gtk-driver dbus-x11 dunst libnotify-bin imagemagick \
+        xdotool x11-utils
+      # Node runs the suite: the machine's Node (with its npm) when there is one, else Debian's.
+      command -v npm >/dev/null 2>&1 || ensure_apt nodejs npm
+      if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
+        log "installing tauri-driver 2.1.0 (cargo install, about a minute)"
+        cargo install tauri-driver --locked --version 2.1.0
+      fi
       ;;
     *) log "unknown dependency group: $g"; exit 2 ;;
   esac
