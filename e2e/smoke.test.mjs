@@ -28,12 +28,11 @@ let browser;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function withTimeout(promise, ms, what) {
-	return Promise.race([
-		promise,
-		sleep(ms).then(() => {
-			throw new Error(`timed out after ${ms} ms: ${what}`);
-		})
-	]);
+	let timer;
+	const timeout = new Promise((_, reject) => {
+		timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+	});
+	return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 async function eventually(ms, what, f) {
@@ -74,6 +73,9 @@ async function invoke(cmd, args = {}) {
 	return r.ok;
 }
 
+const t0 = Date.now();
+const mark = (what) => console.error(`[e2e +${((Date.now() - t0) / 1000).toFixed(1)} s] ${what}`);
+
 before(async () => {
 	assert.ok(APP && existsSync(APP), `APP_BIN must name the built app (got ${APP})`);
 	assert.ok(DATA_DIR, 'E2E_DATA_DIR must be set');
@@ -96,12 +98,19 @@ before(async () => {
 		60000,
 		'the app to start under WebKitWebDriver'
 	);
+	mark('session started');
 });
 
 after(async () => {
+	mark('closing the session');
 	if (browser) await withTimeout(browser.deleteSession(), 10000, 'closing the session').catch(() => {});
 	// SIGTERM (not SIGKILL): tauri-driver then stops its WebKitWebDriver too.
-	if (driver) driver.kill('SIGTERM');
+	if (driver && driver.exitCode === null) {
+		const exited = new Promise((r) => driver.once('exit', r));
+		driver.kill('SIGTERM');
+		await withTimeout(exited, 10000, 'tauri-driver to stop').catch((e) => mark(e.message));
+	}
+	mark('stopped tauri-driver');
 });
 
 test('the window is titled Stockpulse', async () => {

@@ -44,12 +44,11 @@ const PLACEHOLDER: &str = "<!doctype html>
 
 fn main() {
     let dist = Path::new("../ui/build");
-    if !dist.join("index.html").exists() {
-        if let Err(e) = std::fs::create_dir_all(dist)
+    if !dist.join("index.html").exists()
+        && let Err(e) = std::fs::create_dir_all(dist)
             .and_then(|()| std::fs::write(dist.join("index.html"), PLACEHOLDER))
-        {
-            panic!("cannot write the placeholder UI into ui/build: {e}");
-        }
+    {
+        panic!("cannot write the placeholder UI into ui/build: {e}");
     }
     let attributes = tauri_build::Attributes::new()
         .config_path("../tauri.conf.json")

@@ -7,8 +7,9 @@
 //! - Notifications ([`notifier`]): notify-rust, fed by the app's notification plan; their
 //!   "Open" action emits the global `open-item` event (`{sku}`) and shows the window.
 //! - The app lives in the tray: closing the window hides it (the app keeps syncing and
-//!   notifying) until "Quit" in the tray menu. Where no tray can be made, closing the window
-//!   quits, so the app can always be ended.
+//!   notifying) until "Quit" in the tray menu. Where no tray can be shown (no tray host on
+//!   the session bus, as under Xvfb or on GNOME without the AppIndicator extension, or the
+//!   icon cannot be made), closing the window quits, so the app can always be ended.
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
@@ -73,6 +74,25 @@ fn show_main(app: &AppHandle) {
     }
 }
 
+/// Whether a tray host (a `StatusNotifierWatcher`) is on the session bus: without one the
+/// tray icon is invisible, and a hidden window could not be brought back.
+async fn tray_host_present() -> bool {
+    let ask = async {
+        let conn = zbus::Connection::session().await?;
+        let dbus = zbus::fdo::DBusProxy::new(&conn).await?;
+        let name = zbus::names::BusName::try_from("org.kde.StatusNotifierWatcher")?;
+        Ok::<bool, zbus::Error>(dbus.name_has_owner(name).await?)
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(2), ask).await {
+        Ok(Ok(present)) => present,
+        Ok(Err(e)) => {
+            tracing::info!(%e, "no session bus: no tray");
+            false
+        }
+        Err(_) => false,
+    }
+}
+
 fn build_tray(app: &tauri::App) -> tauri::Result<()> {
     let show = MenuItem::with_id(app, "show", "Show Stockpulse", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
@@ -92,7 +112,9 @@ fn build_tray(app: &tauri::App) -> tauri::Result<()> {
     Ok(())
 }
 
-#[allow(clippy::print_stderr)] // the edge of the program
+// The edge of the program: it prints its errors, and `generate_context!` expands to Tauri's
+// own `std::process::exit` (allowed in binaries).
+#[allow(clippy::print_stderr, clippy::disallowed_methods)]
 fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(Some(a)) => a,
@@ -128,10 +150,19 @@ fn main() -> ExitCode {
                 show_main(&handle);
             });
             let notifier = Arc::new(DesktopNotifier::probe(on_open));
-            let core = tauri::async_runtime::block_on(App::start(options, notifier))?;
-            app.manage(core);
+            let (core, host) = tauri::async_runtime::block_on(async {
+                (
+                    App::start(options, notifier).await,
+                    tray_host_present().await,
+                )
+            });
+            app.manage(core?);
             let tray = match build_tray(app) {
-                Ok(()) => true,
+                Ok(()) if host => true,
+                Ok(()) => {
+                    tracing::info!("no tray host: closing the window quits the app");
+                    false
+                }
                 Err(e) => {
                     tracing::warn!(%e, "no tray icon: closing the window quits the app");
                     false
