@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the build needs and is missing; skips what is already there.
-# Usage: scripts/ensure-deps.sh [base] [ui]
+# Usage: scripts/ensure-deps.sh [base] [app] [e2e] [ui]
 # Safe to run repeatedly: every step checks before it acts, so a warm machine spends ~1 s here.
 set -euo pipefail
 
@@ -53,9 +53,30 @@ for g in "${groups[@]}"; do
       ensure_apt build-essential pkg-config libssl-dev ca-certificates openssl git pgbouncer
       ensure_rust
       ;;
+    app)
+      # The desktop app (Tauri 2 on WebKitGTK 4.1): webkit2gtk pulls in gtk3 and soup3;
+      # libayatana-appindicator3 is the tray icon; rsvg and xdo are on Tauri's list of
+      # prerequisites (cheap, kept). See shared docs desktop-testing.md.
+      ensure_apt build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev \
+        librsvg2-dev libayatana-appindicator3-dev libxdo-dev
+      ensure_rust
+      ;;
+    e2e)
+      # The real app under Xvfb with a D-Bus session and a notification daemon, driven by
+      # tauri-driver + WebKitWebDriver (webkit2gtk-driver); node runs the suite.
+      ensure_apt xvfb xauth webkit2gtk-driver dbus-x11 dunst libnotify-bin imagemagick \
+        xdotool x11-utils
+      # Node runs the suite: the machine's Node (with its npm) when there is one, else Debian's.
+      command -v npm >/dev/null 2>&1 || ensure_apt nodejs npm
+      if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
+        log "installing tauri-driver 2.1.0 (cargo install, about a minute)"
+        cargo install tauri-driver --locked --version 2.1.0
+      fi
+      ;;
     ui)
       # The web view's toolchain: Node.js >= 20.19 with npm (Vite 8 and SvelteKit 2.70 need it;
-      # Debian 12's own nodejs is 18). The packages come from ui/package-lock.json (npm_ci_ui).
+      # Debian 12's own nodejs is 18). The packages come from ui/package-lock.json
+      # (scripts/npm-ci.sh).
       if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
         log "no Node.js found: install Node.js 20.19 or newer (with npm), then re-run."
         exit 1

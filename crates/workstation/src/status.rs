@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where the local store stands against its source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CacheState {
     /// Filling a fresh (or too old) local store from the shared store.
@@ -38,6 +39,7 @@ impl CacheState {
 
 /// A snapshot of the cache's state (the `status` event's body).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CacheStatus {
     /// The state.
     pub state: CacheState,
@@ -45,15 +47,18 @@ pub struct CacheStatus {
     pub since: DateTime<Utc>,
     /// The change position applied (the mirror's; `None` in the embedded default).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub position: Option<String>,
     /// When the data was last known to match its source (the last catch-up or engine write).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub data_as_of: Option<DateTime<Utc>>,
     /// Parts of the store still loading (progressive hydration: `orders`, `daily_sales`, …).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub loading: Vec<String>,
     /// A human-readable explanation (why offline, what is too new).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub message: Option<String>,
 }
 

@@ -226,6 +226,9 @@ pub struct ProgressUpdate {
 
 /// Receives progress and notable events of a run.
 pub trait Progress: Send + Sync {
+    /// The run's `sync_runs` row was opened with this id (called once, before any work; a
+    /// run refused by a busy writer role never gets here).
+    fn started(&self, _run_id: i64) {}
     /// The run moved on.
     fn update(&self, p: &ProgressUpdate);
     /// Something worth telling the user (a failed job, quarantined records).
@@ -459,6 +462,7 @@ impl Engine {
             .begin_run(strategy, &self.runner, started_at)
             .await?;
         tracing::info!(run_id, %strategy, store = %self.store.describe(), "sync run started");
+        progress.started(run_id);
         let meter = Meter::new(run_id);
         let mut out = RunOutput::default();
         let work = async {

@@ -12,6 +12,7 @@ use crate::CacheStatus;
 
 /// A scope's stock level; see the module docs of [`crate::events`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     /// Available above the reorder point (or no reorder point) and above zero.
@@ -56,6 +57,7 @@ impl Level {
 
 /// On hand and available at one scope.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Quantities {
     /// Units on hand.
     pub on_hand: f64,
@@ -65,6 +67,7 @@ pub struct Quantities {
 
 /// A value before and after a change.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Change<T> {
     /// The value before.
     pub before: T,
@@ -78,6 +81,7 @@ pub struct Change<T> {
 ///   "location_name":"Main"|null,"before":{"on_hand":10.0,"available":8.0},
 ///   "after":{"on_hand":4.0,"available":2.0}}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StockChange {
     /// The product.
     pub product_url: String,
@@ -99,6 +103,7 @@ pub struct StockChange {
 ///   "location_name":null,"level":"out","previous_level":"low","on_hand":3.0,
 ///   "available":0.0,"reorder_point":5.0}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LevelChange {
     /// The product.
     pub product_url: String,
@@ -125,6 +130,7 @@ pub struct LevelChange {
 /// `{"type":"price_changed","product_url":"…","sku":"…",
 ///   "cost":{"before":2.0,"after":2.5},"list_price":{"before":5.0,"after":5.0}}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PriceChange {
     /// The product.
     pub product_url: String,
@@ -138,6 +144,7 @@ pub struct PriceChange {
 
 /// One line of a [`SalesOrder`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OrderLine {
     /// The product, when the line names one.
     pub product_url: Option<String>,
@@ -153,6 +160,7 @@ pub struct OrderLine {
 ///   "order_date":"2026-12-05T04:00:00Z","party_url":"…","total":12.5,
 ///   "lines":[{"product_url":"…","sku":"…","quantity":2.0}]}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SalesOrder {
     /// The order.
     pub order_url: String,
@@ -174,6 +182,7 @@ pub struct SalesOrder {
 ///
 /// `{"type":"sync_started","run_id":7,"strategy":"smart","started_at":"…","runner":"…"}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncStarted {
     /// The run's id.
     pub run_id: i64,
@@ -191,6 +200,7 @@ pub struct SyncStarted {
 ///   "finished_at":"…","success":true,"duration_ms":1200,"items_seen":500,
 ///   "items_changed":12,"items_failed":0,"notes":null}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncFinished {
     /// The run's id.
     pub run_id: i64,
@@ -220,6 +230,7 @@ pub struct SyncFinished {
 ///   "available":0.0,"reorder_point":5.0,"raised_at":"…","updated_at":"…",
 ///   "acknowledged_at":null,"snoozed_until":null,"escalated":false}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Alert {
     /// The alert's id (for [`super::acknowledge`] and [`super::snooze`]).
     pub id: i64,
@@ -255,6 +266,7 @@ pub struct Alert {
 ///
 /// `{"type":"alert","alerts":[{…Alert…}, …]}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AlertGroup {
     /// The alerts raised or escalated, by SKU.
     pub alerts: Vec<Alert>,
@@ -263,6 +275,7 @@ pub struct AlertGroup {
 /// A domain event of the workstation cache. Serialised with a `type` tag in snake_case and
 /// the body's fields beside it (see each body's docs for its JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// A location's on hand or available changed.
@@ -310,6 +323,7 @@ impl Event {
 ///
 /// `{"seq":42,"at":"2026-12-05T04:00:00.123Z","type":"stocked_out",…}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Envelope {
     /// The event's `cache_events.seq`; `None` for an event published without being logged
     /// (a status change).

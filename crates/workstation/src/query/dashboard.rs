@@ -16,6 +16,7 @@ const STRATEGIES: [&str; 4] = ["full", "smart", "critical", "stock"];
 /// Items by state (see the definitions in [`crate::query`]). `inactive + out_of_stock +
 /// below_reorder + ok = total`; `at_reorder` and `critical` are flags that overlap the states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StateCounts {
     /// Every item.
     pub total: u64,
@@ -35,6 +36,7 @@ pub struct StateCounts {
 
 /// The health of one sync strategy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StrategyHealth {
     /// `full`, `smart`, `critical` or `stock`.
     pub strategy: String,
@@ -64,6 +66,7 @@ pub struct StrategyHealth {
 
 /// The dashboard.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Dashboard {
     /// Items by state.
     pub items: StateCounts,

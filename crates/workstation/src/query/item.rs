@@ -27,6 +27,7 @@ pub const SALES_DAYS: u64 = 730;
 
 /// Stock held in one sublocation (or directly in the location itself).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SublocationStock {
     /// The facility's URL.
     pub facility_url: String,
@@ -44,6 +45,7 @@ pub struct SublocationStock {
 
 /// One location: its stock (its own and its sublocations'), and its reorder level.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LocationStock {
     /// The location's URL; `None` for the reorder rules without a facility, which compare
     /// with the item's total.
@@ -71,6 +73,7 @@ pub struct LocationStock {
 
 /// A supplier link of the product.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SupplierLink {
     /// The supplier's URL.
     pub supplier_url: Option<String>,
@@ -90,6 +93,7 @@ pub struct SupplierLink {
 
 /// A reorder guideline as Finale holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReorderRule {
     /// The guideline's facility (`None`: the whole product).
     pub facility_url: Option<String>,
@@ -107,6 +111,7 @@ pub struct ReorderRule {
 
 /// Units sold on one business day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DailySale {
     /// The day.
     pub day: NaiveDate,
@@ -118,6 +123,7 @@ pub struct DailySale {
 
 /// Everything about one item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ItemDetail {
     /// The list row: totals, velocities, days of stock, state and flags.
     #[serde(flatten)]

@@ -140,6 +140,7 @@ pub const DEFAULT_LIMIT: u32 = 50;
 
 /// An item's one state (see the module docs for the definitions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ItemState {
     /// Product status `PRODUCT_INACTIVE`: no alerts.

@@ -47,6 +47,7 @@ pub struct ReorderInput {
 
 /// A location at or below its reorder point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LowLocation {
     /// The location (`None`: the product-wide level).
     pub location_url: Option<String>,
@@ -62,6 +63,7 @@ pub struct LowLocation {
 
 /// Stock to move from a location with surplus to a low one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Transfer {
     /// From this location.
     pub from_location_url: String,
@@ -77,6 +79,7 @@ pub struct Transfer {
 
 /// The outcome of the formula for one item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Suggestion {
     /// `max(velocity 30 d, velocity 90 d)`, units per day.
     pub demand_per_day: f64,
@@ -160,6 +163,7 @@ pub fn suggest(i: &ReorderInput) -> Suggestion {
 
 /// Which suggestions to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct ReorderQuery {
     /// Only items whose main supplier is this one (name, Finale id or URL).
@@ -177,6 +181,7 @@ pub struct ReorderQuery {
 
 /// One reorder suggestion.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReorderSuggestion {
     /// SKU.
     pub sku: String,
@@ -223,6 +228,7 @@ pub struct ReorderSuggestion {
 
 /// One page of suggestions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReorderPage {
     /// The suggestions, by SKU (or by main supplier, then SKU).
     pub rows: Vec<ReorderSuggestion>,

@@ -14,6 +14,7 @@ use crate::CacheError;
 /// A field the list can be sorted on. Each maps to one fixed SQL expression with an index of
 /// its own (migration `V20261205040000__search_index.sql`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SortField {
     /// With search text: SKU-prefix hits first, then the other matches in index order.
@@ -154,6 +155,7 @@ impl FromStr for SortField {
 
 /// Sort direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SortDir {
     /// Smallest first.
@@ -165,6 +167,7 @@ pub enum SortDir {
 
 /// Which items the list keeps (all of them must hold).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct Filters {
     /// Only out-of-stock items.
@@ -185,6 +188,7 @@ pub struct Filters {
 
 /// One list query.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct SearchQuery {
     /// Search text (empty or `None`: every item).
@@ -203,6 +207,7 @@ pub struct SearchQuery {
 
 /// One row of the inventory list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ItemSummary {
     /// SKU.
     pub sku: String,
@@ -254,6 +259,7 @@ pub struct ItemSummary {
 
 /// One page of the list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchPage {
     /// The rows, in order.
     pub rows: Vec<ItemSummary>,

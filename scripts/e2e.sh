@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# End-to-end test of the real desktop app under Xvfb, the recipe of the shared docs
+# (desktop-testing.md): tauri-driver + WebKitWebDriver drive the built app, started with
+# `--demo --data-dir <fresh temp dir>`, inside a private X server and D-Bus session with
+# dunst showing notifications and dbus-monitor capturing every Notify call.
+#
+# Usage: scripts/e2e.sh            (APP_BIN=... to test another binary; E2E_OUT=... for output)
+# Output: $E2E_OUT (default $CARGO_TARGET_DIR/e2e): screenshots, notify-calls.log, app.log.
+#
+# Timeouts everywhere (WebKitWebDriver waits forever for an app that died at start), and the
+# whole run in its own session (setsid) whose leftovers (at-spi-bus-launcher) are stopped by
+# process group at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+: "${CARGO_TARGET_DIR:=$HOME/.cache/stockpulse/target}"
+export APP_BIN="${APP_BIN:-$CARGO_TARGET_DIR/debug/stockpulse-app}"
+export E2E_OUT="${E2E_OUT:-$CARGO_TARGET_DIR/e2e}"
+
+scripts/ensure-deps.sh e2e
+if [ ! -x "$APP_BIN" ]; then
+  echo "e2e: no app at $APP_BIN (make app-build builds it)" >&2
+  exit 1
+fi
+(cd e2e && { [ -d node_modules/webdriverio ] || npm ci --no-audit --no-fund --loglevel=error; })
+
+mkdir -p "$E2E_OUT"
+rm -f "$E2E_OUT"/*.png
+E2E_DATA_DIR="$(mktemp -d)"
+export E2E_DATA_DIR
+export NOTIFY_LOG="$E2E_OUT/notify-calls.log"
+: > "$NOTIFY_LOG"
+trap 'rm -rf "$E2E_DATA_DIR"' EXIT
+
+set +e
+setsid timeout --kill-after=10 600 \
+  xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" \
+  dbus-run-session -- bash -c '
+    dunst >/dev/null 2>&1 & D=$!
+    dbus-monitor --session "interface=org.freedesktop.Notifications,member=Notify" \
+      > "$NOTIFY_LOG" 2>/dev/null & M=$!
+    sleep 0.5
+    timeout --kill-after=10 420 node --test --test-reporter=spec --test-timeout=300000 \
+      e2e/smoke.test.mjs
+    rc=$?
+    kill $M $D 2>/dev/null; wait $D 2>/dev/null
+    exit $rc' &
+run=$!
+wait "$run"
+rc=$?
+# Whatever the session left behind (its process group is the setsid leader's pid).
+kill -- -"$run" 2>/dev/null || true
+set -e
+echo "e2e: notifications captured: $(grep -c 'member=Notify' "$NOTIFY_LOG" || true); output in $E2E_OUT" >&2
+exit "$rc"
