@@ -3,6 +3,7 @@ import type { DailySale } from "./DailySale";
 import type { ItemState } from "./ItemState";
 import type { LocationStock } from "./LocationStock";
 import type { ReorderRule } from "./ReorderRule";
+import type { Suggestion } from "./Suggestion";
 import type { SupplierLink } from "./SupplierLink";
 
 /**
@@ -49,6 +50,11 @@ units_sold_2y: number,
  * Revenue in those two years.
  */
 revenue_2y: number, 
+/**
+ * The reorder suggestion, as [`crate::query::reorder()`] lists it: for an active item at a
+ * reorder point somewhere, `None` otherwise.
+ */
+suggestion: Suggestion | null, 
 /**
  * SKU.
  */

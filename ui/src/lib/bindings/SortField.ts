@@ -4,4 +4,4 @@
  * A field the list can be sorted on. Each maps to one fixed SQL expression with an index of
  * its own (migration `V20261205040000__search_index.sql`).
  */
-export type SortField = "relevance" | "sku" | "name" | "on_hand" | "available" | "reorder_point" | "velocity30d" | "velocity90d" | "days_of_stock" | "cost" | "price" | "status" | "stock_value";
+export type SortField = "relevance" | "sku" | "name" | "on_hand" | "available" | "reorder_point" | "velocity30d" | "velocity90d" | "days_of_stock" | "cost" | "price" | "status" | "stock_value" | "on_order" | "state";

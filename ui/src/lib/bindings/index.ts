@@ -52,6 +52,7 @@ export type { StateCounts } from "./StateCounts";
 export type { StockChange } from "./StockChange";
 export type { StrategyHealth } from "./StrategyHealth";
 export type { SublocationStock } from "./SublocationStock";
+export type { Suggestion } from "./Suggestion";
 export type { SupplierLink } from "./SupplierLink";
 export type { SyncFinished } from "./SyncFinished";
 export type { SyncOutcome } from "./SyncOutcome";
