@@ -14,8 +14,6 @@ DEMO_ARGS ?= --size medium
 # Where `make app` keeps the demo's data (a folder of its own: never the real cache).
 APP_DATA_DIR ?= $(HOME)/.local/share/stockpulse-demo
 APP_BIN := $(CARGO_TARGET_DIR)/debug/stockpulse-app
-# The Tauri CLI (the bundler) from npm: a prebuilt binary, no compile.
-TAURI_CLI ?= npm exec --yes --package=@tauri-apps/cli@2 -- tauri
 
 .PHONY: help deps demo test test-rust test-ui test-e2e bench fmt lint doc app app-build ui ui-deps package bindings
 
@@ -42,7 +40,7 @@ app: app-build ## build the desktop app and open it with demo data (APP_DATA_DIR
 	$(APP_BIN) --demo --data-dir "$(APP_DATA_DIR)"
 
 package: deps ui ## build an installable .deb (Tauri's bundler) into $(CARGO_TARGET_DIR)/release/bundle/deb
-	cd src-tauri && $(TAURI_CLI) build --config ../tauri.conf.json --bundles deb
+	scripts/package.sh
 
 bindings: ## regenerate the UI's TypeScript types (ui/src/lib/bindings) from the Rust types
 	STOCKPULSE_WRITE_BINDINGS=1 $(CARGO) test -p stockpulse-app --lib bindings -- --nocapture
