@@ -4,8 +4,11 @@
 # `--demo --data-dir <fresh temp dir>`, inside a private X server and D-Bus session with
 # dunst showing notifications and dbus-monitor capturing every Notify call.
 #
-# Usage: scripts/e2e.sh            (APP_BIN=... to test another binary; E2E_OUT=... for output)
-# Output: $E2E_OUT (default $CARGO_TARGET_DIR/e2e): screenshots, notify-calls.log, app.log.
+# Usage: scripts/e2e.sh [FILE...]  (default: every e2e/*.test.mjs; the benchmark's
+#        e2e/bench*.mjs are not tests and never run here)
+#        APP_BIN=... to test another binary, STOCKPULSE_CLI=... the engine CLI (fills the
+#        shared-database suite's Postgres), E2E_OUT=... for output.
+# Output: $E2E_OUT (default $CARGO_TARGET_DIR/e2e): screenshots, notify-calls.log.
 #
 # Timeouts everywhere (WebKitWebDriver waits forever for an app that died at start), and the
 # whole run in its own session (setsid) whose leftovers (at-spi-bus-launcher) are stopped by
@@ -16,6 +19,13 @@ export PATH="$HOME/.cargo/bin:$PATH"
 : "${CARGO_TARGET_DIR:=$HOME/.cache/stockpulse/target}"
 export APP_BIN="${APP_BIN:-$CARGO_TARGET_DIR/debug/stockpulse-app}"
 export E2E_OUT="${E2E_OUT:-$CARGO_TARGET_DIR/e2e}"
+export STOCKPULSE_CLI="${STOCKPULSE_CLI:-$CARGO_TARGET_DIR/debug/stockpulse}"
+if [ "$#" -gt 0 ]; then
+  E2E_FILES="$*"
+else
+  E2E_FILES="$(ls e2e/*.test.mjs | grep -v '^e2e/bench' | tr '\n' ' ')"
+fi
+export E2E_FILES
 
 scripts/ensure-deps.sh e2e
 if [ ! -x "$APP_BIN" ]; then
@@ -40,8 +50,9 @@ setsid timeout --kill-after=10 600 \
     dbus-monitor --session "interface=org.freedesktop.Notifications,member=Notify" \
       > "$NOTIFY_LOG" 2>/dev/null & M=$!
     sleep 0.5
-    timeout --kill-after=10 420 node --test --test-reporter=spec --test-timeout=300000 \
-      e2e/smoke.test.mjs
+    # One file at a time: each starts its own app session (fixed driver ports).
+    timeout --kill-after=10 420 node --test --test-reporter=spec --test-concurrency=1 \
+      --test-timeout=300000 $E2E_FILES
     rc=$?
     kill $M $D 2>/dev/null; wait $D 2>/dev/null
     exit $rc' &

@@ -5,6 +5,7 @@ import { ariaSort, COLUMNS } from './columns';
 import { ago, connection, days, duration, money, qty, until } from './format';
 import { globalAction, isField, moveSelection } from './keyboard';
 import { Latest } from './latest';
+import { usableLanguage } from './locale';
 import { PagedWindow } from './paging';
 import { patchRow, stockTarget } from './patch';
 import { revealOffset, rowsPerPage, visibleRange } from './virtual';
@@ -233,5 +234,15 @@ describe('columns and stale answers', () => {
 		const b = l.take();
 		expect(l.current(a)).toBe(false);
 		expect(l.current(b)).toBe(true);
+	});
+});
+
+describe('usableLanguage', () => {
+	it('rejects the POSIX locale WebKitGTK reports under LANG=C and accepts BCP 47 tags', () => {
+		expect(usableLanguage('c')).toBe(false);
+		expect(usableLanguage('')).toBe(false);
+		expect(usableLanguage(undefined)).toBe(false);
+		expect(usableLanguage('en-US')).toBe(true);
+		expect(usableLanguage('de')).toBe(true);
 	});
 });

@@ -1,0 +1,158 @@
+// Shared pieces of the E2E suites (not a test file): bounded waits, one app session through
+// tauri-driver + WebKitWebDriver, and UI helpers that act like a user (clicks and keys).
+//
+// Every wait has a deadline: WebKitWebDriver waits forever when the app dies at start, and a
+// UI that never reaches a state must fail the test, not hang it.
+
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { join } from 'node:path';
+import { remote } from 'webdriverio';
+
+export const OUT = process.env.E2E_OUT ?? '.';
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const t0 = Date.now();
+/** A timing mark on stderr (the suite's log shows where the time goes). */
+export const mark = (what) =>
+	console.error(`[e2e +${((Date.now() - t0) / 1000).toFixed(1)} s] ${what}`);
+
+export function withTimeout(promise, ms, what) {
+	let timer;
+	const timeout = new Promise((_, reject) => {
+		timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+	});
+	return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Polls `f` until it returns a truthy value (returned) or `ms` pass (an error naming `what`). */
+export async function eventually(ms, what, f, every = 200) {
+	const deadline = Date.now() + ms;
+	let last;
+	while (Date.now() < deadline) {
+		try {
+			const v = await f();
+			if (v) return v;
+			last = undefined;
+		} catch (e) {
+			last = e;
+		}
+		await sleep(every);
+	}
+	throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last.message ?? last}` : ''}`);
+}
+
+export async function portOpen(port) {
+	return new Promise((resolve) => {
+		const s = net.connect(port, '127.0.0.1');
+		s.once('connect', () => (s.destroy(), resolve(true)));
+		s.once('error', () => resolve(false));
+	});
+}
+
+/**
+ * Starts tauri-driver on `port` (WebKitWebDriver on `port + 1`) and a session of the app with
+ * `args`. Returns `{ browser, stop }`; `stop` ends the session and the driver (SIGTERM, so
+ * tauri-driver stops its WebKitWebDriver too).
+ */
+export async function startApp({ app, args, port }) {
+	const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(port + 1)], {
+		stdio: ['ignore', 'inherit', 'inherit']
+	});
+	const stop = async (browser) => {
+		if (browser) await withTimeout(browser.deleteSession(), 10000, 'closing the session').catch(() => {});
+		if (driver.exitCode === null) {
+			const exited = new Promise((r) => driver.once('exit', r));
+			driver.kill('SIGTERM');
+			await withTimeout(exited, 10000, 'tauri-driver to stop').catch((e) => mark(e.message));
+		}
+	};
+	try {
+		await eventually(15000, 'tauri-driver', () => portOpen(port));
+		const browser = await withTimeout(
+			remote({
+				hostname: '127.0.0.1',
+				port,
+				logLevel: 'error',
+				connectionRetryCount: 0,
+				waitforTimeout: 5000,
+				capabilities: {
+					browserName: 'wry',
+					'wdio:enforceWebDriverClassic': true,
+					'tauri:options': { application: app, args }
+				}
+			}),
+			60000,
+			'the app to start under WebKitWebDriver'
+		);
+		return { browser, stop: () => stop(browser) };
+	} catch (e) {
+		await stop(null);
+		throw e;
+	}
+}
+
+/** Invokes a command in the page: only to READ state the UI cannot show. */
+export async function invoke(browser, cmd, args = {}) {
+	const r = await browser.executeAsync(
+		(cmd, args, done) => {
+			window.__TAURI_INTERNALS__
+				.invoke(cmd, args)
+				.then((ok) => done({ ok }), (err) => done({ err }));
+		},
+		cmd,
+		args
+	);
+	if ('err' in r) throw Object.assign(new Error(JSON.stringify(r.err)), { payload: r.err });
+	return r.ok;
+}
+
+/** The text of the header's connection state (`live`, `catching up`, `offline`). */
+export async function connectionText(browser) {
+	return (await browser.$('header [role="status"][aria-label="Connection"]').getText()).trim();
+}
+
+/** Clicks the main navigation's link named `label`, and waits for its screen. */
+export async function navigate(browser, label, path) {
+	const link = await browser.$('nav[aria-label="Main"]').$(`a=${label}`);
+	await link.click();
+	await eventually(5000, `the ${label} screen (${path})`, async () =>
+		(await browser.execute(() => location.pathname)) === path
+	);
+}
+
+/** The SKUs of the grid's rendered data rows, in order. */
+export async function gridSkus(browser) {
+	return browser.execute(() =>
+		[...document.querySelectorAll('[role="grid"] [role="row"][data-sku]')].map((r) => r.dataset.sku)
+	);
+}
+
+/** The search box's count output (`200 items`, `1 items`, or an error). */
+export async function countText(browser) {
+	return browser.execute(() => document.querySelector('.toolbar output')?.textContent?.trim() ?? '');
+}
+
+/**
+ * Types `text` into the stock search box like a user: a click, the old text cleared, the new
+ * text typed key by key. An empty `text` clears the box (a typed space then Backspace, so
+ * the input event fires with the empty value).
+ */
+export async function search(browser, text) {
+	const box = await browser.$('input[type="search"][aria-label="Search stock"]');
+	await box.click();
+	await box.clearValue();
+	if (text === '') {
+		await box.addValue(' ');
+		await browser.keys('Backspace');
+	} else {
+		await box.addValue(text);
+	}
+	return box;
+}
+
+/** Saves a WebDriver screenshot of the window as `$E2E_OUT/<name>.png`. */
+export async function screenshot(browser, name) {
+	await browser.saveScreenshot(join(OUT, `${name}.png`));
+}
