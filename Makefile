@@ -55,8 +55,10 @@ test: deps lint test-rust test-ui test-e2e ## lint, then every test suite
 test-ui: ui-deps
 	cd ui && npm run check && npm test
 
-# The built app under Xvfb through tauri-driver (scripts/e2e.sh).
+# The built app under Xvfb through tauri-driver (scripts/e2e.sh); the offline suite fills its
+# shared database with the CLI.
 test-e2e: app-build
+	$(CARGO) build -p stockpulse-cli --bin stockpulse
 	scripts/e2e.sh
 
 # Suites that need PostgreSQL get TEST_DATABASE_URL: the given one, the machine's server, or a

@@ -2,7 +2,7 @@
 // same query, selection and scroll offset), wired once to the event hub.
 
 import * as backend from '$lib/backend';
-import type { FilterOptions } from '$lib/bindings';
+import type { Envelope, FilterOptions } from '$lib/bindings';
 import { hub } from './events.svelte';
 import { StockList } from './stock.svelte';
 import { SyncState } from './sync.svelte';
@@ -32,10 +32,12 @@ export function startStock(list: StockList = stockList): void {
 			.catch(() => {});
 	hub.on((e) => {
 		list.apply(e);
-		// A finished sync may have added items (first run, demo data): refresh the total and
-		// the filter options, and re-read a list that was empty. A non-empty list is left as it
-		// is, so that its scroll position and selection stay; its rows update from events.
-		if (e.type === 'sync_finished' && e.items_changed > 0) {
+		// New items may have arrived in bulk, without a stock event per item: a finished sync
+		// (first run, demo data), or the mirror's copy of a shared store reporting its progress
+		// (hydration sends status changes, not rows). Refresh the total and the filter options,
+		// and re-read a list that was empty. A non-empty list is left as it is, so that its
+		// scroll position and selection stay; its rows update from events.
+		if (arrivedInBulk(e)) {
 			void refreshCounts();
 			void refreshOptions();
 			if (list.complete && list.count === 0) list.reset();
@@ -44,4 +46,10 @@ export function startStock(list: StockList = stockList): void {
 	list.reset();
 	void refreshCounts();
 	void refreshOptions();
+}
+
+/** Whether an event may stand for many new rows at once (see `startStock`). */
+export function arrivedInBulk(e: Envelope): boolean {
+	if (e.type === 'sync_finished') return e.items_changed > 0;
+	return e.type === 'status';
 }
