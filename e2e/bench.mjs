@@ -474,7 +474,15 @@ function pageWatchLive(done) {
 	const id = window.__TAURI_INTERNALS__.transformCallback((raw) => {
 		const e = raw && typeof raw === 'object' && 'message' in raw ? raw.message : raw;
 		if (!e || typeof e !== 'object') return;
-		b.events.push({ type: e.type, sku: e.sku ?? null, at: e.at, location: e.location_name ?? null, seq: e.seq ?? null, recv: Date.now() });
+		b.events.push({
+			type: e.type,
+			sku: e.sku ?? null,
+			at: e.at,
+			location: e.location_name ?? null,
+			finished_at: e.finished_at ?? null,
+			strategy: e.strategy ?? null,
+			recv: Date.now()
+		});
 	});
 	const grid = document.querySelector('[role=grid]');
 	const scan = () => {
@@ -659,6 +667,8 @@ async function benchItems() {
 		if (i === 0) await browser.saveScreenshot(join(OUT, 'item-100k.png'));
 		const back = await inPage(20000, 'going back', pageBack);
 		if (!back) throw new Error('the grid did not come back after Esc');
+		// Three failures in a row: the item screen is broken, not slow; say so and stop.
+		if (opens.length >= 3 && opens.slice(-3).every((o) => o.timeout)) break;
 	}
 	mark(`first open: ${JSON.stringify(opens[0])}`);
 	const opened = opens.filter((o) => !o.timeout);
@@ -669,6 +679,9 @@ async function benchItems() {
 		drawn: opened.filter((o) => o.drawn).length,
 		timeouts: opens.filter((o) => o.timeout).length,
 		first_open_ms: opened[0]?.ms ?? null,
+		failure: opens.find((o) => o.timeout)
+			? { href: opens.find((o) => o.timeout).href, errors: opens.find((o) => o.timeout).errors }
+			: null,
 		skus: opened.slice(0, 5).map((o) => o.sku)
 	};
 	mark(`item open: ${JSON.stringify(figures.item_open.painted_ms)}`);
@@ -724,13 +737,20 @@ async function benchDemo() {
 	await browser.saveScreenshot(join(OUT, 'demo-after.png'));
 	const calls = notifyCalls().filter((c) => c.wall >= watchStart - 1000);
 	const outs = live.events.filter((e) => e.type === 'stocked_out');
-	const seen = new Set();
+	// The commit: the sync run (the demo's stock pulse) that wrote the change finished, and
+	// committed, at its finished_at; the event's `at` is when the follower (polling every
+	// 25 ms) derived it from the committed rows.
+	const runs = live.events
+		.filter((e) => e.type === 'sync_finished' && e.finished_at)
+		.map((e) => ({ finished: Date.parse(e.finished_at), strategy: e.strategy }));
+	// One stockout per item: the item-wide event (no location) when there is one.
+	const perItem = new Map();
+	for (const e of outs) if (!perItem.has(e.sku) || e.location === null) perItem.set(e.sku, e);
 	const stockouts = [];
-	for (const e of outs) {
-		const key = `${e.sku}@${e.location ?? ''}`;
-		if (seen.has(key)) continue;
-		seen.add(key);
+	for (const e of perItem.values()) {
 		const at = Date.parse(e.at);
+		const run = runs.filter((r) => r.finished <= at + 5).sort((a, b) => b.finished - a.finished)[0];
+		const commit = run ? run.finished : null;
 		const row = live.rows[e.sku];
 		const notify = calls.find((c) => c.summary.includes(e.sku) || c.body.includes(e.sku));
 		const laterNotify = notify ?? calls.find((c) => c.wall >= at && /need attention/.test(c.summary));
@@ -738,6 +758,10 @@ async function benchDemo() {
 			sku: e.sku,
 			location: e.location,
 			at: e.at,
+			run_finished: commit === null ? null : new Date(commit).toISOString(),
+			commit_to_event_ms: commit === null ? null : at - commit,
+			commit_to_row_ms: commit !== null && row?.out != null ? row.out - commit : null,
+			commit_to_notify_ms: commit !== null && laterNotify ? Math.round(laterNotify.wall - commit) : null,
 			event_received_ms: e.recv - at,
 			row_in_dom: row ? true : false,
 			row_flash_ms: row?.flash != null ? row.flash - at : null,
@@ -756,7 +780,9 @@ async function benchDemo() {
 		event_received_ms: summary(nums('event_received_ms')),
 		row_updated_ms: summary(nums('row_flash_ms')),
 		row_out_of_stock_ms: summary(nums('row_out_of_stock_ms')),
-		notify_ms: summary(nums('notify_ms'))
+		notify_ms: summary(nums('notify_ms')),
+		commit_to_row_ms: summary(nums('commit_to_row_ms')),
+		commit_to_notify_ms: summary(nums('commit_to_notify_ms'))
 	};
 	mark(`stockouts: ${JSON.stringify(stockouts)}`);
 	await stopDriver();
@@ -780,9 +806,11 @@ function table() {
 			'p95 ≤ 16.7 ms, ≤ 60 rows'
 		]),
 		['scroll frames, all', `${p(f.scroll_all?.frame_ms)}; DOM rows ≤ ${f.scroll_all?.dom_rows_max}`, 'p95 ≤ 16.7 ms'],
-		['item open → chart painted', p(f.item_open?.painted_ms), 'p95 ≤ 100 ms'],
-		['stock change committed → row updated', p(f.stock_change?.row_updated_ms), '≤ 1 s'],
-		['stock change committed → notification (D-Bus Notify)', p(f.stock_change?.notify_ms), '≤ 1 s'],
+		['item open → chart painted', f.item_open?.painted_ms?.n ? p(f.item_open.painted_ms) : `n/a${f.item_open?.failure ? ` (item screen failed: ${f.item_open.failure.errors?.[0] ?? 'no chart'})` : ''}`, 'p95 ≤ 100 ms'],
+		['stock change committed (run finished) → row shows Out of stock', p(f.stock_change?.commit_to_row_ms), '≤ 1 s'],
+		['stock change committed (run finished) → Notify on D-Bus', p(f.stock_change?.commit_to_notify_ms), '≤ 1 s'],
+		['  event derived (Envelope at) → row updated', p(f.stock_change?.row_updated_ms), ''],
+		['  event derived (Envelope at) → Notify on D-Bus', p(f.stock_change?.notify_ms), ''],
 		['RSS at rest (app + WebKit), 100k grid idle 5 s', f.memory_at_rest ? `${f.memory_at_rest.rss_sum_mb} MB (PSS ${f.memory_at_rest.pss_sum_mb} MB): ${f.memory_at_rest.processes.map((x) => `${x.comm} ${x.rss_mb}`).join(', ')}` : 'n/a', ''],
 		['RSS after the run (idle 5 s)', f.memory_after_use ? `${f.memory_after_use.rss_sum_mb} MB (PSS ${f.memory_after_use.pss_sum_mb} MB)` : 'n/a', '']
 	];
