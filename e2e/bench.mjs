@@ -131,7 +131,15 @@ function procInfo(pid) {
 	} catch {
 		/* no smaps_rollup */
 	}
-	return { pid, comm, rss_mb: kb(/^VmRSS:\s+(\d+) kB/m, status) / 1024, pss_mb: pss === null ? null : pss / 1024 };
+	return {
+		pid,
+		comm,
+		rss_mb: kb(/^VmRSS:\s+(\d+) kB/m, status) / 1024,
+		// File-backed pages (the SQLite cache mapped into memory, libraries) vs the heap.
+		anon_mb: kb(/^RssAnon:\s+(\d+) kB/m, status) / 1024,
+		file_mb: kb(/^RssFile:\s+(\d+) kB/m, status) / 1024,
+		pss_mb: pss === null ? null : pss / 1024
+	};
 }
 /** The app (a descendant of our tauri-driver named stockpulse-app) and everything under it. */
 function appMemory(driverPid) {
@@ -149,7 +157,14 @@ function appMemory(driverPid) {
 	const procs = [app, ...all.filter((p) => under.has(p.pid))];
 	const r = (v) => Math.round(v * 10) / 10;
 	return {
-		processes: procs.map((p) => ({ pid: p.pid, comm: p.comm, rss_mb: r(p.rss_mb), pss_mb: p.pss_mb === null ? null : r(p.pss_mb) })),
+		processes: procs.map((p) => ({
+			pid: p.pid,
+			comm: p.comm,
+			rss_mb: r(p.rss_mb),
+			anon_mb: r(p.anon_mb),
+			file_mb: r(p.file_mb),
+			pss_mb: p.pss_mb === null ? null : r(p.pss_mb)
+		})),
 		rss_sum_mb: r(procs.reduce((a, p) => a + p.rss_mb, 0)),
 		pss_sum_mb: procs.every((p) => p.pss_mb !== null) ? r(procs.reduce((a, p) => a + p.pss_mb, 0)) : null
 	};
@@ -811,8 +826,8 @@ function table() {
 		['stock change committed (run finished) → Notify on D-Bus', p(f.stock_change?.commit_to_notify_ms), '≤ 1 s'],
 		['  event derived (Envelope at) → row updated', p(f.stock_change?.row_updated_ms), ''],
 		['  event derived (Envelope at) → Notify on D-Bus', p(f.stock_change?.notify_ms), ''],
-		['RSS at rest (app + WebKit), 100k grid idle 5 s', f.memory_at_rest ? `${f.memory_at_rest.rss_sum_mb} MB (PSS ${f.memory_at_rest.pss_sum_mb} MB): ${f.memory_at_rest.processes.map((x) => `${x.comm} ${x.rss_mb}`).join(', ')}` : 'n/a', ''],
-		['RSS after the run (idle 5 s)', f.memory_after_use ? `${f.memory_after_use.rss_sum_mb} MB (PSS ${f.memory_after_use.pss_sum_mb} MB)` : 'n/a', '']
+		['RSS at rest (app + WebKit), 100k grid idle 5 s', f.memory_at_rest ? `${f.memory_at_rest.rss_sum_mb} MB (PSS ${f.memory_at_rest.pss_sum_mb} MB): ${f.memory_at_rest.processes.map((x) => `${x.comm} ${x.rss_mb} (anon ${x.anon_mb ?? '?'}, file ${x.file_mb ?? '?'})`).join(', ')}` : 'n/a', ''],
+		['RSS after the run (idle 5 s)', f.memory_after_use ? `${f.memory_after_use.rss_sum_mb} MB (PSS ${f.memory_after_use.pss_sum_mb} MB): ${f.memory_after_use.processes.map((x) => `${x.comm} ${x.rss_mb} (anon ${x.anon_mb ?? '?'}, file ${x.file_mb ?? '?'})`).join(', ')}` : 'n/a', '']
 	];
 	const w0 = Math.max(...rows.map((r) => r[0].length));
 	return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b}${c ? `   [goal ${c}]` : ''}`).join('\n');
