@@ -15,7 +15,7 @@ DEMO_ARGS ?= --size medium
 APP_DATA_DIR ?= $(HOME)/.local/share/stockpulse-demo
 APP_BIN := $(CARGO_TARGET_DIR)/debug/stockpulse-app
 
-.PHONY: help deps demo test test-rust test-ui test-e2e bench fmt lint doc app app-build ui ui-deps package bindings
+.PHONY: help deps demo test test-rust test-ui test-e2e bench bench-app fmt lint doc app app-build ui ui-deps package bindings
 
 help: ## list the targets
 	@awk -F ':.*## ' '/^[a-z-]+:.*## / { printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -75,6 +75,12 @@ bench: deps ## benchmarks (release); figures are ratios measured in one run
 	$(CARGO) bench -p stockpulse-tests --bench engine && \
 	$(CARGO) bench -p stockpulse-tests --bench mirror && \
 	$(CARGO) bench -p stockpulse-tests --bench queries
+
+# The desktop app at 100k SKUs under Xvfb (scripts/bench-app.sh, e2e/bench.mjs): launch, keystroke,
+# scroll, item open, live stockout and memory figures, printed and written to
+# $(CARGO_TARGET_DIR)/bench-app/figures.json; never asserted. Debug build unless APP_BIN says otherwise.
+bench-app: app-build ## the desktop app's benchmark at 100k SKUs (figures, not assertions)
+	scripts/bench-app.sh
 
 fmt: deps ## format the code
 	$(CARGO) fmt --all
