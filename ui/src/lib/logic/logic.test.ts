@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AppStatus, Envelope } from '$lib/bindings';
+import type { AppStatus, Envelope, Settings } from '$lib/bindings';
+import { needsFirstRun } from '$lib/state/app.svelte';
 import { stockChanged, summary } from '../../test/fixtures';
 import { ariaSort, COLUMNS } from './columns';
 import { ago, connection, days, duration, money, qty, until } from './format';
@@ -244,5 +245,23 @@ describe('usableLanguage', () => {
 		expect(usableLanguage(undefined)).toBe(false);
 		expect(usableLanguage('en-US')).toBe(true);
 		expect(usableLanguage('de')).toBe(true);
+	});
+});
+
+describe('first run', () => {
+	const nothing = {
+		finale: null,
+		database: null,
+		demo: false,
+		data_dir: '/tmp/x'
+	} as unknown as Settings;
+	it('is shown when nothing is configured and the cache is empty', () => {
+		expect(needsFirstRun(nothing)).toBe(true);
+		expect(needsFirstRun(nothing, 0)).toBe(true);
+	});
+	it('is not shown over a cache that holds items, in demo mode, or before settings are known', () => {
+		expect(needsFirstRun(nothing, 100_000)).toBe(false);
+		expect(needsFirstRun({ ...nothing, demo: true } as Settings)).toBe(false);
+		expect(needsFirstRun(null)).toBe(false);
 	});
 });

@@ -9,16 +9,23 @@ import { connection, type Connection } from '$lib/logic/format';
 
 export const POLL_MS = 10_000;
 
-/** Nothing configured and not in demo mode: the first-run choice is shown. */
-export function needsFirstRun(s: Settings | null): boolean {
+/**
+ * Nothing configured, not in demo mode, and nothing in the local cache to browse: the
+ * first-run choice is shown. A cache that already holds items (copied from another
+ * workstation, or left by an earlier configuration) is browsable without connecting.
+ */
+export function needsFirstRun(s: Settings | null, itemsInCache = 0): boolean {
 	if (!s) return false;
 	if (s.demo) return false;
+	if (itemsInCache > 0) return false;
 	return !(s.finale?.configured ?? false) && !s.database?.url_masked;
 }
 
 export class AppState {
 	status = $state<AppStatus | null>(null);
 	settings = $state<Settings | null>(null);
+	/** Items in the local cache when the settings were read (0 when unknown). */
+	itemsInCache = $state(0);
 	now = $state(Date.now());
 	/** The last status read failed: the backend itself is unreachable. */
 	unreachable = $state(false);
@@ -32,7 +39,7 @@ export class AppState {
 	}
 
 	get firstRun(): boolean {
-		return needsFirstRun(this.settings);
+		return needsFirstRun(this.settings, this.itemsInCache);
 	}
 
 	async refresh(): Promise<void> {
@@ -47,7 +54,17 @@ export class AppState {
 
 	async loadSettings(): Promise<void> {
 		try {
-			this.settings = await backend.settings();
+			// Both before the settings are set, so the first-run screen never flashes over a
+			// cache that turns out to hold items.
+			const [settings, items] = await Promise.all([
+				backend.settings(),
+				backend
+					.dashboard()
+					.then((d) => d.items.total)
+					.catch(() => 0)
+			]);
+			this.itemsInCache = items;
+			this.settings = settings;
 		} catch {
 			// Settings stay unknown: no first-run screen is forced on an error.
 		}
