@@ -137,12 +137,17 @@ CREATE TRIGGER query_item_flags_counted_delete AFTER DELETE ON query_item_flags 
 END;
 
 -- ---------------------------------------------------------------------------------------------
--- 3. Keeping the flags. Each trigger runs the same upsert for the items its change can affect
--- (SQLite has no stored procedures), and deletes the flags of an item that is gone. The
--- upsert writes only when something differs, so a rewrite of identical values costs a read.
+-- 3. Keeping the flags. SQLite has no stored procedures, so the one upsert lives in the
+-- INSTEAD OF triggers of two empty views: inserting an item id into
+-- query_item_flags_refresh_item, or a product URL into query_item_flags_refresh_product,
+-- recomputes the flags of those items from query_item_flags_now. The upsert writes only when
+-- something differs, so a rewrite of identical values costs a read. Every trigger on a source
+-- table below names the items its change can affect; an item that is gone loses its flags.
+CREATE VIEW query_item_flags_refresh_item (id) AS SELECT NULL WHERE 0;
+CREATE VIEW query_item_flags_refresh_product (product_url) AS SELECT NULL WHERE 0;
 
--- The item itself.
-CREATE TRIGGER query_item_flags_item_insert AFTER INSERT ON inventory_items BEGIN
+CREATE TRIGGER query_item_flags_upsert_item
+INSTEAD OF INSERT ON query_item_flags_refresh_item BEGIN
     INSERT INTO query_item_flags SELECT * FROM query_item_flags_now WHERE id = NEW.id
     ON CONFLICT (id) DO UPDATE SET
         product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
@@ -157,11 +162,10 @@ CREATE TRIGGER query_item_flags_item_insert AFTER INSERT ON inventory_items BEGI
                   excluded.reorder_group, excluded.on_order, excluded.state_rank);
 END;
 
-CREATE TRIGGER query_item_flags_item_update
-AFTER UPDATE OF id, finale_id, sku, status, available, days_of_stock, stock, cost
-ON inventory_items BEGIN
-    DELETE FROM query_item_flags WHERE id = OLD.id AND OLD.id <> NEW.id;
-    INSERT INTO query_item_flags SELECT * FROM query_item_flags_now WHERE id = NEW.id
+CREATE TRIGGER query_item_flags_upsert_product
+INSTEAD OF INSERT ON query_item_flags_refresh_product BEGIN
+    INSERT INTO query_item_flags
+    SELECT * FROM query_item_flags_now WHERE product_url = NEW.product_url
     ON CONFLICT (id) DO UPDATE SET
         product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
         out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
@@ -173,6 +177,18 @@ ON inventory_items BEGIN
           IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
                   excluded.at_reorder, excluded.critical, excluded.stock_value,
                   excluded.reorder_group, excluded.on_order, excluded.state_rank);
+END;
+
+-- The item itself.
+CREATE TRIGGER query_item_flags_item_insert AFTER INSERT ON inventory_items BEGIN
+    INSERT INTO query_item_flags_refresh_item VALUES (NEW.id);
+END;
+
+CREATE TRIGGER query_item_flags_item_update
+AFTER UPDATE OF id, finale_id, sku, status, available, days_of_stock, stock, cost
+ON inventory_items BEGIN
+    DELETE FROM query_item_flags WHERE id = OLD.id AND OLD.id <> NEW.id;
+    INSERT INTO query_item_flags_refresh_item VALUES (NEW.id);
 END;
 
 CREATE TRIGGER query_item_flags_item_delete AFTER DELETE ON inventory_items BEGIN
@@ -183,174 +199,60 @@ END;
 -- appearing or disappearing can change the item's flag.
 CREATE TRIGGER query_item_flags_level_insert AFTER INSERT ON query_reorder_levels
 WHEN NEW.at_reorder = 1 BEGIN
-    INSERT INTO query_item_flags
-    SELECT * FROM query_item_flags_now WHERE product_url = NEW.product_url
-    ON CONFLICT (id) DO UPDATE SET
-        product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
-        out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
-        critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
-        state_rank = excluded.state_rank
-    WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group, on_order, state_rank)
-          IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
-                  excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
+    INSERT INTO query_item_flags_refresh_product VALUES (NEW.product_url);
 END;
 
 CREATE TRIGGER query_item_flags_level_update AFTER UPDATE ON query_reorder_levels
 WHEN OLD.at_reorder IS NOT NEW.at_reorder OR OLD.product_url IS NOT NEW.product_url BEGIN
-    INSERT INTO query_item_flags
-    SELECT * FROM query_item_flags_now WHERE product_url IN (OLD.product_url, NEW.product_url)
-    ON CONFLICT (id) DO UPDATE SET
-        product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
-        out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
-        critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
-        state_rank = excluded.state_rank
-    WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group, on_order, state_rank)
-          IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
-                  excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
+    INSERT INTO query_item_flags_refresh_product
+    SELECT OLD.product_url UNION SELECT NEW.product_url;
 END;
 
 CREATE TRIGGER query_item_flags_level_delete AFTER DELETE ON query_reorder_levels
 WHEN OLD.at_reorder = 1 BEGIN
-    INSERT INTO query_item_flags
-    SELECT * FROM query_item_flags_now WHERE product_url = OLD.product_url
-    ON CONFLICT (id) DO UPDATE SET
-        product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
-        out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
-        critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
-        state_rank = excluded.state_rank
-    WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group, on_order, state_rank)
-          IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
-                  excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
+    INSERT INTO query_item_flags_refresh_product VALUES (OLD.product_url);
 END;
 
 -- The lead time and the main supplier: a product's lead time and its supplier links.
 CREATE TRIGGER query_item_flags_product_insert AFTER INSERT ON products BEGIN
-    INSERT INTO query_item_flags
-    SELECT * FROM query_item_flags_now WHERE product_url = NEW.url
-    ON CONFLICT (id) DO UPDATE SET
-        product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
-        out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
-        critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
-        state_rank = excluded.state_rank
-    WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group, on_order, state_rank)
-          IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
-                  excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
+    INSERT INTO query_item_flags_refresh_product VALUES (NEW.url);
 END;
 
 CREATE TRIGGER query_item_flags_product_update AFTER UPDATE OF url, lead_time_days ON products
 BEGIN
-    INSERT INTO query_item_flags
-    SELECT * FROM query_item_flags_now WHERE product_url IN (OLD.url, NEW.url)
-    ON CONFLICT (id) DO UPDATE SET
-        product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
-        out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
-        critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
-        state_rank = excluded.state_rank
-    WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group, on_order, state_rank)
-          IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
-                  excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
+    INSERT INTO query_item_flags_refresh_product SELECT OLD.url UNION SELECT NEW.url;
 END;
 
 CREATE TRIGGER query_item_flags_product_delete AFTER DELETE ON products BEGIN
-    INSERT INTO query_item_flags
-    SELECT * FROM query_item_flags_now WHERE product_url = OLD.url
-    ON CONFLICT (id) DO UPDATE SET
-        product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
-        out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
-        critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
-        state_rank = excluded.state_rank
-    WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group, on_order, state_rank)
-          IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
-                  excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
+    INSERT INTO query_item_flags_refresh_product VALUES (OLD.url);
 END;
 
 CREATE TRIGGER query_item_flags_supplier_insert AFTER INSERT ON product_suppliers BEGIN
-    INSERT INTO query_item_flags
-    SELECT * FROM query_item_flags_now WHERE product_url = NEW.product_url
-    ON CONFLICT (id) DO UPDATE SET
-        product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
-        out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
-        critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
-        state_rank = excluded.state_rank
-    WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group, on_order, state_rank)
-          IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
-                  excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
+    INSERT INTO query_item_flags_refresh_product VALUES (NEW.product_url);
 END;
 
 CREATE TRIGGER query_item_flags_supplier_update
 AFTER UPDATE OF product_url, seq, supplier_url, is_main, lead_time_days ON product_suppliers
 BEGIN
-    INSERT INTO query_item_flags
-    SELECT * FROM query_item_flags_now WHERE product_url IN (OLD.product_url, NEW.product_url)
-    ON CONFLICT (id) DO UPDATE SET
-        product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
-        out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
-        critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
-        state_rank = excluded.state_rank
-    WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group, on_order, state_rank)
-          IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
-                  excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
+    INSERT INTO query_item_flags_refresh_product
+    SELECT OLD.product_url UNION SELECT NEW.product_url;
 END;
 
 CREATE TRIGGER query_item_flags_supplier_delete AFTER DELETE ON product_suppliers BEGIN
-    INSERT INTO query_item_flags
-    SELECT * FROM query_item_flags_now WHERE product_url = OLD.product_url
-    ON CONFLICT (id) DO UPDATE SET
-        product_url = excluded.product_url, sku = excluded.sku, active = excluded.active,
-        out_of_stock = excluded.out_of_stock, at_reorder = excluded.at_reorder,
-        critical = excluded.critical, stock_value = excluded.stock_value,
-        reorder_group = excluded.reorder_group, on_order = excluded.on_order,
-        state_rank = excluded.state_rank
-    WHERE (product_url, sku, active, out_of_stock, at_reorder, critical, stock_value,
-           reorder_group, on_order, state_rank)
-          IS NOT (excluded.product_url, excluded.sku, excluded.active, excluded.out_of_stock,
-                  excluded.at_reorder, excluded.critical, excluded.stock_value,
-                  excluded.reorder_group, excluded.on_order, excluded.state_rank);
+    INSERT INTO query_item_flags_refresh_product VALUES (OLD.product_url);
 END;
 
 -- Units on order: only a stock row whose on_order is or was non-zero can change the sum.
 CREATE TRIGGER query_item_flags_stock_insert AFTER INSERT ON stock WHEN NEW.on_order <> 0 BEGIN
-    INSERT INTO query_item_flags
-    SELECT * FROM query_item_flags_now WHERE product_url = NEW.product_url
-    ON CONFLICT (id) DO UPDATE SET on_order = excluded.on_order
-    WHERE on_order IS NOT excluded.on_order;
+    INSERT INTO query_item_flags_refresh_product VALUES (NEW.product_url);
 END;
 
 CREATE TRIGGER query_item_flags_stock_update AFTER UPDATE OF product_url, on_order ON stock
 WHEN OLD.on_order IS NOT NEW.on_order OR OLD.product_url IS NOT NEW.product_url BEGIN
-    INSERT INTO query_item_flags
-    SELECT * FROM query_item_flags_now WHERE product_url IN (OLD.product_url, NEW.product_url)
-    ON CONFLICT (id) DO UPDATE SET on_order = excluded.on_order
-    WHERE on_order IS NOT excluded.on_order;
+    INSERT INTO query_item_flags_refresh_product
+    SELECT OLD.product_url UNION SELECT NEW.product_url;
 END;
 
 CREATE TRIGGER query_item_flags_stock_delete AFTER DELETE ON stock WHEN OLD.on_order <> 0 BEGIN
-    INSERT INTO query_item_flags
-    SELECT * FROM query_item_flags_now WHERE product_url = OLD.product_url
-    ON CONFLICT (id) DO UPDATE SET on_order = excluded.on_order
-    WHERE on_order IS NOT excluded.on_order;
+    INSERT INTO query_item_flags_refresh_product VALUES (OLD.product_url);
 END;
