@@ -583,8 +583,8 @@ fn sorted(
     } else {
         "inventory_items ii".into()
     };
-    // A driven set (or the item table) reaches the flags through the item.
-    let from = if sort.on_flags().is_some() && !from.starts_with("query_item_flags") {
+    // A driven set reaches the flags through the item (an undriven walk reads them first).
+    let from = if sort.on_flags().is_some() && (drive_text || drive_supplier) {
         format!("{from} CROSS JOIN query_item_flags f ON f.id = ii.id")
     } else {
         from
