@@ -184,27 +184,12 @@ impl Generation {
     }
 }
 
-/// The engine's sync settings from the configuration (as `stockpulse serve` has them).
+/// The engine's sync settings from the configuration (as `stockpulse serve` has them), with
+/// the service's full-load slices when `slice`.
 fn sync_settings(cfg: &EngineConfig, slice: bool) -> SyncSettings {
-    let s = &cfg.sync;
     SyncSettings {
-        full_batch: s.full_batch_size,
-        smart_batch: s.smart_batch_size,
-        smart_concurrency: s.smart_concurrency,
-        horizon: s.history_horizon,
-        overlap: s.cursor_overlap,
-        thresholds: engine::sync::Thresholds {
-            stock_level: s.critical.stock_level,
-            velocity_multiplier: s.critical.velocity_multiplier,
-            price_change_pct: s.critical.price_change_pct,
-        },
-        writer_lease: s.writer_lease,
-        smart_max_duration: s
-            .smart_max_duration
-            .to_std()
-            .unwrap_or(Duration::from_secs(15 * 60)),
         full_slice: slice.then_some(engine::sync::SERVICE_FULL_SLICE),
-        ..SyncSettings::default()
+        ..cfg.sync_settings()
     }
 }
 

@@ -92,27 +92,11 @@ pub fn load_config(common: &Common) -> anyhow::Result<EngineConfig> {
     }
 }
 
-/// The engine's settings from the configuration.
+/// The engine's settings from the configuration, waiting `wait` for the writer role.
 pub fn settings(cfg: &EngineConfig, wait: Option<Duration>) -> SyncSettings {
-    let s = &cfg.sync;
     SyncSettings {
-        full_batch: s.full_batch_size,
-        smart_batch: s.smart_batch_size,
-        smart_concurrency: s.smart_concurrency,
-        horizon: s.history_horizon,
-        overlap: s.cursor_overlap,
-        thresholds: engine::sync::Thresholds {
-            stock_level: s.critical.stock_level,
-            velocity_multiplier: s.critical.velocity_multiplier,
-            price_change_pct: s.critical.price_change_pct,
-        },
         writer_wait: wait,
-        writer_lease: s.writer_lease,
-        smart_max_duration: s
-            .smart_max_duration
-            .to_std()
-            .unwrap_or(Duration::from_secs(15 * 60)),
-        ..SyncSettings::default()
+        ..cfg.sync_settings()
     }
 }
 

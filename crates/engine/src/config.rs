@@ -457,6 +457,32 @@ pub struct EngineConfig {
 pub const KEYCHAIN_SWITCH_VAR: &str = "STOCKPULSE_KEYCHAIN";
 
 impl EngineConfig {
+    /// The sync engine's settings from this configuration's `[sync]` table: batches,
+    /// concurrency, horizon, overlap, critical thresholds, the writer lease and the smart
+    /// run's time cap; everything else (writer wait, full-load slices) at its default, for the
+    /// caller to set.
+    pub fn sync_settings(&self) -> crate::sync::SyncSettings {
+        let s = &self.sync;
+        crate::sync::SyncSettings {
+            full_batch: s.full_batch_size,
+            smart_batch: s.smart_batch_size,
+            smart_concurrency: s.smart_concurrency,
+            horizon: s.history_horizon,
+            overlap: s.cursor_overlap,
+            thresholds: crate::sync::Thresholds {
+                stock_level: s.critical.stock_level,
+                velocity_multiplier: s.critical.velocity_multiplier,
+                price_change_pct: s.critical.price_change_pct,
+            },
+            writer_lease: s.writer_lease,
+            smart_max_duration: s
+                .smart_max_duration
+                .to_std()
+                .unwrap_or(std::time::Duration::from_secs(15 * 60)),
+            ..crate::sync::SyncSettings::default()
+        }
+    }
+
     /// Loads the configuration: `path` (or the default file, see the module docs), then
     /// `env` over it, then the OS keychain for secrets that are still missing (unless
     /// `STOCKPULSE_KEYCHAIN=off`). `env` is the variable lookup (`|k| std::env::var(k).ok()`
