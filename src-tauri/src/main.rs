@@ -6,6 +6,8 @@
 //! - Commands ([`commands`]) are one-line adapters; live feeds go over `tauri::ipc::Channel`.
 //! - Notifications ([`notifier`]): notify-rust, fed by the app's notification plan; their
 //!   "Open" action emits the global `open-item` event (`{sku}`) and shows the window.
+//! - Rendering ([`rendering`]): GPU compositing only where a GPU can do it
+//!   (`STOCKPULSE_GPU=on|off|auto`).
 //! - The app lives in the tray: closing the window hides it (the app keeps syncing and
 //!   notifying) until "Quit" in the tray menu. Where no tray can be shown (no tray host on
 //!   the session bus, as under Xvfb or on GNOME without the AppIndicator extension, or the
@@ -15,6 +17,7 @@
 
 mod commands;
 mod notifier;
+mod rendering;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -133,6 +136,15 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
+    let rendering = match rendering::decide(&rendering::probe()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing::info!(?rendering, "web view rendering");
+
     let options = AppOptions {
         data_dir: args.data_dir,
         demo: args.demo,
@@ -140,6 +152,11 @@ fn main() -> ExitCode {
     };
     let built = tauri::Builder::default()
         .setup(move |app| {
+            if let Some(window) = app.get_webview_window(MAIN)
+                && let Err(e) = rendering::apply(&window, rendering)
+            {
+                tracing::warn!(%e, "could not set the web view's rendering");
+            }
             let handle = app.handle().clone();
             let on_open: Arc<notifier::OnOpen> = Arc::new(move |sku: Option<String>| {
                 if let Some(sku) = sku
