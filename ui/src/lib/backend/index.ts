@@ -70,11 +70,25 @@ export function toBackendError(e: unknown): BackendError {
 	return new BackendError('internal', String(e));
 }
 
+/**
+ * Command round trips, recorded only when the page has set `window.__ipc` to an array (the
+ * app benchmark, e2e/bench.mjs, does): `[cmd, start, end]` in `performance.now()` ms.
+ */
+type Timings = Array<[string, number, number | null]>;
+
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+	const timings = (globalThis as { __ipc?: Timings }).__ipc;
+	const rec: [string, number, number | null] | null = timings ? [cmd, performance.now(), null] : null;
+	if (rec && timings) {
+		if (timings.length >= 5000) timings.splice(0, 1000);
+		timings.push(rec);
+	}
 	try {
 		return await invoke<T>(cmd, args);
 	} catch (e) {
 		throw toBackendError(e);
+	} finally {
+		if (rec) rec[2] = performance.now();
 	}
 }
 

@@ -2,7 +2,10 @@
 // it, the selection, and live updates from stock events.
 //
 // - Search as you type: every change of the query starts a new generation immediately (no
-//   debounce); answers of older generations are dropped (`Latest`).
+//   debounce); answers of older generations are dropped (`Latest`). Until the new query's
+//   first page lands, the grid keeps showing the previous rows (`stale`, `refreshing`): a
+//   keystroke never blanks the grid, and the answer replaces the rows in place (the grid's
+//   row elements are reused, not rebuilt).
 // - Rows come in pages of `PAGE_SIZE` through `search` (see `PagedWindow` for the paging
 //   and why the list grows as it is scrolled). One page request is in flight at a time; when
 //   it lands the window is re-planned for the rows in view.
@@ -45,6 +48,8 @@ export class StockList {
 	/** The walk reached the end: `count` is exact. */
 	complete = $state(false);
 	loading = $state(false);
+	/** A new query was asked and has not answered yet: the rows shown are the previous query's. */
+	refreshing = $state(false);
 	error = $state<backend.BackendError | null>(null);
 	/** The selected row's product URL. */
 	selected = $state<string | null>(null);
@@ -56,6 +61,8 @@ export class StockList {
 	totalHint = $state<number | null>(null);
 
 	private window = new PagedWindow(PAGE_SIZE);
+	/** The previous query's rows, shown while `refreshing`. */
+	private stale: PagedWindow | null = null;
 	private gen = new Latest();
 	private generation = this.gen.take();
 	private view = { start: 0, end: 0 };
@@ -95,7 +102,7 @@ export class StockList {
 	/** The row at `index` (`undefined`: not loaded yet). Reads `version`, so views track it. */
 	row(index: number): ItemSummary | undefined {
 		void this.version;
-		return this.window.row(index);
+		return this.window.row(index) ?? this.stale?.row(index);
 	}
 
 	indexOf(productUrl: string): number {
@@ -134,8 +141,12 @@ export class StockList {
 	reset(): void {
 		this.started = true;
 		this.generation = this.gen.take();
+		// Keep the rows on screen until the answer (an unanswered query in between keeps the
+		// rows before it).
+		if (this.window.row(0) !== undefined) this.stale = this.window;
 		this.window = new PagedWindow(PAGE_SIZE, this.unfiltered ? this.totalHint : null);
-		this.count = 0;
+		this.refreshing = this.stale !== null;
+		if (!this.refreshing) this.count = 0;
 		this.complete = false;
 		this.error = null;
 		this.inflight = false;
@@ -167,11 +178,15 @@ export class StockList {
 			if (!this.gen.current(gen)) return; // a newer query replaced this one
 			this.window.put(want.page, page.rows, page.next_cursor);
 			this.window.evict(this.view.start, this.view.end, KEEP_PAGES);
+			this.endRefresh();
 			this.count = this.window.count;
 			this.complete = this.window.complete;
 			this.version++;
 		} catch (e) {
 			if (!this.gen.current(gen)) return;
+			// A failed new query shows no rows (not the previous query's).
+			if (this.refreshing) this.count = 0;
+			this.endRefresh();
 			this.error = backend.toBackendError(e);
 			this.loading = false;
 			return;
@@ -179,6 +194,12 @@ export class StockList {
 			if (this.gen.current(gen)) this.inflight = false;
 		}
 		void this.pump();
+	}
+
+	/** The new query answered (or failed): its rows replace the previous query's. */
+	private endRefresh(): void {
+		this.stale = null;
+		this.refreshing = false;
 	}
 
 	/** Applies a domain event: patches and flashes the rows it names, then re-reads them. */

@@ -31,6 +31,53 @@ describe('StockList', () => {
 		expect(list.complete).toBe(true);
 	});
 
+	it('keeps showing the previous rows until the new query answers, then replaces them', async () => {
+		const pending: Array<{ q: SearchQuery; resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
+		mockIPC((cmd, args) => {
+			if (cmd !== 'search') return null;
+			return new Promise((resolve, reject) =>
+				pending.push({ q: (args as { query: SearchQuery }).query, resolve, reject })
+			);
+		});
+		const list = new StockList();
+		list.show(0, 30);
+		list.setText('a');
+		await tick();
+		pending[0].resolve({ rows: [summary(1), summary(2)], next_cursor: null });
+		await tick();
+		expect(list.refreshing).toBe(false);
+
+		list.setText('ab');
+		await tick();
+		// Asked, not answered: the grid still has the rows of "a", marked as refreshing.
+		expect(pending[1].q.text).toBe('ab');
+		expect(list.refreshing).toBe(true);
+		expect(list.count).toBe(2);
+		expect(list.row(0)?.sku).toBe(summary(1).sku);
+		// A keystroke more before the answer: still the rows of "a" (not a blank grid).
+		list.setText('abc');
+		await tick();
+		expect(list.row(1)?.sku).toBe(summary(2).sku);
+
+		pending[2].resolve({ rows: [summary(7)], next_cursor: null });
+		await tick();
+		expect(list.refreshing).toBe(false);
+		expect(list.count).toBe(1);
+		expect(list.row(0)?.sku).toBe(summary(7).sku);
+		expect(list.row(1)).toBeUndefined();
+
+		// A new query that fails shows its error and no rows, not the previous query's.
+		list.setText('abcd');
+		await tick();
+		expect(list.row(0)?.sku).toBe(summary(7).sku);
+		pending[3].reject({ code: 'invalid_input', message: 'nope' });
+		await tick();
+		expect(list.refreshing).toBe(false);
+		expect(list.error?.code).toBe('invalid_input');
+		expect(list.count).toBe(0);
+		expect(list.row(0)).toBeUndefined();
+	});
+
 	it('walks pages as the view moves down, passing each next_cursor back as after', async () => {
 		const seen: Array<string | null> = [];
 		mockIPC((cmd, args) => {
