@@ -442,3 +442,77 @@ test('6b. the stockout was not notified again during the run', async () => {
 	assert.ok(stockout, 'needs test 6');
 	assert.equal(notifyCount(stockout.summary), 1, `still one Notify call for ${stockout.sku}`);
 });
+
+/** Whether the app's window is mapped (shown); hidden windows are not `--onlyvisible`. */
+function windowShown() {
+	try {
+		return execFileSync('xdotool', ['search', '--onlyvisible', '--name', '^Stockpulse$'], { encoding: 'utf8' }).trim() !== '';
+	} catch {
+		return false; // xdotool exits 1 when nothing matches
+	}
+}
+
+/** Whether process `pid` still runs (a zombie waiting for its parent does not). */
+function running(pid) {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+	} catch {
+		return false;
+	}
+}
+
+/** The desktop's side (e2e/desktop.py): the tray host's menu clicks, a window manager's close. */
+function desktop(...args) {
+	return execFileSync('/usr/bin/python3', ['e2e/desktop.py', ...args], { encoding: 'utf8' });
+}
+
+test('10. closed to the tray: stockouts still notify, "Open" brings the window to the item, Quit ends the app', async () => {
+	const TRAY_LOG = process.env.TRAY_LOG;
+	assert.ok(TRAY_LOG && existsSync(TRAY_LOG), 'TRAY_LOG must name the tray host log (scripts/e2e.sh)');
+	const menu = await eventually(10000, 'the app in the tray, with its menu', () => desktop('tray-menu', TRAY_LOG));
+	assert.deepEqual(menu.trim().split('\n'), ['Show Stockpulse', 'Quit']);
+	const pid = Number(
+		execFileSync('xdotool', ['search', '--name', '^Stockpulse$', 'getwindowpid'], { encoding: 'utf8' }).trim().split('\n')[0]
+	);
+	assert.ok(pid > 0 && running(pid), `the app's pid (${pid})`);
+	await navigate(browser, 'Alerts', '/alerts');
+
+	// The window's close button hides it; the tray's "Show Stockpulse" brings it back.
+	desktop('close', 'Stockpulse');
+	await eventually(10000, 'the window to hide', () => !windowShown());
+	assert.ok(running(pid), 'the app still runs after its window closed');
+	desktop('tray-click', TRAY_LOG, 'Show Stockpulse');
+	await eventually(10000, 'the window to show again', () => windowShown());
+
+	// Closed again: the next stockout is still notified.
+	desktop('close', 'Stockpulse');
+	await eventually(10000, 'the window to hide', () => !windowShown());
+	execFileSync('dunstctl', ['close-all']);
+	const from = readFileSync(NOTIFY_LOG, 'utf8').length;
+	const summary = await eventually(90000, 'a stockout notified while the window is closed', () => {
+		const m = readFileSync(NOTIFY_LOG, 'utf8').slice(from).match(/string "(Out of stock: [^"]+)"/);
+		return m ? m[1] : null;
+	}, 500);
+	const sku = summary.slice('Out of stock: '.length);
+	mark(`notified while closed: ${sku}`);
+	assert.ok(!windowShown(), 'the window stayed closed');
+
+	// "Open" on that notification (dunst's default action, as a click on it) shows the window
+	// on the item.
+	await eventually(10000, 'dunst to show the notification', () =>
+		Number(execFileSync('dunstctl', ['count', 'displayed'], { encoding: 'utf8' }).trim()) > 0
+	);
+	execFileSync('dunstctl', ['action', '0']);
+	await eventually(10000, 'the window to show on Open', () => windowShown());
+	const path = await eventually(10000, `the item screen of ${sku}`, async () => {
+		const p = await browser.execute(() => decodeURIComponent(location.pathname));
+		return p === `/item/${sku}` ? p : null;
+	});
+	assert.equal(path, `/item/${sku}`);
+	await browser.$('[role="img"] canvas').waitForExist({ timeout: 10000 });
+
+	// The tray's Quit ends the app.
+	desktop('tray-click', TRAY_LOG, 'Quit');
+	await eventually(15000, 'the app to exit', () => !running(pid));
+});

@@ -1,6 +1,8 @@
 // Shared-database mode, offline: a second app session (no demo, a fresh data folder) is
 // pointed at a Postgres store through the Settings screen, mirrors it, and keeps searching
-// its local cache when the store becomes unreachable, saying "offline".
+// its local cache when the store becomes unreachable, saying "offline". Its desktop has no
+// notification service (a session bus of its own with nothing on it): the app works and says
+// so in Settings.
 //
 // The store: a fresh database on the machine's Postgres (E2E_PG, default
 // postgres://postgres@127.0.0.1:5432; createdb/dropdb as that user), filled by the engine CLI
@@ -23,7 +25,8 @@ import {
 	navigate,
 	screenshot,
 	search,
-	startApp
+	startApp,
+	bareSessionBus
 } from './support.mjs';
 
 const APP = process.env.APP_BIN;
@@ -37,6 +40,8 @@ let stop = async () => {};
 let proxy;
 let dataDir;
 let created = false;
+/** The app's session bus (`bareSessionBus`: no notification service). */
+let bus;
 /** Whether the grid filled without a nudge once the shared database was saved (test 7b). */
 let sharedGridFilledByItself;
 
@@ -88,12 +93,20 @@ before(async () => {
 	mark(`store ${DB} filled by the CLI`);
 	proxy = await startProxy({ host: PG.hostname, port: Number(PG.port || 5432) });
 	dataDir = mkdtempSync(join(tmpdir(), 'stockpulse-e2e-shared-'));
-	({ browser, stop } = await startApp({ app: APP, args: ['--data-dir', dataDir], port: 4446 }));
+	// Its desktop has no notification service: a session bus of its own with nothing on it.
+	bus = await bareSessionBus();
+	({ browser, stop } = await startApp({
+		app: APP,
+		args: ['--data-dir', dataDir],
+		port: 4446,
+		env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: bus.address }
+	}));
 	mark('shared-database session started');
 });
 
 after(async () => {
 	await stop();
+	bus?.stop();
 	if (proxy) await proxy.close();
 	if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 	if (created) {
@@ -160,4 +173,15 @@ test('7. shared database: set up in Settings, mirrored, then offline still searc
 
 test('7b. the stock grid fills by itself once the shared database is saved', () => {
 	assert.equal(sharedGridFilledByItself, true);
+});
+
+test('7c. with no notification service on the desktop the app works and says so in Settings', async () => {
+	await navigate(browser, 'Settings', '/settings');
+	const text = await eventually(10000, 'the notifications line in Settings', async () => {
+		const t = await browser.$('[data-testid="notifications"]').getText();
+		return t.trim() ? t : null;
+	});
+	assert.match(text, /Desktop notifications are not available on this desktop/);
+	assert.match(text, /no desktop notification service/);
+	assert.match(text, /Alerts still appear in the Alerts screen/);
 });

@@ -4,7 +4,7 @@
 // Every wait has a deadline: WebKitWebDriver waits forever when the app dies at start, and a
 // UI that never reaches a state must fail the test, not hang it.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
 import { remote } from 'webdriverio';
@@ -53,12 +53,14 @@ export async function portOpen(port) {
 
 /**
  * Starts tauri-driver on `port` (WebKitWebDriver on `port + 1`) and a session of the app with
- * `args`. Returns `{ browser, stop }`; `stop` ends the session and the driver (SIGTERM, so
+ * `args` (and the environment `env`). Returns `{ browser, stop }`; `stop` ends the session and the driver (SIGTERM, so
  * tauri-driver stops its WebKitWebDriver too).
  */
-export async function startApp({ app, args, port }) {
+export async function startApp({ app, args, port, env = process.env }) {
+	// The driver's environment is the app's (tauri-driver → WebKitWebDriver → the app).
 	const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(port + 1)], {
-		stdio: ['ignore', 'inherit', 'inherit']
+		stdio: ['ignore', 'inherit', 'inherit'],
+		env
 	});
 	const stop = async (browser) => {
 		if (browser) await withTimeout(browser.deleteSession(), 10000, 'closing the session').catch(() => {});
@@ -152,7 +154,86 @@ export async function search(browser, text) {
 	return box;
 }
 
-/** Saves a WebDriver screenshot of the window as `$E2E_OUT/<name>.png`. */
-export async function screenshot(browser, name) {
-	await browser.saveScreenshot(join(OUT, `${name}.png`));
+/**
+ * Saves a picture of the app's window as `$E2E_OUT/<name>.png`, taken from the X server
+ * (ImageMagick's `import`), i.e. what is on screen. Not WebDriver's screenshot: WebKit takes
+ * that from its compositor, and where the web view draws without compositing (no GPU, see
+ * src-tauri/src/rendering.rs) it never answers.
+ */
+export async function screenshot(_browser, name) {
+	await windowShot(join(OUT, `${name}.png`));
+}
+
+/**
+ * An X-level picture of the (first visible) window titled "Stockpulse" into `path`. The X
+ * server gives the screen's pixels, so notification popups over the window would show:
+ * dunst is paused (its popups hidden, none lost) for the moment of the picture.
+ */
+export async function windowShot(path) {
+	const id = execFileSync('xdotool', ['search', '--onlyvisible', '--name', '^Stockpulse$'], { encoding: 'utf8' })
+		.trim()
+		.split('\n')[0];
+	const dunst = (paused) => {
+		try {
+			execFileSync('dunstctl', ['set-paused', String(paused)], { stdio: 'ignore', timeout: 5000 });
+		} catch {
+			/* no dunst here: nothing to hide */
+		}
+	};
+	dunst(true);
+	try {
+		await sleep(150); // the area under the popups repaints
+		execFileSync('import', ['-window', id, path], { timeout: 20000 });
+	} finally {
+		dunst(false);
+	}
+}
+
+/**
+ * A D-Bus session bus of its own with nothing on it: no notification service (nor any
+ * activatable service) — a desktop without notifications. Returns `{ address, stop }`.
+ */
+export async function bareSessionBus() {
+	const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+	const { tmpdir } = await import('node:os');
+	const dir = mkdtempSync(join(tmpdir(), 'stockpulse-bus-'));
+	const config = join(dir, 'session.conf');
+	writeFileSync(
+		config,
+		`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir=${dir}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`
+	);
+	const daemon = spawn('dbus-daemon', ['--nofork', '--print-address', `--config-file=${config}`], {
+		stdio: ['ignore', 'pipe', 'inherit']
+	});
+	const address = await withTimeout(
+		new Promise((resolve, reject) => {
+			let out = '';
+			daemon.stdout.on('data', (d) => {
+				out += d;
+				if (out.includes('\n')) resolve(out.trim());
+			});
+			daemon.once('exit', (code) => reject(new Error(`dbus-daemon exited (${code})`)));
+		}),
+		10000,
+		'a bare D-Bus session bus'
+	);
+	return {
+		address,
+		stop: () => {
+			daemon.kill('SIGTERM');
+			rmSync(dir, { recursive: true, force: true });
+		}
+	};
 }

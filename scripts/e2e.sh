@@ -40,6 +40,9 @@ E2E_DATA_DIR="$(mktemp -d)"
 export E2E_DATA_DIR
 export NOTIFY_LOG="$E2E_OUT/notify-calls.log"
 : > "$NOTIFY_LOG"
+# The tray host (e2e/desktop.py): what a panel's tray does, so the app's tray can be tested.
+export TRAY_LOG="$E2E_OUT/tray-items.log"
+: > "$TRAY_LOG"
 trap 'rm -rf "$E2E_DATA_DIR"' EXIT
 
 set +e
@@ -49,12 +52,13 @@ setsid timeout --kill-after=10 600 \
     dunst >/dev/null 2>&1 & D=$!
     dbus-monitor --session "interface=org.freedesktop.Notifications,member=Notify" \
       > "$NOTIFY_LOG" 2>/dev/null & M=$!
+    /usr/bin/python3 e2e/desktop.py tray-host "$TRAY_LOG" & T=$!
     sleep 0.5
     # One file at a time: each starts its own app session (fixed driver ports).
     timeout --kill-after=10 420 node --test --test-reporter=spec --test-concurrency=1 \
       --test-timeout=300000 $E2E_FILES
     rc=$?
-    kill $M $D 2>/dev/null; wait $D 2>/dev/null
+    kill $M $D $T 2>/dev/null; wait $D 2>/dev/null
     exit $rc' &
 run=$!
 wait "$run"

@@ -65,7 +65,7 @@ for g in "${groups[@]}"; do
       # The real app under Xvfb with a D-Bus session and a notification daemon, driven by
       # tauri-driver + WebKitWebDriver (webkit2gtk-driver); node runs the suite.
       ensure_apt xvfb xauth webkit2gtk-driver dbus-x11 dunst libnotify-bin imagemagick \
-        xdotool x11-utils
+        xdotool x11-utils python3-gi python3-xlib
       # Node runs the suite: the machine's Node (with its npm) when there is one, else Debian's.
       command -v npm >/dev/null 2>&1 || ensure_apt nodejs npm
       if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
