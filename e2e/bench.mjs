@@ -30,6 +30,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { remote } from 'webdriverio';
+import { windowShot } from './support.mjs';
 
 const APP = process.env.APP_BIN;
 const HOME = process.env.BENCH_HOME;
@@ -269,11 +270,21 @@ function pageFirstRows(done) {
 	mo.observe(document.documentElement, { childList: true, subtree: true });
 }
 
+/** Asks the app to record every command's round trip in `window.__ipc` as [cmd, start, end]:
+ * the bench splits a keystroke into IPC (query + serialisation + transport) and rendering. */
+function pageTimeIpc(done) {
+	// The app's backend module records into this array when it exists (opt-in, see
+	// ui/src/lib/backend/index.ts: Tauri's own invoke cannot be wrapped, it is read-only).
+	window.__ipc ??= [];
+	done(true);
+}
+
 /**
  * Types `word` into the search box one character at a time (after clearing it), timing each
  * keystroke from the input event's dispatch to the frame after the grid shows the new
- * query's rows. A new query always empties the grid first (StockList.reset sets the count to
- * 0), so "rows reflect the new text" is: the rows went away and came back.
+ * query's rows. The grid is `aria-busy` from the keystroke until the new query's rows are in
+ * the DOM (the previous rows stay on screen meanwhile), so "rows reflect the new text" is:
+ * busy came and went.
  */
 function pageType(word, done) {
 	const input = document.querySelector('input[type=search]');
@@ -281,7 +292,7 @@ function pageType(word, done) {
 	const sel = '[role=row][data-sku]';
 	const one = (value) =>
 		new Promise((resolve) => {
-			let sawEmpty = false;
+			let sawBusy = false;
 			let finished = false;
 			const t0 = { v: 0 };
 			const end = (rec) => {
@@ -293,17 +304,17 @@ function pageType(word, done) {
 			};
 			const check = () => {
 				if (finished) return;
-				const rows = grid.querySelectorAll(sel);
-				if (rows.length === 0) {
-					sawEmpty = true;
+				if (grid.getAttribute('aria-busy') === 'true') {
+					sawBusy = true;
 					return;
 				}
-				if (!sawEmpty) return;
+				if (!sawBusy) return;
+				const rows = grid.querySelectorAll(sel);
 				const tRows = performance.now();
 				finished = true;
 				mo.disconnect();
 				clearTimeout(timer);
-				const first = rows[0].dataset.sku;
+				const first = rows[0]?.dataset.sku ?? null;
 				const n = rows.length;
 				requestAnimationFrame(() => {
 					const tRaf = performance.now();
@@ -315,14 +326,19 @@ function pageType(word, done) {
 								rows_ms: tRows - t0.v,
 								raf_ms: tRaf - t0.v,
 								rows: n,
-								first
+								first,
+								// The `search` round trips this keystroke caused (first: the one
+								// that answered the new text; its end is when rendering began).
+								ipc: (window.__ipc ?? [])
+									.filter((x) => x[0] === 'search' && x[1] >= t0.v && x[2] !== null && x[2] <= tRows)
+									.map((x) => ({ start_ms: x[1] - t0.v, end_ms: x[2] - t0.v }))
 							}),
 						0
 					);
 				});
 			};
 			const mo = new MutationObserver(check);
-			mo.observe(grid, { childList: true, subtree: true });
+			mo.observe(grid, { childList: true, subtree: true, attributes: true, attributeFilter: ['aria-busy'] });
 			const timer = setTimeout(() => end({ value, timeout: true }), 10000);
 			input.value = value;
 			t0.v = performance.now();
@@ -396,6 +412,69 @@ function pageScroll(phases, done) {
 		vp.scrollTop = 0;
 		return results;
 	})().then(done, (e) => done({ error: String(e) }));
+}
+
+/**
+ * The peer of the grid's scrolling: the same rows (clones of the grid's row elements, same
+ * classes and so the same styles) as STATIC DOM in a clone of the viewport laid over it,
+ * scrolled natively at the same `px` per frame with no script work at all. Its frame times
+ * are what this web view under Xvfb can do for rows of this markup; the grid's are compared
+ * with them (`idle` frames, no scrolling, are the floor of rAF itself).
+ */
+function pageScrollPeer(frames, px, done) {
+	const vp = document.querySelector('[role=grid] .viewport');
+	const deadline = performance.now() + 10000;
+	const wait = () => {
+		if (vp.querySelectorAll('[role=row][data-sku]').length > 0) run();
+		else if (performance.now() > deadline) done({ error: 'no rows to clone' });
+		else setTimeout(wait, 50);
+	};
+	wait();
+	function run() {
+	const rows = [...vp.querySelectorAll('[role=row][data-sku]')];
+	const rect = vp.getBoundingClientRect();
+	const peer = vp.cloneNode(false);
+	peer.removeAttribute('role');
+	Object.assign(peer.style, {
+		position: 'fixed',
+		left: `${rect.left}px`,
+		top: `${rect.top}px`,
+		width: `${rect.width}px`,
+		height: `${rect.height}px`,
+		zIndex: '1000',
+		background: getComputedStyle(vp.closest('[role=grid]')).backgroundColor || 'white'
+	});
+	const spacer = vp.firstElementChild.cloneNode(false);
+	const need = Math.ceil((frames * px + rect.height) / 32) + 2;
+	spacer.style.height = `${need * 32}px`;
+	const list = vp.firstElementChild.firstElementChild.cloneNode(false);
+	list.style.transform = 'none';
+	list.removeAttribute('role');
+	for (let i = 0; i < need; i++) {
+		const r = rows[i % rows.length].cloneNode(true);
+		r.removeAttribute('role');
+		r.removeAttribute('data-sku');
+		list.appendChild(r);
+	}
+	spacer.appendChild(list);
+	peer.appendChild(spacer);
+	document.body.appendChild(peer);
+	const intervals = [];
+	let last = null;
+	let i = 0;
+	const step = (ts) => {
+		if (last !== null) intervals.push(ts - last);
+		last = ts;
+		if (i++ >= frames) {
+			peer.remove();
+			return done({ intervals, elements: need });
+		}
+		peer.scrollTop += px;
+		requestAnimationFrame(step);
+	};
+	// Let the static list lay out and paint once before timing.
+	setTimeout(() => requestAnimationFrame(step), 300);
+	}
 }
 
 /** Moves the selection one row down (ArrowDown on the grid) and opens it (Enter); times
@@ -520,6 +599,16 @@ function pageWatchLive(done) {
 	);
 }
 
+/** A picture of the window from the X server, best effort (see e2e/support.mjs `windowShot`:
+ * WebDriver's own screenshot never answers when the web view draws without compositing). */
+async function shot(path) {
+	try {
+		await windowShot(path);
+	} catch (e) {
+		mark(`screenshot ${path}: ${e.message}`);
+	}
+}
+
 // ---- phases ----------------------------------------------------------------------------------
 
 const figures = { build: process.env.BENCH_BUILD ?? 'debug', started: new Date().toISOString() };
@@ -590,7 +679,7 @@ async function bench100kSession() {
 	await sleep(5000);
 	figures.memory_at_rest = appMemory(driver.pid);
 	mark(`memory at rest: ${JSON.stringify(figures.memory_at_rest)}`);
-	await browser.saveScreenshot(join(OUT, 'grid-100k.png'));
+	await shot(join(OUT, 'grid-100k.png'));
 
 	if (want('keys')) await benchKeys();
 	if (want('scroll')) await benchScroll();
@@ -625,6 +714,7 @@ async function benchKeys() {
 				'V07-1',
 				'sprocket'
 			];
+	await inPage(10000, 'timing IPC', pageTimeIpc);
 	const strokes = [];
 	for (const w of words) {
 		const r = await inPage(120000, `typing ${w}`, pageType, w);
@@ -639,6 +729,11 @@ async function benchKeys() {
 		rows_in_dom_ms: summary(ok.map((s) => s.rows_ms)),
 		timeouts: timedOut.map((s) => s.value),
 		first_keystroke_ms: ok[0]?.ms ?? null,
+		// Input → the answering `search` resolved (query, serialisation, transport), and
+		// from there → the frame after the rows were painted (Svelte, layout, paint).
+		input_to_search_answer_ms: summary(ok.filter((s) => s.ipc?.length).map((s) => s.ipc[s.ipc.length - 1].end_ms)),
+		search_round_trip_ms: summary(ok.filter((s) => s.ipc?.length).map((s) => s.ipc[s.ipc.length - 1].end_ms - s.ipc[s.ipc.length - 1].start_ms)),
+		answer_to_painted_ms: summary(ok.filter((s) => s.ipc?.length).map((s) => s.ms - s.ipc[s.ipc.length - 1].end_ms)),
 		slowest: [...ok].sort((a, b) => b.ms - a.ms).slice(0, 5).map((s) => ({ value: s.value, ms: Math.round(s.ms) }))
 	};
 	mark(`keystrokes: ${JSON.stringify(figures.keystroke.painted_ms)}`);
@@ -648,6 +743,7 @@ async function benchScroll() {
 
 	// Scrolling.
 	const phases = [
+		['idle (no scrolling: the rAF floor)', 120, 0],
 		['steady 32 px/frame', 600, 32],
 		['fast 320 px/frame', 300, 320],
 		['jumps (random offset every 10 frames)', 300, 'jump']
@@ -666,7 +762,19 @@ async function benchScroll() {
 		blank_rows_100ms_after_stop: p.blank_after_100ms,
 		scroll_height_px: p.scrollHeight
 	}));
-	const all = scroll.flatMap((p) => p.intervals);
+	const peer = await inPage(120000, 'scrolling the static peer', pageScrollPeer, 600, 32);
+	if (peer.error) throw new Error(`peer: ${peer.error}`);
+	const steady = scroll.find((p) => p.px === 32);
+	figures.scroll_peer = {
+		what: 'the same rows as static DOM, scrolled natively 32 px/frame, no script',
+		rows: peer.elements,
+		frame_ms: summary(peer.intervals),
+		// The grid's steady scroll over its static peer (1.0: virtualisation costs nothing).
+		grid_over_peer_p50: steady ? Math.round((pct(steady.intervals, 50) / pct(peer.intervals, 50)) * 100) / 100 : null,
+		grid_over_peer_p95: steady ? Math.round((pct(steady.intervals, 95) / pct(peer.intervals, 95)) * 100) / 100 : null
+	};
+	mark(`scroll peer: ${JSON.stringify(figures.scroll_peer)}`);
+	const all = scroll.filter((p) => p.px !== 0).flatMap((p) => p.intervals);
 	figures.scroll_all = { frame_ms: summary(all), dom_rows_max: Math.max(...scroll.flatMap((p) => p.rows)) };
 	mark(`scroll: ${JSON.stringify(figures.scroll_all)}`);
 }
@@ -679,7 +787,7 @@ async function benchItems() {
 	for (let i = 0; i < ITEMS; i++) {
 		const r = await inPage(20000, 'opening an item', pageOpenNext);
 		opens.push(r);
-		if (i === 0) await browser.saveScreenshot(join(OUT, 'item-100k.png'));
+		if (i === 0) await shot(join(OUT, 'item-100k.png'));
 		const back = await inPage(20000, 'going back', pageBack);
 		if (!back) throw new Error('the grid did not come back after Esc');
 		// Three failures in a row: the item screen is broken, not slow; say so and stop.
@@ -746,10 +854,10 @@ async function benchDemo() {
 	if (watching !== true) throw new Error(`subscribe_events: ${JSON.stringify(watching)}`);
 	const watchStart = Date.now();
 	mark(`watching stockouts for ${DEMO_SECONDS} s (grid sorted by on hand, from row ${firstPositive})`);
-	await browser.saveScreenshot(join(OUT, 'demo-grid.png'));
+	await shot(join(OUT, 'demo-grid.png'));
 	await sleep(DEMO_SECONDS * 1000);
 	const live = await browser.execute(() => window.__bench);
-	await browser.saveScreenshot(join(OUT, 'demo-after.png'));
+	await shot(join(OUT, 'demo-after.png'));
 	const calls = notifyCalls().filter((c) => c.wall >= watchStart - 1000);
 	const outs = live.events.filter((e) => e.type === 'stocked_out');
 	// The commit: the sync run (the demo's stock pulse) that wrote the change finished, and
@@ -815,11 +923,14 @@ function table() {
 		['launch → first rows painted', ms(f.launch?.spawn_to_rows_painted_ms), '≤ 1.5 s (anchor)'],
 		['  UI only: navigation start → rows painted', ms(f.launch?.ui_navigation_to_rows_painted_ms), ''],
 		['keystroke → rows painted', p(f.keystroke?.painted_ms), 'p95 ≤ 50 ms'],
+		['  input → search answered (IPC round trip)', `${p(f.keystroke?.input_to_search_answer_ms)}; round trip ${p(f.keystroke?.search_round_trip_ms)}`, ''],
+		['  search answered → rows painted', p(f.keystroke?.answer_to_painted_ms), ''],
 		...(f.scroll ?? []).map((s) => [
 			`scroll frames, ${s.phase}`,
 			`${p(s.frame_ms)}; DOM rows ≤ ${s.dom_rows.max}; frames > 16.7 ms: ${s.frames_over_16_7ms}`,
 			'p95 ≤ 16.7 ms, ≤ 60 rows'
 		]),
+		['scroll frames, static peer (same rows, no script)', `${p(f.scroll_peer?.frame_ms)}; grid/peer p50 ${f.scroll_peer?.grid_over_peer_p50}×, p95 ${f.scroll_peer?.grid_over_peer_p95}×`, ''],
 		['scroll frames, all', `${p(f.scroll_all?.frame_ms)}; DOM rows ≤ ${f.scroll_all?.dom_rows_max}`, 'p95 ≤ 16.7 ms'],
 		['item open → chart painted', f.item_open?.painted_ms?.n ? p(f.item_open.painted_ms) : `n/a${f.item_open?.failure ? ` (item screen failed: ${f.item_open.failure.errors?.[0] ?? 'no chart'})` : ''}`, 'p95 ≤ 100 ms'],
 		['stock change committed (run finished) → row shows Out of stock', p(f.stock_change?.commit_to_row_ms), '≤ 1 s'],
@@ -845,7 +956,7 @@ try {
 	failed = e;
 	figures.error = String(e?.stack ?? e);
 	console.error(`bench: ${e?.stack ?? e}`);
-	if (browser) await browser.saveScreenshot(join(OUT, 'failure.png')).catch(() => {});
+	if (browser) await shot(join(OUT, 'failure.png'));
 } finally {
 	await stopDriver();
 }
