@@ -158,7 +158,7 @@ impl Generation {
         let pooled = lock(&self.readers).pop();
         let conn = match pooled {
             Some(c) => c,
-            None => workstation::local::open_or_create(&self.local_path)?,
+            None => workstation::local::open_reader(&self.local_path)?,
         };
         let result = f(&conn);
         let mut pool = lock(&self.readers);

@@ -76,6 +76,7 @@ impl Follower {
         } else {
             crate::local::open_or_create(path)?
         };
+        crate::local::tune_for_reading(&conn)?;
         Follower::new(conn, since)
     }
 
