@@ -67,6 +67,11 @@ export class PagedWindow {
 		return this.hint !== null ? Math.max(grown, this.hint) : grown;
 	}
 
+	/** Sets (or clears) the size hint: it may arrive after the walk started. */
+	setHint(hint: number | null): void {
+		this.hint = hint;
+	}
+
 	/** Exact row count of a completed walk (the last page's length may have been evicted). */
 	private lastCount = 0;
 

@@ -134,7 +134,11 @@ export class StockList {
 
 	setTotalHint(total: number | null): void {
 		this.totalHint = total;
-		if (this.unfiltered && !this.complete) this.count = this.window.count;
+		if (this.unfiltered && !this.complete) {
+			// The first page may have been asked before the dashboard answered.
+			this.window.setHint(total);
+			if (!this.refreshing) this.count = this.window.count;
+		}
 	}
 
 	/** Starts the query over (new generation): first page, same view. */

@@ -78,6 +78,33 @@ describe('StockList', () => {
 		expect(list.row(0)).toBeUndefined();
 	});
 
+	it('sizes the unfiltered list by the total even when the total arrives after the first page', async () => {
+		mockIPC((cmd, args) => {
+			const q = (args as { query: SearchQuery }).query;
+			const start = q.after ? Number(q.after) : 0;
+			const rows = Array.from({ length: q.limit! }, (_, k) => summary(start + k));
+			const next = start + q.limit!;
+			return { rows, next_cursor: next < 100_000 ? String(next) : null };
+		});
+		const list = new StockList();
+		list.show(0, 30);
+		list.reset();
+		await tick();
+		expect(list.count).toBe(400); // one page walked, one page of placeholders
+		list.setTotalHint(100_000);
+		expect(list.count).toBe(100_000);
+		// Scrolling far down walks the pages; the size stays the total, not the walked rows.
+		list.show(50_000, 50_030);
+		await tick();
+		expect(list.count).toBe(100_000);
+		expect(list.complete).toBe(false);
+		list.show(99_970, 100_000);
+		for (let i = 0; i < 5; i++) await tick();
+		expect(list.complete).toBe(true);
+		expect(list.count).toBe(100_000);
+		expect(list.row(99_999)?.sku).toBe(summary(99_999).sku);
+	});
+
 	it('walks pages as the view moves down, passing each next_cursor back as after', async () => {
 		const seen: Array<string | null> = [];
 		mockIPC((cmd, args) => {
