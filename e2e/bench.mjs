@@ -648,6 +648,39 @@ async function bench100k() {
 	}
 }
 
+/**
+ * The app's memory at rest WITHOUT WebDriver: started directly (same environment, same 100k
+ * cache), left alone for `BENCH_REST_SECONDS` (default 10), measured, stopped. Under
+ * WebKitWebDriver the app also hosts the automation session, whose memory is the driver's,
+ * not the app's (it grew by hundreds of MB over a run while the app alone stays flat).
+ */
+async function standaloneMemory() {
+	const seconds = Number(process.env.BENCH_REST_SECONDS ?? 10);
+	const app = spawn(APP, [], { stdio: ['ignore', 'ignore', 'ignore'], env: process.env });
+	try {
+		await sleep(seconds * 1000);
+		const kids = procChildren();
+		const procs = [app.pid, ...descendants(app.pid, kids)].map((p) => {
+			try {
+				return procInfo(p);
+			} catch {
+				return null;
+			}
+		}).filter(Boolean);
+		const r = (v) => Math.round(v * 10) / 10;
+		return {
+			after_s: seconds,
+			processes: procs.map((p) => ({ comm: p.comm, rss_mb: r(p.rss_mb), anon_mb: r(p.anon_mb), file_mb: r(p.file_mb), pss_mb: p.pss_mb === null ? null : r(p.pss_mb) })),
+			rss_sum_mb: r(procs.reduce((a, p) => a + p.rss_mb, 0)),
+			pss_sum_mb: procs.every((p) => p.pss_mb !== null) ? r(procs.reduce((a, p) => a + p.pss_mb, 0)) : null
+		};
+	} finally {
+		const exited = new Promise((res) => app.once('exit', res));
+		app.kill('SIGTERM');
+		await withTimeout(exited, 10000, 'the standalone app to stop').catch(() => app.kill('SIGKILL'));
+	}
+}
+
 async function bench100kSession() {
 	await startDriver();
 	const spawnAt = Date.now();
@@ -684,6 +717,7 @@ async function bench100kSession() {
 	if (want('keys')) await benchKeys();
 	if (want('scroll')) await benchScroll();
 	if (want('items')) await benchItems();
+	if (want('ipc')) await benchIpcOnly();
 
 	await sleep(5000);
 	figures.memory_after_use = appMemory(driver.pid);
@@ -777,6 +811,28 @@ async function benchScroll() {
 	const all = scroll.filter((p) => p.px !== 0).flatMap((p) => p.intervals);
 	figures.scroll_all = { frame_ms: summary(all), dom_rows_max: Math.max(...scroll.flatMap((p) => p.rows)) };
 	mark(`scroll: ${JSON.stringify(figures.scroll_all)}`);
+}
+
+/** Memory diagnosis (BENCH_PHASES=ipc, not in the default set): the commands the screens use,
+ * many times, with nothing rendered, and the app's memory before and after. */
+async function benchIpcOnly() {
+	const before = appMemory(driver.pid);
+	const q = { text: null, filters: { out_of_stock: false, below_reorder: false, critical: false, location: null, supplier: null, status: null }, sort: null, dir: 'asc', limit: 200, after: null };
+	let after = null;
+	const skus = [];
+	for (let i = 0; i < 300; i++) {
+		const p = await invoke('search', { query: { ...q, after } });
+		if (skus.length < 300) skus.push(p.rows[0].sku);
+		after = p.next_cursor;
+		if (!after) break;
+	}
+	const mid = appMemory(driver.pid);
+	for (const sku of skus) await invoke('item', { sku });
+	await sleep(5000);
+	const afterItems = appMemory(driver.pid);
+	await sleep(30000);
+	figures.ipc_only = { pages: skus.length, before: before?.processes?.[0], after_search: mid?.processes?.[0], after_items: afterItems?.processes?.[0], after_35s_idle: appMemory(driver.pid)?.processes?.[0] };
+	mark(`ipc only: ${JSON.stringify(figures.ipc_only)}`);
 }
 
 async function benchItems() {
@@ -937,8 +993,9 @@ function table() {
 		['stock change committed (run finished) → Notify on D-Bus', p(f.stock_change?.commit_to_notify_ms), '≤ 1 s'],
 		['  event derived (Envelope at) → row updated', p(f.stock_change?.row_updated_ms), ''],
 		['  event derived (Envelope at) → Notify on D-Bus', p(f.stock_change?.notify_ms), ''],
-		['RSS at rest (app + WebKit), 100k grid idle 5 s', f.memory_at_rest ? `${f.memory_at_rest.rss_sum_mb} MB (PSS ${f.memory_at_rest.pss_sum_mb} MB): ${f.memory_at_rest.processes.map((x) => `${x.comm} ${x.rss_mb} (anon ${x.anon_mb ?? '?'}, file ${x.file_mb ?? '?'})`).join(', ')}` : 'n/a', ''],
-		['RSS after the run (idle 5 s)', f.memory_after_use ? `${f.memory_after_use.rss_sum_mb} MB (PSS ${f.memory_after_use.pss_sum_mb} MB): ${f.memory_after_use.processes.map((x) => `${x.comm} ${x.rss_mb} (anon ${x.anon_mb ?? '?'}, file ${x.file_mb ?? '?'})`).join(', ')}` : 'n/a', '']
+		['RSS at rest, app alone (no WebDriver), 100k cache', f.memory_standalone ? `${f.memory_standalone.rss_sum_mb} MB (PSS ${f.memory_standalone.pss_sum_mb} MB): ${f.memory_standalone.processes.map((x) => `${x.comm} ${x.rss_mb} (anon ${x.anon_mb}, file ${x.file_mb})`).join(', ')}` : 'n/a', ''],
+		['RSS at rest under WebDriver (app + WebKit), 100k grid idle 5 s', f.memory_at_rest ? `${f.memory_at_rest.rss_sum_mb} MB (PSS ${f.memory_at_rest.pss_sum_mb} MB): ${f.memory_at_rest.processes.map((x) => `${x.comm} ${x.rss_mb} (anon ${x.anon_mb ?? '?'}, file ${x.file_mb ?? '?'})`).join(', ')}` : 'n/a', ''],
+		['RSS after the run under WebDriver (idle 5 s)', f.memory_after_use ? `${f.memory_after_use.rss_sum_mb} MB (PSS ${f.memory_after_use.pss_sum_mb} MB): ${f.memory_after_use.processes.map((x) => `${x.comm} ${x.rss_mb} (anon ${x.anon_mb ?? '?'}, file ${x.file_mb ?? '?'})`).join(', ')}` : 'n/a', '']
 	];
 	const w0 = Math.max(...rows.map((r) => r[0].length));
 	return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b}${c ? `   [goal ${c}]` : ''}`).join('\n');
@@ -951,6 +1008,16 @@ try {
 	if (!APP || !existsSync(APP)) throw new Error(`APP_BIN must name the built app (got ${APP})`);
 	mkdirSync(OUT, { recursive: true });
 	if (process.env.BENCH_SKIP_100K !== '1') await bench100k();
+	if (process.env.BENCH_SKIP_100K !== '1') {
+		const finale = await rejectingFinale();
+		process.env.FINALE_BASE_URL = `http://127.0.0.1:${finale.address().port}`;
+		try {
+			figures.memory_standalone = await standaloneMemory();
+		} finally {
+			finale.close();
+		}
+		mark(`memory, app alone at rest: ${JSON.stringify(figures.memory_standalone)}`);
+	}
 	if (want('demo')) await benchDemo();
 } catch (e) {
 	failed = e;
