@@ -928,7 +928,12 @@ async function benchDemo() {
 	const stockouts = [];
 	for (const e of perItem.values()) {
 		const at = Date.parse(e.at);
-		const run = runs.filter((r) => r.finished <= at + 5).sort((a, b) => b.finished - a.finished)[0];
+		// The run that wrote it: the last one finished by the event, or up to 100 ms after it
+		// (a run's record is stamped finished after its data commits, and the follower may
+		// derive the event in between: then the commit is before `finished_at`, and the figure
+		// below is an upper bound; matching only runs finished before the event attributed such
+		// a stockout to the previous run, 5 s earlier).
+		const run = runs.filter((r) => r.finished <= at + 100).sort((a, b) => b.finished - a.finished)[0];
 		const commit = run ? run.finished : null;
 		const row = live.rows[e.sku];
 		const notify = calls.find((c) => c.summary.includes(e.sku) || c.body.includes(e.sku));
