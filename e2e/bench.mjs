@@ -181,7 +181,10 @@ async function startDriver() {
 		stdio: ['ignore', 'inherit', 'inherit'],
 		env: process.env
 	});
+	// tauri-driver answers before its WebKitWebDriver listens: a session asked in between
+	// fails with a connection error, so wait for both.
 	await eventually(15000, 'tauri-driver', () => portOpen(PORT));
+	await eventually(15000, 'WebKitWebDriver', () => portOpen(PORT + 1));
 }
 
 async function stopDriver() {

@@ -71,7 +71,10 @@ export async function startApp({ app, args, port, env = process.env }) {
 		}
 	};
 	try {
+		// tauri-driver answers before its WebKitWebDriver listens: a session asked in between
+		// fails with a connection error, so wait for both.
 		await eventually(15000, 'tauri-driver', () => portOpen(port));
+		await eventually(15000, 'WebKitWebDriver', () => portOpen(port + 1));
 		const browser = await withTimeout(
 			remote({
 				hostname: '127.0.0.1',
