@@ -24,6 +24,8 @@ import { SvelteSet } from 'svelte/reactivity';
 export const PAGE_SIZE = 200;
 /** Pages kept in memory either side of the rows in view. */
 export const KEEP_PAGES = 4;
+/** Rows past the view that are read before they are needed (scrolling down). */
+export const READ_AHEAD = PAGE_SIZE / 2;
 /** How long a changed row stays highlighted (ms). */
 export const FLASH_MS = 1500;
 
@@ -169,7 +171,9 @@ export class StockList {
 	private async pump(): Promise<void> {
 		if (this.inflight || !this.started) return;
 		const gen = this.generation;
-		const end = Math.max(this.view.end, 1);
+		// Half a page ahead of the view: the next page is usually in memory before its rows
+		// scroll into view, so they appear without placeholders.
+		const end = Math.max(this.view.end + READ_AHEAD, 1);
 		const want = this.window.nextToLoad(this.view.start, end);
 		if (!want) {
 			this.loading = false;
