@@ -26,7 +26,8 @@ import {
 	screenshot,
 	search,
 	sleep,
-	startApp
+	startApp,
+	visibleWindow
 } from './support.mjs';
 
 const APP = process.env.APP_BIN;
@@ -443,14 +444,8 @@ test('6b. the stockout was not notified again during the run', async () => {
 	assert.equal(notifyCount(stockout.summary), 1, `still one Notify call for ${stockout.sku}`);
 });
 
-/** Whether the app's window is mapped (shown); hidden windows are not `--onlyvisible`. */
-function windowShown() {
-	try {
-		return execFileSync('xdotool', ['search', '--onlyvisible', '--name', '^Stockpulse$'], { encoding: 'utf8' }).trim() !== '';
-	} catch {
-		return false; // xdotool exits 1 when nothing matches
-	}
-}
+/** Whether the app's window is mapped (shown); a hidden window is not. */
+const windowShown = () => visibleWindow() !== null;
 
 /** Whether process `pid` still runs (a zombie waiting for its parent does not). */
 function running(pid) {

@@ -27,10 +27,16 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { join } from 'node:path';
-import { remote } from 'webdriverio';
-import { windowShot } from './support.mjs';
+import {
+	endSession,
+	eventually,
+	sleep,
+	startDriver as startTauriDriver,
+	startSession,
+	windowShot,
+	withTimeout
+} from './support.mjs';
 
 const APP = process.env.APP_BIN;
 const HOME = process.env.BENCH_HOME;
@@ -45,40 +51,8 @@ const DEMO_SECONDS = Number(process.env.BENCH_DEMO_SECONDS ?? 100);
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'keys,scroll,items,demo').split(','));
 const want = (p) => PHASES.has(p);
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const t0 = Date.now();
 const mark = (what) => console.error(`[bench +${((Date.now() - t0) / 1000).toFixed(1)} s] ${what}`);
-
-function withTimeout(promise, ms, what) {
-	let timer;
-	const timeout = new Promise((_, reject) => {
-		timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-	});
-	return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-async function eventually(ms, what, f, every = 100) {
-	const deadline = Date.now() + ms;
-	let last;
-	while (Date.now() < deadline) {
-		try {
-			const v = await f();
-			if (v) return v;
-		} catch (e) {
-			last = e;
-		}
-		await sleep(every);
-	}
-	throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last}` : ''}`);
-}
-
-async function portOpen(port) {
-	return new Promise((resolve) => {
-		const s = net.connect(port, '127.0.0.1');
-		s.once('connect', () => (s.destroy(), resolve(true)));
-		s.once('error', () => resolve(false));
-	});
-}
 
 // ---- statistics -----------------------------------------------------------------------------
 
@@ -142,20 +116,18 @@ function procInfo(pid) {
 		pss_mb: pss === null ? null : pss / 1024
 	};
 }
-/** The app (a descendant of our tauri-driver named stockpulse-app) and everything under it. */
-function appMemory(driverPid) {
-	const kids = procChildren();
-	const all = descendants(driverPid, kids).map((p) => {
-		try {
-			return procInfo(p);
-		} catch {
-			return null;
-		}
-	}).filter(Boolean);
-	const app = all.find((p) => p.comm.startsWith('stockpulse-app'));
-	if (!app) return null;
-	const under = new Set(descendants(app.pid, kids));
-	const procs = [app, ...all.filter((p) => under.has(p.pid))];
+/** Memory of the process `pid` and everything under it (`null` when it is gone). */
+function memoryOf(pid, kids = procChildren()) {
+	const procs = [pid, ...descendants(pid, kids)]
+		.map((p) => {
+			try {
+				return procInfo(p);
+			} catch {
+				return null; // gone
+			}
+		})
+		.filter(Boolean);
+	if (procs.length === 0 || procs[0].pid !== pid) return null;
 	const r = (v) => Math.round(v * 10) / 10;
 	return {
 		processes: procs.map((p) => ({
@@ -171,49 +143,37 @@ function appMemory(driverPid) {
 	};
 }
 
+/** The app (a descendant of our tauri-driver named stockpulse-app) and everything under it. */
+function appMemory(driverPid) {
+	const kids = procChildren();
+	const app = descendants(driverPid, kids).find((p) => {
+		try {
+			return readFileSync(`/proc/${p}/comm`, 'utf8').startsWith('stockpulse-app');
+		} catch {
+			return false;
+		}
+	});
+	return app === undefined ? null : memoryOf(app, kids);
+}
+
 // ---- WebDriver --------------------------------------------------------------------------------
 
+/** tauri-driver (`{ process, stop }`, see e2e/support.mjs) and the session through it. */
 let driver;
 let browser;
 
 async function startDriver() {
-	driver = spawn('tauri-driver', ['--port', String(PORT), '--native-port', String(PORT + 1)], {
-		stdio: ['ignore', 'inherit', 'inherit'],
-		env: process.env
-	});
-	// tauri-driver answers before its WebKitWebDriver listens: a session asked in between
-	// fails with a connection error, so wait for both.
-	await eventually(15000, 'tauri-driver', () => portOpen(PORT));
-	await eventually(15000, 'WebKitWebDriver', () => portOpen(PORT + 1));
+	driver = await startTauriDriver({ port: PORT });
 }
 
 async function stopDriver() {
-	if (browser) await withTimeout(browser.deleteSession(), 10000, 'closing the session').catch(() => {});
+	if (browser) await endSession(browser);
 	browser = null;
-	// SIGTERM (not SIGKILL): tauri-driver then stops its WebKitWebDriver too.
-	if (driver && driver.exitCode === null) {
-		const exited = new Promise((r) => driver.once('exit', r));
-		driver.kill('SIGTERM');
-		await withTimeout(exited, 10000, 'tauri-driver to stop').catch((e) => mark(e.message));
-	}
+	await driver?.stop();
 }
 
 async function session(args) {
-	return withTimeout(
-		remote({
-			hostname: '127.0.0.1',
-			port: PORT,
-			logLevel: 'error',
-			connectionRetryCount: 0,
-			capabilities: {
-				browserName: 'wry',
-				'wdio:enforceWebDriverClassic': true,
-				'tauri:options': { application: APP, args }
-			}
-		}),
-		90000,
-		'the app to start under WebKitWebDriver'
-	);
+	return startSession({ app: APP, args, port: PORT, ms: 90000 });
 }
 
 /** Runs `fn(arg, done)` in the page with a deadline of its own. */
@@ -646,6 +606,8 @@ async function bench100k() {
 	process.env.FINALE_BASE_URL = `http://127.0.0.1:${finale.address().port}`;
 	try {
 		await bench100kSession();
+		figures.memory_standalone = await standaloneMemory();
+		mark(`memory, app alone at rest: ${JSON.stringify(figures.memory_standalone)}`);
 	} finally {
 		finale.close();
 	}
@@ -662,21 +624,8 @@ async function standaloneMemory() {
 	const app = spawn(APP, [], { stdio: ['ignore', 'ignore', 'ignore'], env: process.env });
 	try {
 		await sleep(seconds * 1000);
-		const kids = procChildren();
-		const procs = [app.pid, ...descendants(app.pid, kids)].map((p) => {
-			try {
-				return procInfo(p);
-			} catch {
-				return null;
-			}
-		}).filter(Boolean);
-		const r = (v) => Math.round(v * 10) / 10;
-		return {
-			after_s: seconds,
-			processes: procs.map((p) => ({ comm: p.comm, rss_mb: r(p.rss_mb), anon_mb: r(p.anon_mb), file_mb: r(p.file_mb), pss_mb: p.pss_mb === null ? null : r(p.pss_mb) })),
-			rss_sum_mb: r(procs.reduce((a, p) => a + p.rss_mb, 0)),
-			pss_sum_mb: procs.every((p) => p.pss_mb !== null) ? r(procs.reduce((a, p) => a + p.pss_mb, 0)) : null
-		};
+		const m = memoryOf(app.pid);
+		return m && { after_s: seconds, ...m };
 	} finally {
 		const exited = new Promise((res) => app.once('exit', res));
 		app.kill('SIGTERM');
@@ -695,7 +644,7 @@ async function bench100kSession() {
 	const first = await eventually(60000, 'the first rows', async () => {
 		const r = await inPage(60000, 'first rows', pageFirstRows);
 		return r && /tauri|localhost/.test(r.href) ? r : null;
-	});
+	}, 100);
 	const launch = {
 		session_ms: sessionMs,
 		spawn_to_rows_painted_ms: Math.round(first.wallPaint - spawnAt),
@@ -713,7 +662,7 @@ async function bench100kSession() {
 	mark(`cache: ${JSON.stringify(figures.cache)}`);
 
 	await sleep(5000);
-	figures.memory_at_rest = appMemory(driver.pid);
+	figures.memory_at_rest = appMemory(driver.process.pid);
 	mark(`memory at rest: ${JSON.stringify(figures.memory_at_rest)}`);
 	await shot(join(OUT, 'grid-100k.png'));
 
@@ -723,7 +672,7 @@ async function bench100kSession() {
 	if (want('ipc')) await benchIpcOnly();
 
 	await sleep(5000);
-	figures.memory_after_use = appMemory(driver.pid);
+	figures.memory_after_use = appMemory(driver.process.pid);
 	mark(`memory after use: ${JSON.stringify(figures.memory_after_use)}`);
 	await stopDriver();
 }
@@ -819,7 +768,7 @@ async function benchScroll() {
 /** Memory diagnosis (BENCH_PHASES=ipc, not in the default set): the commands the screens use,
  * many times, with nothing rendered, and the app's memory before and after. */
 async function benchIpcOnly() {
-	const before = appMemory(driver.pid);
+	const before = appMemory(driver.process.pid);
 	const q = { text: null, filters: { out_of_stock: false, below_reorder: false, critical: false, location: null, supplier: null, status: null }, sort: null, dir: 'asc', limit: 200, after: null };
 	let after = null;
 	const skus = [];
@@ -829,12 +778,12 @@ async function benchIpcOnly() {
 		after = p.next_cursor;
 		if (!after) break;
 	}
-	const mid = appMemory(driver.pid);
+	const mid = appMemory(driver.process.pid);
 	for (const sku of skus) await invoke('item', { sku });
 	await sleep(5000);
-	const afterItems = appMemory(driver.pid);
+	const afterItems = appMemory(driver.process.pid);
 	await sleep(30000);
-	figures.ipc_only = { pages: skus.length, before: before?.processes?.[0], after_search: mid?.processes?.[0], after_items: afterItems?.processes?.[0], after_35s_idle: appMemory(driver.pid)?.processes?.[0] };
+	figures.ipc_only = { pages: skus.length, before: before?.processes?.[0], after_search: mid?.processes?.[0], after_items: afterItems?.processes?.[0], after_35s_idle: appMemory(driver.process.pid)?.processes?.[0] };
 	mark(`ipc only: ${JSON.stringify(figures.ipc_only)}`);
 }
 
@@ -981,6 +930,10 @@ function table() {
 	const f = figures;
 	const ms = (v) => (v === null || v === undefined ? 'n/a' : `${Math.round(v)} ms`);
 	const p = (s) => (s && s.n ? `p50 ${s.p50} / p95 ${s.p95} / max ${s.max} ms (n=${s.n})` : 'n/a');
+	const mem = (m) =>
+		m
+			? `${m.rss_sum_mb} MB (PSS ${m.pss_sum_mb} MB): ${m.processes.map((x) => `${x.comm} ${x.rss_mb} (anon ${x.anon_mb}, file ${x.file_mb})`).join(', ')}`
+			: 'n/a';
 	const rows = [
 		['build', f.build, ''],
 		['items in the cache', String(f.cache?.items ?? 'n/a'), ''],
@@ -1001,9 +954,9 @@ function table() {
 		['stock change committed (run finished) → Notify on D-Bus', p(f.stock_change?.commit_to_notify_ms), '≤ 1 s'],
 		['  event derived (Envelope at) → row updated', p(f.stock_change?.row_updated_ms), ''],
 		['  event derived (Envelope at) → Notify on D-Bus', p(f.stock_change?.notify_ms), ''],
-		['RSS at rest, app alone (no WebDriver), 100k cache', f.memory_standalone ? `${f.memory_standalone.rss_sum_mb} MB (PSS ${f.memory_standalone.pss_sum_mb} MB): ${f.memory_standalone.processes.map((x) => `${x.comm} ${x.rss_mb} (anon ${x.anon_mb}, file ${x.file_mb})`).join(', ')}` : 'n/a', ''],
-		['RSS at rest under WebDriver (app + WebKit), 100k grid idle 5 s', f.memory_at_rest ? `${f.memory_at_rest.rss_sum_mb} MB (PSS ${f.memory_at_rest.pss_sum_mb} MB): ${f.memory_at_rest.processes.map((x) => `${x.comm} ${x.rss_mb} (anon ${x.anon_mb ?? '?'}, file ${x.file_mb ?? '?'})`).join(', ')}` : 'n/a', ''],
-		['RSS after the run under WebDriver (idle 5 s)', f.memory_after_use ? `${f.memory_after_use.rss_sum_mb} MB (PSS ${f.memory_after_use.pss_sum_mb} MB): ${f.memory_after_use.processes.map((x) => `${x.comm} ${x.rss_mb} (anon ${x.anon_mb ?? '?'}, file ${x.file_mb ?? '?'})`).join(', ')}` : 'n/a', '']
+		['RSS at rest, app alone (no WebDriver), 100k cache', mem(f.memory_standalone), ''],
+		['RSS at rest under WebDriver (app + WebKit), 100k grid idle 5 s', mem(f.memory_at_rest), ''],
+		['RSS after the run under WebDriver (idle 5 s)', mem(f.memory_after_use), '']
 	];
 	const w0 = Math.max(...rows.map((r) => r[0].length));
 	return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b}${c ? `   [goal ${c}]` : ''}`).join('\n');
@@ -1016,16 +969,6 @@ try {
 	if (!APP || !existsSync(APP)) throw new Error(`APP_BIN must name the built app (got ${APP})`);
 	mkdirSync(OUT, { recursive: true });
 	if (process.env.BENCH_SKIP_100K !== '1') await bench100k();
-	if (process.env.BENCH_SKIP_100K !== '1') {
-		const finale = await rejectingFinale();
-		process.env.FINALE_BASE_URL = `http://127.0.0.1:${finale.address().port}`;
-		try {
-			figures.memory_standalone = await standaloneMemory();
-		} finally {
-			finale.close();
-		}
-		mark(`memory, app alone at rest: ${JSON.stringify(figures.memory_standalone)}`);
-	}
 	if (want('demo')) await benchDemo();
 } catch (e) {
 	failed = e;

@@ -5,7 +5,9 @@
 // UI that never reaches a state must fail the test, not hang it.
 
 import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { remote } from 'webdriverio';
 
@@ -52,18 +54,17 @@ export async function portOpen(port) {
 }
 
 /**
- * Starts tauri-driver on `port` (WebKitWebDriver on `port + 1`) and a session of the app with
- * `args` (and the environment `env`). Returns `{ browser, stop }`; `stop` ends the session and the driver (SIGTERM, so
- * tauri-driver stops its WebKitWebDriver too).
+ * Starts tauri-driver on `port` (WebKitWebDriver on `port + 1`) with the environment `env`,
+ * which is the app's (tauri-driver → WebKitWebDriver → the app), and waits until both listen.
+ * Returns `{ process, stop }`; `stop` ends the driver with SIGTERM, so that tauri-driver stops
+ * its WebKitWebDriver too.
  */
-export async function startApp({ app, args, port, env = process.env }) {
-	// The driver's environment is the app's (tauri-driver → WebKitWebDriver → the app).
+export async function startDriver({ port, env = process.env }) {
 	const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(port + 1)], {
 		stdio: ['ignore', 'inherit', 'inherit'],
 		env
 	});
-	const stop = async (browser) => {
-		if (browser) await withTimeout(browser.deleteSession(), 10000, 'closing the session').catch(() => {});
+	const stop = async () => {
 		if (driver.exitCode === null) {
 			const exited = new Promise((r) => driver.once('exit', r));
 			driver.kill('SIGTERM');
@@ -75,25 +76,55 @@ export async function startApp({ app, args, port, env = process.env }) {
 		// fails with a connection error, so wait for both.
 		await eventually(15000, 'tauri-driver', () => portOpen(port));
 		await eventually(15000, 'WebKitWebDriver', () => portOpen(port + 1));
-		const browser = await withTimeout(
-			remote({
-				hostname: '127.0.0.1',
-				port,
-				logLevel: 'error',
-				connectionRetryCount: 0,
-				waitforTimeout: 5000,
-				capabilities: {
-					browserName: 'wry',
-					'wdio:enforceWebDriverClassic': true,
-					'tauri:options': { application: app, args }
-				}
-			}),
-			60000,
-			'the app to start under WebKitWebDriver'
-		);
-		return { browser, stop: () => stop(browser) };
 	} catch (e) {
-		await stop(null);
+		await stop();
+		throw e;
+	}
+	return { process: driver, stop };
+}
+
+/** A WebDriver session of the app with `args` through the driver on `port` (`ms` to start). */
+export async function startSession({ app, args, port, ms = 60000 }) {
+	return withTimeout(
+		remote({
+			hostname: '127.0.0.1',
+			port,
+			logLevel: 'error',
+			connectionRetryCount: 0,
+			waitforTimeout: 5000,
+			capabilities: {
+				browserName: 'wry',
+				'wdio:enforceWebDriverClassic': true,
+				'tauri:options': { application: app, args }
+			}
+		}),
+		ms,
+		'the app to start under WebKitWebDriver'
+	);
+}
+
+/** Ends a session, within 10 s (a session whose app is gone may never answer). */
+export async function endSession(browser) {
+	await withTimeout(browser.deleteSession(), 10000, 'closing the session').catch(() => {});
+}
+
+/**
+ * Starts the driver and a session of the app with `args` (and the environment `env`).
+ * Returns `{ browser, stop }`; `stop` ends the session and the driver.
+ */
+export async function startApp({ app, args, port, env = process.env }) {
+	const driver = await startDriver({ port, env });
+	try {
+		const browser = await startSession({ app, args, port });
+		return {
+			browser,
+			stop: async () => {
+				await endSession(browser);
+				await driver.stop();
+			}
+		};
+	} catch (e) {
+		await driver.stop();
 		throw e;
 	}
 }
@@ -157,6 +188,16 @@ export async function search(browser, text) {
 	return box;
 }
 
+/** The X id of the first mapped (shown) window titled "Stockpulse", or `null`. */
+export function visibleWindow() {
+	try {
+		const ids = execFileSync('xdotool', ['search', '--onlyvisible', '--name', '^Stockpulse$'], { encoding: 'utf8' });
+		return ids.trim().split('\n')[0] || null;
+	} catch {
+		return null; // xdotool exits 1 when nothing matches
+	}
+}
+
 /**
  * Saves a picture of the app's window as `$E2E_OUT/<name>.png`, taken from the X server
  * (ImageMagick's `import`), i.e. what is on screen. Not WebDriver's screenshot: WebKit takes
@@ -173,9 +214,8 @@ export async function screenshot(_browser, name) {
  * dunst is paused (its popups hidden, none lost) for the moment of the picture.
  */
 export async function windowShot(path) {
-	const id = execFileSync('xdotool', ['search', '--onlyvisible', '--name', '^Stockpulse$'], { encoding: 'utf8' })
-		.trim()
-		.split('\n')[0];
+	const id = visibleWindow();
+	if (id === null) throw new Error('no visible window titled Stockpulse');
 	const dunst = (paused) => {
 		try {
 			execFileSync('dunstctl', ['set-paused', String(paused)], { stdio: 'ignore', timeout: 5000 });
@@ -197,8 +237,6 @@ export async function windowShot(path) {
  * activatable service) — a desktop without notifications. Returns `{ address, stop }`.
  */
 export async function bareSessionBus() {
-	const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-	const { tmpdir } = await import('node:os');
 	const dir = mkdtempSync(join(tmpdir(), 'stockpulse-bus-'));
 	const config = join(dir, 'session.conf');
 	writeFileSync(
