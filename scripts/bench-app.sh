@@ -12,8 +12,8 @@
 #
 # The 100k cache is generated once by the `cache_fixture` tool (tests/bin) into
 # $BENCH_OUT/fixture-<N>/stockpulse/stockpulse.db and copied fresh for every run (the app
-# migrates and writes to it). Same robustness as scripts/e2e.sh: its own session (setsid),
-# timeouts around every step, tauri-driver stopped with SIGTERM, the process group cleaned up.
+# migrates and writes to it). The desktop it runs in, its timeouts and the cleanup are
+# scripts/desktop-session.sh's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -24,12 +24,6 @@ export BENCH_OUT="${BENCH_OUT:-$CARGO_TARGET_DIR/bench-app}"
 export BENCH_BUILD="${BENCH_BUILD:-debug}"
 PRODUCTS="${BENCH_PRODUCTS:-100000}"
 
-scripts/ensure-deps.sh e2e
-if [ ! -x "$APP_BIN" ]; then
-  echo "bench-app: no app at $APP_BIN (make app-build builds it)" >&2
-  exit 1
-fi
-(cd e2e && { [ -d node_modules/webdriverio ] || npm ci --no-audit --no-fund --loglevel=error; })
 mkdir -p "$BENCH_OUT"
 
 # The fixture: generated once per size, then reused.
@@ -60,22 +54,6 @@ export FINALE_ACCOUNT=bench FINALE_API_KEY=bench-key-not-used FINALE_API_SECRET=
 export FINALE_BASE_URL="http://127.0.0.1:9"
 export STOCKPULSE_RETRY_AFTER_MINUTES=60
 
-set +e
-setsid timeout --kill-after=10 900 \
-  xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" \
-  dbus-run-session -- bash -c '
-    dunst >/dev/null 2>&1 & D=$!
-    dbus-monitor --session "interface=org.freedesktop.Notifications,member=Notify" \
-      > "$NOTIFY_LOG" 2>/dev/null & M=$!
-    sleep 0.5
-    timeout --kill-after=10 780 node e2e/bench.mjs
-    rc=$?
-    kill $M $D 2>/dev/null; wait $D 2>/dev/null
-    exit $rc' &
-run=$!
-wait "$run"
-rc=$?
-# Whatever the session left behind (its process group is the setsid leader's pid).
-kill -- -"$run" 2>/dev/null || true
-set -e
-exit "$rc"
+unset TRAY_LOG # no tray host: closing the window quits, as on a desktop without a tray
+
+scripts/desktop-session.sh 900 780 node e2e/bench.mjs

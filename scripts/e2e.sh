@@ -10,9 +10,8 @@
 #        shared-database suite's Postgres), E2E_OUT=... for output.
 # Output: $E2E_OUT (default $CARGO_TARGET_DIR/e2e): screenshots, notify-calls.log.
 #
-# Timeouts everywhere (WebKitWebDriver waits forever for an app that died at start), and the
-# whole run in its own session (setsid) whose leftovers (at-spi-bus-launcher) are stopped by
-# process group at the end.
+# The desktop (X server, D-Bus session, notification daemon, tray host), the timeouts and the
+# cleanup are scripts/desktop-session.sh's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -27,13 +26,6 @@ else
 fi
 export E2E_FILES
 
-scripts/ensure-deps.sh e2e
-if [ ! -x "$APP_BIN" ]; then
-  echo "e2e: no app at $APP_BIN (make app-build builds it)" >&2
-  exit 1
-fi
-(cd e2e && { [ -d node_modules/webdriverio ] || npm ci --no-audit --no-fund --loglevel=error; })
-
 mkdir -p "$E2E_OUT"
 rm -f "$E2E_OUT"/*.png
 E2E_DATA_DIR="$(mktemp -d)"
@@ -45,26 +37,12 @@ export TRAY_LOG="$E2E_OUT/tray-items.log"
 : > "$TRAY_LOG"
 trap 'rm -rf "$E2E_DATA_DIR"' EXIT
 
+# One file at a time: each starts its own app session (fixed driver ports).
 set +e
-setsid timeout --kill-after=10 600 \
-  xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" \
-  dbus-run-session -- bash -c '
-    dunst >/dev/null 2>&1 & D=$!
-    dbus-monitor --session "interface=org.freedesktop.Notifications,member=Notify" \
-      > "$NOTIFY_LOG" 2>/dev/null & M=$!
-    /usr/bin/python3 e2e/desktop.py tray-host "$TRAY_LOG" & T=$!
-    sleep 0.5
-    # One file at a time: each starts its own app session (fixed driver ports).
-    timeout --kill-after=10 420 node --test --test-reporter=spec --test-concurrency=1 \
-      --test-timeout=300000 $E2E_FILES
-    rc=$?
-    kill $M $D $T 2>/dev/null; wait $D 2>/dev/null
-    exit $rc' &
-run=$!
-wait "$run"
+# shellcheck disable=SC2086 # E2E_FILES is a list of paths
+scripts/desktop-session.sh 600 420 node --test --test-reporter=spec --test-concurrency=1 \
+  --test-timeout=300000 $E2E_FILES
 rc=$?
-# Whatever the session left behind (its process group is the setsid leader's pid).
-kill -- -"$run" 2>/dev/null || true
 set -e
 echo "e2e: notifications captured: $(grep -c 'member=Notify' "$NOTIFY_LOG" || true); output in $E2E_OUT" >&2
 exit "$rc"
