@@ -74,13 +74,14 @@ export function toBackendError(e: unknown): BackendError {
  * Command round trips, recorded only when the page has set `window.__ipc` to an array (the
  * app benchmark, e2e/bench.mjs, does): `[cmd, start, end]` in `performance.now()` ms.
  */
-type Timings = Array<[string, number, number | null]>;
+type Timing = [cmd: string, start: number, end: number | null];
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
-	const timings = (globalThis as { __ipc?: Timings }).__ipc;
-	const rec: [string, number, number | null] | null = timings ? [cmd, performance.now(), null] : null;
-	if (rec && timings) {
+	const timings = (globalThis as { __ipc?: Timing[] }).__ipc;
+	let rec: Timing | null = null;
+	if (timings) {
 		if (timings.length >= 5000) timings.splice(0, 1000);
+		rec = [cmd, performance.now(), null];
 		timings.push(rec);
 	}
 	try {

@@ -50,8 +50,6 @@ export class StockList {
 	/** The walk reached the end: `count` is exact. */
 	complete = $state(false);
 	loading = $state(false);
-	/** A new query was asked and has not answered yet: the rows shown are the previous query's. */
-	refreshing = $state(false);
 	error = $state<backend.BackendError | null>(null);
 	/** The selected row's product URL. */
 	selected = $state<string | null>(null);
@@ -63,8 +61,8 @@ export class StockList {
 	totalHint = $state<number | null>(null);
 
 	private window = new PagedWindow(PAGE_SIZE);
-	/** The previous query's rows, shown while `refreshing`. */
-	private stale: PagedWindow | null = null;
+	/** The previous query's rows, shown until the new query answers. */
+	private stale = $state.raw<PagedWindow | null>(null);
 	private gen = new Latest();
 	private generation = this.gen.take();
 	private view = { start: 0, end: 0 };
@@ -73,6 +71,11 @@ export class StockList {
 	private started = false;
 	private refetch = new Set<string>();
 	private refetchTimer: ReturnType<typeof setTimeout> | null = null;
+
+	/** A new query was asked and has not answered yet: the rows shown are the previous query's. */
+	get refreshing(): boolean {
+		return this.stale !== null;
+	}
 
 	/** Whether the query is the plain list of every item (the total hint applies). */
 	get unfiltered(): boolean {
@@ -151,7 +154,6 @@ export class StockList {
 		// rows before it).
 		if (this.window.row(0) !== undefined) this.stale = this.window;
 		this.window = new PagedWindow(PAGE_SIZE, this.unfiltered ? this.totalHint : null);
-		this.refreshing = this.stale !== null;
 		if (!this.refreshing) this.count = 0;
 		this.complete = false;
 		this.error = null;
@@ -186,7 +188,7 @@ export class StockList {
 			if (!this.gen.current(gen)) return; // a newer query replaced this one
 			this.window.put(want.page, page.rows, page.next_cursor);
 			this.window.evict(this.view.start, this.view.end, KEEP_PAGES);
-			this.endRefresh();
+			this.stale = null; // the answer replaces the previous query's rows
 			this.count = this.window.count;
 			this.complete = this.window.complete;
 			this.version++;
@@ -194,7 +196,7 @@ export class StockList {
 			if (!this.gen.current(gen)) return;
 			// A failed new query shows no rows (not the previous query's).
 			if (this.refreshing) this.count = 0;
-			this.endRefresh();
+			this.stale = null;
 			this.error = backend.toBackendError(e);
 			this.loading = false;
 			return;
@@ -202,12 +204,6 @@ export class StockList {
 			if (this.gen.current(gen)) this.inflight = false;
 		}
 		void this.pump();
-	}
-
-	/** The new query answered (or failed): its rows replace the previous query's. */
-	private endRefresh(): void {
-		this.stale = null;
-		this.refreshing = false;
 	}
 
 	/** Applies a domain event: patches and flashes the rows it names, then re-reads them. */
